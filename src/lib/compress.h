@@ -1,0 +1,69 @@
+/*
+ * compress.h: the compressor interface. Nothing outside compress.c sees
+ * zlib or libzstd, so a parallel gzip (independent deflate chunks written as
+ * gzip members) can replace the single-threaded one later without touching
+ * any caller.
+ */
+#ifndef HOIST_LIB_COMPRESS_H
+#define HOIST_LIB_COMPRESS_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+#include "lib/sink.h"
+
+enum hoist_compression {
+	HOIST_COMP_NONE,
+	HOIST_COMP_GZIP,
+	HOIST_COMP_ZSTD,
+};
+
+#define HOIST_COMP_LEVEL_DEFAULT (-1)
+
+/* "uncompressed" | "gzip" | "zstd" -> enum. "estargz" is HOIST_EUNSUPPORTED. */
+int hoist_compression_parse(enum hoist_compression *out, const char *s,
+			    struct hoist_err *err);
+const char *hoist_compression_name(enum hoist_compression c);
+/* Check a level: gzip 0-9, zstd 0-22 (buildx ranges); none ignores it. */
+int hoist_compression_check_level(enum hoist_compression c, int level,
+				  struct hoist_err *err);
+
+struct hoist_compressor;
+
+/*
+ * A compressor writing its output into sink. level may be
+ * HOIST_COMP_LEVEL_DEFAULT. zstd uses libzstd's own worker threads (both
+ * cores). Output is deterministic for the same input, level and algorithm,
+ * whatever the thread count.
+ */
+int hoist_compressor_new(struct hoist_compressor **out,
+			 enum hoist_compression c, int level,
+			 const struct hoist_sink *sink, struct hoist_err *err);
+int hoist_compressor_write(struct hoist_compressor *c, const void *data,
+			   size_t len, struct hoist_err *err);
+/* Flush everything and write the trailer. */
+int hoist_compressor_finish(struct hoist_compressor *c, struct hoist_err *err);
+void hoist_compressor_free(struct hoist_compressor *c);
+
+/* A sink view of a compressor, to chain it after a tar writer. */
+void hoist_compressor_sink(struct hoist_compressor *c, struct hoist_sink *out);
+
+/*
+ * Detect the compression of a stream from its first bytes: gzip 1f 8b 08,
+ * zstd 28 b5 2f fd, else none.
+ */
+enum hoist_compression hoist_compression_detect(const void *head, size_t len);
+
+struct hoist_decompressor;
+/* Decompress a stream of kind c into sink (NONE passes bytes through). */
+int hoist_decompressor_new(struct hoist_decompressor **out,
+			   enum hoist_compression c,
+			   const struct hoist_sink *sink, struct hoist_err *err);
+int hoist_decompressor_write(struct hoist_decompressor *d, const void *data,
+			     size_t len, struct hoist_err *err);
+/* HOIST_EINVAL if the stream was truncated or corrupt. */
+int hoist_decompressor_finish(struct hoist_decompressor *d,
+			      struct hoist_err *err);
+void hoist_decompressor_free(struct hoist_decompressor *d);
+
+#endif

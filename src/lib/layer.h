@@ -1,0 +1,39 @@
+/*
+ * layer.h: one pass from a directory tree to a stored layer blob.
+ *
+ *   walk (sorted) -> tar writer -+-> sha256 (diff_id)
+ *                                +-> compressor -> ingest (sha256 digest)
+ *
+ * Nothing is read twice and no temporary uncompressed tar is written.
+ */
+#ifndef HOIST_LIB_LAYER_H
+#define HOIST_LIB_LAYER_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+#include "lib/compress.h"
+#include "lib/digest.h"
+#include "lib/store.h"
+
+struct hoist_layer_opts {
+	enum hoist_compression compression;
+	int level;     /* HOIST_COMP_LEVEL_DEFAULT or a checked level */
+	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+	const char *prefix; /* place the tree under this path, or NULL */
+};
+
+struct hoist_layer {
+	struct hoist_digest digest;  /* of the compressed blob */
+	struct hoist_digest diff_id; /* of the uncompressed tar */
+	uint64_t size;		     /* compressed size */
+	uint64_t tar_size;	     /* uncompressed size */
+	enum hoist_compression compression;
+};
+
+/* Build one layer from dir into the store. */
+int hoist_layer_from_dir(struct hoist_layer *out, struct hoist_store *s,
+			 const char *dir, const struct hoist_layer_opts *opts,
+			 struct hoist_err *err);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * store.h: the staging area, a content-addressed store laid out like an OCI
+ * image layout:
+ *
+ *   ROOT/oci-layout              {"imageLayoutVersion":"1.0.0"}
+ *   ROOT/index.json              OCI index; one descriptor per image name,
+ *                                annotated io.containerd.image.name=<name>
+ *   ROOT/blobs/sha256/<hex>      immutable blobs (mode 0444)
+ *   ROOT/ingest/                 blobs being written (temp files)
+ *   ROOT/index.lock, ROOT/gc.lock  flock(2) lock files
+ *
+ * Root: --root DIR, else $HOIST_ROOT, else ${XDG_DATA_HOME:-$HOME/.local/
+ * share}/hoist (hoist_store_default_root).
+ *
+ * Crash safety: a blob is hashed while written to an ingest file, fsynced,
+ * verified and renamed into blobs/ (then the directory is fsynced), so a
+ * blob file always has the content its name says. index.json is replaced
+ * atomically under an exclusive lock on index.lock, so concurrent processes
+ * never lose each other's names and a crash never tears it. Writers hold a
+ * shared lock on gc.lock for the store's lifetime; hoist_store_gc takes it
+ * exclusively, so it never collects blobs that a running build has written
+ * but not named yet.
+ */
+#ifndef HOIST_LIB_STORE_H
+#define HOIST_LIB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util/err.h"
+#include "lib/digest.h"
+
+struct hoist_store;
+
+/* The default root as described above. Caller frees. */
+char *hoist_store_default_root(void);
+
+/*
+ * Open (creating if needed) the store at root and take the shared gc lock.
+ * *out owned by the caller (hoist_store_close).
+ */
+int hoist_store_open(struct hoist_store **out, const char *root,
+		     struct hoist_err *err);
+void hoist_store_close(struct hoist_store *s);
+const char *hoist_store_root(const struct hoist_store *s);
+
+/* Path of a blob file (whether or not it exists). Caller frees. */
+char *hoist_store_blob_path(const struct hoist_store *s, const char *digest);
+/* 1 if the blob is present, 0 if not. */
+int hoist_store_has(const struct hoist_store *s, const char *digest);
+/*
+ * Size of a present blob. HOIST_ENOTFOUND if missing.
+ */
+int hoist_store_blob_size(const struct hoist_store *s, const char *digest,
+			  uint64_t *size, struct hoist_err *err);
+
+struct hoist_ingest;
+/* Start writing a new blob. */
+int hoist_ingest_open(struct hoist_ingest **out, struct hoist_store *s,
+		      struct hoist_err *err);
+/* Append bytes (hashed as they go). */
+int hoist_ingest_write(struct hoist_ingest *in, const void *data, size_t len,
+		       struct hoist_err *err);
+/* Bytes written so far. */
+uint64_t hoist_ingest_size(const struct hoist_ingest *in);
+/*
+ * Finish: fsync, compare with expected (if not NULL; HOIST_EDIGEST on
+ * mismatch, and nothing is stored), rename into blobs/ and fsync the
+ * directory. If the blob already exists the temp file is just removed.
+ * Frees in in every case. out/size may be NULL.
+ */
+int hoist_ingest_commit(struct hoist_ingest *in, const char *expected,
+			struct hoist_digest *out, uint64_t *size,
+			struct hoist_err *err);
+/* Drop an unfinished blob. Frees in. NULL is a no-op. */
+void hoist_ingest_abort(struct hoist_ingest *in);
+
+/* Store a whole buffer as a blob. */
+int hoist_store_put(struct hoist_store *s, const void *data, size_t len,
+		    struct hoist_digest *out, struct hoist_err *err);
+/*
+ * Read a whole blob of at most max bytes, verifying its digest
+ * (HOIST_EDIGEST on mismatch). *data is NUL-terminated, owned by caller.
+ */
+int hoist_store_get(struct hoist_store *s, const char *digest, size_t max,
+		    char **data, size_t *len, struct hoist_err *err);
+
+/*
+ * Names. Each image name (a normalised reference, e.g.
+ * "docker.io/library/foo:latest") maps to the descriptor of its root
+ * manifest or index. desc is a JSON descriptor object (mediaType, digest,
+ * size, optional platform/annotations); the store adds the annotation
+ * io.containerd.image.name=<name>. An existing entry with the same name is
+ * replaced.
+ */
+int hoist_store_tag(struct hoist_store *s, const char *name,
+		    const json_t *desc, struct hoist_err *err);
+/* Look a name up. *desc is a new reference owned by the caller. */
+int hoist_store_resolve(struct hoist_store *s, const char *name,
+			json_t **desc, struct hoist_err *err);
+/* Remove a name. HOIST_ENOTFOUND if absent. */
+int hoist_store_untag(struct hoist_store *s, const char *name,
+		      struct hoist_err *err);
+/* A copy of the index's "manifests" array. Caller owns *list. */
+int hoist_store_list(struct hoist_store *s, json_t **list,
+		     struct hoist_err *err);
+
+struct hoist_store_gc_stats {
+	uint64_t blobs_removed;
+	uint64_t bytes_removed;
+	uint64_t ingest_removed;
+};
+/*
+ * Remove every blob no name reaches (following index -> manifests ->
+ * config and layers), and stale ingest files. Waits for other writers
+ * (exclusive gc lock, released again before returning; the caller's own
+ * shared lock is dropped during the collection).
+ */
+int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
+		   struct hoist_err *err);
+
+#endif

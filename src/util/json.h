@@ -1,0 +1,36 @@
+/*
+ * json.h: jansson helpers that give stable bytes.
+ *
+ * Object keys keep insertion order (JSON_PRESERVE_ORDER), so the model
+ * files build objects in the image-spec Go struct field order and the same
+ * input always serialises to the same digest. Two forms match BuildKit:
+ * indented (Go json.MarshalIndent with two spaces, used for manifests and
+ * indexes) and compact (json.Marshal, used for configs).
+ */
+#ifndef HOIST_UTIL_JSON_H
+#define HOIST_UTIL_JSON_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "util/err.h"
+
+/*
+ * Serialise; *out is a heap string owned by the caller, without a trailing
+ * newline. Go escapes <, > and & as \u003c etc.; so does this.
+ */
+int hoist_json_dump(char **out, size_t *len, const json_t *v, int indent,
+		    struct hoist_err *err);
+/*
+ * Parse at most max bytes of untrusted JSON. Duplicate keys are rejected.
+ * what names the document in errors. *out is owned by the caller.
+ */
+int hoist_json_parse(json_t **out, const char *data, size_t len,
+		     const char *what, struct hoist_err *err);
+
+/* Typed getters: NULL / dflt when the key is missing or of another type. */
+const char *hoist_json_str(const json_t *obj, const char *key);
+/* Set key to a new string value (steals nothing, copies s). */
+void hoist_json_set_str(json_t *obj, const char *key, const char *s);
+
+#endif

@@ -1,0 +1,28 @@
+/* log.c: the library's message callback. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util/log.h"
+#include "util/banned.h"
+
+static hoist_log_fn log_fn;
+static void *log_ctx;
+
+void hoist_log_set(hoist_log_fn fn, void *ctx)
+{
+	log_fn = fn;
+	log_ctx = ctx;
+}
+
+void hoist_log(enum hoist_log_level level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fn(level, msg, log_ctx);
+}
