@@ -45,9 +45,12 @@ int hoist_store_open(struct hoist_store **out, const char *root,
 void hoist_store_close(struct hoist_store *s);
 const char *hoist_store_root(const struct hoist_store *s);
 
-/* Path of a blob file (whether or not it exists). Caller frees. */
+/*
+ * Path of a blob file (whether or not it exists). Caller frees. NULL if
+ * digest is not a valid sha256 digest (it never becomes a path then).
+ */
 char *hoist_store_blob_path(const struct hoist_store *s, const char *digest);
-/* 1 if the blob is present, 0 if not. */
+/* 1 if the blob is present, 0 if not (or if digest is invalid). */
 int hoist_store_has(const struct hoist_store *s, const char *digest);
 /*
  * Size of a present blob. HOIST_ENOTFOUND if missing.
