@@ -693,3 +693,247 @@ int hoist_store_list(struct hoist_store *s, json_t **list,
 	json_decref(idx);
 	return 0;
 }
+
+/* Media types whose blobs list further descriptors. */
+static int is_index_type(const char *mt)
+{
+	return mt && (strcmp(mt, OCI_INDEX_TYPE) == 0 ||
+		      strcmp(mt, "application/vnd.docker.distribution."
+				 "manifest.list.v2+json") == 0);
+}
+
+static int is_manifest_type(const char *mt)
+{
+	return mt &&
+	       (strcmp(mt, "application/vnd.oci.image.manifest.v1+json") == 0 ||
+		strcmp(mt, "application/vnd.docker.distribution."
+			   "manifest.v2+json") == 0);
+}
+
+/* Queue a descriptor: remember its digest and, if new, visit it later. */
+static void mark_desc(json_t *seen, json_t *todo, const json_t *desc)
+{
+	const char *d = hoist_json_str(desc, "digest");
+
+	if (!d || json_object_get(seen, d))
+		return;
+	json_object_set_new(seen, d, json_true());
+	json_array_append(todo, (json_t *)desc);
+}
+
+static void mark_array(json_t *seen, json_t *todo, const json_t *arr)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(arr, i, e) mark_desc(seen, todo, e);
+}
+
+/*
+ * Follow one reachable descriptor. A missing blob has nothing to follow;
+ * a present manifest that cannot be read or parsed stops the collection,
+ * because guessing would delete what it references.
+ */
+static int visit(struct hoist_store *s, json_t *seen, json_t *todo,
+		 const json_t *desc, struct hoist_err *err)
+{
+	const char *digest = hoist_json_str(desc, "digest");
+	const char *mt = hoist_json_str(desc, "mediaType");
+	json_t *doc = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (hoist_digest_validate(digest, NULL) ||
+	    strncmp(digest, SHA256_PREFIX, SHA256_PREFIX_LEN) != 0 ||
+	    !hoist_store_has(s, digest))
+		return 0;
+	/* Without a media type, the blob's own one may tell. */
+	if (mt && !is_index_type(mt) && !is_manifest_type(mt))
+		return 0;
+	rc = hoist_store_get(s, digest, MANIFEST_MAX, &data, &len, err);
+	if (rc == HOIST_ELIMIT && !mt) {
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (hoist_json_parse(&doc, data, len, "manifest", err) ||
+	    !json_is_object(doc)) {
+		if (!mt) {
+			rc = 0;
+			goto out;
+		}
+		rc = hoist_err_set(err, HOIST_EINVAL,
+				   "manifest '%s' is not a JSON object",
+				   digest);
+		goto out;
+	}
+	if (!mt)
+		mt = hoist_json_str(doc, "mediaType");
+	if (is_index_type(mt)) {
+		mark_array(seen, todo, json_object_get(doc, "manifests"));
+	} else if (is_manifest_type(mt)) {
+		mark_desc(seen, todo, json_object_get(doc, "config"));
+		mark_array(seen, todo, json_object_get(doc, "layers"));
+	}
+	/* Referrers point at their subject; keep it. */
+	mark_desc(seen, todo, json_object_get(doc, "subject"));
+out:
+	json_decref(doc);
+	free(data);
+	return rc;
+}
+
+static int is_hex64(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') ||
+		      (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == HOIST_SHA256_HEXLEN;
+}
+
+static int sweep_blobs(struct hoist_store *s, const json_t *seen,
+		       struct hoist_store_gc_stats *st, struct hoist_err *err)
+{
+	char key[HOIST_DIGEST_MAX];
+	struct dirent *e;
+	int rc = 0, removed = 0;
+	DIR *d = opendir(s->blobs);
+
+	if (!d)
+		return hoist_err_sys(err, errno, "open '%s'", s->blobs);
+	while ((errno = 0, e = readdir(d))) {
+		struct stat sb;
+
+		/* Only names that are digests; leave anything else alone. */
+		if (!is_hex64(e->d_name))
+			continue;
+		snprintf(key, sizeof(key), SHA256_PREFIX "%s", e->d_name);
+		if (json_object_get(seen, key))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = hoist_err_sys(err, errno, "remove blob '%s'", key);
+			goto out;
+		}
+		removed = 1;
+		st->blobs_removed++;
+		st->bytes_removed += (uint64_t)sb.st_size;
+	}
+	if (errno)
+		rc = hoist_err_sys(err, errno, "read '%s'", s->blobs);
+out:
+	closedir(d);
+	if (removed && !rc)
+		rc = hoist_fs_fsync_dir(s->blobs, err);
+	return rc;
+}
+
+/*
+ * Remove files in dir older than an hour whose name want() accepts and
+ * that nobody holds an flock on (a live writer would). Returns the count.
+ */
+static uint64_t sweep_stale(const char *dir, int (*want)(const char *))
+{
+	time_t now = time(NULL);
+	struct dirent *e;
+	uint64_t n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		struct stat sb;
+		int fd;
+
+		if (e->d_name[0] == '.' &&
+		    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		if (!want(e->d_name))
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(sb.st_mode) ||
+		    now - sb.st_mtime < INGEST_STALE_SECS)
+			continue;
+		fd = openat(dirfd(d), e->d_name,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (lock_fd(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
+static int any_name(const char *name)
+{
+	(void)name;
+	return 1;
+}
+
+static int tmp_name(const char *name)
+{
+	return strncmp(name, HOIST_TMP_PREFIX, strlen(HOIST_TMP_PREFIX)) == 0;
+}
+
+int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
+		   struct hoist_err *err)
+{
+	struct hoist_store_gc_stats st = {0, 0, 0};
+	json_t *idx = NULL, *seen = json_object(), *todo = json_array();
+	int lock = -1, rc = 0;
+
+	/*
+	 * flock cannot upgrade atomically; dropping our shared lock first is
+	 * what lets us wait for the others without deadlocking on ourselves.
+	 */
+	lock_fd(s->gc_fd, LOCK_UN);
+	if (lock_fd(s->gc_fd, LOCK_EX) < 0) {
+		rc = hoist_err_sys(err, errno, "lock gc.lock");
+		goto out;
+	}
+	/* Every writer is out now; the index lock is for outside tools. */
+	lock = index_lock(s, err);
+	if (lock < 0) {
+		rc = lock;
+		goto out;
+	}
+	rc = load_index(s, &idx, err);
+	if (rc)
+		goto out;
+	mark_array(seen, todo, json_object_get(idx, "manifests"));
+	for (size_t i = 0; i < json_array_size(todo); i++) {
+		rc = visit(s, seen, todo, json_array_get(todo, i), err);
+		if (rc)
+			goto out;
+	}
+	rc = sweep_blobs(s, seen, &st, err);
+	if (rc)
+		goto out;
+	st.ingest_removed = sweep_stale(s->ingest, any_name);
+	/* Leftovers of index.json or oci-layout writes cut short. */
+	sweep_stale(s->root, tmp_name);
+out:
+	if (lock >= 0)
+		index_unlock(lock);
+	lock_fd(s->gc_fd, LOCK_SH);
+	if (rc)
+		hoist_err_prefix(err, "gc '%s'", s->root);
+	if (stats)
+		*stats = st;
+	json_decref(idx);
+	json_decref(seen);
+	json_decref(todo);
+	return rc;
+}

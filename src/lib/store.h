@@ -95,7 +95,10 @@ int hoist_store_get(struct hoist_store *s, const char *digest, size_t max,
  * manifest or index. desc is a JSON descriptor object (mediaType, digest,
  * size, optional platform/annotations); the store adds the annotation
  * io.containerd.image.name=<name>. An existing entry with the same name is
- * replaced.
+ * replaced (in place, so the order of the others is kept). The blob desc
+ * names must already be in the store (HOIST_ENOTFOUND if not), so a name
+ * never points at nothing; HOIST_EINVAL for an empty name or a descriptor
+ * without mediaType, a valid digest and size.
  */
 int hoist_store_tag(struct hoist_store *s, const char *name,
 		    const json_t *desc, struct hoist_err *err);
@@ -119,6 +122,17 @@ struct hoist_store_gc_stats {
  * config and layers), and stale ingest files. Waits for other writers
  * (exclusive gc lock, released again before returning; the caller's own
  * shared lock is dropped during the collection).
+ *
+ * Which blobs are followed is decided by the descriptor's mediaType (the
+ * blob's own mediaType when the descriptor has none): OCI and Docker
+ * indexes/manifest lists by "manifests", OCI and Docker image manifests by
+ * "config" and "layers"; "subject" is followed in both. Other blobs are
+ * leaves. A reachable manifest that is corrupt or not JSON stops gc before
+ * anything is removed. Ingest files (and the store's own temporaries)
+ * older than an hour go, unless a process holds an flock on them.
+ * Because flock locks belong to open files, a process must not call this
+ * while it has a second hoist_store open on the same root: gc would wait
+ * for itself.
  */
 int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
 		   struct hoist_err *err);

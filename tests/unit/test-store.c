@@ -366,6 +366,562 @@ static void test_invalid_digests(void **state)
 			 HOIST_EUNSUPPORTED);
 }
 
+static const char layer_type[] = "application/vnd.oci.image.layer.v1.tar";
+
+/* Store data and return a descriptor for it (new reference). */
+static json_t *put_desc(struct fixture *f, const char *media_type,
+			const void *data, size_t len)
+{
+	struct hoist_digest d;
+	struct hoist_err err;
+	json_t *desc;
+
+	assert_int_equal(hoist_store_put(f->s, data, len, &d, &err), 0);
+	desc = json_object();
+	hoist_json_set_str(desc, "mediaType", media_type);
+	hoist_json_set_str(desc, "digest", d.str);
+	json_object_set_new(desc, "size", json_integer((json_int_t)len));
+	return desc;
+}
+
+static json_t *put_str_desc(struct fixture *f, const char *media_type,
+			    const char *s)
+{
+	return put_desc(f, media_type, s, strlen(s));
+}
+
+/* Store a JSON document (compact) and return its descriptor. */
+static json_t *put_json_desc(struct fixture *f, const char *media_type,
+			     json_t *doc)
+{
+	char *text;
+	size_t len;
+	json_t *desc;
+
+	assert_int_equal(hoist_json_dump(&text, &len, doc, 0, NULL), 0);
+	desc = put_desc(f, media_type, text, len);
+	free(text);
+	json_decref(doc);
+	return desc;
+}
+
+static void assert_index_valid(struct fixture *f)
+{
+	char *p = hoist_xasprintf("%s/index.json", f->root), *text;
+	json_t *idx;
+	size_t len;
+
+	assert_int_equal(hoist_fs_read_file(&text, &len, p, 1 << 24, NULL), 0);
+	assert_int_equal(hoist_json_parse(&idx, text, len, "index", NULL), 0);
+	assert_int_equal(
+		json_integer_value(json_object_get(idx, "schemaVersion")), 2);
+	assert_true(json_is_array(json_object_get(idx, "manifests")));
+	json_decref(idx);
+	free(text);
+	free(p);
+}
+
+static const char *desc_digest(const json_t *desc)
+{
+	return hoist_json_str(desc, "digest");
+}
+
+static const char *desc_name(const json_t *desc)
+{
+	return hoist_json_str(json_object_get(desc, "annotations"),
+			      "io.containerd.image.name");
+}
+
+static void test_names(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a = put_str_desc(f, layer_type, "blob a");
+	json_t *b = put_str_desc(f, layer_type, "blob b");
+	json_t *got = NULL, *list = NULL, *bad;
+	struct hoist_err err;
+	char missing[HOIST_DIGEST_MAX];
+
+	/* Existing annotations survive; the name annotation is added. */
+	json_object_set_new(b, "annotations", json_pack("{s:s}", "k", "v"));
+
+	assert_int_equal(hoist_store_resolve(f->s, "x/a:1", &got, &err),
+			 HOIST_ENOTFOUND);
+	assert_null(got);
+	assert_int_equal(hoist_store_tag(f->s, "x/a:1", a, &err), 0);
+	assert_int_equal(hoist_store_tag(f->s, "x/b:1", b, &err), 0);
+	assert_index_valid(f);
+	assert_int_equal(hoist_store_resolve(f->s, "x/a:1", &got, &err), 0);
+	assert_string_equal(desc_digest(got), desc_digest(a));
+	assert_string_equal(desc_name(got), "x/a:1");
+	assert_int_equal(json_integer_value(json_object_get(got, "size")), 6);
+	json_decref(got);
+	assert_int_equal(hoist_store_resolve(f->s, "x/b:1", &got, &err), 0);
+	assert_string_equal(
+		hoist_json_str(json_object_get(got, "annotations"), "k"), "v");
+	assert_string_equal(desc_name(got), "x/b:1");
+	json_decref(got);
+	/* The caller's descriptor is not modified. */
+	assert_null(json_object_get(a, "annotations"));
+
+	/* Replacing keeps one entry per name, in its place. */
+	assert_int_equal(hoist_store_tag(f->s, "x/a:1", b, &err), 0);
+	assert_int_equal(hoist_store_list(f->s, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(desc_name(json_array_get(list, 0)), "x/a:1");
+	assert_string_equal(desc_digest(json_array_get(list, 0)),
+			    desc_digest(b));
+	assert_string_equal(desc_name(json_array_get(list, 1)), "x/b:1");
+	json_decref(list);
+	assert_index_valid(f);
+
+	/* Untag. */
+	assert_int_equal(hoist_store_untag(f->s, "x/a:1", &err), 0);
+	assert_int_equal(hoist_store_untag(f->s, "x/a:1", &err),
+			 HOIST_ENOTFOUND);
+	assert_int_equal(hoist_store_resolve(f->s, "x/a:1", &got, &err),
+			 HOIST_ENOTFOUND);
+	assert_int_equal(hoist_store_list(f->s, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(desc_name(json_array_get(list, 0)), "x/b:1");
+	json_decref(list);
+	assert_index_valid(f);
+
+	/* Refusals: a missing blob, a bad descriptor, a bad name. */
+	digest_of(missing, "not stored", 10);
+	bad = json_pack("{s:s,s:s,s:i}", "mediaType", layer_type, "digest",
+			missing, "size", 10);
+	assert_int_equal(hoist_store_tag(f->s, "x/c:1", bad, &err),
+			 HOIST_ENOTFOUND);
+	json_object_set_new(bad, "digest", json_string("sha256:../x"));
+	assert_int_equal(hoist_store_tag(f->s, "x/c:1", bad, &err),
+			 HOIST_EINVAL);
+	json_decref(bad);
+	bad = json_pack("{s:s,s:i}", "digest", desc_digest(a), "size", 6);
+	assert_int_equal(hoist_store_tag(f->s, "x/c:1", bad, &err),
+			 HOIST_EINVAL);
+	json_decref(bad);
+	assert_int_equal(hoist_store_tag(f->s, "", a, &err), HOIST_EINVAL);
+	assert_int_equal(hoist_store_tag(f->s, "a\nb", a, &err), HOIST_EINVAL);
+	assert_int_equal(hoist_store_list(f->s, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 1);
+	json_decref(list);
+
+	/* Names persist across reopening. */
+	hoist_store_close(f->s);
+	assert_int_equal(hoist_store_open(&f->s, f->root, &err), 0);
+	assert_int_equal(hoist_store_resolve(f->s, "x/b:1", &got, &err), 0);
+	json_decref(got);
+	json_decref(a);
+	json_decref(b);
+}
+
+#define KIDS 8
+#define NAMES_PER_KID 20
+
+static void test_concurrent_tags(void **state)
+{
+	struct fixture *f = *state;
+	json_t *desc = put_str_desc(f, layer_type, "shared blob");
+	json_t *list = NULL, *got;
+	struct hoist_err err;
+	pid_t pids[KIDS];
+
+	for (int k = 0; k < KIDS; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			struct hoist_store *s;
+			int bad = 0;
+
+			if (hoist_store_open(&s, f->root, &err))
+				_exit(2);
+			for (int i = 0; i < NAMES_PER_KID; i++) {
+				char name[64];
+
+				snprintf(name, sizeof(name), "kid%d/img:%d", k,
+					 i);
+				bad |= hoist_store_tag(s, name, desc, &err);
+			}
+			hoist_store_close(s);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int k = 0; k < KIDS; k++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_index_valid(f);
+	assert_int_equal(hoist_store_list(f->s, &list, &err), 0);
+	assert_int_equal(json_array_size(list), KIDS * NAMES_PER_KID);
+	json_decref(list);
+	for (int k = 0; k < KIDS; k++)
+		for (int i = 0; i < NAMES_PER_KID; i++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "kid%d/img:%d", k, i);
+			assert_int_equal(
+				hoist_store_resolve(f->s, name, &got, &err), 0);
+			json_decref(got);
+		}
+	json_decref(desc);
+}
+
+/* Every blob hashes to its name; every name points at a present blob. */
+static void assert_store_consistent(const char *root)
+{
+	char *dir = hoist_xasprintf("%s/blobs/sha256", root);
+	struct hoist_store *s = NULL;
+	struct hoist_err err;
+	json_t *list = NULL, *e;
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	assert_int_equal(hoist_store_open(&s, root, &err), 0);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char hex[HOIST_SHA256_HEXLEN + 1];
+		char *p, *data;
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = hoist_xasprintf("%s/%s", dir, de->d_name);
+		assert_int_equal(
+			hoist_fs_read_file(&data, &len, p, 1 << 24, NULL), 0);
+		hoist_sha256_hex(data, len, hex);
+		assert_string_equal(hex, de->d_name);
+		free(data);
+		free(p);
+	}
+	closedir(d);
+	assert_int_equal(hoist_store_list(s, &list, &err), 0);
+	json_array_foreach(list, i, e)
+	{
+		json_t *got = NULL;
+
+		assert_int_equal(hoist_store_has(s, desc_digest(e)), 1);
+		assert_int_equal(
+			hoist_store_resolve(s, desc_name(e), &got, &err), 0);
+		assert_string_equal(desc_digest(got), desc_digest(e));
+		json_decref(got);
+	}
+	json_decref(list);
+	hoist_store_close(s);
+	free(dir);
+}
+
+static void crash_child(const char *root)
+{
+	static char buf[200000];
+	struct hoist_store *s;
+	struct hoist_err err;
+	unsigned seed = (unsigned)getpid();
+
+	if (hoist_store_open(&s, root, &err))
+		_exit(2);
+	for (unsigned n = 0;; n++) {
+		struct hoist_ingest *in;
+		struct hoist_digest d;
+		size_t len = (size_t)rand_r(&seed) % sizeof(buf);
+		uint64_t size;
+		char name[64];
+		json_t *desc;
+
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (char)rand_r(&seed);
+		if (hoist_ingest_open(&in, s, &err))
+			_exit(3);
+		for (size_t off = 0; off < len; off += 8192)
+			if (hoist_ingest_write(
+				    in, buf + off,
+				    len - off < 8192 ? len - off : 8192, &err))
+				_exit(4);
+		if (hoist_ingest_commit(in, NULL, &d, &size, &err))
+			_exit(5);
+		desc = json_pack("{s:s,s:s,s:I}", "mediaType", layer_type,
+				 "digest", d.str, "size", (json_int_t)size);
+		snprintf(name, sizeof(name), "crash/img:%u", n % 7);
+		if (hoist_store_tag(s, name, desc, &err))
+			_exit(6);
+		json_decref(desc);
+		if (n % 3 == 2)
+			hoist_store_untag(s, name, &err);
+	}
+}
+
+static void test_crash_safety(void **state)
+{
+	struct fixture *f = *state;
+	unsigned seed = (unsigned)time(NULL);
+
+	print_message("# crash seed %u\n", seed);
+	for (int round = 0; round < 20; round++) {
+		struct timespec ts;
+		int status;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0)
+			crash_child(f->root);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(1 + rand_r(&seed) % 40) * 1000000L;
+		nanosleep(&ts, NULL);
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		/* Killed, not exited early with an error of its own. */
+		assert_true(WIFSIGNALED(status));
+		assert_store_consistent(f->root);
+	}
+}
+
+static void age_file(const char *path, time_t secs)
+{
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= secs;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static char *make_ingest_file(struct fixture *f, const char *name, time_t age)
+{
+	char *p = hoist_xasprintf("%s/ingest/%s", f->root, name);
+
+	assert_int_equal(hoist_fs_write_atomic(p, "junk", 4, 0644, NULL), 0);
+	if (age)
+		age_file(p, age);
+	return p;
+}
+
+static const char manifest_type[] =
+	"application/vnd.oci.image.manifest.v1+json";
+static const char index_type[] = "application/vnd.oci.image.index.v1+json";
+
+static json_t *manifest_doc(json_t *config, json_t *l1, json_t *l2)
+{
+	json_t *m = json_object();
+
+	json_object_set_new(m, "schemaVersion", json_integer(2));
+	hoist_json_set_str(m, "mediaType", manifest_type);
+	json_object_set(m, "config", config);
+	json_object_set_new(m, "layers", json_pack("[O,O]", l1, l2));
+	return m;
+}
+
+static void test_gc(void **state)
+{
+	struct fixture *f = *state;
+	struct hoist_store_gc_stats st;
+	struct hoist_err err;
+	json_t *cfg, *l1, *l2, *man, *idx, *orphan, *orphan_layer, *lone_man;
+	json_t *subj_l, *subj_cfg, *subj, *ref, *leaf_named, *ref_doc;
+	char *stale, *held, *fresh, *gcp;
+	int hfd, gfd;
+
+	/* name -> index -> manifest -> config + layers */
+	cfg = put_str_desc(f, "application/vnd.oci.image.config.v1+json",
+			   "{\"architecture\":\"amd64\",\"os\":\"linux\"}");
+	l1 = put_str_desc(f, layer_type, "layer one");
+	l2 = put_str_desc(f, layer_type, "layer two");
+	man = put_json_desc(f, manifest_type, manifest_doc(cfg, l1, l2));
+	idx = put_json_desc(f, index_type,
+			    json_pack("{s:i,s:s,s:[O]}", "schemaVersion", 2,
+				      "mediaType", index_type, "manifests",
+				      man));
+	assert_int_equal(hoist_store_tag(f->s, "x/app:1", idx, &err), 0);
+
+	/* An unnamed manifest and what only it references. */
+	orphan_layer = put_str_desc(f, layer_type, "orphan layer");
+	lone_man = put_json_desc(f, manifest_type,
+				 manifest_doc(cfg, l1, orphan_layer));
+	orphan = put_str_desc(f, layer_type, "nobody wants me");
+
+	/* A named referrer keeps its subject (and the subject's blobs). */
+	subj_l = put_str_desc(f, layer_type, "subject layer");
+	subj_cfg = put_str_desc(f, "application/vnd.oci.image.config.v1+json",
+				"{\"os\":\"linux\"}");
+	subj = put_json_desc(f, manifest_type,
+			     manifest_doc(subj_cfg, subj_l, subj_l));
+	ref_doc = manifest_doc(cfg, l1, l1);
+	json_object_set(ref_doc, "subject", subj);
+	ref = put_json_desc(f, manifest_type, ref_doc);
+	assert_int_equal(hoist_store_tag(f->s, "x/ref:1", ref, &err), 0);
+	/* A named leaf with an unknown media type is kept, not parsed. */
+	leaf_named = put_str_desc(f, "application/x-unknown", "{\"layers\":1}");
+	assert_int_equal(hoist_store_tag(f->s, "x/leaf:1", leaf_named, &err),
+			 0);
+
+	stale = make_ingest_file(f, "stale", 2 * 3600);
+	held = make_ingest_file(f, "held", 2 * 3600);
+	fresh = make_ingest_file(f, "fresh", 0);
+	hfd = open(held, O_RDONLY);
+	assert_true(hfd >= 0);
+	assert_int_equal(flock(hfd, LOCK_EX | LOCK_NB), 0);
+
+	assert_int_equal(hoist_store_gc(f->s, &st, &err), 0);
+	assert_int_equal(st.blobs_removed, 3);
+	assert_int_equal(
+		st.bytes_removed,
+		json_integer_value(json_object_get(orphan, "size")) +
+			json_integer_value(
+				json_object_get(orphan_layer, "size")) +
+			json_integer_value(json_object_get(lone_man, "size")));
+	assert_int_equal(st.ingest_removed, 1);
+
+	assert_int_equal(hoist_store_has(f->s, desc_digest(orphan)), 0);
+	assert_int_equal(hoist_store_has(f->s, desc_digest(orphan_layer)), 0);
+	assert_int_equal(hoist_store_has(f->s, desc_digest(lone_man)), 0);
+	{
+		json_t *keep[] = {cfg,    l1,       l2,   man, idx,
+				  subj_l, subj_cfg, subj, ref, leaf_named};
+		for (size_t i = 0; i < HOIST_ARRAY_SIZE(keep); i++)
+			assert_int_equal(
+				hoist_store_has(f->s, desc_digest(keep[i])), 1);
+	}
+	assert_false(hoist_fs_exists(stale));
+	assert_true(hoist_fs_exists(held));
+	assert_true(hoist_fs_exists(fresh));
+	close(hfd);
+
+	/* Our shared gc lock is back: nobody can take it exclusively. */
+	gcp = hoist_xasprintf("%s/gc.lock", f->root);
+	gfd = open(gcp, O_RDONLY);
+	assert_true(gfd >= 0);
+	assert_int_equal(flock(gfd, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	close(gfd);
+	free(gcp);
+
+	/* Untagging the referrer lets its subject go on the next run. */
+	assert_int_equal(hoist_store_untag(f->s, "x/ref:1", &err), 0);
+	assert_int_equal(hoist_store_gc(f->s, &st, &err), 0);
+	assert_int_equal(st.blobs_removed, 4);
+	assert_int_equal(st.ingest_removed, 1); /* held, now released */
+	assert_int_equal(hoist_store_has(f->s, desc_digest(subj)), 0);
+	assert_int_equal(hoist_store_has(f->s, desc_digest(l1)), 1);
+	assert_int_equal(hoist_store_has(f->s, desc_digest(cfg)), 1);
+	assert_store_consistent(f->root);
+
+	json_t *all[] = {cfg,    l1,           l2,        man,    idx,
+			 orphan, orphan_layer, lone_man,  subj_l, subj_cfg,
+			 subj,   ref,          leaf_named};
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(all); i++)
+		json_decref(all[i]);
+	free(stale);
+	free(held);
+	free(fresh);
+}
+
+/* A corrupt reachable manifest must stop gc before it deletes anything. */
+static void test_gc_corrupt_manifest(void **state)
+{
+	struct fixture *f = *state;
+	struct hoist_store_gc_stats st;
+	struct hoist_err err;
+	json_t *cfg = put_str_desc(
+		f, "application/vnd.oci.image.config.v1+json", "{}");
+	json_t *l1 = put_str_desc(f, layer_type, "layer");
+	json_t *man =
+		put_json_desc(f, manifest_type, manifest_doc(cfg, l1, l1));
+	json_t *orphan = put_str_desc(f, layer_type, "orphan");
+	char *path;
+	int fd;
+
+	assert_int_equal(hoist_store_tag(f->s, "x/m:1", man, &err), 0);
+	path = hoist_store_blob_path(f->s, desc_digest(man));
+	assert_int_equal(chmod(path, 0644), 0);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, " ", 1), 1);
+	close(fd);
+	assert_int_equal(hoist_store_gc(f->s, &st, &err), HOIST_EDIGEST);
+	assert_int_equal(st.blobs_removed, 0);
+	assert_int_equal(hoist_store_has(f->s, desc_digest(orphan)), 1);
+	assert_int_equal(hoist_store_has(f->s, desc_digest(l1)), 1);
+	free(path);
+	json_decref(cfg);
+	json_decref(l1);
+	json_decref(man);
+	json_decref(orphan);
+}
+
+/* gc waits until another process closes its store. */
+static void test_gc_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct hoist_store_gc_stats st;
+	struct hoist_err err;
+	struct timespec t0, t1;
+	int p[2], status;
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct hoist_store *s;
+		struct timespec ts = {0, 300 * 1000000L};
+
+		close(p[0]);
+		if (hoist_store_open(&s, f->root, &err))
+			_exit(2);
+		if (write(p[1], "r", 1) != 1)
+			_exit(3);
+		nanosleep(&ts, NULL);
+		hoist_store_close(s);
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(hoist_store_gc(f->s, &st, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 +
+			    (t1.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    200);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Two processes creating the same new root at once both succeed. */
+static void test_open_race(void **state)
+{
+	struct fixture *f = *state;
+	char *root = hoist_xasprintf("%s-race/a/b", f->root);
+	pid_t pids[4];
+
+	for (int k = 0; k < 4; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			struct hoist_store *s;
+			struct hoist_err err;
+
+			if (hoist_store_open(&s, root, &err))
+				_exit(1);
+			hoist_store_close(s);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	/* Inside the fixture's temporary directory: teardown removes it. */
+	assert_store_consistent(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +932,17 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ingest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_digests, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_tags, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_crash_safety, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_corrupt_manifest, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gc_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_race, setup,
 						teardown),
 	};
 
