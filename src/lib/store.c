@@ -812,7 +812,7 @@ static int sweep_blobs(struct hoist_store *s, const json_t *seen,
 		/* Only names that are digests; leave anything else alone. */
 		if (!is_hex64(e->d_name))
 			continue;
-		snprintf(key, sizeof(key), SHA256_PREFIX "%s", e->d_name);
+		snprintf(key, sizeof(key), SHA256_PREFIX "%.64s", e->d_name);
 		if (json_object_get(seen, key))
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)

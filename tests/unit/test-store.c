@@ -30,31 +30,6 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-#ifdef HOIST_TEST_DIGEST_STUB
-/* Stand-in until lib/digest.c lands: strict sha256/sha512 lower-case hex. */
-int hoist_digest_validate(const char *s, struct hoist_err *err)
-{
-	size_t n;
-	const char *hex;
-
-	if (strncmp(s, "sha256:", 7) == 0)
-		n = 64;
-	else if (strncmp(s, "sha512:", 7) == 0)
-		n = 128;
-	else
-		return hoist_err_set(err, HOIST_EINVAL, "bad digest '%s'", s);
-	hex = s + 7;
-	if (strlen(hex) != n)
-		return hoist_err_set(err, HOIST_EINVAL, "bad digest '%s'", s);
-	for (size_t i = 0; i < n; i++)
-		if (!((hex[i] >= '0' && hex[i] <= '9') ||
-		      (hex[i] >= 'a' && hex[i] <= 'f')))
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "bad digest '%s'", s);
-	return 0;
-}
-#endif
-
 struct fixture {
 	char *root;
 	struct hoist_store *s;
