@@ -633,10 +633,13 @@ int hoist_store_resolve(struct hoist_store *s, const char *name, json_t **desc,
 {
 	json_t *idx = NULL;
 	ssize_t at;
-	/* index.json is only ever replaced atomically: no lock needed. */
-	int rc = load_index(s, &idx, err);
+	int rc = check_name(name, err);
 
 	*desc = NULL;
+	if (rc)
+		return rc;
+	/* index.json is only ever replaced atomically: no lock needed. */
+	rc = load_index(s, &idx, err);
 	if (rc)
 		goto out;
 	at = find_name(json_object_get(idx, "manifests"), name);
@@ -657,9 +660,11 @@ int hoist_store_untag(struct hoist_store *s, const char *name,
 {
 	json_t *idx = NULL, *manifests;
 	ssize_t at;
-	int rc = 0;
-	int lock = index_lock(s, err);
+	int lock, rc = check_name(name, err);
 
+	if (rc)
+		return rc;
+	lock = index_lock(s, err);
 	if (lock < 0)
 		return lock;
 	rc = load_index(s, &idx, err);

@@ -477,6 +477,9 @@ static void test_names(void **state)
 	json_decref(bad);
 	assert_int_equal(hoist_store_tag(f->s, "", a, &err), HOIST_EINVAL);
 	assert_int_equal(hoist_store_tag(f->s, "a\nb", a, &err), HOIST_EINVAL);
+	assert_int_equal(hoist_store_resolve(f->s, NULL, &got, &err),
+			 HOIST_EINVAL);
+	assert_int_equal(hoist_store_untag(f->s, "", &err), HOIST_EINVAL);
 	assert_int_equal(hoist_store_list(f->s, &list, &err), 0);
 	assert_int_equal(json_array_size(list), 1);
 	json_decref(list);
