@@ -1,0 +1,426 @@
+/*
+ * cmd-build.c: `hoist build`: directories in, an image into the staging
+ * area, then each --output exporter. Every --output is checked before any
+ * layer is built, so a bad spec costs nothing and leaves nothing behind.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
+
+#include "cli/cmd.h"
+#include "cli/msg.h"
+#include "lib/build.h"
+#include "lib/export.h"
+#include "lib/output.h"
+#include "lib/platform.h"
+#include "lib/store.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/scan.h"
+#include "util/banned.h"
+
+static const char build_usage[] =
+	"Usage: hoist build [OPTIONS]\n"
+	"\n"
+	"Build an image from directory trees and export it.\n"
+	"\n"
+	"Layers:\n"
+	"      --rootfs DIR         add DIR as a layer (repeatable, in order)\n"
+	"      --layer DIR          the same as --rootfs\n"
+	"      --platform LIST      os/arch[/variant][,...] (default: host)\n"
+	"\n"
+	"Image configuration:\n"
+	"      --entrypoint CMD     JSON array or a single string\n"
+	"      --cmd CMD            JSON array or a single string\n"
+	"      --env K=V            environment variable (repeatable)\n"
+	"      --workdir DIR        working directory (default /)\n"
+	"      --user USER[:GROUP]  user to run as\n"
+	"      --label K=V          label (repeatable)\n"
+	"      --expose PORT[/PROTO] exposed port (repeatable)\n"
+	"      --volume PATH        volume (repeatable)\n"
+	"      --stop-signal SIG    stop signal\n"
+	"\n"
+	"Outputs:\n"
+	"  -t, --tag NAME           image name (repeatable); overrides name=\n"
+	"  -o, --output SPEC        buildx output spec (repeatable), e.g.\n"
+	"                           type=oci,dest=img.tar  "
+	"type=docker,dest=d.tar\n"
+	"                           type=local,dest=DIR  type=tar,dest=fs.tar\n"
+	"                           type=image,name=NAME  type=cacheonly\n"
+	"                           DIR (local)  - (tar on stdout)\n"
+	"      --push               shorthand for type=image,push=true\n"
+	"      --metadata-file FILE write buildx's build result metadata\n"
+	"      --progress MODE      auto, plain or quiet\n"
+	"  -q, --quiet              no progress; print the image digest\n"
+	"\n"
+	"SOURCE_DATE_EPOCH, when set, clamps file times and sets created.\n"
+	"See hoist-build(1) and hoist-output(7).\n";
+
+struct strvec {
+	const char **v;
+	size_t n;
+};
+
+static void vec_push(struct strvec *s, const char *x)
+{
+	s->v = hoist_xreallocarray(s->v, s->n + 1, sizeof(*s->v));
+	s->v[s->n++] = x;
+}
+
+/* A command: a JSON array of strings, or one string (exec form). */
+static int parse_command(struct strvec *out, const char *s, const char *what,
+			 struct hoist_err *err)
+{
+	json_t *a = NULL, *v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < out->n; i++)
+		free((char *)out->v[i]);
+	out->n = 0;
+	if (s[0] != '[') {
+		if (*s)
+			vec_push(out, hoist_xstrdup(s));
+		return 0;
+	}
+	rc = hoist_json_parse(&a, s, strlen(s), what, err);
+	if (rc)
+		return rc;
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "%s must be a JSON array of strings",
+				     what);
+	}
+	json_array_foreach(a, i, v)
+	{
+		if (!json_is_string(v)) {
+			json_decref(a);
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "%s must be a JSON array of "
+					     "strings",
+					     what);
+		}
+		vec_push(out, hoist_xstrdup(json_string_value(v)));
+	}
+	json_decref(a);
+	return 0;
+}
+
+static int check_dir(const char *what, const char *dir, struct hoist_err *err)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return hoist_err_sys(err, errno, "%s '%s'", what, dir);
+	if (!S_ISDIR(st.st_mode))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "%s '%s' is not a directory", what, dir);
+	return 0;
+}
+
+static int read_epoch(int64_t *epoch, struct hoist_err *err)
+{
+	const char *v = getenv("SOURCE_DATE_EPOCH");
+	*epoch = -1;
+	if (!v || !*v)
+		return 0;
+	if (hoist_scan_i64(epoch, v, 0, INT64_MAX, "SOURCE_DATE_EPOCH", err))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid SOURCE_DATE_EPOCH '%s': want "
+				     "seconds since 1970",
+				     v);
+	return 0;
+}
+
+static const char no_output_warning[] =
+	"No output specified with hoist. Build result will only remain in "
+	"the build cache. To push result image into registry use --push or "
+	"to export it use --output (type=oci, docker, image, local, tar)";
+
+enum {
+	OPT_ROOTFS = 256,
+	OPT_PLATFORM,
+	OPT_ENTRYPOINT,
+	OPT_CMD,
+	OPT_ENV,
+	OPT_WORKDIR,
+	OPT_USER,
+	OPT_LABEL,
+	OPT_EXPOSE,
+	OPT_VOLUME,
+	OPT_STOPSIGNAL,
+	OPT_PUSH,
+	OPT_METADATA,
+	OPT_PROGRESS,
+};
+
+int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
+{
+	static const struct option opts[] = {
+		{"rootfs", required_argument, NULL, OPT_ROOTFS},
+		{"layer", required_argument, NULL, OPT_ROOTFS},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
+		{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+		{"cmd", required_argument, NULL, OPT_CMD},
+		{"env", required_argument, NULL, OPT_ENV},
+		{"workdir", required_argument, NULL, OPT_WORKDIR},
+		{"user", required_argument, NULL, OPT_USER},
+		{"label", required_argument, NULL, OPT_LABEL},
+		{"expose", required_argument, NULL, OPT_EXPOSE},
+		{"volume", required_argument, NULL, OPT_VOLUME},
+		{"stop-signal", required_argument, NULL, OPT_STOPSIGNAL},
+		{"tag", required_argument, NULL, 't'},
+		{"output", required_argument, NULL, 'o'},
+		{"push", no_argument, NULL, OPT_PUSH},
+		{"metadata-file", required_argument, NULL, OPT_METADATA},
+		{"progress", required_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct strvec layers = {0}, env = {0}, labels = {0}, exposed = {0},
+		      volumes = {0}, tags = {0}, outputs = {0}, entry = {0},
+		      cmd = {0};
+	struct hoist_build_opts bo;
+	struct hoist_export_plan *plans = NULL;
+	struct hoist_platform *plats = NULL;
+	struct hoist_store *store = NULL;
+	struct hoist_build *build = NULL;
+	struct hoist_err err;
+	enum hoist_progress_mode progress = HOIST_PROGRESS_AUTO;
+	const char *platform = NULL, *metadata = NULL;
+	char **exposed_norm = NULL;
+	json_t *meta = NULL;
+	char *root = NULL;
+	size_t nplats = 0, nplans = 0, i;
+	int64_t epoch;
+	int push = 0, quiet = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
+
+	memset(&bo, 0, sizeof(bo));
+	hoist_err_clear(&err);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ROOTFS:
+			vec_push(&layers, optarg);
+			break;
+		case OPT_PLATFORM:
+			platform = optarg;
+			break;
+		case OPT_ENTRYPOINT:
+			if (parse_command(&entry, optarg, "--entrypoint", &err))
+				return hoist_msg_error(&err);
+			bo.rc.entrypoint_set = 1;
+			break;
+		case OPT_CMD:
+			if (parse_command(&cmd, optarg, "--cmd", &err))
+				return hoist_msg_error(&err);
+			bo.rc.cmd_set = 1;
+			break;
+		case OPT_ENV:
+			vec_push(&env, optarg);
+			break;
+		case OPT_WORKDIR:
+			bo.rc.workdir = optarg;
+			break;
+		case OPT_USER:
+			bo.rc.user = optarg;
+			break;
+		case OPT_LABEL:
+			vec_push(&labels, optarg);
+			break;
+		case OPT_EXPOSE:
+			vec_push(&exposed, optarg);
+			break;
+		case OPT_VOLUME:
+			vec_push(&volumes, optarg);
+			break;
+		case OPT_STOPSIGNAL:
+			bo.rc.stop_signal = optarg;
+			break;
+		case 't':
+			vec_push(&tags, optarg);
+			break;
+		case 'o':
+			vec_push(&outputs, optarg);
+			break;
+		case OPT_PUSH:
+			push = 1;
+			break;
+		case OPT_METADATA:
+			metadata = optarg;
+			break;
+		case OPT_PROGRESS:
+			if (hoist_msg_parse_progress(&progress, optarg) < 0)
+				return hoist_msg_usage(
+					"build", "invalid --progress '%s'",
+					optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			progress = HOIST_PROGRESS_QUIET;
+			break;
+		case 'h':
+			fputs(build_usage, stdout);
+			return HOIST_EXIT_OK;
+		default:
+			return hoist_msg_usage("build", "invalid option");
+		}
+	}
+	if (optind < argc)
+		return hoist_msg_usage("build", "unexpected argument '%s'",
+				       argv[optind]);
+	hoist_msg_init(progress);
+
+	if (read_epoch(&epoch, &err))
+		goto fail;
+	for (i = 0; i < layers.n; i++)
+		if (check_dir("rootfs", layers.v[i], &err))
+			goto fail;
+	if (platform) {
+		if (hoist_platform_parse_list(&plats, &nplats, platform,
+					      &err)) {
+			hoist_err_prefix(&err, "--platform");
+			goto fail;
+		}
+	} else {
+		plats = hoist_xcalloc(1, sizeof(*plats));
+		hoist_platform_host(&plats[0]);
+		nplats = 1;
+	}
+	/* ports without a protocol are tcp, as Docker stores them */
+	exposed_norm = hoist_xcalloc(exposed.n ? exposed.n : 1, sizeof(char *));
+	for (i = 0; i < exposed.n; i++) {
+		uint64_t port;
+		const char *slash = strchr(exposed.v[i], '/');
+		char *num =
+			slash ? hoist_xstrndup(exposed.v[i],
+					       (size_t)(slash - exposed.v[i]))
+			      : hoist_xstrdup(exposed.v[i]);
+		int bad = hoist_scan_u64(&port, num, 65535, "--expose", NULL) ||
+			  port == 0 ||
+			  (slash && strcmp(slash, "/tcp") != 0 &&
+			   strcmp(slash, "/udp") != 0 &&
+			   strcmp(slash, "/sctp") != 0);
+		free(num);
+		if (bad) {
+			hoist_err_set(&err, HOIST_EINVAL,
+				      "invalid --expose '%s': want "
+				      "PORT[/tcp|udp|sctp]",
+				      exposed.v[i]);
+			goto fail;
+		}
+		exposed_norm[i] =
+			slash ? hoist_xstrdup(exposed.v[i])
+			      : hoist_xasprintf("%s/tcp", exposed.v[i]);
+	}
+
+	/* check every output before doing any work */
+	if (push)
+		vec_push(&outputs, "type=image,push=true");
+	if (!outputs.n) {
+		hoist_msg_warn("%s", no_output_warning);
+		vec_push(&outputs, "type=cacheonly");
+	}
+	plans = hoist_xcalloc(outputs.n, sizeof(*plans));
+	for (i = 0; i < outputs.n; i++) {
+		struct hoist_output o;
+		int rc = hoist_output_parse(&o, outputs.v[i], &err);
+		if (!rc) {
+			rc = hoist_export_plan(&plans[i], &o, tags.v, tags.n,
+					       epoch, &err);
+			hoist_output_release(&o);
+		}
+		if (rc)
+			goto fail;
+		nplans++;
+		stdout_users += hoist_export_uses_stdout(&plans[i]);
+	}
+	if (stdout_users > 1) {
+		hoist_err_set(&err, HOIST_EINVAL,
+			      "multiple outputs configured to write to stdout");
+		goto fail;
+	}
+
+	root = hoist_cli_root(g);
+	if (hoist_store_open(&store, root, &err))
+		goto fail;
+	bo.platforms = plats;
+	bo.nplatforms = nplats;
+	bo.layer_dirs = layers.v;
+	bo.nlayers = layers.n;
+	bo.epoch = epoch;
+	bo.rc.entrypoint = entry.v;
+	bo.rc.nentrypoint = entry.n;
+	bo.rc.cmd = cmd.v;
+	bo.rc.ncmd = cmd.n;
+	bo.rc.env = env.v;
+	bo.rc.nenv = env.n;
+	bo.rc.labels = labels.v;
+	bo.rc.nlabels = labels.n;
+	bo.rc.exposed = (const char **)exposed_norm;
+	bo.rc.nexposed = exposed.n;
+	bo.rc.volumes = volumes.v;
+	bo.rc.nvolumes = volumes.n;
+	if (hoist_build_new(&build, store, &bo, &err))
+		goto fail;
+	meta = json_object();
+	for (i = 0; i < nplans; i++) {
+		if (hoist_export_run(&plans[i], store, build, meta, &err))
+			goto fail;
+	}
+	if (metadata) {
+		char *text;
+		size_t len;
+		if (hoist_json_dump(&text, &len, meta, 1, &err))
+			goto fail;
+		int rc = hoist_fs_write_atomic(metadata, text, len, 0644, &err);
+		free(text);
+		if (rc) {
+			hoist_err_prefix(&err, "metadata file");
+			goto fail;
+		}
+	}
+	if (quiet) {
+		const char *d =
+			hoist_json_str(meta, "containerimage.config.digest");
+		if (!d)
+			d = hoist_json_str(meta, "containerimage.digest");
+		if (d)
+			puts(d);
+	}
+	ret = HOIST_EXIT_OK;
+	goto out;
+fail:
+	ret = hoist_msg_error(&err);
+out:
+	for (i = 0; i < nplans; i++)
+		hoist_export_plan_release(&plans[i]);
+	free(plans);
+	for (i = 0; i < exposed.n && exposed_norm; i++)
+		free(exposed_norm[i]);
+	free(exposed_norm);
+	json_decref(meta);
+	hoist_build_free(build);
+	hoist_store_close(store);
+	free(root);
+	free(plats);
+	free(layers.v);
+	free(env.v);
+	free(labels.v);
+	free(exposed.v);
+	free(volumes.v);
+	free(tags.v);
+	free(outputs.v);
+	for (i = 0; i < entry.n; i++)
+		free((char *)entry.v[i]);
+	for (i = 0; i < cmd.n; i++)
+		free((char *)cmd.v[i]);
+	free(entry.v);
+	free(cmd.v);
+	return ret;
+}

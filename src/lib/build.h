@@ -1,0 +1,61 @@
+/*
+ * build.h: turning a build plan (layer directories, a run configuration,
+ * platforms) into images in the store.
+ *
+ * Layers are built once per compression and level an output asks for and
+ * then shared by every output that wants the same; manifests are made per
+ * output, since media types and annotations differ between outputs.
+ */
+#ifndef HOIST_LIB_BUILD_H
+#define HOIST_LIB_BUILD_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util/err.h"
+#include "lib/compress.h"
+#include "lib/digest.h"
+#include "lib/image.h"
+#include "lib/platform.h"
+#include "lib/store.h"
+
+struct hoist_build_opts {
+	const struct hoist_platform *platforms; /* at least one */
+	size_t nplatforms;
+	const char *const *layer_dirs; /* in order, bottom first */
+	size_t nlayers;
+	struct hoist_image_runconfig rc;
+	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+};
+
+/* How one output wants its image. */
+struct hoist_image_spec {
+	enum hoist_compression compression;
+	int level;
+	int oci;                   /* OCI media types (else Docker) */
+	json_t *ann_manifest;      /* annotations of every manifest */
+	json_t *ann_manifest_desc; /* on manifest descriptors */
+	json_t *ann_index;         /* on the index (multi-platform only) */
+	json_t *ann_index_desc;    /* on the index descriptor */
+	/* "os/arch[/variant]" -> object: annotation[PLATFORM].KEY forms */
+	json_t *ann_manifest_plat;
+	json_t *ann_manifest_desc_plat;
+};
+
+struct hoist_build;
+
+int hoist_build_new(struct hoist_build **out, struct hoist_store *s,
+		    const struct hoist_build_opts *opts, struct hoist_err *err);
+void hoist_build_free(struct hoist_build *b);
+
+/*
+ * Make (or reuse) the image for spec in the store. *root is a new
+ * descriptor of the root manifest (with platform) or index, owned by the
+ * caller. config (may be NULL) receives the config digest for a single
+ * manifest and is emptied for an index.
+ */
+int hoist_build_image(struct hoist_build *b,
+		      const struct hoist_image_spec *spec, json_t **root,
+		      struct hoist_digest *config, struct hoist_err *err);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * export.h: the exporters behind buildx's --output types.
+ *
+ *   image      names the image in the store (push=true: registry push,
+ *              not available yet)
+ *   registry   image with push=true
+ *   oci        OCI layout, as a tar (dest file or "-") or a directory
+ *   docker     OCI layout tar plus manifest.json, for docker/podman load
+ *   local      the root filesystem into a directory
+ *   tar        the root filesystem as a tar stream
+ *   cacheonly  build into the store, export nothing
+ *
+ * hoist_export_plan() checks an --output spec completely (types, options,
+ * names, destinations) without touching anything, so a bad spec fails
+ * before any work is done. hoist_export_run() then writes the output
+ * atomically: a failure leaves nothing at dest.
+ */
+#ifndef HOIST_LIB_EXPORT_H
+#define HOIST_LIB_EXPORT_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util/err.h"
+#include "lib/build.h"
+#include "lib/output.h"
+#include "lib/store.h"
+
+enum hoist_export_type {
+	HOIST_EXPORT_IMAGE,
+	HOIST_EXPORT_OCI,
+	HOIST_EXPORT_DOCKER,
+	HOIST_EXPORT_LOCAL,
+	HOIST_EXPORT_TAR,
+	HOIST_EXPORT_CACHEONLY,
+};
+
+struct hoist_export_plan {
+	enum hoist_export_type type;
+	const char *type_name; /* as given ("registry" stays "registry") */
+	char *dest;            /* NULL when none */
+	int tar;               /* oci/docker: tarball (1) or directory (0) */
+	int push;
+	int push_by_digest;
+	char **names; /* normalised, e.g. docker.io/library/foo:latest */
+	size_t nnames;
+	char *raw_names; /* the name attr as given, for image.name */
+	struct hoist_image_spec spec;
+	int platform_split;    /* -1 unset */
+	int mode_delete;       /* local mode=delete */
+	int64_t epoch;         /* -1 none */
+	int64_t created;       /* the epoch, or the time the plan was made */
+	int name_canonical;    /* image: also name NAME@DIGEST */
+	char *dangling_prefix; /* image: name PREFIX@DIGEST */
+	int dangling_empty_only;
+};
+
+/*
+ * Check o and fill plan. tags (from -t) override name= on image, oci and
+ * docker outputs. epoch is SOURCE_DATE_EPOCH (-1 if unset); the output's
+ * own source-date-epoch overrides it. plan owns its memory
+ * (hoist_export_plan_release).
+ */
+int hoist_export_plan(struct hoist_export_plan *plan,
+		      const struct hoist_output *o, const char *const *tags,
+		      size_t ntags, int64_t epoch, struct hoist_err *err);
+void hoist_export_plan_release(struct hoist_export_plan *plan);
+
+/* 1 if the output writes to standard output. */
+int hoist_export_uses_stdout(const struct hoist_export_plan *plan);
+
+/*
+ * Run one export. Metadata keys (containerimage.digest, ...) are added to
+ * meta, buildx's --metadata-file map.
+ */
+int hoist_export_run(const struct hoist_export_plan *plan,
+		     struct hoist_store *s, struct hoist_build *b, json_t *meta,
+		     struct hoist_err *err);
+
+/*
+ * The root descriptor as an OCI layout's index.json and the metadata file
+ * show it: with org.opencontainers.image.created. New reference.
+ */
+json_t *hoist_export_layout_desc(const json_t *root, int64_t created);
+
+/* Per-exporter entry points (export-oci.c, export-fs.c). */
+int hoist_export_layout(const struct hoist_export_plan *plan,
+			struct hoist_store *s, const json_t *root,
+			struct hoist_err *err);
+int hoist_export_fs(const struct hoist_export_plan *plan, struct hoist_store *s,
+		    const json_t *root, struct hoist_err *err);
+
+#endif
