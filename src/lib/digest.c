@@ -1,0 +1,137 @@
+/*
+ * digest.c: strict validation of content digests.
+ *
+ * A digest ends up in file names (blobs/sha256/<hex>) and in URLs, so only
+ * the two registered algorithms are accepted, with exactly the canonical
+ * number of lower-case hex digits. Errors quote the offending text with
+ * control characters replaced, so a hostile string cannot reach a terminal
+ * through an error message.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/digest.h"
+#include "util/banned.h"
+
+/* Longest part of the input quoted in an error message. */
+#define QUOTE_MAX 160
+
+/*
+ * Copy at most n bytes of s into a printable, bounded form for an error
+ * message. dst must hold QUOTE_MAX + 4 bytes.
+ */
+static void quote(char *dst, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; i < n && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (i == QUOTE_MAX) {
+			memcpy(dst + i, "...", 3);
+			i += 3;
+			break;
+		}
+		dst[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	dst[i] = '\0';
+}
+
+int hoist_digest_validate(const char *s, struct hoist_err *err)
+{
+	char q[QUOTE_MAX + 4];
+	const char *colon, *hex;
+	size_t alen, want, n;
+
+	if (!s)
+		s = "";
+	colon = strchr(s, ':');
+	if (!colon) {
+		quote(q, s, (size_t)-1);
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid digest '%s': missing ':' after "
+				     "the algorithm",
+				     q);
+	}
+	alen = (size_t)(colon - s);
+	if (alen == 6 && memcmp(s, "sha256", 6) == 0) {
+		want = 64;
+	} else if (alen == 6 && memcmp(s, "sha512", 6) == 0) {
+		want = 128;
+	} else {
+		char algo[QUOTE_MAX + 4];
+		quote(q, s, (size_t)-1);
+		quote(algo, s, alen);
+		if (alen == 0)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "invalid digest '%s': empty "
+					     "algorithm",
+					     q);
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid digest '%s': unsupported "
+				     "algorithm '%s' (sha256 or sha512 "
+				     "expected)",
+				     q, algo);
+	}
+	hex = colon + 1;
+	for (n = 0; hex[n]; n++) {
+		char c = hex[n];
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+			continue;
+		quote(q, s, (size_t)-1);
+		if (c >= 'A' && c <= 'F')
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "invalid digest '%s': upper-case "
+					     "hex digit '%c' at offset %zu",
+					     q, c, n);
+		if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "invalid digest '%s': byte 0x%02x "
+					     "at offset %zu is not a hex digit",
+					     q, (unsigned char)c, n);
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid digest '%s': '%c' at offset %zu "
+				     "is not a hex digit",
+				     q, c, n);
+	}
+	if (n != want) {
+		quote(q, s, (size_t)-1);
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid digest '%s': %.6s needs %zu hex "
+				     "digits, not %zu",
+				     q, s, want, n);
+	}
+	return 0;
+}
+
+int hoist_digest_parse(struct hoist_digest *out, const char *s,
+		       struct hoist_err *err)
+{
+	int rc;
+
+	out->str[0] = '\0';
+	rc = hoist_digest_validate(s, err);
+	if (rc)
+		return rc;
+	/* validated: at most "sha512:" + 128 digits, which fits */
+	snprintf(out->str, sizeof(out->str), "%s", s);
+	return 0;
+}
+
+void hoist_digest_from_sha256_hex(struct hoist_digest *out, const char *hex)
+{
+	snprintf(out->str, sizeof(out->str), "sha256:%.64s", hex);
+}
+
+const char *hoist_digest_hex(const char *digest)
+{
+	const char *colon = strchr(digest, ':');
+
+	return colon ? colon + 1 : digest + strlen(digest);
+}
+
+size_t hoist_digest_algo_len(const char *digest)
+{
+	const char *colon = strchr(digest, ':');
+
+	return colon ? (size_t)(colon - digest) : 0;
+}

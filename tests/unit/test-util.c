@@ -1,0 +1,514 @@
+/*
+ * test-util.c: the util layer (src/util): capped buffers, strict scanners,
+ * stable JSON bytes, crash-safe file writes and error records.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/scan.h"
+#include "util/banned.h"
+
+/* buf */
+
+static void test_buf_cap(void **state)
+{
+	struct hoist_buf b;
+	struct hoist_err err;
+
+	(void)state;
+	hoist_buf_init(&b, 10);
+	assert_string_equal(b.data, "");
+	assert_int_equal(hoist_buf_adds(&b, "12345678", &err), 0);
+	assert_int_equal(b.len, 8);
+	/* over the cap: refused, the buffer is left exactly as it was */
+	assert_int_equal(hoist_buf_adds(&b, "abc", &err), HOIST_ELIMIT);
+	assert_int_equal(err.code, HOIST_ELIMIT);
+	assert_non_null(strstr(err.msg, "10 bytes"));
+	assert_int_equal(b.len, 8);
+	assert_string_equal(b.data, "12345678");
+	assert_int_equal(hoist_buf_printf(&b, &err, "%d", 123), HOIST_ELIMIT);
+	assert_string_equal(b.data, "12345678");
+	assert_int_equal(hoist_buf_add(&b, "x", (size_t)-1, &err),
+			 HOIST_ELIMIT);
+	assert_int_equal(b.len, 8);
+	/* filling up to the cap exactly works */
+	assert_int_equal(hoist_buf_addch(&b, '9', &err), 0);
+	assert_int_equal(hoist_buf_printf(&b, &err, "%d", 0), 0);
+	assert_int_equal(b.len, 10);
+	assert_string_equal(b.data, "1234567890");
+	assert_int_equal(hoist_buf_addch(&b, 'x', NULL), HOIST_ELIMIT);
+	assert_int_equal(hoist_buf_add(&b, "", 0, &err), 0);
+	assert_string_equal(b.data, "1234567890");
+	/* reset keeps the cap and storage */
+	hoist_buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	assert_int_equal(hoist_buf_adds(&b, "01234567890", &err), HOIST_ELIMIT);
+	hoist_buf_release(&b);
+}
+
+static void test_buf_grow_detach(void **state)
+{
+	struct hoist_buf b = HOIST_BUF_INIT;
+	size_t len = 99;
+	char *s;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(hoist_buf_printf(&b, NULL, "%03d,", i), 0);
+	assert_int_equal(b.len, 4000);
+	assert_int_equal(memcmp(b.data + 3996, "999,", 4), 0);
+	assert_int_equal(b.data[4000], '\0');
+	s = hoist_buf_detach(&b, &len);
+	assert_int_equal(len, 4000);
+	assert_int_equal(strlen(s), 4000);
+	free(s);
+	/* detached: b is empty, and an empty buffer detaches to "" */
+	assert_int_equal(b.len, 0);
+	s = hoist_buf_detach(&b, &len);
+	assert_int_equal(len, 0);
+	assert_string_equal(s, "");
+	free(s);
+	/* binary data keeps embedded NULs */
+	assert_int_equal(hoist_buf_add(&b, "a\0b", 3, NULL), 0);
+	assert_int_equal(b.len, 3);
+	assert_int_equal(memcmp(b.data, "a\0b", 4), 0);
+	hoist_buf_release(&b);
+	hoist_buf_release(&b);
+}
+
+/* scan */
+
+static void test_scan_u64(void **state)
+{
+	struct hoist_err err;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(hoist_scan_u64(&v, "0", 10, "n", &err), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(hoist_scan_u64(&v, "10", 10, "n", &err), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(hoist_scan_u64(&v, "11", 10, "n", &err), HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "too large"));
+	assert_int_equal(hoist_scan_u64(&v, "18446744073709551615", UINT64_MAX,
+					"n", &err),
+			 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(hoist_scan_u64(&v, "18446744073709551616", UINT64_MAX,
+					"n", &err),
+			 HOIST_EINVAL);
+	assert_int_equal(hoist_scan_u64(&v, "99999999999999999999999",
+					UINT64_MAX, "n", &err),
+			 HOIST_EINVAL);
+	v = 42;
+	static const char *const bad[] = {"",     "+1",  "-1",  " 1", "1 ",
+					  "0x10", "1e3", "1.0", "１", "1\n"};
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(bad); i++) {
+		if (hoist_scan_u64(&v, bad[i], UINT64_MAX, "count", &err) !=
+		    HOIST_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_non_null(strstr(err.msg, "count"));
+	}
+	assert_int_equal(v, 42);
+	assert_int_equal(hoist_scan_u64(&v, NULL, 1, "n", NULL), HOIST_EINVAL);
+}
+
+static void test_scan_i64(void **state)
+{
+	struct hoist_err err;
+	int64_t v;
+
+	(void)state;
+	assert_int_equal(hoist_scan_i64(&v, "-9223372036854775808", INT64_MIN,
+					INT64_MAX, "n", &err),
+			 0);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(hoist_scan_i64(&v, "9223372036854775807", INT64_MIN,
+					INT64_MAX, "n", &err),
+			 0);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(hoist_scan_i64(&v, "-9223372036854775809", INT64_MIN,
+					INT64_MAX, "n", &err),
+			 HOIST_EINVAL);
+	assert_int_equal(hoist_scan_i64(&v, "9223372036854775808", INT64_MIN,
+					INT64_MAX, "n", &err),
+			 HOIST_EINVAL);
+	assert_int_equal(hoist_scan_i64(&v, "-5", -5, 5, "level", &err), 0);
+	assert_int_equal(v, -5);
+	assert_int_equal(hoist_scan_i64(&v, "-6", -5, 5, "level", &err),
+			 HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "level must be between -5 and 5"));
+	assert_int_equal(hoist_scan_i64(&v, "6", -5, 5, "level", &err),
+			 HOIST_EINVAL);
+	assert_int_equal(hoist_scan_i64(&v, "-0", -5, 5, "level", &err), 0);
+	assert_int_equal(v, 0);
+	static const char *const bad[] = {"", "-", "--1", "+1", " -1", "1-"};
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(bad); i++)
+		if (hoist_scan_i64(&v, bad[i], INT64_MIN, INT64_MAX, "n",
+				   &err) != HOIST_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+}
+
+static void test_scan_bool(void **state)
+{
+	static const char *const yes[] = {"1",    "t",    "T",
+					  "TRUE", "true", "True"};
+	static const char *const no[] = {"0",     "f",     "F",
+					 "FALSE", "false", "False"};
+	static const char *const bad[] = {"",      "yes",   "no",    "on",
+					  "off",   "tRUE",  "TrUe",  "2",
+					  "true ", " true", "falsE", "y"};
+	struct hoist_err err;
+	int v;
+
+	(void)state;
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(yes); i++) {
+		v = 0;
+		assert_int_equal(hoist_scan_bool(&v, yes[i], "push", &err), 0);
+		assert_int_equal(v, 1);
+	}
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(no); i++) {
+		v = 1;
+		assert_int_equal(hoist_scan_bool(&v, no[i], "push", &err), 0);
+		assert_int_equal(v, 0);
+	}
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(bad); i++) {
+		v = 7;
+		if (hoist_scan_bool(&v, bad[i], "push", &err) != HOIST_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(v, 7);
+		assert_non_null(
+			strstr(err.msg, "non-bool value specified for push"));
+	}
+}
+
+/* json */
+
+static json_t *sample(void)
+{
+	json_t *o = json_object();
+	json_t *a = json_array();
+
+	/* insertion order, not alphabetical */
+	json_object_set_new(o, "schemaVersion", json_integer(2));
+	json_array_append_new(a, json_integer(1));
+	json_array_append_new(a, json_string("two"));
+	json_object_set_new(o, "list", a);
+	json_object_set_new(o, "empty", json_object());
+	json_object_set_new(o, "none", json_array());
+	hoist_json_set_str(o, "html", "<a href=\"x\">&</a>");
+	json_object_set_new(o, "nested", json_pack("{s:b,s:n}", "t", 1, "z"));
+	hoist_json_set_str(o, "ctl", "a\nb\t\x01");
+	return o;
+}
+
+static void test_json_dump(void **state)
+{
+	json_t *o = sample();
+	char *s;
+	size_t len;
+
+	(void)state;
+	/* Go json.MarshalIndent(v, "", "  ") bytes, no trailing newline */
+	assert_int_equal(hoist_json_dump(&s, &len, o, 1, NULL), 0);
+	assert_string_equal(s, "{\n"
+			       "  \"schemaVersion\": 2,\n"
+			       "  \"list\": [\n"
+			       "    1,\n"
+			       "    \"two\"\n"
+			       "  ],\n"
+			       "  \"empty\": {},\n"
+			       "  \"none\": [],\n"
+			       "  \"html\": \"\\u003ca href=\\\"x\\\"\\u003e"
+			       "\\u0026\\u003c/a\\u003e\",\n"
+			       "  \"nested\": {\n"
+			       "    \"t\": true,\n"
+			       "    \"z\": null\n"
+			       "  },\n"
+			       "  \"ctl\": \"a\\nb\\t\\u0001\"\n"
+			       "}");
+	assert_int_equal(len, strlen(s));
+	free(s);
+	/* Go json.Marshal bytes */
+	assert_int_equal(hoist_json_dump(&s, &len, o, 0, NULL), 0);
+	assert_string_equal(s, "{\"schemaVersion\":2,\"list\":[1,\"two\"],"
+			       "\"empty\":{},\"none\":[],"
+			       "\"html\":\"\\u003ca href=\\\"x\\\"\\u003e"
+			       "\\u0026\\u003c/a\\u003e\","
+			       "\"nested\":{\"t\":true,\"z\":null},"
+			       "\"ctl\":\"a\\nb\\t\\u0001\"}");
+	free(s);
+	/* the same value always gives the same bytes */
+	char *s2;
+	assert_int_equal(hoist_json_dump(&s, NULL, o, 1, NULL), 0);
+	assert_int_equal(hoist_json_dump(&s2, NULL, o, 1, NULL), 0);
+	assert_string_equal(s, s2);
+	free(s);
+	free(s2);
+	/* a bare scalar serialises too */
+	json_t *str = json_string("a>b");
+	assert_int_equal(hoist_json_dump(&s, NULL, str, 0, NULL), 0);
+	assert_string_equal(s, "\"a\\u003eb\"");
+	free(s);
+	json_decref(str);
+	json_decref(o);
+}
+
+static void test_json_parse(void **state)
+{
+	struct hoist_err err;
+	json_t *v;
+	const char *doc = "{\"a\":\"x\",\"b\":1}";
+
+	(void)state;
+	assert_int_equal(
+		hoist_json_parse(&v, doc, strlen(doc), "manifest", &err), 0);
+	assert_string_equal(hoist_json_str(v, "a"), "x");
+	assert_null(hoist_json_str(v, "b"));
+	assert_null(hoist_json_str(v, "missing"));
+	json_decref(v);
+	/* duplicate keys are refused */
+	doc = "{\"a\":1,\"a\":2}";
+	v = (json_t *)1;
+	assert_int_equal(
+		hoist_json_parse(&v, doc, strlen(doc), "manifest", &err),
+		HOIST_EINVAL);
+	assert_null(v);
+	assert_non_null(strstr(err.msg, "parse manifest: line 1"));
+	/* only len bytes are read */
+	doc = "{}garbage";
+	assert_int_equal(hoist_json_parse(&v, doc, 2, "x", &err), 0);
+	json_decref(v);
+	assert_int_equal(hoist_json_parse(&v, doc, strlen(doc), "x", &err),
+			 HOIST_EINVAL);
+	assert_int_equal(hoist_json_parse(&v, "", 0, "x", &err), HOIST_EINVAL);
+}
+
+/* fs */
+
+static char *make_tmpdir(void)
+{
+	char *d = hoist_xstrdup("/tmp/hoist-test-util.XXXXXX");
+
+	if (!mkdtemp(d))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	return d;
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_fs_write_atomic(void **state)
+{
+	char *dir = make_tmpdir();
+	char *path = hoist_xasprintf("%s/out.json", dir);
+	struct hoist_err err;
+	struct stat st;
+	char *data;
+	size_t len;
+	mode_t um = umask(022);
+
+	(void)state;
+	assert_int_equal(hoist_fs_write_atomic(path, "first", 5, 0640, &err),
+			 0);
+	assert_int_equal(hoist_fs_read_file(&data, &len, path, 100, &err), 0);
+	assert_int_equal(len, 5);
+	assert_string_equal(data, "first");
+	free(data);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	/* replacing leaves only the new content and no temporaries */
+	assert_int_equal(hoist_fs_write_atomic(path, "second!", 7, 0644, &err),
+			 0);
+	assert_int_equal(hoist_fs_read_file(&data, &len, path, 100, &err), 0);
+	assert_string_equal(data, "second!");
+	free(data);
+	assert_int_equal(count_entries(dir), 1);
+	/* read_file honours its cap */
+	data = (char *)1;
+	assert_int_equal(hoist_fs_read_file(&data, &len, path, 6, &err),
+			 HOIST_ELIMIT);
+	assert_null(data);
+	/* a missing file and a missing directory */
+	char *missing = hoist_xasprintf("%s/nope", dir);
+	assert_int_equal(hoist_fs_read_file(&data, &len, missing, 6, &err),
+			 HOIST_ENOTFOUND);
+	assert_int_equal(err.sys_errno, ENOENT);
+	char *deep = hoist_xasprintf("%s/no/such/file", dir);
+	assert_int_equal(hoist_fs_write_atomic(deep, "x", 1, 0644, &err),
+			 HOIST_ENOTFOUND);
+	assert_non_null(strstr(err.msg, deep));
+	assert_int_equal(count_entries(dir), 1);
+
+	umask(um);
+	assert_int_equal(hoist_fs_rm_rf(dir, &err), 0);
+	assert_false(hoist_fs_exists(dir));
+	free(deep);
+	free(missing);
+	free(path);
+	free(dir);
+}
+
+static void test_fs_atomic_abort(void **state)
+{
+	char *dir = make_tmpdir();
+	char *path = hoist_xasprintf("%s/image.tar", dir);
+	struct hoist_fs_atomic a;
+	struct hoist_err err;
+	char *data;
+
+	(void)state;
+	/* abort leaves nothing behind */
+	assert_int_equal(hoist_fs_atomic_open(&a, path, 0644, &err), 0);
+	assert_true(a.fd >= 0);
+	assert_non_null(a.tmp);
+	assert_non_null(strstr(a.tmp, HOIST_TMP_PREFIX));
+	assert_int_equal(hoist_fs_write_all(a.fd, "partial", 7, path, &err), 0);
+	assert_false(hoist_fs_exists(path));
+	assert_int_equal(count_entries(dir), 1);
+	hoist_fs_atomic_abort(&a);
+	assert_int_equal(a.fd, -1);
+	assert_null(a.tmp);
+	assert_false(hoist_fs_exists(path));
+	assert_int_equal(count_entries(dir), 0);
+
+	/* abort does not touch an existing destination */
+	assert_int_equal(hoist_fs_write_atomic(path, "old", 3, 0644, &err), 0);
+	assert_int_equal(hoist_fs_atomic_open(&a, path, 0644, &err), 0);
+	assert_int_equal(hoist_fs_write_all(a.fd, "new", 3, path, &err), 0);
+	hoist_fs_atomic_abort(&a);
+	assert_int_equal(hoist_fs_read_file(&data, NULL, path, 100, &err), 0);
+	assert_string_equal(data, "old");
+	free(data);
+	assert_int_equal(count_entries(dir), 1);
+
+	/* commit publishes */
+	assert_int_equal(hoist_fs_atomic_open(&a, path, 0644, &err), 0);
+	assert_int_equal(hoist_fs_write_all(a.fd, "new", 3, path, &err), 0);
+	assert_int_equal(hoist_fs_atomic_commit(&a, &err), 0);
+	assert_int_equal(hoist_fs_read_file(&data, NULL, path, 100, &err), 0);
+	assert_string_equal(data, "new");
+	free(data);
+	assert_int_equal(count_entries(dir), 1);
+
+	/* opening in a missing directory fails cleanly */
+	char *bad = hoist_xasprintf("%s/missing/x", dir);
+	assert_int_equal(hoist_fs_atomic_open(&a, bad, 0644, &err),
+			 HOIST_ENOTFOUND);
+	assert_null(a.tmp);
+	assert_null(a.dest);
+	free(bad);
+
+	assert_int_equal(hoist_fs_rm_rf(dir, &err), 0);
+	assert_int_equal(hoist_fs_rm_rf(dir, &err), 0);
+	free(path);
+	free(dir);
+}
+
+/* err */
+
+static void test_err(void **state)
+{
+	struct hoist_err err;
+
+	(void)state;
+	hoist_err_clear(&err);
+	assert_int_equal(err.code, 0);
+	assert_string_equal(hoist_err_msg(&err), "success");
+	assert_int_equal(hoist_err_set(&err, HOIST_EDIGEST,
+				       "content of '%s' does not match", "x"),
+			 HOIST_EDIGEST);
+	assert_int_equal(hoist_err_prefix(&err, "upload '%s'", "sha256:ab"),
+			 HOIST_EDIGEST);
+	assert_int_equal(hoist_err_prefix(&err, "push '%s'", "reg/app:1"),
+			 HOIST_EDIGEST);
+	assert_string_equal(hoist_err_msg(&err),
+			    "push 'reg/app:1': upload 'sha256:ab': content of "
+			    "'x' does not match");
+
+	assert_int_equal(hoist_err_sys(&err, ENOENT, "open '%s'", "f"),
+			 HOIST_ENOTFOUND);
+	assert_int_equal(err.sys_errno, ENOENT);
+	char want[256];
+	snprintf(want, sizeof(want), "open 'f': %s", strerror(ENOENT));
+	assert_string_equal(err.msg, want);
+	assert_int_equal(hoist_err_sys(&err, EEXIST, "x"), HOIST_EEXIST);
+	assert_int_equal(hoist_err_sys(&err, EINTR, "x"), HOIST_EINTR);
+	assert_int_equal(hoist_err_sys(&err, EACCES, "x"), HOIST_EIO);
+	assert_int_equal(err.sys_errno, EACCES);
+	/* set clears the old errno and status */
+	err.http_status = 500;
+	hoist_err_set(&err, HOIST_EINVAL, "bad");
+	assert_int_equal(err.sys_errno, 0);
+	assert_int_equal(err.http_status, 0);
+
+	/* a NULL record still gives the code back */
+	assert_int_equal(hoist_err_set(NULL, HOIST_ELIMIT, "x"), HOIST_ELIMIT);
+	assert_int_equal(hoist_err_sys(NULL, ENOENT, "x"), HOIST_ENOTFOUND);
+	assert_int_equal(hoist_err_prefix(NULL, "x"), HOIST_EIO);
+	assert_string_equal(hoist_err_msg(NULL), "unknown error");
+
+	/* prefixing an unset record makes it an error */
+	hoist_err_clear(&err);
+	assert_int_equal(hoist_err_prefix(&err, "ctx"), HOIST_EIO);
+	assert_string_equal(err.msg, "ctx: ");
+
+	/* messages are truncated, never overflowed */
+	char big[3000];
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	hoist_err_set(&err, HOIST_EINVAL, "%s", big);
+	assert_int_equal(strlen(err.msg), HOIST_ERR_MSG_MAX - 1);
+	hoist_err_prefix(&err, "more");
+	assert_int_equal(strlen(err.msg), HOIST_ERR_MSG_MAX - 1);
+	assert_int_equal(strncmp(err.msg, "more: zzz", 9), 0);
+
+	/* generic text for a code without message */
+	hoist_err_clear(&err);
+	err.code = HOIST_ENOTFOUND;
+	assert_string_equal(hoist_err_msg(&err), "not found");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_buf_grow_detach),
+		cmocka_unit_test(test_scan_u64),
+		cmocka_unit_test(test_scan_i64),
+		cmocka_unit_test(test_scan_bool),
+		cmocka_unit_test(test_json_dump),
+		cmocka_unit_test(test_json_parse),
+		cmocka_unit_test(test_fs_write_atomic),
+		cmocka_unit_test(test_fs_atomic_abort),
+		cmocka_unit_test(test_err),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
