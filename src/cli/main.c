@@ -6,6 +6,7 @@
 #include "cli/cmd.h"
 #include "cli/msg.h"
 #include "lib/store.h"
+#include "util/fs.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 	struct hoist_global g = {NULL};
 	int i = 1;
 
+	hoist_fs_install_signal_cleanup();
 	while (i < argc && argv[i][0] == '-') {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

@@ -126,6 +126,7 @@ static int publish_local(const struct hoist_export_plan *p, const char *tmp,
 		if (chmod(tmp, 0700) < 0 || rename(tmp, p->dest) < 0)
 			return hoist_err_sys(err, errno, "rename onto '%s'",
 					     p->dest);
+		hoist_fs_tmp_unregister(tmp);
 		return 0;
 	}
 	if (!p->mode_delete)
@@ -143,6 +144,7 @@ static int publish_local(const struct hoist_export_plan *p, const char *tmp,
 		rename(trash, p->dest);
 		goto out;
 	}
+	hoist_fs_tmp_unregister(tmp);
 	hoist_fs_rm_rf(trash, NULL);
 out:
 	free(trash);

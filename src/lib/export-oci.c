@@ -431,6 +431,8 @@ static int dl_commit(struct layout_writer *w, struct hoist_err *err)
 			rc = hoist_err_sys(err, errno, "rename onto '%s'",
 					   d->dest);
 			hoist_fs_rm_rf(d->root, NULL);
+		} else {
+			hoist_fs_tmp_unregister(d->root);
 		}
 	}
 	dl_free(d);

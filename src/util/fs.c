@@ -8,10 +8,81 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <ftw.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "util/fs.h"
 #include "util/mem.h"
 #include "util/banned.h"
+
+#define TMP_SLOTS 64
+
+/* Paths are copied into fixed slots so the handler never touches malloc. */
+static struct {
+	volatile sig_atomic_t used;
+	int is_dir;
+	char path[4096];
+} tmp_slots[TMP_SLOTS];
+
+void hoist_fs_tmp_register(const char *path, int is_dir)
+{
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		if (tmp_slots[i].used)
+			continue;
+		if (strlen(path) >= sizeof(tmp_slots[i].path))
+			return;
+		memcpy(tmp_slots[i].path, path, strlen(path) + 1);
+		tmp_slots[i].is_dir = is_dir;
+		tmp_slots[i].used = 1;
+		return;
+	}
+}
+
+void hoist_fs_tmp_unregister(const char *path)
+{
+	for (int i = 0; i < TMP_SLOTS; i++)
+		if (tmp_slots[i].used && strcmp(tmp_slots[i].path, path) == 0)
+			tmp_slots[i].used = 0;
+}
+
+/* Only async-signal-safe calls below: unlink, fork, execve, waitpid. */
+static void tmp_cleanup_handler(int sig)
+{
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		if (!tmp_slots[i].used)
+			continue;
+		if (!tmp_slots[i].is_dir) {
+			unlink(tmp_slots[i].path);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			char *argv[] = {"rm", "-rf", "--", tmp_slots[i].path,
+					NULL};
+			char *envp[] = {NULL};
+			execve("/bin/rm", argv, envp);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void hoist_fs_install_signal_cleanup(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tmp_cleanup_handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
 
 int hoist_fs_write_all(int fd, const void *data, size_t len, const char *what,
 		       struct hoist_err *err)
@@ -184,6 +255,7 @@ int hoist_fs_atomic_open(struct hoist_fs_atomic *a, const char *dest,
 		a->tmp = a->dest = NULL;
 		return rc;
 	}
+	hoist_fs_tmp_register(a->tmp, 0);
 	return 0;
 }
 
@@ -206,6 +278,7 @@ int hoist_fs_atomic_commit(struct hoist_fs_atomic *a, struct hoist_err *err)
 		goto fail;
 	}
 	a->fd = -1;
+	hoist_fs_tmp_unregister(a->tmp);
 	if (rename(a->tmp, a->dest) < 0) {
 		rc = hoist_err_sys(err, errno, "rename onto '%s'", a->dest);
 		goto fail;
@@ -230,6 +303,7 @@ void hoist_fs_atomic_abort(struct hoist_fs_atomic *a)
 		if (a->fd >= 0)
 			close(a->fd);
 		unlink(a->tmp);
+		hoist_fs_tmp_unregister(a->tmp);
 	}
 	a->fd = -1;
 	free(a->tmp);
@@ -266,6 +340,7 @@ int hoist_fs_rm_rf(const char *path, struct hoist_err *err)
 {
 	struct stat st;
 
+	hoist_fs_tmp_unregister(path);
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0
 				       : hoist_err_sys(err, errno, "stat '%s'",
@@ -296,6 +371,7 @@ int hoist_fs_mkdtemp_near(char **out, const char *dest, struct hoist_err *err)
 		free(tmp);
 		return rc;
 	}
+	hoist_fs_tmp_register(tmp, 1);
 	*out = tmp;
 	return 0;
 }

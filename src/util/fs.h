@@ -75,6 +75,18 @@ int hoist_fs_mkdtemp_near(char **out, const char *dest, struct hoist_err *err);
 int hoist_fs_link_or_copy(const char *src, const char *dst, mode_t mode,
 			  struct hoist_err *err);
 
+/*
+ * Temporaries to remove if the process is killed by SIGINT, SIGTERM,
+ * SIGHUP or SIGPIPE (SIGKILL cannot be caught: stale ".hoist-tmp-*" names
+ * are then left for the next run or prune). hoist_fs_atomic_open and
+ * hoist_fs_mkdtemp_near register theirs; commit/abort unregister. At most
+ * 64 at a time; registration beyond that is silently skipped.
+ */
+void hoist_fs_tmp_register(const char *path, int is_dir);
+void hoist_fs_tmp_unregister(const char *path);
+/* Install the signal handlers that do the removal (the CLI calls this). */
+void hoist_fs_install_signal_cleanup(void);
+
 /* 1 if path exists (lstat), 0 if not. */
 int hoist_fs_exists(const char *path);
 /* 1 if path is a directory (stat, following links). */
