@@ -278,6 +278,20 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 
 	if (read_epoch(&epoch, &err))
 		goto fail;
+	for (i = 0; i < env.n; i++)
+		if (!strchr(env.v[i], '=') || env.v[i][0] == '=') {
+			hoist_err_set(&err, HOIST_EINVAL,
+				      "invalid env '%s': want KEY=VALUE",
+				      env.v[i]);
+			goto fail;
+		}
+	for (i = 0; i < labels.n; i++)
+		if (!strchr(labels.v[i], '=') || labels.v[i][0] == '=') {
+			hoist_err_set(&err, HOIST_EINVAL,
+				      "invalid label '%s': want KEY=VALUE",
+				      labels.v[i]);
+			goto fail;
+		}
 	for (i = 0; i < layers.n; i++)
 		if (check_dir("rootfs", layers.v[i], &err))
 			goto fail;

@@ -83,8 +83,7 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	rc = hoist_layer_from_dir(&bl->layer, b->store, b->opts.layer_dirs[dir],
 				  &lo, err);
 	if (rc)
-		return hoist_err_prefix(err, "layer '%s'",
-					b->opts.layer_dirs[dir]);
+		return rc; /* the layer engine names the directory */
 	bl->dir = dir;
 	bl->compression = spec->compression;
 	bl->level = spec->level;

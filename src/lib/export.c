@@ -314,7 +314,7 @@ static int plan_image_opts(struct hoist_export_plan *p,
 		rc = hoist_compression_check_level(p->spec.compression,
 						   (int)lvl, err);
 		if (rc)
-			return rc;
+			return hoist_err_prefix(err, "compression-level");
 		p->spec.level = (int)lvl;
 	}
 	/* BuildKit >= v0.31: OCI media types unless oci-mediatypes=false */
