@@ -264,10 +264,11 @@ int hoist_tar_write_header(struct hoist_tar_writer *w,
 			char *key;
 
 			if (strchr(xs[i]->name, '=') || !*xs[i]->name) {
-				hoist_err_set(err, HOIST_EINVAL,
-					      "xattr name '%s' of '%s' cannot "
-					      "be stored",
-					      xs[i]->name, name);
+				rc = hoist_err_set(
+					err, HOIST_EINVAL,
+					"xattr name '%s' of '%s' cannot "
+					"be stored",
+					xs[i]->name, name);
 				goto out;
 			}
 			key = hoist_xasprintf("SCHILY.xattr.%s", xs[i]->name);

@@ -390,6 +390,27 @@ static void test_link_device_big(void **state)
 		     "0000000\0"
 		     "0000005\0"
 		     "00000000000\0");
+
+	/* a name PAX cannot hold is refused, not written half */
+	{
+		struct hoist_tar_xattr bad[2] = {{"user.a", "1", 1},
+						 {"user.b=c", "2", 1}};
+		size_t before;
+
+		/* the big file above is still open: start afresh */
+		arch_release(&a);
+		arch_init(&a);
+		before = a.out.len;
+		memset(&e, 0, sizeof(e));
+		e.name = "x";
+		e.type = HOIST_TAR_FIFO;
+		e.xattrs = bad;
+		e.nxattrs = 2;
+		assert_int_equal(hoist_tar_write_header(a.w, &e, &a.err),
+				 HOIST_EINVAL);
+		assert_non_null(strstr(a.err.msg, "'user.b=c'"));
+		assert_int_equal(a.out.len, before);
+	}
 	arch_release(&a);
 }
 
