@@ -85,6 +85,18 @@ static int bare_number(const char *s)
 	return 1;
 }
 
+/*
+ * "v8", "v8.2": what an architecture variant looks like. A bare number is
+ * not enough: "386" is an architecture.
+ */
+static int variant_like(const char *s)
+{
+	if (*s != 'v' && *s != 'V')
+		return 0;
+	s++;
+	return *s >= '0' && *s <= '9' && bare_number(s);
+}
+
 /* "8" -> "v8"; var is a char[32]. */
 static void add_v(char *var)
 {
@@ -269,9 +281,11 @@ int hoist_platform_parse(struct hoist_platform *out, const char *s,
 	/*
 	 * "arm64/v8" and "arm/v7": containerd would read an OS "arm64"; buildx
 	 * users mean an architecture and variant on Linux. Only taken when the
-	 * first part is no known OS but a known architecture.
+	 * first part is no known OS but a known architecture and the second
+	 * looks like a variant, so that a printed "os/arch" always parses back
+	 * to itself.
 	 */
-	if (nparts == 2) {
+	if (nparts == 2 && variant_like(part[1])) {
 		struct hoist_platform t;
 		memset(&t, 0, sizeof(t));
 		set(t.os, part[0]);

@@ -5,6 +5,8 @@
  * arm without variant -> arm/v7; arm variants "7" -> "v7"; macos -> darwin.
  * A single component is an OS if it is a known OS (the architecture is then
  * the host's), otherwise an architecture (the OS is linux).
+ * Two components "arch/vN" whose first is a known architecture and no known
+ * OS ("arm64/v8", "arm/v6") mean linux/arch/vN, as buildx users write them.
  */
 #ifndef HOIST_LIB_PLATFORM_H
 #define HOIST_LIB_PLATFORM_H

@@ -61,6 +61,13 @@ static const struct ok_case ok_cases[] = {
 	{"darwin/amd64", "darwin/amd64", "darwin_amd64"},
 	/* two or three parts are taken as given, as containerd does */
 	{"plan9/foo", "plan9/foo", "plan9_foo"},
+	/* arch/variant shorthand only when the second part is a variant */
+	{"mips64p32/arm64", "mips64p32/arm64", "mips64p32_arm64"},
+	{"mips64p32/arm64/v8.0", "mips64p32/arm64", "mips64p32_arm64"},
+	{"arm64/foo", "arm64/foo", "arm64_foo"},
+	{"386/v8", "linux/386/v8", "linux_386_v8"},
+	{"arm/7", "arm/7", "arm_7"},
+	{"i386/i386/8", "i386/386", "i386_386"},
 	{"linux/amd64/v2", "linux/amd64/v2", "linux_amd64_v2"},
 };
 
