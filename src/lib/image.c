@@ -143,6 +143,11 @@ static int env_has_path(const struct hoist_image_runconfig *rc)
 	return 0;
 }
 
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int sort_keys_json(json_t *o, json_t **sorted)
 {
 	const char **keys;
@@ -152,18 +157,12 @@ static int sort_keys_json(json_t *o, json_t **sorted)
 
 	keys = hoist_xcalloc(n ? n : 1, sizeof(*keys));
 	json_object_foreach(o, k, v) keys[i++] = k;
-	qsort(keys, n, sizeof(*keys),
-	      (int (*)(const void *, const void *))strcmp);
+	qsort(keys, n, sizeof(*keys), cmp_strp);
 	*sorted = json_object();
 	for (i = 0; i < n; i++)
 		json_object_set(*sorted, keys[i], json_object_get(o, keys[i]));
 	free(keys);
 	return 0;
-}
-
-static int cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static json_t *runconfig_json(const struct hoist_image_runconfig *rc,
