@@ -16,11 +16,11 @@ MTIME = 1700000000
 
 
 def entry(name, kind=tarfile.REGTYPE, data=b"", link="", mode=None,
-          devmajor=0, devminor=0):
+          devmajor=0, devminor=0, uid=0, gid=0):
     ti = tarfile.TarInfo(name)
     ti.type = kind
     ti.mtime = MTIME
-    ti.uid = ti.gid = 0
+    ti.uid, ti.gid = uid, gid
     ti.uname = ti.gname = ""
     if kind == tarfile.DIRTYPE:
         ti.mode = 0o755 if mode is None else mode
@@ -117,6 +117,11 @@ def main():
         f("ro/more", b"more"),
         # whiteout of a whole tree
         f(".wh.c"),
+    ])
+    write(outdir, "owners.tar", [
+        d("o/", uid=1234, gid=5678, mode=0o750),
+        f("o/f", uid=1234, gid=5678, mode=0o2755),
+        entry("o/l", tarfile.SYMTYPE, link="f", uid=1234, gid=5678),
     ])
     write(outdir, "sparse-order.tar", [
         # entries whose parents are missing, in a bad order

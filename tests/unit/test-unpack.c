@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -285,7 +288,7 @@ static void test_hostile(void **state)
 		int rc;
 
 		if (strcmp(c->file, "device.tar") == 0 && geteuid() == 0)
-			continue;
+			continue; /* see test_root and test_unprivileged */
 		fresh_dest();
 		rc = unpack_file(c->file, NULL, &err);
 		expand_tmp(msg, sizeof(msg), c->msg);
@@ -541,6 +544,104 @@ static void test_store(void **state)
 	assert_nothing_outside();
 }
 
+/* As root: device nodes are made, owners kept only when asked. */
+static void test_root(void **state)
+{
+	struct hoist_unpack_opts keep = {.epoch = -1, .keep_owner = 1};
+	struct hoist_err err;
+	struct stat st;
+	char path[256];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	fresh_dest();
+	assert_int_equal(unpack_file("device.tar", NULL, &err), 0);
+	snprintf(path, sizeof(path), "%s/null", dest);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	assert_int_equal(major(st.st_rdev), 1);
+	assert_int_equal(minor(st.st_rdev), 3);
+
+	fresh_dest();
+	assert_int_equal(unpack_file("owners.tar", NULL, &err), 0);
+	snprintf(path, sizeof(path), "%s/o/f", dest);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_gid, 0);
+
+	fresh_dest();
+	assert_int_equal(unpack_file("owners.tar", &keep, &err), 0);
+	assert_tree("d 0750 o\n"
+		    "f 2755 o/f x\n"
+		    "l o/l -> f\n");
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const names[] = {"o", "o/f", "o/l"};
+
+		snprintf(path, sizeof(path), "%s/%s", dest, names[i]);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_int_equal(st.st_uid, 1234);
+		assert_int_equal(st.st_gid, 5678);
+	}
+}
+
+/*
+ * The non-root paths (read-only directories opened up while a layer fills
+ * them and closed again, device nodes refused) in a child that drops to
+ * nobody. The child reports by exit status; the parent checks the tree.
+ */
+static int unprivileged_child(void)
+{
+	static const char *const layers[] = {"layer1.tar", "layer2.tar",
+					     "layer3.tar", "device.tar"};
+	int fds[4];
+	struct hoist_err err;
+	char path[256];
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx, layers[i]);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			return 10;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return 11;
+	for (size_t i = 0; i < 3; i++) {
+		if (hoist_unpack_fd(fds[i], dest, NULL, layers[i], &err) != 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 20 + (int)i;
+		}
+	}
+	if (hoist_unpack_fd(fds[3], dest, NULL, "device.tar", &err) !=
+		    HOIST_EUNSUPPORTED ||
+	    strcmp(err.msg, "layer 'device.tar': entry 'null': device node "
+			    "refused when not running as root") != 0)
+		return 30;
+	return 0;
+}
+
+static void test_unprivileged(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the other tests already ran unprivileged */
+	fresh_dest();
+	run("chmod 0755 '%s' && chown 65534:65534 '%s'", tmp, dest);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(unprivileged_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	run("chmod 0700 '%s'", tmp);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_tree(tree3);
+	assert_nothing_outside();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_parents_and_dots),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_store),
+		cmocka_unit_test(test_root),
+		cmocka_unit_test(test_unprivileged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
