@@ -10,6 +10,12 @@
  * first '='); keys are trimmed and lower-cased, values kept verbatim;
  * "type" is required. "registry" is kept as its own type here; the
  * exporters treat it as image with push=true.
+ *
+ * Errors are HOIST_EINVAL with one line "invalid output 'SPEC': ...", SPEC
+ * with control bytes escaped and cut after 200 bytes. CSV errors give the
+ * column as go-csvvalue (what buildx uses) does: 1-based byte offset, e.g.
+ * "parse error on column 11: extraneous or missing \" in quoted-field".
+ * A field "output=V" is refused as buildctl does.
  */
 #ifndef HOIST_LIB_OUTPUT_H
 #define HOIST_LIB_OUTPUT_H

@@ -942,7 +942,9 @@ static int deferred_cmp(const void *a, const void *b)
  */
 static int apply_deferred(struct unpacker *u)
 {
-	qsort(u->dirs, u->ndirs, sizeof(*u->dirs), deferred_cmp);
+	/* The map's indices go stale here; nothing looks them up after. */
+	if (u->ndirs)
+		qsort(u->dirs, u->ndirs, sizeof(*u->dirs), deferred_cmp);
 	for (size_t i = 0; i < u->ndirs; i++) {
 		struct deferred *d = &u->dirs[i];
 		const char *slash = strrchr(d->path, '/');

@@ -9,6 +9,13 @@
  * parent resolves outside dest), hardlinks to targets outside the tree,
  * and device nodes when not running as root. Nothing is ever created
  * outside dest.
+ *
+ * Errors read "layer 'WHAT': entry 'PATH': reason" (PATH with control
+ * bytes escaped). A layer is applied as it streams, so on any error dest
+ * holds whatever the entries before the failing one did (always inside
+ * dest). opts may be NULL (no epoch, owners not kept); what may be NULL.
+ * Directory modes and mtimes are applied when the layer is complete.
+ * Lost xattrs (e.g. security.* when not root) are logged, not fatal.
  */
 #ifndef HOIST_LIB_UNPACK_H
 #define HOIST_LIB_UNPACK_H
@@ -26,7 +33,9 @@ struct hoist_unpack_opts {
 /*
  * Apply the layer blob with this digest from the store onto dest (which
  * must exist). The compressed blob's digest is verified while reading
- * (HOIST_EDIGEST on mismatch).
+ * (HOIST_EDIGEST on mismatch, which wins over any other error since a
+ * corrupt blob explains it; the blob is read to its end either way).
+ * Only sha256 digests (HOIST_EINVAL otherwise).
  */
 int hoist_unpack_layer(struct hoist_store *s, const char *digest,
 		       const char *dest, const struct hoist_unpack_opts *opts,
