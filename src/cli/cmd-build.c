@@ -213,12 +213,12 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			break;
 		case OPT_ENTRYPOINT:
 			if (parse_command(&entry, optarg, "--entrypoint", &err))
-				return hoist_msg_error(&err);
+				goto fail;
 			bo.rc.entrypoint_set = 1;
 			break;
 		case OPT_CMD:
 			if (parse_command(&cmd, optarg, "--cmd", &err))
-				return hoist_msg_error(&err);
+				goto fail;
 			bo.rc.cmd_set = 1;
 			break;
 		case OPT_ENV:
@@ -255,10 +255,12 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			metadata = optarg;
 			break;
 		case OPT_PROGRESS:
-			if (hoist_msg_parse_progress(&progress, optarg) < 0)
-				return hoist_msg_usage(
-					"build", "invalid --progress '%s'",
-					optarg);
+			if (hoist_msg_parse_progress(&progress, optarg) < 0) {
+				ret = hoist_msg_usage("build",
+						      "invalid --progress '%s'",
+						      optarg);
+				goto out;
+			}
 			break;
 		case 'q':
 			quiet = 1;
@@ -266,14 +268,18 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			break;
 		case 'h':
 			fputs(build_usage, stdout);
-			return HOIST_EXIT_OK;
+			ret = HOIST_EXIT_OK;
+			goto out;
 		default:
-			return hoist_msg_usage("build", "invalid option");
+			ret = hoist_msg_usage("build", "invalid option");
+			goto out;
 		}
 	}
-	if (optind < argc)
-		return hoist_msg_usage("build", "unexpected argument '%s'",
-				       argv[optind]);
+	if (optind < argc) {
+		ret = hoist_msg_usage("build", "unexpected argument '%s'",
+				      argv[optind]);
+		goto out;
+	}
 	hoist_msg_init(progress);
 
 	if (read_epoch(&epoch, &err))

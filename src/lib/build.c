@@ -26,7 +26,7 @@ struct hoist_build {
 	struct hoist_store *store;
 	struct hoist_build_opts opts;
 	int64_t created;
-	struct built_layer *layers;
+	struct built_layer **layers; /* pointers stay valid as it grows */
 	size_t nlayers;
 };
 
@@ -49,6 +49,8 @@ void hoist_build_free(struct hoist_build *b)
 {
 	if (!b)
 		return;
+	for (size_t i = 0; i < b->nlayers; i++)
+		free(b->layers[i]);
 	free(b->layers);
 	free(b);
 }
@@ -62,7 +64,7 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	int rc;
 
 	for (size_t i = 0; i < b->nlayers; i++) {
-		bl = &b->layers[i];
+		bl = b->layers[i];
 		if (bl->dir == dir && bl->compression == spec->compression &&
 		    bl->level == spec->level) {
 			*out = &bl->layer;
@@ -76,18 +78,19 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	hoist_log(HOIST_LOG_INFO, "building layer %zu from '%s' (%s)", dir + 1,
 		  b->opts.layer_dirs[dir],
 		  hoist_compression_name(spec->compression));
-	b->layers = hoist_xreallocarray(b->layers, b->nlayers + 1,
-					sizeof(*b->layers));
-	bl = &b->layers[b->nlayers];
-	memset(bl, 0, sizeof(*bl));
+	bl = hoist_xcalloc(1, sizeof(*bl));
 	rc = hoist_layer_from_dir(&bl->layer, b->store, b->opts.layer_dirs[dir],
 				  &lo, err);
-	if (rc)
+	if (rc) {
+		free(bl);
 		return rc; /* the layer engine names the directory */
+	}
 	bl->dir = dir;
 	bl->compression = spec->compression;
 	bl->level = spec->level;
-	b->nlayers++;
+	b->layers = hoist_xreallocarray(b->layers, b->nlayers + 1,
+					sizeof(*b->layers));
+	b->layers[b->nlayers++] = bl;
 	*out = &bl->layer;
 	return 0;
 }

@@ -6,7 +6,7 @@ need jq python3
 S=$T_TMP
 mktree "$S/tree" --no-special
 
-check "image exporter names the image" "$HOIST" build --rootfs "$S/tree" -t example.test/img:1 -o type=image --metadata-file "$S/m.json"
+check "image exporter names the image" "$HOIST" build --rootfs "$S/tree" --label only=img1 -t example.test/img:1 -o type=image --metadata-file "$S/m.json"
 check "images lists it" sh -c "'$HOIST' images -q | grep -qx example.test/img:1"
 check "inspect shows manifest and config" sh -c "
 	'$HOIST' inspect example.test/img:1 > '$S/i.json' &&
