@@ -1,0 +1,131 @@
+/*
+ * auth.h: registry authentication.
+ *
+ * Challenges: RFC 7235 WWW-Authenticate parsing (several challenges in one
+ * header or in several joined with ", ", quoted strings with \ escapes,
+ * bare tokens, Basic with parameters, space-separated scopes, error=).
+ *
+ * Credentials, looked up per registry host in this order:
+ *   1. $REGISTRY_AUTH_FILE, then ${XDG_RUNTIME_DIR}/containers/auth.json,
+ *      then ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json (auths keys
+ *      may be namespaces: host/org/repo, host/org, host)
+ *   2. $DOCKER_CONFIG/config.json or ~/.docker/config.json:
+ *      credHelpers[host] > credsStore > auths[host] ("auth" base64
+ *      user:password, "identitytoken", "registrytoken"). Docker Hub's key
+ *      is "https://index.docker.io/v1/"; URL-shaped keys are matched by
+ *      host.
+ *   A helper is run as docker-credential-<suffix> get (server on stdin,
+ *   JSON {"ServerURL","Username","Secret"} on stdout; Username "<token>"
+ *   means Secret is an identity token; "credentials not found" is not an
+ *   error).
+ *
+ * Tokens: Bearer tokens from the realm, by GET (?service=&scope=...&
+ * account=) with Basic credentials or anonymously, or by OAuth2 POST
+ * (grant_type=refresh_token with an identity token, or password) falling
+ * back to GET on 400/401/403/404/405. Tokens are cached per scope set and
+ * refreshed before they expire (expires_in clamped to >= 60 s; renewed
+ * when less than the caller's margin is left), so a long upload never
+ * sends an expired token.
+ *
+ * Security: credentials are only ever attached to requests whose scheme,
+ * host and port equal the registry's (hoist_auth_header_for checks the
+ * URL). The realm must be https unless the registry itself is http; a
+ * realm on a loopback, link-local, private or unspecified IP literal is
+ * refused unless it is the registry's own host:port. Basic credentials are
+ * sent to the realm only when it has the registry's host. Secrets never
+ * appear in error messages.
+ */
+#ifndef HOIST_LIB_AUTH_H
+#define HOIST_LIB_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "lib/http.h"
+
+struct hoist_auth_param {
+	char *key; /* lower-cased */
+	char *value;
+};
+
+struct hoist_auth_challenge {
+	char *scheme; /* lower-cased: "basic", "bearer", ... */
+	struct hoist_auth_param *params;
+	size_t nparams;
+};
+
+/*
+ * Parse a WWW-Authenticate value. *out is an array of *n challenges owned
+ * by the caller (hoist_auth_challenges_free). Input is capped at 8 KiB.
+ */
+int hoist_auth_parse_challenges(struct hoist_auth_challenge **out, size_t *n,
+				const char *value, struct hoist_err *err);
+void hoist_auth_challenges_free(struct hoist_auth_challenge *c, size_t n);
+/* A challenge's parameter (key lower-case), or NULL. */
+const char *hoist_auth_param(const struct hoist_auth_challenge *c,
+			     const char *key);
+
+struct hoist_creds {
+	char *username;
+	char *password;
+	char *identity_token; /* OAuth2 refresh token */
+	char *registry_token; /* ready bearer token */
+};
+void hoist_creds_release(struct hoist_creds *c);
+
+/*
+ * Look up credentials for a registry host ("127.0.0.1:5000", "docker.io")
+ * and optionally a repository path (for auth.json namespace keys).
+ * Returns 0 when found, HOIST_ENOTFOUND when there are none, other codes
+ * for broken files or helpers.
+ */
+int hoist_creds_lookup(struct hoist_creds *out, const char *host,
+		       const char *repo, struct hoist_err *err);
+
+/*
+ * `docker login` / `docker logout` for config.json: store (or remove)
+ * auths[key].auth = base64(user:password) in $DOCKER_CONFIG/config.json
+ * (default ~/.docker/config.json), atomically, mode 0600, keeping every
+ * other key of the file. When credsStore or credHelpers[host] name a
+ * helper, it is used instead (store/erase).
+ */
+int hoist_creds_store(const char *host, const char *user, const char *password,
+		      struct hoist_err *err);
+int hoist_creds_erase(const char *host, struct hoist_err *err);
+
+struct hoist_auth;
+
+/*
+ * Authentication state for one registry, base_url "https://host:port".
+ * creds may be NULL (anonymous); they are copied. tls is borrowed.
+ */
+int hoist_auth_new(struct hoist_auth **out, struct hoist_http *http,
+		   const char *base_url, const struct hoist_creds *creds,
+		   const struct hoist_http_tls *tls, struct hoist_err *err);
+void hoist_auth_free(struct hoist_auth *a);
+
+/*
+ * Record the challenge(s) of a 401 response (the joined WWW-Authenticate
+ * values). Returns 1 if retrying with fresh credentials makes sense (new
+ * or changed challenge, insufficient_scope, invalid_token, or a cached
+ * token that must be dropped), 0 if the same credentials were already
+ * refused (the caller then fails with the registry's error).
+ */
+int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
+		      const char *const *scopes, size_t nscopes,
+		      struct hoist_err *err);
+
+/*
+ * The Authorization header line to send for a request to url needing
+ * scopes ("repository:foo/bar:pull,push", ...), fetching or refreshing a
+ * token when needed so that it stays valid for at least margin_s seconds.
+ * *line is "Authorization: ..." (caller frees) or NULL when the request
+ * must go without credentials (anonymous, no challenge seen yet, or a URL
+ * on another origin than the registry).
+ */
+int hoist_auth_header_for(struct hoist_auth *a, const char *url,
+			  const char *const *scopes, size_t nscopes,
+			  long margin_s, char **line, struct hoist_err *err);
+
+#endif

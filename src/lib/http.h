@@ -1,0 +1,181 @@
+/*
+ * http.h: the HTTP client. The ONLY file that includes curl is http.c.
+ *
+ * One event loop (a libcurl multi handle) drives every transfer. Requests
+ * are submitted with a completion callback; hoist_http_run() runs the loop
+ * until nothing is pending. Callbacks may submit new requests and timers,
+ * which is how the registry client chains the steps of many blob uploads
+ * concurrently in one thread.
+ *
+ * Transport:
+ *  - HTTP/2 over TLS is negotiated with ALPN and multiplexed; plain http
+ *    uses HTTP/1.1 (registries do not speak h2c). HOIST_HTTP_V1 forces
+ *    HTTP/1.1 everywhere (per request, so big blob bodies can use their
+ *    own connections while metadata shares an h2 connection).
+ *  - Connections, DNS and TLS sessions are shared and reused.
+ *  - At most max_per_host connections per host (CURLMOPT_MAX_HOST_
+ *    CONNECTIONS); further requests queue.
+ *  - TLS is verified unless the request's tls says insecure. CA file/dir
+ *    and client certificate come with the request (per registry).
+ *  - The proxy environment variables (http_proxy, https_proxy, no_proxy,
+ *    all_proxy) are honoured, as libcurl does by default.
+ *  - Redirects are NEVER followed here: the response is handed back and the
+ *    caller decides (so credentials never follow a redirect by accident).
+ *  - Authorization is just a header the caller adds.
+ *
+ * Bodies:
+ *  - Request bodies come from a buffer or from a byte range of a file
+ *    descriptor (pread, so the range can be rewound when libcurl must
+ *    resend it). Content-Length is always sent for PUT/POST/PATCH, also 0.
+ *  - Response bodies are collected into a capped buffer (max_body; larger
+ *    bodies fail the request with HOIST_ELIMIT) or streamed to a sink.
+ *  - Response headers: each header line is capped at 8 KiB and at most 100
+ *    are kept; a larger one fails the request with HOIST_ELIMIT.
+ */
+#ifndef HOIST_LIB_HTTP_H
+#define HOIST_LIB_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "lib/sink.h"
+
+enum hoist_http_version {
+	HOIST_HTTP_AUTO = 0, /* h2 via ALPN over TLS, HTTP/1.1 otherwise */
+	HOIST_HTTP_V1 = 1,   /* HTTP/1.1 only */
+	HOIST_HTTP_V2 = 2,   /* h2 over TLS; still HTTP/1.1 for http:// */
+};
+
+struct hoist_http_opts {
+	int max_per_host;     /* 0: default 4 */
+	long connect_timeout_ms; /* 0: default 30 s */
+	/* abort a transfer slower than low_speed_bytes/s for low_speed_s */
+	long low_speed_bytes; /* 0: default 1 */
+	long low_speed_s;     /* 0: default 60 */
+	const char *user_agent; /* NULL: "hoist/VERSION" */
+};
+
+struct hoist_http_tls {
+	const char *ca_file;   /* PEM bundle, or NULL for the system store */
+	const char *ca_dir;    /* directory of CA files, or NULL */
+	const char *cert_file; /* client certificate (PEM), or NULL */
+	const char *key_file;  /* its key, or NULL */
+	int insecure;	       /* skip verification (registry.insecure) */
+};
+
+struct hoist_http_header {
+	char *name;  /* as received */
+	char *value; /* trimmed */
+};
+
+struct hoist_http_response {
+	int status;  /* final status (after 100 Continue) */
+	int version; /* 1 for HTTP/1.x, 2 for HTTP/2 */
+	struct hoist_http_header *headers;
+	size_t nheaders;
+	struct hoist_buf body; /* collected body (empty when streamed) */
+	uint64_t sent;	       /* request body bytes sent */
+	uint64_t received;     /* response body bytes received */
+	char *url;	       /* the URL requested */
+};
+
+/* First header with this name (case-insensitive), or NULL. */
+const char *hoist_http_header_get(const struct hoist_http_response *r,
+				  const char *name);
+/* All values of a header, joined with ", " (WWW-Authenticate). Caller frees;
+ * NULL if absent. */
+char *hoist_http_header_join(const struct hoist_http_response *r,
+			     const char *name);
+void hoist_http_response_release(struct hoist_http_response *r);
+
+enum hoist_http_body_kind {
+	HOIST_HTTP_BODY_NONE,
+	HOIST_HTTP_BODY_BUF,
+	HOIST_HTTP_BODY_FD, /* [fd_offset, fd_offset + length) of fd */
+};
+
+struct hoist_http_request {
+	const char *method; /* "GET", "HEAD", "POST", "PUT", "PATCH", ... */
+	const char *url;
+	const char *const *headers; /* "Name: value" lines */
+	size_t nheaders;
+	enum hoist_http_body_kind body_kind;
+	const void *body; /* BUF: borrowed until completion */
+	uint64_t body_len;
+	int body_fd; /* FD: borrowed until completion */
+	uint64_t body_offset;
+	size_t max_body;	       /* cap for a collected response body */
+	const struct hoist_sink *sink; /* if set, stream a 2xx body here */
+	const struct hoist_http_tls *tls; /* NULL: verify with system CAs */
+	enum hoist_http_version version;
+	/* called with the running byte counts while the body goes out */
+	void (*progress)(void *ctx, uint64_t sent, uint64_t received);
+	void *progress_ctx;
+};
+
+struct hoist_http;
+
+int hoist_http_new(struct hoist_http **out, const struct hoist_http_opts *opts,
+		   struct hoist_err *err);
+/* Free the client. Pending transfers are aborted without callbacks. */
+void hoist_http_free(struct hoist_http *h);
+
+/*
+ * Completion: rc is 0 when an HTTP response arrived (any status; resp
+ * filled) or a negative code for transport failures (HOIST_ENET with
+ * err naming the URL and libcurl's reason: connection refused or reset,
+ * timeout, TLS failure; HOIST_ELIMIT for oversized bodies or headers;
+ * HOIST_EINTR when cancelled). resp and err are owned by the loop and are
+ * valid only during the callback: take what you need (or move resp->body
+ * out with hoist_buf_detach).
+ */
+typedef void (*hoist_http_done_fn)(void *ctx, int rc,
+				   struct hoist_http_response *resp,
+				   const struct hoist_err *err);
+
+/*
+ * Queue a request. The request struct itself is copied (strings and
+ * headers too); BUF bodies and FDs are borrowed until completion.
+ */
+int hoist_http_submit(struct hoist_http *h,
+		      const struct hoist_http_request *req,
+		      hoist_http_done_fn done, void *ctx,
+		      struct hoist_err *err);
+
+/* Call fn(ctx) from the loop after delay_ms (for backoff). */
+int hoist_http_timer(struct hoist_http *h, long delay_ms,
+		     void (*fn)(void *ctx), void *ctx, struct hoist_err *err);
+
+/*
+ * Run the loop until no transfer and no timer is pending. Returns 0, or
+ * HOIST_EINTR if hoist_http_stop() was called.
+ */
+int hoist_http_run(struct hoist_http *h, struct hoist_err *err);
+/* Make hoist_http_run return after the current callbacks (from a callback
+ * or a signal handler: async-signal-safe). */
+void hoist_http_stop(struct hoist_http *h);
+
+/*
+ * Synchronous convenience: perform one request to completion on a private
+ * easy handle (no loop needed; used for token fetches and tests).
+ * resp is filled by the caller-owned struct (release it).
+ */
+int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
+		  struct hoist_http_response *resp, struct hoist_err *err);
+
+/*
+ * Resolve a Location (absolute, or relative to base) into an absolute URL,
+ * keeping its query. Caller frees. HOIST_EINVAL for garbage.
+ */
+int hoist_http_resolve_url(char **out, const char *base, const char *location,
+			   struct hoist_err *err);
+/* Split an absolute URL into scheme, host (with [] for IPv6) and port
+ * (default 80/443 filled in). Any out pointer may be NULL; caller frees. */
+int hoist_http_url_origin(const char *url, char **scheme, char **host,
+			  int *port, struct hoist_err *err);
+/* Percent-encode a query value. Caller frees. */
+char *hoist_http_escape(const char *s);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * retry.h: the retry policy, pure functions with no I/O or clock of their
+ * own (the caller passes the time and the randomness), so tests can pin
+ * every decision.
+ *
+ *  - Transient: transport failures (connection refused/reset, timeouts),
+ *    408, 429, 500, 502, 503, 504 (also 499 and 522 seen behind proxies).
+ *  - Permanent: everything else 4xx/5xx; 401 is handled by auth first.
+ *  - Backoff: exponential from base_ms doubling per attempt, capped at
+ *    max_ms, with full jitter in [delay/2, delay]; Retry-After (seconds or
+ *    an HTTP-date) overrides it when larger, capped at max_after_ms.
+ *  - Bounds: at most max_attempts attempts and max_total_ms in total.
+ */
+#ifndef HOIST_LIB_RETRY_H
+#define HOIST_LIB_RETRY_H
+
+#include <stdint.h>
+
+struct hoist_retry_policy {
+	int max_attempts;      /* default 8 */
+	long base_ms;	       /* default 500 */
+	long max_ms;	       /* default 30000 */
+	long max_after_ms;     /* default 120000 (Retry-After cap) */
+	long max_total_ms;     /* default 600000 */
+};
+
+/* Fill the defaults above. */
+void hoist_retry_defaults(struct hoist_retry_policy *p);
+
+/* 1 if an HTTP status (or 0 = transport failure) is worth retrying. */
+int hoist_retry_is_transient(int status);
+
+/*
+ * Parse a Retry-After value (delta seconds or IMF-fixdate/RFC 850/asctime
+ * HTTP-date) relative to now (Unix seconds). Returns milliseconds >= 0,
+ * or -1 if absent or unparsable.
+ */
+long hoist_retry_after_ms(const char *value, int64_t now);
+
+/*
+ * The delay before attempt number `attempt` (1 = the first retry), given
+ * the time already spent (elapsed_ms), an optional Retry-After value and a
+ * random 32-bit number. Returns -1 when the policy says stop.
+ */
+long hoist_retry_delay(const struct hoist_retry_policy *p, int attempt,
+		       long elapsed_ms, const char *retry_after, int64_t now,
+		       uint32_t rnd);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * upload.h: the blob upload engine, a state machine with no I/O of its own
+ * (like nghttp2's protocol engine): it says which request to send next and
+ * is fed the answer. The registry client does the HTTP, auth and timing;
+ * unit tests script registry answers with no network at all.
+ *
+ * Paths:
+ *   HEAD blob                       200 -> done (already there)
+ *   POST ?mount=D&from=R            201 -> done; 202 -> use that session;
+ *                                   anything else -> plain POST
+ *   POST                            202 + Location (+ OCI-Chunk-Min-Length)
+ *   monolithic: PUT loc&digest=D with the whole body        201 -> done
+ *   stream:     PATCH loc (whole body, no Content-Range), PUT loc&digest=D
+ *   chunked:    PATCH loc Content-Range a-b ... ; the last chunk goes in the
+ *               closing PUT loc&digest=D with its Content-Range
+ *
+ * Wire rules: bare "Content-Range: a-b" (inclusive); Content-Length always
+ * (the caller sets it from body_len, 0 included); Content-Type
+ * application/octet-stream on bodies; always the newest Location
+ * (relative or absolute, its query kept, digest appended URL-encoded);
+ * 201/202/204 all accepted for a chunk; the returned Range is checked
+ * against what was sent ("0-N" or "bytes=0-N"; "0-0" is 0 bytes unless 1
+ * byte was confirmed); OCI-Chunk-Min-Length raises the chunk size (capped
+ * at 1 GiB).
+ *
+ * Strategy: AUTO starts monolithic up to chunk_threshold and chunked
+ * above. A 413, or a connection broken while a body was going out, switches
+ * to chunked mode, halving the chunk (not below min 1 MiB) on each 413.
+ * learned() reports the mode and chunk that worked so the caller can
+ * remember them per registry.
+ *
+ * Recovery:
+ *  - a broken or 5xx/429 request that carried a body: GET loc (status);
+ *    204 with Range -> continue at the registry's offset with the new
+ *    Location; 404 (BLOB_UPLOAD_INVALID/UNKNOWN, distribution 2.8 cancels a
+ *    session after a cut body) or 416 without usable status -> HEAD blob
+ *    (200 -> done) else POST a new session and start over;
+ *  - 416 on PATCH/PUT -> GET status and resync (ECR and GHCR quirks);
+ *  - a broken request without body (HEAD/POST/GET/PUT-without-body) and
+ *    transient statuses -> send it again after a backoff (retry.h);
+ *  - permanent errors (400 DIGEST_INVALID, 403, 404 NAME_UNKNOWN, ...)
+ *    -> FAILED with the registry's code and message.
+ *  A blob already known to the registry is never sent again.
+ *
+ * Resume: with resume_location set, the first request is GET status on
+ * it; the saved session continues when the registry still knows it.
+ * checkpoint() gives what to persist after each acknowledged chunk.
+ */
+#ifndef HOIST_LIB_UPLOAD_H
+#define HOIST_LIB_UPLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "lib/retry.h"
+
+enum hoist_upload_mode {
+	HOIST_UPLOAD_AUTO,
+	HOIST_UPLOAD_MONOLITHIC,
+	HOIST_UPLOAD_STREAM,
+	HOIST_UPLOAD_CHUNKED,
+};
+
+struct hoist_upload_params {
+	const char *repo;   /* "library/foo" (path only) */
+	const char *digest; /* "sha256:..." (validated) */
+	uint64_t size;
+	enum hoist_upload_mode mode;
+	uint64_t chunk_size;	  /* 0: default 16 MiB */
+	uint64_t chunk_threshold; /* AUTO: chunked above this; 0: 32 MiB */
+	const char *mount_from;	  /* repository to mount from, or NULL */
+	int skip_head;		  /* caller already knows it is absent */
+	const char *resume_location; /* saved session, or NULL */
+	uint64_t resume_offset;	     /* its confirmed offset */
+	struct hoist_retry_policy retry; /* zeroed: defaults */
+};
+
+enum hoist_upload_kind {
+	HOIST_UPLOAD_SEND,   /* send the request described */
+	HOIST_UPLOAD_DONE,   /* the registry has the blob */
+	HOIST_UPLOAD_FAILED, /* give up; err says why */
+};
+
+struct hoist_upload_req {
+	enum hoist_upload_kind kind;
+	const char *method;
+	/*
+	 * Either a path relative to the registry base ("/v2/<repo>/blobs/
+	 * ...") or an absolute URL (from a Location). Owned by the engine,
+	 * valid until the next call.
+	 */
+	const char *url;
+	uint64_t body_offset; /* the bytes [body_offset, +body_len) of blob */
+	uint64_t body_len;
+	int has_body;		   /* send body (body_len may still be 0) */
+	const char *content_range; /* "a-b" or NULL */
+	const char *content_type;  /* "application/octet-stream" or NULL */
+	long delay_ms;		   /* wait this long before sending */
+	int attempt;		   /* > 0 on retries (for progress) */
+	const char *why;	   /* why this request ("retry after 503") */
+};
+
+struct hoist_upload_resp {
+	int status; /* HTTP status; 0 = transport failure */
+	int body_started; /* transport failure after body bytes went out */
+	const char *location;
+	const char *range;
+	const char *docker_content_digest;
+	const char *chunk_min_length; /* OCI-Chunk-Min-Length */
+	const char *retry_after;
+	const char *error_code;	   /* first errors[].code of the body */
+	const char *error_message; /* its message, or a transport error */
+	int64_t now;		   /* Unix seconds (Retry-After dates) */
+	uint32_t rnd;		   /* randomness for jitter */
+	long elapsed_ms;	   /* time since the upload started */
+};
+
+struct hoist_upload;
+
+int hoist_upload_new(struct hoist_upload **out,
+		     const struct hoist_upload_params *p,
+		     struct hoist_err *err);
+void hoist_upload_free(struct hoist_upload *u);
+
+/* The next step. Call after new() and after every feed(). */
+void hoist_upload_next(struct hoist_upload *u, struct hoist_upload_req *req,
+		       struct hoist_err *err);
+/* The answer to the request next() described. */
+void hoist_upload_feed(struct hoist_upload *u,
+		       const struct hoist_upload_resp *resp);
+
+/*
+ * What to persist for resuming: 1 and the newest Location and confirmed
+ * offset while a session is open, 0 when there is nothing to save.
+ */
+int hoist_upload_checkpoint(const struct hoist_upload *u, const char **location,
+			    uint64_t *offset);
+/* The mode and chunk size that worked (for the per-registry memory). */
+void hoist_upload_learned(const struct hoist_upload *u,
+			  enum hoist_upload_mode *mode, uint64_t *chunk_size);
+/* Body bytes handed out for sending so far (retries included). */
+uint64_t hoist_upload_bytes_sent(const struct hoist_upload *u);
+/* 1 if the blob turned out to exist already (HEAD 200 or mount 201). */
+int hoist_upload_skipped(const struct hoist_upload *u);
+
+#endif
