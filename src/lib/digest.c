@@ -4,8 +4,8 @@
  * A digest ends up in file names (blobs/sha256/<hex>) and in URLs, so only
  * the two registered algorithms are accepted, with exactly the canonical
  * number of lower-case hex digits. Errors quote the offending text with
- * control characters replaced, so a hostile string cannot reach a terminal
- * through an error message.
+ * hoist_err_quote(), so a hostile string cannot reach a terminal through an
+ * error message.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,32 +13,9 @@
 #include "lib/digest.h"
 #include "util/banned.h"
 
-/* Longest part of the input quoted in an error message. */
-#define QUOTE_MAX 160
-
-/*
- * Copy at most n bytes of s into a printable, bounded form for an error
- * message. dst must hold QUOTE_MAX + 4 bytes.
- */
-static void quote(char *dst, const char *s, size_t n)
-{
-	size_t i = 0;
-
-	for (; i < n && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (i == QUOTE_MAX) {
-			memcpy(dst + i, "...", 3);
-			i += 3;
-			break;
-		}
-		dst[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
-}
-
 int hoist_digest_validate(const char *s, struct hoist_err *err)
 {
-	char q[QUOTE_MAX + 4];
+	char q[HOIST_QUOTE_BUF];
 	const char *colon, *hex;
 	size_t alen, want, n;
 
@@ -46,7 +23,7 @@ int hoist_digest_validate(const char *s, struct hoist_err *err)
 		s = "";
 	colon = strchr(s, ':');
 	if (!colon) {
-		quote(q, s, (size_t)-1);
+		hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "invalid digest '%s': missing ':' after "
 				     "the algorithm",
@@ -58,9 +35,9 @@ int hoist_digest_validate(const char *s, struct hoist_err *err)
 	} else if (alen == 6 && memcmp(s, "sha512", 6) == 0) {
 		want = 128;
 	} else {
-		char algo[QUOTE_MAX + 4];
-		quote(q, s, (size_t)-1);
-		quote(algo, s, alen);
+		char algo[HOIST_QUOTE_BUF];
+		hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
+		hoist_err_quote(algo, sizeof(algo), s, alen, 0);
 		if (alen == 0)
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "invalid digest '%s': empty "
@@ -77,7 +54,7 @@ int hoist_digest_validate(const char *s, struct hoist_err *err)
 		char c = hex[n];
 		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
 			continue;
-		quote(q, s, (size_t)-1);
+		hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
 		if (c >= 'A' && c <= 'F')
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "invalid digest '%s': upper-case "
@@ -94,7 +71,7 @@ int hoist_digest_validate(const char *s, struct hoist_err *err)
 				     q, c, n);
 	}
 	if (n != want) {
-		quote(q, s, (size_t)-1);
+		hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "invalid digest '%s': %.6s needs %zu hex "
 				     "digits, not %zu",

@@ -19,7 +19,10 @@
 #include "util/scan.h"
 #include "util/banned.h"
 
-/* The spec is echoed in errors; keep a hostile one from filling the msg. */
+/*
+ * The spec is echoed in errors (through hoist_err_quote, readable UTF-8);
+ * keep a hostile one from filling the msg.
+ */
 #define SPEC_ECHO_MAX 200
 
 static const char err_bare_quote[] = "bare \" in non-quoted-field";
@@ -49,61 +52,18 @@ static void fields_release(struct fields *f)
 	f->n = f->alloc = 0;
 }
 
-/*
- * Render the spec for an error message on one line: control bytes and
- * backslashes are escaped, and very long specs are cut.
- */
-static void spec_echo(char *out, size_t outlen, const char *spec)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)spec; *p; p++) {
-		char tmp[5];
-		size_t n = 0;
-
-		if (*p == '\n') {
-			tmp[n++] = '\\';
-			tmp[n++] = 'n';
-		} else if (*p == '\r') {
-			tmp[n++] = '\\';
-			tmp[n++] = 'r';
-		} else if (*p == '\t') {
-			tmp[n++] = '\\';
-			tmp[n++] = 't';
-		} else if (*p == '\\') {
-			tmp[n++] = '\\';
-			tmp[n++] = '\\';
-		} else if (*p < 0x20 || *p == 0x7f) {
-			tmp[n++] = '\\';
-			tmp[n++] = 'x';
-			tmp[n++] = hex[*p >> 4];
-			tmp[n++] = hex[*p & 0xf];
-		} else {
-			tmp[n++] = (char)*p;
-		}
-		if (o + n + 4 > outlen || o + n > SPEC_ECHO_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, tmp, n);
-		o += n;
-	}
-	out[o] = '\0';
-}
-
 static int spec_err(struct hoist_err *err, const char *spec, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
 
 static int spec_err(struct hoist_err *err, const char *spec, const char *fmt,
 		    ...)
 {
-	char echo[SPEC_ECHO_MAX + 8];
+	char echo[SPEC_ECHO_MAX + 4];
 	char what[HOIST_ERR_MSG_MAX];
 	va_list ap;
 
-	spec_echo(echo, sizeof(echo), spec);
+	hoist_err_quote(echo, sizeof(echo), spec, HOIST_QUOTE_ALL,
+			HOIST_QUOTE_UTF8);
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
@@ -114,9 +74,10 @@ static int spec_err(struct hoist_err *err, const char *spec, const char *fmt,
 static int csv_err(struct hoist_err *err, const char *spec, size_t col,
 		   const char *why)
 {
-	char echo[SPEC_ECHO_MAX + 8];
+	char echo[SPEC_ECHO_MAX + 4];
 
-	spec_echo(echo, sizeof(echo), spec);
+	hoist_err_quote(echo, sizeof(echo), spec, HOIST_QUOTE_ALL,
+			HOIST_QUOTE_UTF8);
 	return hoist_err_set(err, HOIST_EINVAL,
 			     "invalid output '%s': parse error on column %zu: "
 			     "%s",
@@ -285,9 +246,10 @@ int hoist_output_parse(struct hoist_output *out, const char *spec,
 		char *key;
 
 		if (!eq) {
-			char echo[SPEC_ECHO_MAX + 8];
+			char echo[SPEC_ECHO_MAX + 4];
 
-			spec_echo(echo, sizeof(echo), f.v[i]);
+			hoist_err_quote(echo, sizeof(echo), f.v[i],
+					HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
 			ret = spec_err(err, spec, "invalid value %s", echo);
 			goto out;
 		}
@@ -301,10 +263,11 @@ int hoist_output_parse(struct hoist_output *out, const char *spec,
 			o.dest = hoist_xstrdup(eq + 1);
 			free(key);
 		} else if (strcmp(key, "output") == 0) {
-			char echo[SPEC_ECHO_MAX + 8];
+			char echo[SPEC_ECHO_MAX + 4];
 
 			free(key);
-			spec_echo(echo, sizeof(echo), eq + 1);
+			hoist_err_quote(echo, sizeof(echo), eq + 1,
+					HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
 			ret = spec_err(err, spec,
 				       "output=%s not supported for --output, "
 				       "you meant dest=%s?",

@@ -17,8 +17,6 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-/* Longest part of an input quoted in an error message. */
-#define QUOTE_MAX 160
 /* More than this many platforms in one list is surely a mistake. */
 #define LIST_MAX 256
 
@@ -42,23 +40,6 @@ static int in_list(const char *s, const char *const *list, size_t n)
 		if (strcmp(s, list[i]) == 0)
 			return 1;
 	return 0;
-}
-
-/* Printable, bounded copy of at most n bytes of s for a message. */
-static void quote(char *dst, const char *s, size_t n)
-{
-	size_t i = 0;
-
-	for (; i < n && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (i == QUOTE_MAX) {
-			memcpy(dst + i, "...", 3);
-			i += 3;
-			break;
-		}
-		dst[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
 }
 
 static void set(char *dst, const char *s)
@@ -202,14 +183,14 @@ void hoist_platform_host(struct hoist_platform *out)
 int hoist_platform_parse(struct hoist_platform *out, const char *s,
 			 struct hoist_err *err)
 {
-	char q[QUOTE_MAX + 4];
+	char q[HOIST_QUOTE_BUF];
 	char part[3][32];
 	size_t nparts = 0, start = 0, len;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)
 		s = "";
-	quote(q, s, (size_t)-1);
+	hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
 	len = strlen(s);
 	if (len == 0)
 		return hoist_err_set(err, HOIST_EINVAL,
@@ -347,7 +328,7 @@ int hoist_platform_parse_list(struct hoist_platform **out, size_t *n,
 {
 	struct hoist_platform *list = NULL;
 	size_t count = 0;
-	char q[QUOTE_MAX + 4];
+	char q[HOIST_QUOTE_BUF];
 	const char *p;
 	int rc = 0;
 
@@ -355,7 +336,7 @@ int hoist_platform_parse_list(struct hoist_platform **out, size_t *n,
 	*n = 0;
 	if (!s)
 		s = "";
-	quote(q, s, (size_t)-1);
+	hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
 	p = s;
 	for (;;) {
 		const char *end = strchr(p, ',');

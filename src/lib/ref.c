@@ -34,8 +34,6 @@
 
 #define PATH_MAX_LEN 255
 #define TAG_MAX_LEN 128
-/* Longest part of an input quoted in an error message. */
-#define QUOTE_MAX 160
 
 #define DEFAULT_DOMAIN "docker.io"
 #define LEGACY_DOMAIN "index.docker.io"
@@ -43,29 +41,9 @@
 
 /* A parse in progress: the input quoted for messages, and the error. */
 struct refctx {
-	char q[QUOTE_MAX + 4];
+	char q[HOIST_QUOTE_BUF];
 	struct hoist_err *err;
 };
-
-/*
- * Copy at most n bytes of s into dst (QUOTE_MAX + 4 bytes) in a printable
- * form, so hostile bytes cannot reach a terminal through a message.
- */
-static void quote(char *dst, const char *s, size_t n)
-{
-	size_t i = 0;
-
-	for (; i < n && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (i == QUOTE_MAX) {
-			memcpy(dst + i, "...", 3);
-			i += 3;
-			break;
-		}
-		dst[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
-}
 
 /* Describe one character for a message: 'x' or byte 0xNN. */
 static void describe_char(char *dst, size_t len, char c)
@@ -115,10 +93,10 @@ static int is_word(char c)
 /* One path component: alnum+ (separator alnum+)*, separator [._]|__|-+. */
 static int check_component(struct refctx *c, const char *p, size_t n)
 {
-	char comp[QUOTE_MAX + 4], what[16];
+	char comp[HOIST_QUOTE_BUF], what[16];
 	size_t i = 0;
 
-	quote(comp, p, n);
+	hoist_err_quote(comp, sizeof(comp), p, n, 0);
 	if (n == 0)
 		return bad(c, "empty path component");
 	if (!is_lower_alnum(p[0])) {
@@ -169,8 +147,8 @@ static int check_component(struct refctx *c, const char *p, size_t n)
 				ok &= p[k] == '-';
 		}
 		if (!ok) {
-			char s[QUOTE_MAX + 4];
-			quote(s, p + sep, len);
+			char s[HOIST_QUOTE_BUF];
+			hoist_err_quote(s, sizeof(s), p + sep, len, 0);
 			return bad(c,
 				   "invalid separator '%s' in path component "
 				   "'%s'",
@@ -254,10 +232,10 @@ static int ipv6_valid(const char *s, size_t n)
 static int check_port(struct refctx *c, const char *p, size_t n,
 		      const char *dom)
 {
-	char port[QUOTE_MAX + 4], what[16];
+	char port[HOIST_QUOTE_BUF], what[16];
 	unsigned long v = 0;
 
-	quote(port, p, n);
+	hoist_err_quote(port, sizeof(port), p, n, 0);
 	if (n == 0)
 		return bad(c, "empty port in domain '%s'", dom);
 	for (size_t i = 0; i < n; i++) {
@@ -277,10 +255,10 @@ static int check_port(struct refctx *c, const char *p, size_t n,
 /* host [":" port]; host is a domain name, or an IPv6 address in []. */
 static int check_domain(struct refctx *c, const char *d, size_t n)
 {
-	char dom[QUOTE_MAX + 4], what[16];
+	char dom[HOIST_QUOTE_BUF], what[16];
 	size_t host_end, start;
 
-	quote(dom, d, n);
+	hoist_err_quote(dom, sizeof(dom), d, n, 0);
 	if (d[0] == '[') {
 		const char *close = memchr(d, ']', n);
 		if (!close)
@@ -331,9 +309,9 @@ static int check_domain(struct refctx *c, const char *d, size_t n)
 
 static int check_tag(struct refctx *c, const char *t, size_t n)
 {
-	char tag[QUOTE_MAX + 4], what[16];
+	char tag[HOIST_QUOTE_BUF], what[16];
 
-	quote(tag, t, n);
+	hoist_err_quote(tag, sizeof(tag), t, n, 0);
 	if (n == 0)
 		return bad(c, "empty tag after ':'");
 	if (n > TAG_MAX_LEN)
@@ -385,7 +363,7 @@ int hoist_ref_parse(struct hoist_ref *out, const char *s, int flags,
 	if (!s)
 		s = "";
 	c.err = err;
-	quote(c.q, s, (size_t)-1);
+	hoist_err_quote(c.q, sizeof(c.q), s, HOIST_QUOTE_ALL, 0);
 	if (!*s)
 		return bad(&c, "reference is empty");
 	if (is_identifier(s))

@@ -143,7 +143,7 @@ struct unpacker {
 	int is_root;
 	struct hoist_err *err;
 
-	char entry[NAME_ECHO_MAX + 8]; /* current entry, escaped for errors */
+	char entry[NAME_ECHO_MAX + 4]; /* current entry, escaped for errors */
 
 	struct pmap seen;
 	struct pmap dmap; /* path -> index into dirs */
@@ -156,34 +156,6 @@ struct unpacker {
 	char *cache_path;
 	int cache_fd;
 };
-
-static void name_echo(char *out, size_t outlen, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char tmp[4];
-		size_t n = 0;
-
-		if (*p < 0x20 || *p == 0x7f || *p == '\\') {
-			tmp[n++] = '\\';
-			tmp[n++] = 'x';
-			tmp[n++] = hex[*p >> 4];
-			tmp[n++] = hex[*p & 0xf];
-		} else {
-			tmp[n++] = (char)*p;
-		}
-		if (o + n + 4 > outlen || o + n > NAME_ECHO_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, tmp, n);
-		o += n;
-	}
-	out[o] = '\0';
-}
 
 static int fail(struct unpacker *u, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -732,13 +704,14 @@ static int finish_node(struct unpacker *u, struct archive_entry *e, int pfd,
 static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 			 const char *base)
 {
-	char echo[NAME_ECHO_MAX + 8];
+	char echo[NAME_ECHO_MAX + 4];
 	char *target = NULL, *role = NULL;
 	const char *tbase;
 	struct stat tst, dst;
 	int tfd = -1, ret, dummy;
 
-	name_echo(echo, sizeof(echo), target_raw);
+	hoist_err_quote(echo, sizeof(echo), target_raw, HOIST_QUOTE_ALL,
+			HOIST_QUOTE_UTF8);
 	if (norm_path(target_raw, &target) < 0 || !*target) {
 		ret = fail(u, HOIST_EINVAL,
 			   "hardlink target '%s' escapes the destination",
@@ -830,7 +803,8 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 		snprintf(u->entry, sizeof(u->entry), "?");
 		return fail(u, HOIST_EINVAL, "unreadable path");
 	}
-	name_echo(u->entry, sizeof(u->entry), raw);
+	hoist_err_quote(u->entry, sizeof(u->entry), raw, HOIST_QUOTE_ALL,
+			HOIST_QUOTE_UTF8);
 	if (norm_path(raw, &path) < 0) {
 		ret = fail(u, HOIST_EINVAL, "path escapes the destination");
 		goto out;
@@ -955,7 +929,8 @@ static int apply_deferred(struct unpacker *u)
 		int pfd, fd;
 
 		snprintf(u->entry, sizeof(u->entry), "%s", "");
-		name_echo(u->entry, sizeof(u->entry), d->path);
+		hoist_err_quote(u->entry, sizeof(u->entry), d->path,
+				HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
 		if (!*d->path) {
 			fd = openat(u->rootfd, ".",
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);

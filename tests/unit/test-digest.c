@@ -77,7 +77,7 @@ static void test_invalid(void **state)
 		{"sha256:" H64 " ", "' ' at offset 64"},
 		{"sha256:" H64 "/", "'/' at offset 64"},
 		{" sha256:" H64, "unsupported algorithm ' sha256'"},
-		{"\x1b[31m:" H64, "unsupported algorithm '?[31m'"},
+		{"\x1b[31m:" H64, "unsupported algorithm '\\x1b[31m'"},
 	};
 	struct hoist_digest d;
 	struct hoist_err err;

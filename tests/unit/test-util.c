@@ -496,6 +496,150 @@ static void test_err(void **state)
 	assert_string_equal(hoist_err_msg(&err), "not found");
 }
 
+/* Every byte of a quoted text a terminal shows as it is, on one line. */
+static void assert_inert(const char *q, unsigned flags)
+{
+	for (const unsigned char *p = (const unsigned char *)q; *p; p++) {
+		assert_true(*p >= 0x20 && *p != 0x7f);
+		if (!(flags & HOIST_QUOTE_UTF8))
+			assert_true(*p < 0x7f);
+	}
+}
+
+static void test_err_quote(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *ascii; /* flags 0 */
+		const char *utf8;  /* HOIST_QUOTE_UTF8 */
+	} cases[] = {
+		{"linux/amd64 'x'", "linux/amd64 'x'", "linux/amd64 'x'"},
+		{"a\\b\n\r\t\x01\x1b[31m\x7f",
+		 "a\\\\b\\n\\r\\t\\x01\\x1b[31m\\x7f",
+		 "a\\\\b\\n\\r\\t\\x01\\x1b[31m\\x7f"},
+		{"caf\xc3\xa9", "caf\\xc3\\xa9", "caf\xc3\xa9"},
+		{"\xe6\x97\xa5\xf0\x9f\x90\xb3",
+		 "\\xe6\\x97\\xa5\\xf0\\x9f\\x90\\xb3",
+		 "\xe6\x97\xa5\xf0\x9f\x90\xb3"},
+		/* no-break space: readable, but not in ASCII grammars */
+		{"a\xc2\xa0"
+		 "b",
+		 "a\\xc2\\xa0b",
+		 "a\xc2\xa0"
+		 "b"},
+		/* malformed: lone continuation, overlongs, surrogate, too
+		 * high, cut short by the NUL */
+		{"\x80", "\\x80", "\\x80"},
+		{"\xc0\xaf", "\\xc0\\xaf", "\\xc0\\xaf"},
+		{"\xe0\x80\xaf", "\\xe0\\x80\\xaf", "\\xe0\\x80\\xaf"},
+		{"\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80"},
+		{"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80",
+		 "\\xf4\\x90\\x80\\x80"},
+		{"\xe2\x82", "\\xe2\\x82", "\\xe2\\x82"},
+		{"\xc3\xa9\xa9", "\\xc3\\xa9\\xa9", "\xc3\xa9\\xa9"},
+		/* well-formed but unsafe to show: C1 NEL and CSI, line
+		 * separator, right-to-left override, left-to-right mark */
+		{"\xc2\x85\xc2\x9b", "\\xc2\\x85\\xc2\\x9b",
+		 "\\xc2\\x85\\xc2\\x9b"},
+		{"\xe2\x80\xa8", "\\xe2\\x80\\xa8", "\\xe2\\x80\\xa8"},
+		{"a\xe2\x80\xaeZ", "a\\xe2\\x80\\xaeZ", "a\\xe2\\x80\\xaeZ"},
+		{"\xe2\x80\x8e", "\\xe2\\x80\\x8e", "\\xe2\\x80\\x8e"},
+		{"\xe2\x81\xa9", "\\xe2\\x81\\xa9", "\\xe2\\x81\\xa9"},
+		/* neighbours of the refused ranges stay readable */
+		{"\xc2\xa1\xe2\x80\x94", "\\xc2\\xa1\\xe2\\x80\\x94",
+		 "\xc2\xa1\xe2\x80\x94"},
+	};
+	char q[HOIST_QUOTE_BUF], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_ptr_equal(hoist_err_quote(q, sizeof(q), cases[i].in,
+						 HOIST_QUOTE_ALL, 0),
+				 q);
+		assert_string_equal(q, cases[i].ascii);
+		hoist_err_quote(q, sizeof(q), cases[i].in, HOIST_QUOTE_ALL,
+				HOIST_QUOTE_UTF8);
+		assert_string_equal(q, cases[i].utf8);
+	}
+
+	/* n bounds the input, and a sequence cut by it is malformed */
+	assert_string_equal(hoist_err_quote(q, sizeof(q), "abcdef", 3, 0),
+			    "abc");
+	assert_string_equal(hoist_err_quote(q, sizeof(q), "ab", 10, 0), "ab");
+	assert_string_equal(
+		hoist_err_quote(q, sizeof(q), "\xc3\xa9", 1, HOIST_QUOTE_UTF8),
+		"\\xc3");
+	assert_string_equal(hoist_err_quote(q, sizeof(q), NULL, 5, 0), "");
+
+	/* cut to fit, with "...", never inside an escape or a character */
+	assert_string_equal(
+		hoist_err_quote(small, sizeof(small), "abcdefg", 99, 0),
+		"abcdefg");
+	assert_string_equal(
+		hoist_err_quote(small, sizeof(small), "abcdefgh", 99, 0),
+		"abcd...");
+	assert_string_equal(hoist_err_quote(small, sizeof(small),
+					    "abc\x01"
+					    "defg",
+					    99, 0),
+			    "abc...");
+	assert_string_equal(hoist_err_quote(small, sizeof(small),
+					    "ab\xf0\x9f\x90\xb3"
+					    "cd",
+					    99, HOIST_QUOTE_UTF8),
+			    "ab...");
+	assert_string_equal(hoist_err_quote(small, sizeof(small),
+					    "ab\xf0\x9f\x90\xb3"
+					    "c",
+					    99, HOIST_QUOTE_UTF8),
+			    "ab\xf0\x9f\x90\xb3"
+			    "c");
+	assert_string_equal(hoist_err_quote(small, 4, "abcd", 99, 0), "...");
+	assert_string_equal(hoist_err_quote(small, 4, "abc", 99, 0), "abc");
+	assert_string_equal(hoist_err_quote(small, 1, "abc", 99, 0), "");
+	small[0] = 'X';
+	hoist_err_quote(small, 0, "abc", 99, 0);
+	assert_int_equal(small[0], 'X');
+
+	/* a long hostile input stays within the buffer */
+	char big[1000];
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = (char)(i % 2 ? 0x1b : 0xe2);
+	big[sizeof(big) - 1] = '\0';
+	hoist_err_quote(q, sizeof(q), big, HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
+	assert_true(strlen(q) < sizeof(q));
+	assert_string_equal(q + strlen(q) - 3, "...");
+	assert_inert(q, HOIST_QUOTE_UTF8);
+
+	/* every pair and every E2 xx yy triple comes out inert */
+	for (unsigned a = 1; a < 256; a++) {
+		for (unsigned b = 0; b < 256; b++) {
+			char in[4] = {(char)a, (char)b, 0, 0};
+			for (unsigned f = 0; f <= HOIST_QUOTE_UTF8; f++) {
+				hoist_err_quote(q, sizeof(q), in,
+						HOIST_QUOTE_ALL, f);
+				assert_inert(q, f);
+			}
+			in[0] = (char)0xe2;
+			in[1] = (char)a;
+			in[2] = (char)b;
+			hoist_err_quote(q, sizeof(q), in, HOIST_QUOTE_ALL,
+					HOIST_QUOTE_UTF8);
+			assert_inert(q, HOIST_QUOTE_UTF8);
+			/* raw means one of the allowed three-byte forms */
+			if ((unsigned char)q[0] == 0xe2) {
+				unsigned cp =
+					0x2000 | ((a & 0x3f) << 6) | (b & 0x3f);
+				assert_true(a >= 0x80 && a <= 0xbf &&
+					    b >= 0x80 && b <= 0xbf);
+				assert_false(cp == 0x200e || cp == 0x200f ||
+					     (cp >= 0x2028 && cp <= 0x202e) ||
+					     (cp >= 0x2066 && cp <= 0x2069));
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_fs_write_atomic),
 		cmocka_unit_test(test_fs_atomic_abort),
 		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_err_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
