@@ -20,7 +20,8 @@ void hoist_err_clear(struct hoist_err *err)
 	err->msg[0] = '\0';
 }
 
-static void err_vformat(struct hoist_err *err, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+err_vformat(struct hoist_err *err, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	if (n < 0)
