@@ -4,8 +4,12 @@
 # then show what was written. Run from the source tree after building.
 set -eu
 cd "$(dirname "$0")/.."
-HOIST=${HOIST:-./hoist}
-[ -x "$HOIST" ] || HOIST=./_build-test/hoist
+if [ -z "${HOIST:-}" ]; then
+	for h in ./_build/hoist ./hoist ./_build-test/hoist; do
+		[ -x "$h" ] && HOIST=$h && break
+	done
+fi
+: "${HOIST:?build hoist first (see README.md)}"
 OUT=${OUT:-examples/out}
 mkdir -p "$OUT"
 export HOIST_ROOT=${HOIST_ROOT:-$OUT/store}

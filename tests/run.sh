@@ -8,6 +8,12 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 JOBS=${JOBS:-2}
 [ -x configure ] || autoreconf -i >/dev/null 2>&1 || { echo "autoreconf failed"; exit 1; }
+# An in-tree configure blocks out-of-tree builds; undo it (the in-tree
+# build is disposable: this script builds its own trees).
+if [ -f config.status ]; then
+	echo "== removing the in-tree configuration (make distclean)"
+	make distclean >/dev/null 2>&1 || rm -f config.status Makefile
+fi
 
 passed=0
 failed=0
