@@ -1,0 +1,589 @@
+#!/usr/bin/env python3
+"""faultproxy.py: a fault-injecting HTTP/1.1 reverse proxy for push tests.
+
+It sits between hoist and a docker-registry on loopback and streams request
+and response bodies both ways (Content-Length or chunked), one upstream
+connection per request. Host is passed through and X-Forwarded-Proto is set,
+so the registry's upload Locations point back at the proxy. Faults, all
+settable by flags or at run time with POST /_faultproxy/config (JSON, the
+flag names with '_' for '-'):
+
+  cut_body_after N, cut_times K, cut_methods M,..   reset the connection after
+      forwarding N request-body bytes, K times (-1: always)
+  cut_response_after N, cut_response_times K, cut_response_methods M,..
+      reset the connection after N response-body bytes
+  error_every K, error_status 503|429, retry_after S, error_methods M,..,
+  error_times K                    answer every K-th matching request itself
+  max_body N                       413 SIZE_INVALID above N body bytes (before
+                                   reading a Content-Length body)
+  latency_ms MS, rate BPS          delay per request, body bandwidth cap
+  redirect_blobs_to ORIGIN         307 for GET .../blobs/<digest> to ORIGIN
+  forwarded_host H                 X-Forwarded-Host: H upstream, so the
+                                   registry's Locations name another origin
+
+GET /_faultproxy/stats returns counters (requests, body bytes received and
+forwarded per method, faults, statuses, Authorization headers seen, and a
+log of the last requests); POST /_faultproxy/reset zeroes them. Every
+request is also appended to --log as a JSON line with the Authorization
+scheme and a short SHA-256 of the header value (never the value itself).
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOP = {
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+    "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+    "expect", "content-length",
+}
+BLOB_RE = re.compile(r"^/v2/.+/blobs/[a-z0-9]+:[a-zA-Z0-9=_-]+$")
+BUF = 65536
+LOG_KEEP = 2000
+
+DEFAULTS = {
+    "cut_body_after": None, "cut_times": 1, "cut_methods": ["PATCH", "PUT"],
+    "cut_response_after": None, "cut_response_times": 1,
+    "cut_response_methods": ["GET"],
+    "error_every": None, "error_status": 503, "retry_after": 1,
+    "error_methods": [], "error_times": -1,
+    "max_body": None, "latency_ms": 0, "rate": None,
+    "redirect_blobs_to": None, "forwarded_host": None,
+}
+
+
+class Cut(Exception):
+    """The connection to the client was reset on purpose."""
+
+
+class State:
+    def __init__(self, cfg):
+        self.lock = threading.Lock()
+        self.cfg = dict(DEFAULTS)
+        self.cfg.update(cfg)
+        self.reset()
+
+    def reset(self):
+        self.n = 0
+        self.error_match = 0
+        self.stats = {
+            "requests": {}, "body_received": {}, "body_forwarded": {},
+            "response_bytes": {}, "statuses": {}, "auth": {}, "faults": {},
+            "log": [],
+        }
+
+    def add(self, key, sub, v=1):
+        with self.lock:
+            d = self.stats[key]
+            d[sub] = d.get(sub, 0) + v
+
+    def fault(self, name):
+        self.add("faults", name)
+
+    def take(self, times_key):
+        """Consume one use of a limited fault; False when none is left."""
+        with self.lock:
+            t = self.cfg[times_key]
+            if t is None or t < 0:
+                return True
+            if t == 0:
+                return False
+            self.cfg[times_key] = t - 1
+            return True
+
+
+def methods(v):
+    if isinstance(v, str):
+        v = [m for m in v.split(",") if m]
+    return [m.upper() for m in v]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "faultproxy"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    # Expect: 100-continue is answered by us, after the fault checks, so a
+    # 413 or an injected error can come before any body byte.
+    def handle_expect_100(self):
+        self._expect = True
+        return True
+
+    def _continue(self):
+        if getattr(self, "_expect", False):
+            self._expect = False
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
+
+    def __getattr__(self, name):
+        if name.startswith("do_"):
+            return self.proxy
+        raise AttributeError(name)
+
+    # -- helpers ---------------------------------------------------------
+
+    def _reset_client(self):
+        """Abort the client connection with a TCP RST."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        for f in (self.rfile, self.wfile):
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+        raise Cut()
+
+    def _lingering_close(self, limit):
+        """After an early answer: stop writing, drain what the client still
+        sends (so the kernel does not reset the answer away), then close."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(2)
+            got = 0
+            while got < limit:
+                b = self.rfile.read1(BUF)
+                if not b:
+                    break
+                got += len(b)
+        except (OSError, ValueError):
+            pass
+
+    def _send_simple(self, status, headers, body, close=False):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+        self.st.add("statuses", str(status))
+
+    def _body_chunks(self):
+        """Yield the client's request body in pieces, de-chunked."""
+        te = self.headers.get("Transfer-Encoding", "").lower()
+        if "chunked" in te:
+            while True:
+                line = self.rfile.readline(1024)
+                if not line:
+                    raise ConnectionError("eof in chunk size")
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(8192) not in (b"\r\n", b"\n",
+                                                            b""):
+                        pass
+                    return
+                left = size
+                while left:
+                    b = self.rfile.read1(min(BUF, left))
+                    if not b:
+                        raise ConnectionError("eof in chunk")
+                    left -= len(b)
+                    yield b
+                self.rfile.readline(16)
+        else:
+            left = int(self.headers.get("Content-Length") or 0)
+            while left > 0:
+                b = self.rfile.read1(min(BUF, left))
+                if not b:
+                    raise ConnectionError("eof in body")
+                left -= len(b)
+                yield b
+
+    def _drain(self):
+        n = 0
+        for b in self._body_chunks():
+            n += len(b)
+        self.st.add("body_received", self.command, n)
+        return n
+
+    def _record(self, status, fault=None):
+        auth = self.headers.get("Authorization")
+        ent = {
+            "t": round(time.time(), 3), "method": self.command,
+            "path": self.path, "host": self.headers.get("Host"),
+            "status": status, "fault": fault,
+            "auth": auth.split(" ", 1)[0] if auth else None,
+            "auth_sha256": (hashlib.sha256(auth.encode()).hexdigest()[:16]
+                            if auth else None),
+        }
+        with self.st.lock:
+            log = self.st.stats["log"]
+            log.append(ent)
+            if len(log) > LOG_KEEP:
+                del log[0]
+        if self.server.logfile:
+            with self.server.loglock:
+                with open(self.server.logfile, "a") as f:
+                    f.write(json.dumps(ent) + "\n")
+
+    # -- control endpoint ------------------------------------------------
+
+    def control(self):
+        st = self.st
+        body = b""
+        if self.command == "POST":
+            body = b"".join(self._body_chunks())
+        if self.path == "/_faultproxy/stats":
+            with st.lock:
+                out = json.dumps(st.stats).encode()
+        elif self.path == "/_faultproxy/reset" and self.command == "POST":
+            with st.lock:
+                st.reset()
+            out = b"{}"
+        elif self.path == "/_faultproxy/config":
+            if self.command == "POST":
+                try:
+                    new = json.loads(body or b"{}")
+                    for k, v in new.items():
+                        if k not in DEFAULTS and k != "reset_stats":
+                            raise ValueError("unknown key %s" % k)
+                        if k.endswith("_methods"):
+                            new[k] = methods(v)
+                except ValueError as e:
+                    self._send_simple(400, [], str(e).encode())
+                    return
+                with st.lock:
+                    if new.pop("reset_stats", False):
+                        st.reset()
+                    st.cfg.update(new)
+                    if "error_every" in new:
+                        st.error_match = 0
+            with st.lock:
+                out = json.dumps(st.cfg).encode()
+        else:
+            self._send_simple(404, [], b"no such control path")
+            return
+        self._send_simple(200, [("Content-Type", "application/json")], out)
+
+    # -- the proxy -------------------------------------------------------
+
+    def proxy(self):
+        self.st = st = self.server.state
+        try:
+            if self.path.startswith("/_faultproxy/"):
+                return self.control()
+            self._proxy()
+        except Cut:
+            pass
+        except (ConnectionError, socket.timeout, ssl.SSLError, OSError):
+            self.close_connection = True
+
+    def _proxy(self):
+        st = self.st
+        m = self.command
+        with st.lock:
+            cfg = dict(st.cfg)
+            st.n += 1
+            n = st.n
+        st.add("requests", m)
+        if self.headers.get("Authorization"):
+            st.add("auth", m)
+        if cfg["latency_ms"]:
+            time.sleep(cfg["latency_ms"] / 1000.0)
+
+        clen = self.headers.get("Content-Length")
+        chunked = "chunked" in self.headers.get("Transfer-Encoding",
+                                                "").lower()
+        has_body = chunked or (clen is not None and int(clen) > 0)
+
+        # injected errors, answered here without the registry
+        em = cfg["error_methods"]
+        if cfg["error_every"] and (not em or m in em):
+            with st.lock:
+                st.error_match += 1
+                hit = st.error_match % int(cfg["error_every"]) == 0
+            if hit and st.take("error_times"):
+                status = int(cfg["error_status"])
+                code = "TOOMANYREQUESTS" if status == 429 else "UNAVAILABLE"
+                body = json.dumps({"errors": [{
+                    "code": code, "message": "injected by faultproxy",
+                    "detail": "request %d" % n}]}).encode()
+                st.fault("error_%d" % status)
+                expect = getattr(self, "_expect", False)
+                if has_body and not expect:
+                    self._drain()
+                hdrs = [("Content-Type", "application/json"),
+                        ("Retry-After", str(cfg["retry_after"]))]
+                self._send_simple(status, hdrs, body, close=expect and
+                                  has_body)
+                self._record(status, "error")
+                if expect and has_body:
+                    self._lingering_close(1 << 20)
+                return
+
+        # too large: refuse before reading the body
+        mb = cfg["max_body"]
+        if mb is not None and clen is not None and int(clen) > int(mb):
+            st.fault("too_large")
+            body = json.dumps({"errors": [{
+                "code": "SIZE_INVALID", "message": "provided length did not "
+                "match content length", "detail": "injected 413"}]}).encode()
+            self._send_simple(413, [("Content-Type", "application/json")],
+                              body, close=True)
+            self._record(413, "too_large")
+            self._lingering_close(int(clen))
+            return
+
+        # redirect blob GETs to another origin
+        rb = cfg["redirect_blobs_to"]
+        if rb and m == "GET" and BLOB_RE.match(self.path.split("?")[0]):
+            st.fault("redirect")
+            self._send_simple(307, [("Location", rb.rstrip("/") + self.path)],
+                              b"")
+            self._record(307, "redirect")
+            return
+
+        self._continue()
+        up = self.server.connect_upstream()
+        try:
+            self._forward(up, cfg, m, chunked, clen)
+        finally:
+            try:
+                up.close()
+            except OSError:
+                pass
+
+    def _forward(self, up, cfg, m, chunked, clen):
+        st = self.st
+        proto = "https" if self.server.tls else "http"
+        lines = ["%s %s HTTP/1.1" % (m, self.path)]
+        for k, v in self.headers.items():
+            lk = k.lower()
+            if lk in HOP or lk.startswith("x-forwarded-"):
+                continue
+            lines.append("%s: %s" % (k, v))
+        lines.append("X-Forwarded-Proto: " + proto)
+        if cfg["forwarded_host"]:
+            lines.append("X-Forwarded-Host: " + cfg["forwarded_host"])
+        if chunked:
+            lines.append("Transfer-Encoding: chunked")
+        elif clen is not None:
+            lines.append("Content-Length: " + clen)
+        lines.append("Connection: close")
+        up.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+        cut_at = None
+        if (cfg["cut_body_after"] is not None and m in cfg["cut_methods"]):
+            cut_at = int(cfg["cut_body_after"])
+        mb = cfg["max_body"]
+        rate = cfg["rate"]
+        recv = fwd = 0
+        up_ok = True
+        t0 = time.monotonic()
+        try:
+            for b in self._body_chunks():
+                recv += len(b)
+                if mb is not None and recv > int(mb):
+                    st.fault("too_large")
+                    self._record(None, "too_large_chunked")
+                    self._reset_client()
+                if cut_at is not None and fwd + len(b) >= cut_at:
+                    if st.take("cut_times"):
+                        head = b[:cut_at - fwd]
+                        if up_ok and head:
+                            self._send_up(up, head, chunked)
+                            fwd += len(head)
+                        st.fault("cut_body")
+                        self._record(None, "cut_body")
+                        self._reset_client()
+                    cut_at = None
+                if up_ok:
+                    try:
+                        self._send_up(up, b, chunked)
+                        fwd += len(b)
+                    except OSError:
+                        up_ok = False  # it answered early; keep draining
+                if rate:
+                    ahead = recv / float(rate) - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
+            if chunked and up_ok:
+                up.sendall(b"0\r\n\r\n")
+        finally:
+            st.add("body_received", m, recv)
+            st.add("body_forwarded", m, fwd)
+
+        resp = http.client.HTTPResponse(up, method=m)
+        try:
+            resp.begin()
+        except (http.client.HTTPException, OSError):
+            self._send_simple(502, [], b"upstream failed", close=True)
+            self._record(502, "upstream")
+            return
+        self._relay(resp, cfg, m)
+
+    def _send_up(self, up, b, chunked):
+        if chunked:
+            up.sendall(b"%x\r\n" % len(b) + b + b"\r\n")
+        else:
+            up.sendall(b)
+
+    def _relay(self, resp, cfg, m):
+        st = self.st
+        status = resp.status
+        self.send_response_only(status, resp.reason)
+        length = resp.getheader("Content-Length")
+        nobody = m == "HEAD" or status in (204, 304) or 100 <= status < 200
+        for k, v in resp.getheaders():
+            if k.lower() in HOP:
+                continue
+            self.send_header(k, v)
+        use_chunked = False
+        if length is not None:
+            self.send_header("Content-Length", length)
+        elif not nobody:
+            use_chunked = True
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        st.add("statuses", str(status))
+        self._record(status)
+        if nobody:
+            self.wfile.flush()
+            return
+        cut_at = None
+        if (cfg["cut_response_after"] is not None
+                and m in cfg["cut_response_methods"]):
+            cut_at = int(cfg["cut_response_after"])
+        sent = 0
+        while True:
+            b = resp.read1(BUF) if hasattr(resp, "read1") else resp.read(BUF)
+            if not b:
+                break
+            if cut_at is not None and sent + len(b) >= cut_at:
+                if st.take("cut_response_times"):
+                    b = b[:cut_at - sent]
+                    self._write(b, use_chunked)
+                    self.wfile.flush()
+                    st.add("response_bytes", m, len(b))
+                    st.fault("cut_response")
+                    self._reset_client()
+                cut_at = None
+            self._write(b, use_chunked)
+            sent += len(b)
+        if use_chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        st.add("response_bytes", m, sent)
+
+    def _write(self, b, chunked):
+        if not b:
+            return
+        if chunked:
+            self.wfile.write(b"%x\r\n" % len(b) + b + b"\r\n")
+        else:
+            self.wfile.write(b)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.tls:
+            # the handshake runs in the handler thread, not in accept()
+            sock = self.tls.wrap_socket(sock, server_side=True,
+                                        do_handshake_on_connect=False)
+        return sock, addr
+
+    def connect_upstream(self):
+        s = socket.create_connection(self.upstream, timeout=120)
+        if self.upstream_tls:
+            s = self.upstream_tls.wrap_socket(
+                s, server_hostname=self.upstream[0])
+        return s
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file", help="write the bound port here")
+    p.add_argument("--upstream", required=True, help="HOST:PORT")
+    p.add_argument("--upstream-tls", action="store_true")
+    p.add_argument("--upstream-ca", help="CA file for --upstream-tls")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--log", help="append one JSON line per request")
+    p.add_argument("--max-seconds", type=float, default=600)
+    p.add_argument("--cut-body-after", type=int)
+    p.add_argument("--cut-times", type=int, default=1)
+    p.add_argument("--cut-methods", default="PATCH,PUT")
+    p.add_argument("--cut-response-after", type=int)
+    p.add_argument("--cut-response-times", type=int, default=1)
+    p.add_argument("--cut-response-methods", default="GET")
+    p.add_argument("--error-every", type=int)
+    p.add_argument("--error-status", type=int, default=503)
+    p.add_argument("--retry-after", type=int, default=1)
+    p.add_argument("--error-methods", default="")
+    p.add_argument("--error-times", type=int, default=-1)
+    p.add_argument("--max-body", type=int)
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--rate", type=int)
+    p.add_argument("--redirect-blobs-to")
+    p.add_argument("--forwarded-host")
+    a = p.parse_args()
+
+    cfg = {k: getattr(a, k) for k in DEFAULTS}
+    for k in ("cut_methods", "cut_response_methods", "error_methods"):
+        cfg[k] = methods(cfg[k])
+    host, _, port = a.upstream.rpartition(":")
+    srv = Server((a.host, a.port), Handler)
+    srv.state = State(cfg)
+    srv.upstream = (host.strip("[]"), int(port))
+    srv.logfile = a.log
+    srv.loglock = threading.Lock()
+    srv.tls = None
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        srv.tls = ctx
+    srv.upstream_tls = None
+    if a.upstream_tls:
+        ctx = ssl.create_default_context(cafile=a.upstream_ca)
+        ctx.set_alpn_protocols(["http/1.1"])
+        srv.upstream_tls = ctx
+    if a.port_file:
+        tmp = a.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % srv.server_address[1])
+        os.rename(tmp, a.port_file)
+    t = threading.Timer(a.max_seconds, lambda: os._exit(0))
+    t.daemon = True
+    t.start()
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
