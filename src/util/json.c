@@ -7,13 +7,55 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
+/*
+ * Go's encoder escapes what jansson writes raw: the HTML-significant
+ * characters <, > and &, and U+2028 and U+2029 (line and paragraph
+ * separator, which JavaScript treats as line breaks). BuildKit's digests
+ * depend on those bytes, so the dump callback rewrites them. U+2028 and
+ * U+2029 arrive as E2 80 A8 and E2 80 A9; jansson hands over a string in
+ * runs that do not split a character, but nothing promises that, so a
+ * prefix E2 or E2 80 at the end of one piece is held for the next one.
+ * Outside strings jansson writes only ASCII, so a byte-level rewrite
+ * cannot touch the structure.
+ */
+struct dump_state {
+	struct hoist_buf *b;
+	size_t held; /* bytes of E2 80 held from the previous pieces */
+};
+
+static const char sep_prefix[] = {'\xe2', '\x80'};
+
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
-	struct hoist_buf *b = data;
-	/* Go's encoder escapes HTML-significant characters; match it. */
+	struct dump_state *st = data;
+	struct hoist_buf *b = st->b;
+
 	for (size_t i = 0; i < size; i++) {
 		const char *rep = NULL;
-		switch (buffer[i]) {
+		char c = buffer[i];
+
+		if (st->held == 2 && (c == '\xa8' || c == '\xa9')) {
+			st->held = 0;
+			if (hoist_buf_adds(b,
+					   c == '\xa8' ? "\\u2028" : "\\u2029",
+					   NULL))
+				return -1;
+			continue;
+		}
+		if (st->held < sizeof(sep_prefix) &&
+		    c == sep_prefix[st->held]) {
+			st->held++;
+			continue;
+		}
+		/* not a separator after all: give back what was held */
+		if (st->held && hoist_buf_add(b, sep_prefix, st->held, NULL))
+			return -1;
+		st->held = 0;
+		if (c == sep_prefix[0]) {
+			st->held = 1;
+			continue;
+		}
+		switch (c) {
 		case '<':
 			rep = "\\u003c";
 			break;
@@ -25,7 +67,7 @@ static int dump_cb(const char *buffer, size_t size, void *data)
 			break;
 		}
 		if (rep ? hoist_buf_adds(b, rep, NULL)
-			: hoist_buf_addch(b, buffer[i], NULL))
+			: hoist_buf_addch(b, c, NULL))
 			return -1;
 	}
 	return 0;
@@ -35,11 +77,13 @@ int hoist_json_dump(char **out, size_t *len, const json_t *v, int indent,
 		    struct hoist_err *err)
 {
 	struct hoist_buf b;
+	struct dump_state st = {&b, 0};
 	size_t flags = JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
 
 	flags |= indent ? JSON_INDENT(2) : JSON_COMPACT;
 	hoist_buf_init(&b, HOIST_BUF_UNLIMITED);
-	if (json_dump_callback(v, dump_cb, &b, flags) != 0) {
+	if (json_dump_callback(v, dump_cb, &st, flags) != 0 ||
+	    (st.held && hoist_buf_add(&b, sep_prefix, st.held, NULL))) {
 		hoist_buf_release(&b);
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "cannot serialise JSON");

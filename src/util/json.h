@@ -17,7 +17,8 @@
 
 /*
  * Serialise; *out is a heap string owned by the caller, without a trailing
- * newline. Go escapes <, > and & as \u003c etc.; so does this.
+ * newline. Go escapes <, > and & as \u003c etc., and U+2028 and U+2029 as
+ * \u2028 and \u2029; so does this.
  */
 int hoist_json_dump(char **out, size_t *len, const json_t *v, int indent,
 		    struct hoist_err *err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -267,6 +268,97 @@ static void test_json_dump(void **state)
 	assert_string_equal(s, "\"a\\u003eb\"");
 	free(s);
 	json_decref(str);
+	json_decref(o);
+}
+
+/*
+ * jansson hands a string to the dump callback in whole runs, so the
+ * callback's handling of a character split between two pieces would never
+ * run. This definition takes the place of jansson's for hoist_json_dump
+ * (the linker resolves json.o's call here) and, while split_dumps is set,
+ * feeds the real output to the callback one byte at a time.
+ */
+static int split_dumps;
+static size_t split_pieces;
+
+struct split {
+	json_dump_callback_t cb;
+	void *data;
+};
+
+static int split_cb(const char *buffer, size_t size, void *data)
+{
+	struct split *sp = data;
+
+	for (size_t i = 0; i < size; i++) {
+		split_pieces++;
+		if (sp->cb(buffer + i, 1, sp->data))
+			return -1;
+	}
+	return 0;
+}
+
+int json_dump_callback(const json_t *json, json_dump_callback_t callback,
+		       void *data, size_t flags)
+{
+	typedef int (*dump_fn)(const json_t *, json_dump_callback_t, void *,
+			       size_t);
+	static dump_fn real;
+	struct split sp = {callback, data};
+
+	if (!real)
+		real = (dump_fn)dlsym(RTLD_NEXT, "json_dump_callback");
+	assert_non_null(real);
+	if (!split_dumps)
+		return real(json, callback, data, flags);
+	return real(json, split_cb, &sp, flags);
+}
+
+static void test_json_go_escapes(void **state)
+{
+	/* U+2027 and U+202A, E2 80 A7 / AA, are not separators; nor are
+	 * U+2068 (E2 81 A8) and the em dash (E2 80 94) */
+	static const char raw[] = "a\xe2\x80\xa8"
+				  "b\xe2\x80\xa9"
+				  "c\xe2\x80\xa7\xe2\x80\xaa\xe2\x81\xa8"
+				  "\xe2\x80\x94<\xe2\x80\xa8\xe2\x80\xa8";
+	static const char want[] = "{\"k\\u2029\":\"a\\u2028b\\u2029c"
+				   "\xe2\x80\xa7\xe2\x80\xaa\xe2\x81\xa8"
+				   "\xe2\x80\x94\\u003c\\u2028\\u2028\"}";
+	json_t *o = json_object();
+	json_t *big = sample();
+	char *s, *whole;
+	size_t len;
+
+	(void)state;
+	json_object_set_new(o, "k\xe2\x80\xa9", json_string(raw));
+	for (split_dumps = 0; split_dumps < 2; split_dumps++) {
+		split_pieces = 0;
+		/* Go: json.Marshal(map[string]string{"k\u2029": raw}) */
+		assert_int_equal(hoist_json_dump(&s, &len, o, 0, NULL), 0);
+		assert_string_equal(s, want);
+		assert_int_equal(len, strlen(want));
+		free(s);
+		/* a separator last in the document, and alone */
+		json_t *str = json_string("\xe2\x80\xa9");
+		assert_int_equal(hoist_json_dump(&s, NULL, str, 1, NULL), 0);
+		assert_string_equal(s, "\"\\u2029\"");
+		free(s);
+		json_decref(str);
+		if (split_dumps)
+			assert_true(split_pieces > strlen(raw));
+	}
+	split_dumps = 0;
+
+	/* one byte at a time or not, the bytes are the same */
+	assert_int_equal(hoist_json_dump(&whole, NULL, big, 1, NULL), 0);
+	split_dumps = 1;
+	assert_int_equal(hoist_json_dump(&s, NULL, big, 1, NULL), 0);
+	split_dumps = 0;
+	assert_string_equal(s, whole);
+	free(s);
+	free(whole);
+	json_decref(big);
 	json_decref(o);
 }
 
@@ -649,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_scan_i64),
 		cmocka_unit_test(test_scan_bool),
 		cmocka_unit_test(test_json_dump),
+		cmocka_unit_test(test_json_go_escapes),
 		cmocka_unit_test(test_json_parse),
 		cmocka_unit_test(test_fs_write_atomic),
 		cmocka_unit_test(test_fs_atomic_abort),
