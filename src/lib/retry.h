@@ -17,15 +17,23 @@
 #include <stdint.h>
 
 struct hoist_retry_policy {
-	int max_attempts;      /* default 8 */
-	long base_ms;	       /* default 500 */
-	long max_ms;	       /* default 30000 */
-	long max_after_ms;     /* default 120000 (Retry-After cap) */
-	long max_total_ms;     /* default 600000 */
+	int max_attempts;  /* default 8 */
+	long base_ms;      /* default 500 */
+	long max_ms;       /* default 30000 */
+	long max_after_ms; /* default 120000 (Retry-After cap) */
+	long max_total_ms; /* default 600000 */
 };
 
 /* Fill the defaults above. */
 void hoist_retry_defaults(struct hoist_retry_policy *p);
+
+/*
+ * Copy p into out with every field <= 0 replaced by its default, so a
+ * zeroed (or partly filled) policy means "defaults". p may be NULL.
+ * hoist_retry_delay() applies this to the policy it is given.
+ */
+void hoist_retry_normalize(struct hoist_retry_policy *out,
+			   const struct hoist_retry_policy *p);
 
 /* 1 if an HTTP status (or 0 = transport failure) is worth retrying. */
 int hoist_retry_is_transient(int status);
@@ -40,7 +48,10 @@ long hoist_retry_after_ms(const char *value, int64_t now);
 /*
  * The delay before attempt number `attempt` (1 = the first retry), given
  * the time already spent (elapsed_ms), an optional Retry-After value and a
- * random 32-bit number. Returns -1 when the policy says stop.
+ * random 32-bit number. Returns -1 when the policy says stop: attempt >=
+ * max_attempts (the first request plus max_attempts - 1 retries), or
+ * elapsed_ms plus the delay would pass max_total_ms. A Retry-After in the
+ * past counts as 0; an unparsable one is ignored.
  */
 long hoist_retry_delay(const struct hoist_retry_policy *p, int attempt,
 		       long elapsed_ms, const char *retry_after, int64_t now,
