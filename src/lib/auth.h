@@ -32,8 +32,11 @@
  * URL). The realm must be https unless the registry itself is http; a
  * realm on a loopback, link-local, private or unspecified IP literal is
  * refused unless it is the registry's own host:port. Basic credentials are
- * sent to the realm only when it has the registry's host. Secrets never
- * appear in error messages.
+ * sent to the realm only when it has the registry's host (or is Docker
+ * Hub's auth.docker.io for Docker Hub). A realm with user info is refused
+ * and token-server redirects are not followed. A realm on another host
+ * gets neither the registry's client certificate nor its "insecure" TLS
+ * setting. Secrets never appear in error messages.
  */
 #ifndef HOIST_LIB_AUTH_H
 #define HOIST_LIB_AUTH_H
@@ -57,7 +60,13 @@ struct hoist_auth_challenge {
 
 /*
  * Parse a WWW-Authenticate value. *out is an array of *n challenges owned
- * by the caller (hoist_auth_challenges_free). Input is capped at 8 KiB.
+ * by the caller (hoist_auth_challenges_free). Input is capped at 8 KiB
+ * (HOIST_ELIMIT), at most 16 challenges of at most 32 parameters each.
+ * A token68 credential ("Negotiate abc==") is stored as the challenge's
+ * only parameter, with the key "". Duplicate parameters, unterminated
+ * quoted strings, control characters and missing commas are HOIST_EINVAL;
+ * on failure *out is NULL and *n 0. Bare parameter values may hold any
+ * visible character but ',' and '"' (servers send unquoted URLs).
  */
 int hoist_auth_parse_challenges(struct hoist_auth_challenge **out, size_t *n,
 				const char *value, struct hoist_err *err);
@@ -93,6 +102,24 @@ int hoist_creds_lookup(struct hoist_creds *out, const char *host,
 int hoist_creds_store(const char *host, const char *user, const char *password,
 		      struct hoist_err *err);
 int hoist_creds_erase(const char *host, struct hoist_err *err);
+
+/*
+ * How long a credential helper may run before it is killed (default
+ * 30000 ms; ms <= 0 restores it). For tests; process-wide.
+ */
+void hoist_creds_set_helper_timeout(long ms);
+
+/*
+ * The realm rules of hoist_auth_header_for, on their own (for callers
+ * that report them early, and for tests): 0 if a token may be fetched
+ * from realm for the registry at base_url, HOIST_EAUTH (message names the
+ * realm and the rule) if not. *send_creds is set to 1 when the registry's
+ * credentials may go to the realm: its host equals the registry's, or the
+ * registry is Docker Hub (docker.io, index.docker.io, registry-1.docker.io)
+ * and the realm is auth.docker.io, Hub's documented token service.
+ */
+int hoist_auth_realm_check(const char *base_url, const char *realm,
+			   int *send_creds, struct hoist_err *err);
 
 struct hoist_auth;
 
