@@ -18,7 +18,10 @@ otherwise. Bad credentials are always a 401.
 --log FILE gets one JSON object per request (method, grant type, scopes,
 whether Basic credentials were sent, user, status), so tests can assert who
 got credentials and count token fetches. Binds 127.0.0.1 only; --port 0
-picks a free port, written to --port-file once listening.
+picks a free port, written to --port-file once listening. --tls-cert and
+--tls-key serve https: hoist sends credentials to an https realm only, for
+an https registry, and only when the realm has the registry's host name, so
+a loopback test bed should address both as "localhost".
 """
 import argparse
 import base64
@@ -27,6 +30,7 @@ import http.server
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -297,8 +301,11 @@ def main():
     ap.add_argument("--expires", type=int, default=300)
     ap.add_argument("--fail-every", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=0)
-    ap.add_argument("--issuer", default="testbed-issuer")
-    ap.add_argument("--service", default="testbed-registry")
+    # the defaults match tests/integration/registry.sh's registry config
+    ap.add_argument("--issuer", default="hoist-testbed-issuer")
+    ap.add_argument("--service", default="hoist-testbed")
+    ap.add_argument("--tls-cert", help="serve https with this certificate")
+    ap.add_argument("--tls-key")
     ap.add_argument("--header-mode", choices=["kid", "x5c", "jwk"],
                     default="kid")
     ap.add_argument("--log")
@@ -307,6 +314,10 @@ def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.state = State(args)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if args.max_seconds:
         t = threading.Timer(args.max_seconds, lambda: os._exit(0))
         t.daemon = True
