@@ -49,11 +49,11 @@ enum hoist_http_version {
 };
 
 struct hoist_http_opts {
-	int max_per_host;     /* 0: default 4 */
+	int max_per_host;        /* 0: default 4 */
 	long connect_timeout_ms; /* 0: default 30 s */
 	/* abort a transfer slower than low_speed_bytes/s for low_speed_s */
-	long low_speed_bytes; /* 0: default 1 */
-	long low_speed_s;     /* 0: default 60 */
+	long low_speed_bytes;   /* 0: default 1 */
+	long low_speed_s;       /* 0: default 60 */
 	const char *user_agent; /* NULL: "hoist/VERSION" */
 };
 
@@ -62,7 +62,7 @@ struct hoist_http_tls {
 	const char *ca_dir;    /* directory of CA files, or NULL */
 	const char *cert_file; /* client certificate (PEM), or NULL */
 	const char *key_file;  /* its key, or NULL */
-	int insecure;	       /* skip verification (registry.insecure) */
+	int insecure;          /* skip verification (registry.insecure) */
 };
 
 struct hoist_http_header {
@@ -76,9 +76,9 @@ struct hoist_http_response {
 	struct hoist_http_header *headers;
 	size_t nheaders;
 	struct hoist_buf body; /* collected body (empty when streamed) */
-	uint64_t sent;	       /* request body bytes sent */
+	uint64_t sent;         /* request body bytes sent */
 	uint64_t received;     /* response body bytes received */
-	char *url;	       /* the URL requested */
+	char *url;             /* the URL requested */
 };
 
 /* First header with this name (case-insensitive), or NULL. */
@@ -96,6 +96,9 @@ enum hoist_http_body_kind {
 	HOIST_HTTP_BODY_FD, /* [fd_offset, fd_offset + length) of fd */
 };
 
+/* Default cap for collected response bodies (error and token bodies). */
+#define HOIST_HTTP_MAX_BODY (64 * 1024)
+
 struct hoist_http_request {
 	const char *method; /* "GET", "HEAD", "POST", "PUT", "PATCH", ... */
 	const char *url;
@@ -106,8 +109,8 @@ struct hoist_http_request {
 	uint64_t body_len;
 	int body_fd; /* FD: borrowed until completion */
 	uint64_t body_offset;
-	size_t max_body;	       /* cap for a collected response body */
-	const struct hoist_sink *sink; /* if set, stream a 2xx body here */
+	size_t max_body; /* cap for a collected body; 0: HOIST_HTTP_MAX_BODY */
+	const struct hoist_sink *sink;    /* if set, stream a 2xx body here */
 	const struct hoist_http_tls *tls; /* NULL: verify with system CAs */
 	enum hoist_http_version version;
 	/* called with the running byte counts while the body goes out */
@@ -145,8 +148,8 @@ int hoist_http_submit(struct hoist_http *h,
 		      struct hoist_err *err);
 
 /* Call fn(ctx) from the loop after delay_ms (for backoff). */
-int hoist_http_timer(struct hoist_http *h, long delay_ms,
-		     void (*fn)(void *ctx), void *ctx, struct hoist_err *err);
+int hoist_http_timer(struct hoist_http *h, long delay_ms, void (*fn)(void *ctx),
+		     void *ctx, struct hoist_err *err);
 
 /*
  * Run the loop until no transfer and no timer is pending. Returns 0, or
@@ -154,13 +157,21 @@ int hoist_http_timer(struct hoist_http *h, long delay_ms,
  */
 int hoist_http_run(struct hoist_http *h, struct hoist_err *err);
 /* Make hoist_http_run return after the current callbacks (from a callback
- * or a signal handler: async-signal-safe). */
+ * or a signal handler: async-signal-safe). Transfers stay queued: run again
+ * to go on, or free the client to drop them. A stop that arrives while no
+ * run is active makes the next run return HOIST_EINTR at once; run is what
+ * consumes it. A hoist_http_do() in progress ends with HOIST_EINTR and also
+ * leaves the stop for the next run (so a token fetch inside a callback does
+ * not swallow it). */
 void hoist_http_stop(struct hoist_http *h);
 
 /*
  * Synchronous convenience: perform one request to completion on a private
  * easy handle (no loop needed; used for token fetches and tests).
- * resp is filled by the caller-owned struct (release it).
+ * resp is filled by the caller-owned struct (release it), also on failure
+ * (status 0 when no response arrived). May be called from a completion
+ * callback or a timer, not from a progress callback or a sink. Returns as
+ * for a completion callback's rc.
  */
 int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 		  struct hoist_http_response *resp, struct hoist_err *err);
