@@ -67,13 +67,14 @@ struct hoist_upload_params {
 	const char *digest; /* "sha256:..." (validated) */
 	uint64_t size;
 	enum hoist_upload_mode mode;
-	uint64_t chunk_size;	  /* 0: default 16 MiB */
-	uint64_t chunk_threshold; /* AUTO: chunked above this; 0: 32 MiB */
-	const char *mount_from;	  /* repository to mount from, or NULL */
-	int skip_head;		  /* caller already knows it is absent */
+	uint64_t chunk_size;         /* 0: default 16 MiB */
+	uint64_t chunk_threshold;    /* AUTO: chunked above this; 0: 32 MiB */
+	const char *mount_from;      /* repository to mount from, or NULL */
+	int skip_head;               /* caller already knows it is absent */
 	const char *resume_location; /* saved session, or NULL */
-	uint64_t resume_offset;	     /* its confirmed offset */
+	uint64_t resume_offset;      /* its confirmed offset */
 	struct hoist_retry_policy retry; /* zeroed: defaults */
+	int max_retries; /* failures in all; 0: 4 * retry.max_attempts */
 };
 
 enum hoist_upload_kind {
@@ -93,27 +94,27 @@ struct hoist_upload_req {
 	const char *url;
 	uint64_t body_offset; /* the bytes [body_offset, +body_len) of blob */
 	uint64_t body_len;
-	int has_body;		   /* send body (body_len may still be 0) */
+	int has_body;              /* send body (body_len may still be 0) */
 	const char *content_range; /* "a-b" or NULL */
 	const char *content_type;  /* "application/octet-stream" or NULL */
-	long delay_ms;		   /* wait this long before sending */
-	int attempt;		   /* > 0 on retries (for progress) */
-	const char *why;	   /* why this request ("retry after 503") */
+	long delay_ms;             /* wait this long before sending */
+	int attempt;               /* > 0 on retries (for progress) */
+	const char *why;           /* why this request ("retry after 503") */
 };
 
 struct hoist_upload_resp {
-	int status; /* HTTP status; 0 = transport failure */
+	int status;       /* HTTP status; 0 = transport failure */
 	int body_started; /* transport failure after body bytes went out */
 	const char *location;
 	const char *range;
 	const char *docker_content_digest;
 	const char *chunk_min_length; /* OCI-Chunk-Min-Length */
 	const char *retry_after;
-	const char *error_code;	   /* first errors[].code of the body */
+	const char *error_code;    /* first errors[].code of the body */
 	const char *error_message; /* its message, or a transport error */
-	int64_t now;		   /* Unix seconds (Retry-After dates) */
-	uint32_t rnd;		   /* randomness for jitter */
-	long elapsed_ms;	   /* time since the upload started */
+	int64_t now;               /* Unix seconds (Retry-After dates) */
+	uint32_t rnd;              /* randomness for jitter */
+	long elapsed_ms;           /* time since the upload started */
 };
 
 struct hoist_upload;
