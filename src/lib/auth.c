@@ -156,6 +156,7 @@ struct cparse {
 	const char *s;
 	size_t i;
 	const char *why;
+	int limit; /* the failure is a cap, not bad syntax */
 };
 
 static size_t skip_ows(const char *s, size_t i)
@@ -270,6 +271,7 @@ static int parse_param(struct cparse *p, struct hoist_auth_challenge *c)
 	}
 	if (c->nparams >= CHAL_MAX_PARAMS) {
 		p->why = "too many parameters";
+		p->limit = 1;
 		free(key);
 		free(value);
 		return -1;
@@ -308,7 +310,7 @@ int hoist_auth_parse_challenges(struct hoist_auth_challenge **out, size_t *n,
 				const char *value, struct hoist_err *err)
 {
 	struct hoist_auth_challenge *list = NULL, *cur = NULL;
-	struct cparse p = {value, 0, NULL};
+	struct cparse p = {value, 0, NULL, 0};
 	size_t count = 0, len = value ? strlen(value) : 0;
 	char q[HOIST_QUOTE_BUF];
 	int rc = HOIST_EINVAL;
@@ -395,6 +397,8 @@ int hoist_auth_parse_challenges(struct hoist_auth_challenge **out, size_t *n,
 	return 0;
 fail:
 	hoist_auth_challenges_free(list, count);
+	if (p.limit)
+		rc = HOIST_ELIMIT;
 	hoist_err_quote(q, sizeof(q), value, HOIST_QUOTE_ALL, 0);
 	return hoist_err_set(err, rc,
 			     "invalid WWW-Authenticate header '%s': %s at "
