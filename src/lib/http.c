@@ -639,7 +639,7 @@ static int xfer_finish(struct http_xfer *x, CURLcode res, struct hoist_err *err)
 	curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up);
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
 	x->resp.status = (int)code;
-	x->resp.version = ver == CURL_HTTP_VERSION_2_0 ? 2 : 1;
+	x->resp.version = ver == CURL_HTTP_VERSION_2_0 ? 2 : code ? 1 : 0;
 	x->resp.sent = up > 0 ? (uint64_t)up : 0;
 	url_for_msg(qurl, sizeof(qurl), x->url);
 
@@ -818,10 +818,13 @@ int hoist_http_timer(struct hoist_http *h, long delay_ms, void (*fn)(void *ctx),
 
 void hoist_http_stop(struct hoist_http *h)
 {
+	int saved = errno; /* a signal handler must leave errno alone */
+
 	h->stop = 1;
 	/* a write on libcurl's wakeup pipe: fine in a signal handler */
 	curl_multi_wakeup(h->multi);
 	curl_multi_wakeup(h->do_multi);
+	errno = saved;
 }
 
 static void fire_timers(struct hoist_http *h)

@@ -27,6 +27,10 @@
  *  - Request bodies come from a buffer or from a byte range of a file
  *    descriptor (pread, so the range can be rewound when libcurl must
  *    resend it). Content-Length is always sent for PUT/POST/PATCH, also 0.
+ *    On HTTP/1.1 libcurl adds "Expect: 100-continue" to PUT/PATCH with a
+ *    body and to POST bodies over 1 MiB, so a 401 or 413 can arrive before
+ *    the body is sent; a request header "Expect:" (empty) turns it off.
+ *    POST gets no Content-Type unless the caller sets one.
  *  - Response bodies are collected into a capped buffer (max_body; larger
  *    bodies fail the request with HOIST_ELIMIT) or streamed to a sink.
  *  - Response headers: each header line is capped at 8 KiB and at most 100
@@ -72,7 +76,7 @@ struct hoist_http_header {
 
 struct hoist_http_response {
 	int status;  /* final status (after 100 Continue) */
-	int version; /* 1 for HTTP/1.x, 2 for HTTP/2 */
+	int version; /* 1 for HTTP/1.x, 2 for HTTP/2, 0 if none arrived */
 	struct hoist_http_header *headers;
 	size_t nheaders;
 	struct hoist_buf body; /* collected body (empty when streamed) */

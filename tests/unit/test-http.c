@@ -899,6 +899,7 @@ static void test_tls(void **state)
 		HOIST_ENET);
 	assert_int_equal(err.code, HOIST_ENET);
 	assert_int_equal(r.status, 0);
+	assert_int_equal(r.version, 0);
 	prefix = hoist_xasprintf("GET '%s': ", url);
 	if (strncmp(err.msg, prefix, strlen(prefix)) ||
 	    !strstr(err.msg, "certificate"))
