@@ -481,6 +481,21 @@ static void progress(struct hoist_upload *u)
  * Count a failure. transient: wait as retry.h says before the next
  * request. Returns -1 (and FAILED) when a bound is reached.
  */
+static void describe_failure(struct hoist_upload *u,
+			     const struct hoist_upload_resp *r)
+{
+	if (is2xx(r->status)) {
+		/* a success whose Range we could not follow */
+		hoist_err_set(&u->err, HOIST_EHTTP,
+			      "HTTP %d: the upload offset does not advance as "
+			      "the registry confirms",
+			      r->status);
+		u->err.http_status = r->status;
+	} else {
+		describe(&u->err, r);
+	}
+}
+
 static int failure(struct hoist_upload *u, const struct hoist_upload_resp *r,
 		   int transient)
 {
@@ -491,7 +506,7 @@ static int failure(struct hoist_upload *u, const struct hoist_upload_resp *r,
 	if (u->attempt == 1)
 		u->streak_ms = r->elapsed_ms;
 	if (u->retries > u->max_retries) {
-		describe(&u->err, r);
+		describe_failure(u, r);
 		hoist_err_prefix(&u->err, "gave up after %d retries",
 				 u->retries - 1);
 		fail(u);
@@ -504,7 +519,7 @@ static int failure(struct hoist_upload *u, const struct hoist_upload_resp *r,
 	else if (u->attempt >= u->pol.max_attempts)
 		d = -1;
 	if (d < 0) {
-		describe(&u->err, r);
+		describe_failure(u, r);
 		hoist_err_prefix(&u->err, "gave up after %d attempt%s",
 				 u->attempt, u->attempt == 1 ? "" : "s");
 		fail(u);

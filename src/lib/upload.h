@@ -45,6 +45,25 @@
  * Resume: with resume_location set, the first request is GET status on
  * it; the saved session continues when the registry still knows it.
  * checkpoint() gives what to persist after each acknowledged chunk.
+ *
+ * Details of this implementation:
+ *  - Locations are passed through as received: a relative one comes back
+ *    in req.url unchanged (plus the digest query) and the caller resolves
+ *    it against the registry base.
+ *  - A 416 whose status GET shows the chunk started at the right offset
+ *    means the chunk was too big (GHCR): the chunk is halved as for 413.
+ *    When that is impossible and the status said "0-0", the upload goes on
+ *    at offset 1 (the registry may hold one byte).
+ *  - req.attempt counts failures in a row since new bytes were last
+ *    confirmed (0 for ordinary steps); req.why is NULL for ordinary steps.
+ *    A step fails when attempt reaches retry.max_attempts, when retry.h
+ *    says stop (its time bound counts from the first failure of the row),
+ *    or when the failures of the whole upload pass max_retries.
+ *  - Failure messages: "HTTP 400 DIGEST_INVALID: provided digest did not
+ *    match uploaded content" (code HOIST_EHTTP, HOIST_EAUTH for 401/403,
+ *    http_status set), "connection failed: <transport error>" (HOIST_ENET),
+ *    prefixed with "gave up after N attempts" when retries ran out; a
+ *    Docker-Content-Digest other than the digest is HOIST_EDIGEST.
  */
 #ifndef HOIST_LIB_UPLOAD_H
 #define HOIST_LIB_UPLOAD_H
@@ -137,12 +156,20 @@ void hoist_upload_feed(struct hoist_upload *u,
  */
 int hoist_upload_checkpoint(const struct hoist_upload *u, const char **location,
 			    uint64_t *offset);
-/* The mode and chunk size that worked (for the per-registry memory). */
+/*
+ * The mode and chunk size that worked (for the per-registry memory): the
+ * mode of the params unless the registry forced a change (413, a cut
+ * body, a 416 on a big chunk: then CHUNKED), and the chunk size in use
+ * (OCI-Chunk-Min-Length and halving included).
+ */
 void hoist_upload_learned(const struct hoist_upload *u,
 			  enum hoist_upload_mode *mode, uint64_t *chunk_size);
 /* Body bytes handed out for sending so far (retries included). */
 uint64_t hoist_upload_bytes_sent(const struct hoist_upload *u);
-/* 1 if the blob turned out to exist already (HEAD 200 or mount 201). */
+/*
+ * 1 if the blob turned out to exist already (HEAD 200 or mount 201, also a
+ * HEAD 200 after a lost session when no body bytes had been sent).
+ */
 int hoist_upload_skipped(const struct hoist_upload *u);
 
 #endif

@@ -1310,9 +1310,51 @@ static void test_bounds(void **state)
 		 .cut = 1,
 		 .msg = "reset"},
 	};
+	/* a registry that confirms chunks but never holds them */
+	struct hoist_upload_params p3 = params(3 * MiB);
+	const struct step stuck[] = {
+		POST(1),
+		{.m = "PATCH",
+		 .url = L(1),
+		 .body = 1,
+		 .len = MiB,
+		 .cr = 1,
+		 .st = 202,
+		 .loc = L(2),
+		 .range = "0-0"},
+		{.m = "GET",
+		 .url = L(2),
+		 .st = 204,
+		 .loc = L(3),
+		 .range = "0-0"},
+		{.m = "PATCH",
+		 .url = L(3),
+		 .body = 1,
+		 .len = MiB,
+		 .cr = 1,
+		 .attempt = 1,
+		 .st = 202,
+		 .loc = L(4),
+		 .range = "0-0"},
+		{.m = "GET",
+		 .url = L(4),
+		 .attempt = 1,
+		 .st = 204,
+		 .loc = L(5),
+		 .range = "0-0"},
+	};
 	struct outcome o;
 
 	(void)state;
+	p3.mode = HOIST_UPLOAD_CHUNKED;
+	p3.chunk_size = MiB;
+	p3.skip_head = 1;
+	p3.retry.max_attempts = 2;
+	RUN(p3, stuck, o);
+	expect_failed(&o, HOIST_EHTTP, 204,
+		      "gave up after 2 attempts: HTTP 204: the upload offset "
+		      "does not advance as the registry confirms");
+
 	p.retry.max_attempts = 3;
 	RUN(p, s, o);
 	expect_failed(&o, HOIST_EHTTP, 503,
