@@ -532,12 +532,17 @@ static int failure(struct hoist_upload *u, const struct hoist_upload_resp *r,
 static const char *what(const struct hoist_upload_resp *r, char *buf,
 			size_t len)
 {
-	if (r->status == 0)
+	char code[44];
+
+	if (r->status == 0) {
 		snprintf(buf, len, "connection failure");
-	else if (r->error_code && *r->error_code)
-		snprintf(buf, len, "%d %.40s", r->status, r->error_code);
-	else
-		snprintf(buf, len, "%d", r->status);
+	} else if (r->error_code && *r->error_code) {
+		hoist_err_quote(code, sizeof(code), r->error_code,
+				HOIST_QUOTE_ALL, 0);
+		snprintf(buf, len, "HTTP %d %s", r->status, code);
+	} else {
+		snprintf(buf, len, "HTTP %d", r->status);
+	}
 	return buf;
 }
 
@@ -574,7 +579,7 @@ static void lost(struct hoist_upload *u, const struct hoist_upload_resp *r,
 
 	if (count && failure(u, r, 0))
 		return;
-	why(u, "upload session lost (HTTP %s): checking for the blob",
+	why(u, "upload session lost (%s): checking for the blob",
 	    what(r, b, sizeof(b)));
 	free(u->loc);
 	u->loc = NULL;
@@ -641,7 +646,7 @@ static void feed_post(struct hoist_upload *u, const struct hoist_upload_resp *r)
 			return;
 		}
 		if (r->status != 202 || !r->location || !*r->location) {
-			why(u, "mount refused (HTTP %s): plain upload",
+			why(u, "mount refused (%s): plain upload",
 			    what(r, b, sizeof(b)));
 			go(u, ST_POST);
 			return;

@@ -40,6 +40,7 @@ struct step {
 	int cr;            /* Content-Range "off-(off+len-1)" expected */
 	long delay;
 	int attempt;
+	const char *why; /* a part of req.why, when given */
 	/* the answer */
 	int st, cut;
 	const char *loc, *range, *dcd, *min, *ra, *code, *msg;
@@ -143,6 +144,9 @@ static uint64_t play(struct hoist_upload *u, const struct step *s, size_t n)
 				 "expected %ld and %d (%s)",
 				 i, t->m, t->url, q.delay_ms, q.attempt,
 				 t->delay, t->attempt, q.why ? q.why : "");
+		if (t->why && (!q.why || !strstr(q.why, t->why)))
+			fail_msg("step %zu: why '%s', expected '%s'", i,
+				 q.why ? q.why : "(none)", t->why);
 		if ((q.attempt > 0 || q.delay_ms > 0) && !q.why)
 			fail_msg("step %zu: a retry without a reason", i);
 		if (q.has_body)
@@ -397,7 +401,11 @@ static void test_mount(void **state)
 	/* Harbor answers 401 for a source it will not show: plain POST */
 	const struct step s401[] = {
 		{.m = "POST", .url = MOUNT, .st = 401, .code = "UNAUTHORIZED"},
-		POST(1),
+		{.m = "POST",
+		 .url = UPLOADS,
+		 .why = "mount refused (HTTP 401 UNAUTHORIZED): plain upload",
+		 .st = 202,
+		 .loc = L(1)},
 		{.m = "PUT", .url = LD(1), .body = 1, .len = MiB, .st = 201},
 	};
 	/* a 202 without Location is no session either */
@@ -968,13 +976,20 @@ static void test_cut_28(void **state)
 		 .url = L(2),
 		 .delay = 250,
 		 .attempt = 1,
+		 .why = "connection failure during PATCH: asking for the "
+			"upload status",
 		 .st = 404,
 		 .code = "BLOB_UPLOAD_INVALID",
 		 .msg = "blob upload invalid"},
-		{.m = "HEAD", .url = BLOB, .attempt = 1, .st = 404},
+		{.m = "HEAD",
+		 .url = BLOB,
+		 .attempt = 1,
+		 .why = "upload session lost (HTTP 404 BLOB_UPLOAD_INVALID)",
+		 .st = 404},
 		{.m = "POST",
 		 .url = UPLOADS,
 		 .attempt = 1,
+		 .why = "starting a new upload session",
 		 .st = 202,
 		 .loc = L(5)},
 		{.m = "PATCH",
@@ -1155,6 +1170,7 @@ static void test_transient(void **state)
 		 .url = BLOB,
 		 .delay = 7000,
 		 .attempt = 1,
+		 .why = "retry after HTTP 429",
 		 .st = 404},
 		/* 503 with Retry-After seconds */
 		{.m = "POST",
