@@ -1747,9 +1747,9 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 			add_form(&form, "scope", joined);
 		rc = do_token_request(a, "POST", a->realm, form.data, NULL,
 				      same_host, &resp, err);
+		have_resp = 1; /* filled even on failure */
 		if (rc)
 			goto transport;
-		have_resp = 1;
 		if (resp.status == 200)
 			goto got;
 		if (resp.status != 400 && resp.status != 401 &&
@@ -1783,9 +1783,9 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 	}
 	rc = do_token_request(a, "GET", url.data, NULL, basic, same_host, &resp,
 			      err);
+	have_resp = 1;
 	if (rc)
 		goto transport;
-	have_resp = 1;
 	if (resp.status != 200)
 		goto status;
 got:

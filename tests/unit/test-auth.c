@@ -926,10 +926,10 @@ static int wait_up(struct hoist_http *h, const char *url)
 	req.url = url;
 	req.max_body = 65536;
 	for (int i = 0; i < 200; i++) {
-		if (hoist_http_do(h, &req, &resp, NULL) == 0) {
-			hoist_http_response_release(&resp);
+		int rc = hoist_http_do(h, &req, &resp, NULL);
+		hoist_http_response_release(&resp);
+		if (rc == 0)
 			return 0;
-		}
 		usleep(50000);
 	}
 	return -1;
