@@ -18,6 +18,13 @@ flag names with '_' for '-'):
                                    reading a Content-Length body)
   latency_ms MS, rate BPS          delay per request, body bandwidth cap
   redirect_blobs_to ORIGIN         307 for GET .../blobs/<digest> to ORIGIN
+  buffer_body true                 store and forward request bodies (as nginx
+                                   does by default): a body the client does
+                                   not finish never reaches the registry
+  stall_body_after N               stop reading request bodies, mid-body,
+                                   once N body bytes arrived in all (stats:
+                                   "stalled"); a test can then kill the
+                                   client at a known point
   forwarded_host H                 X-Forwarded-Host: H upstream, so the
                                    registry's Locations name another origin
 
@@ -38,6 +45,7 @@ import socket
 import ssl
 import struct
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +67,7 @@ DEFAULTS = {
     "error_methods": [], "error_times": -1,
     "max_body": None, "latency_ms": 0, "rate": None,
     "redirect_blobs_to": None, "forwarded_host": None,
+    "buffer_body": False, "stall_body_after": None,
 }
 
 
@@ -76,7 +85,9 @@ class State:
     def reset(self):
         self.n = 0
         self.error_match = 0
+        self.received = 0
         self.stats = {
+            "stalled": 0,
             "requests": {}, "body_received": {}, "body_forwarded": {},
             "response_bytes": {}, "statuses": {}, "auth": {}, "faults": {},
             "log": [],
@@ -183,6 +194,32 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.st.add("statuses", str(status))
 
+    def _stall(self):
+        """Hold a body mid-way while stall_body_after says so."""
+        st = self.st
+        stalled = False
+        while not self._control:
+            with st.lock:
+                sa = st.cfg["stall_body_after"]
+                if sa is None or st.received < int(sa):
+                    if stalled:
+                        st.stats["stalled"] = max(0,
+                                                  st.stats["stalled"] - 1)
+                    return
+                if not stalled:
+                    stalled = True
+                    st.stats["stalled"] += 1
+                    d = st.stats["faults"]
+                    d["stall"] = d.get("stall", 0) + 1
+            time.sleep(0.02)
+
+    def _got(self, b):
+        if self._control:
+            return b
+        with self.st.lock:
+            self.st.received += len(b)
+        return b
+
     def _body_chunks(self):
         """Yield the client's request body in pieces, de-chunked."""
         te = self.headers.get("Transfer-Encoding", "").lower()
@@ -199,20 +236,22 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 left = size
                 while left:
+                    self._stall()
                     b = self.rfile.read1(min(BUF, left))
                     if not b:
                         raise ConnectionError("eof in chunk")
                     left -= len(b)
-                    yield b
+                    yield self._got(b)
                 self.rfile.readline(16)
         else:
             left = int(self.headers.get("Content-Length") or 0)
             while left > 0:
+                self._stall()
                 b = self.rfile.read1(min(BUF, left))
                 if not b:
                     raise ConnectionError("eof in body")
                 left -= len(b)
-                yield b
+                yield self._got(b)
 
     def _drain(self):
         n = 0
@@ -284,8 +323,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def proxy(self):
         self.st = st = self.server.state
+        self._control = self.path.startswith("/_faultproxy/")
         try:
-            if self.path.startswith("/_faultproxy/"):
+            if self._control:
                 return self.control()
             self._proxy()
         except Cut:
@@ -359,16 +399,83 @@ class Handler(BaseHTTPRequestHandler):
             return
 
         self._continue()
+        body = None
+        if cfg["buffer_body"] and has_body:
+            body = self._buffer(cfg, m)
+            if body is None:
+                return
+            chunked = False
+            clen = str(body.seek(0, os.SEEK_END))
+            body.seek(0)
         up = self.server.connect_upstream()
         try:
-            self._forward(up, cfg, m, chunked, clen)
+            self._forward(up, cfg, m, chunked, clen, body)
         finally:
             try:
                 up.close()
             except OSError:
                 pass
+            if body:
+                body.close()
 
-    def _forward(self, up, cfg, m, chunked, clen):
+    def _buffer(self, cfg, m):
+        """Read the whole body first; None if the client went away (the
+        registry then never hears of the request)."""
+        st = self.st
+        f = tempfile.SpooledTemporaryFile(max_size=32 << 20,
+                                          dir=self.server.spool)
+        n = 0
+        try:
+            for b in self._body_chunks():
+                n += len(b)
+                mb = cfg["max_body"]
+                if mb is not None and n > int(mb):
+                    st.fault("too_large")
+                    self._record(None, "too_large_chunked")
+                    f.close()
+                    self._reset_client()
+                f.write(b)
+            if not self._client_alive():
+                raise ConnectionError("client went away after its body")
+        except (ConnectionError, OSError):
+            st.add("body_received", m, n)
+            st.fault("client_gone")
+            self._record(None, "client_gone")
+            self.close_connection = True
+            f.close()
+            return None
+        st.add("body_received", m, n)
+        return f
+
+    def _client_alive(self):
+        """A client killed after its body reached our socket buffer must not
+        have that body forwarded: peek at the raw TCP stream (under TLS
+        too) for an EOF or a reset."""
+        try:
+            s = socket.socket(fileno=os.dup(self.connection.fileno()))
+        except OSError:
+            return False
+        try:
+            s.setblocking(False)
+            return s.recv(1, socket.MSG_PEEK) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def _pieces(self, body):
+        if body is None:
+            yield from self._body_chunks()
+            return
+        while True:
+            b = body.read(BUF)
+            if not b:
+                return
+            yield b
+
+    def _forward(self, up, cfg, m, chunked, clen, body):
         st = self.st
         proto = "https" if self.server.tls else "http"
         lines = ["%s %s HTTP/1.1" % (m, self.path)]
@@ -396,7 +503,7 @@ class Handler(BaseHTTPRequestHandler):
         up_ok = True
         t0 = time.monotonic()
         try:
-            for b in self._body_chunks():
+            for b in self._pieces(body):
                 recv += len(b)
                 if mb is not None and recv > int(mb):
                     st.fault("too_large")
@@ -425,7 +532,8 @@ class Handler(BaseHTTPRequestHandler):
             if chunked and up_ok:
                 up.sendall(b"0\r\n\r\n")
         finally:
-            st.add("body_received", m, recv)
+            if body is None:
+                st.add("body_received", m, recv)
             st.add("body_forwarded", m, fwd)
 
         resp = http.client.HTTPResponse(up, method=m)
@@ -548,6 +656,9 @@ def main():
     p.add_argument("--rate", type=int)
     p.add_argument("--redirect-blobs-to")
     p.add_argument("--forwarded-host")
+    p.add_argument("--buffer-body", action="store_true")
+    p.add_argument("--stall-body-after", type=int)
+    p.add_argument("--spool-dir", help="where buffered bodies spill")
     a = p.parse_args()
 
     cfg = {k: getattr(a, k) for k in DEFAULTS}
@@ -558,6 +669,7 @@ def main():
     srv.state = State(cfg)
     srv.upstream = (host.strip("[]"), int(port))
     srv.logfile = a.log
+    srv.spool = a.spool_dir
     srv.loglock = threading.Lock()
     srv.tls = None
     if a.tls_cert:

@@ -14,13 +14,16 @@
 #   reg_start_htpasswd NAME USER PASS             TLS + Basic auth
 #   reg_start_token NAME [TOKENSERVER-ARGS...]    TLS + Bearer tokens from
 #       tests/integration/tokenserver.py (users alice:s3cret, bob:b0b
-#       read-only, anonymous pull); sets NAME_TOKEN_ADDR, NAME_REALM
+#       read-only, anonymous pull; https realm on localhost); sets
+#       NAME_LADDR (localhost:port), NAME_TOKEN_ADDR, NAME_REALM,
+#       NAME_TOKEN_LOG
 #   proxy_start NAME UPSTREAM [FAULTPROXY-ARGS...]   faultproxy.py, plain
 #   proxy_start_tls NAME UPSTREAM [ARGS...]          TLS on both sides
 #   nginx_start NAME UPSTREAM MAXBODY             nginx, client_max_body_size
 #   reg_wipe NAME, reg_restart NAME, reg_stop NAME
 #   reg_log NAME, reg_requests NAME [FROM-LINE], reg_log_lines NAME
-#   reg_certs_d NAME DIR    DIR/HOST:PORT/ca.crt (for HOIST_CERTS_D)
+#   reg_certs_d NAME DIR    DIR/HOST:PORT/ca.crt (for HOIST_CERTS_D; for
+#                           NAME_ADDR and NAME_LADDR)
 #   proxy_config NAME JSON, proxy_stats NAME [JQ-FILTER], proxy_reset NAME
 #
 # Registries use a fixed http.secret (an upload survives a restart),
@@ -235,7 +238,10 @@ reg_start_htpasswd() {
 }
 
 # reg_start_token NAME [ARGS...]: ARGS go to tokenserver.py (for example
-# --fail-every 3 or --header-mode x5c).
+# --fail-every 3 or --header-mode x5c). The realm is https on "localhost"
+# (hoist sends credentials only to an https realm on the registry's host
+# name), so NAME_LADDR (localhost:port) is the address to push to;
+# NAME_TOKEN_LOG has one JSON line per token request.
 reg_start_token() {
 	name=$1
 	shift
@@ -254,36 +260,43 @@ reg_start_token() {
 			>>"$REG_DIR/pki.log" 2>&1 ||
 			{ reg_die "openssl could not make the token signer"; return 1; }
 	fi
-	tport=
-	for try in 1 2 3 4 5; do
-		tport=$(reg_free_port) || return 1
-		: >"$d/tokenserver.log"
-		_bg "$d/tokenserver.log" python3 "$ts" --port "$tport" \
-			--key "$REG_PKI/token.key" --cert "$REG_PKI/token.crt" \
-			--user alice:s3cret --user bob:b0b --readonly bob \
-			--anonymous "$@"
-		reg_wait "http://127.0.0.1:$tport/token" "$REG_BG" && break
-		kill -TERM "$REG_BG" 2>/dev/null
-		tport=
-		grep -qi 'address already in use' "$d/tokenserver.log" || break
+	rm -f "$d/token.port"
+	: >"$d/tokenserver.log"
+	_bg "$d/tokenserver.log" python3 "$ts" --port 0 \
+		--port-file "$d/token.port" --log "$d/tokens.jsonl" \
+		--tls-cert "$REG_PKI/server.crt" --tls-key "$REG_PKI/server.key" \
+		--key "$REG_PKI/token.key" --cert "$REG_PKI/token.crt" \
+		--issuer hoist-testbed-issuer --service hoist-testbed \
+		--user alice:s3cret --user bob:b0b --readonly bob \
+		--anonymous --max-seconds "$REG_MAX_SECONDS" "$@"
+	tpid=$REG_BG
+	end=$(($(date +%s) + 20))
+	while [ ! -s "$d/token.port" ]; do
+		if ! kill -0 "$tpid" 2>/dev/null ||
+			[ "$(date +%s)" -ge "$end" ]; then
+			cat "$d/tokenserver.log" >&2
+			reg_die "token server for '$name' did not start"
+			return 1
+		fi
+		sleep 0.02
 	done
-	if [ -z "$tport" ]; then
-		cat "$d/tokenserver.log" >&2
-		reg_die "token server for '$name' did not start"
-		return 1
-	fi
-	_set "$name" TOKEN_PID "$REG_BG"
-	_set "$name" TOKEN_ADDR "127.0.0.1:$tport"
-	_set "$name" TOKEN_LOG "$d/tokenserver.log"
-	_set "$name" REALM "http://127.0.0.1:$tport/token"
+	tport=$(cat "$d/token.port")
+	realm=https://localhost:$tport/token
+	reg_wait "$realm" "$tpid" --cacert "$REG_PKI/ca.crt" ||
+		{ reg_die "token server for '$name' does not answer"; return 1; }
+	_set "$name" TOKEN_PID "$tpid"
+	_set "$name" TOKEN_ADDR "localhost:$tport"
+	_set "$name" TOKEN_LOG "$d/tokens.jsonl"
+	_set "$name" REALM "$realm"
 	_set "$name" USER alice
 	_set "$name" PASS s3cret
 	_reg_start "$name" filesystem 1 "auth:
   token:
-    realm: http://127.0.0.1:$tport/token
+    realm: $realm
     service: hoist-testbed
     issuer: hoist-testbed-issuer
-    rootcertbundle: $REG_PKI/token.crt"
+    rootcertbundle: $REG_PKI/token.crt" || return 1
+	_set "$name" LADDR "localhost:$(_get "$name" ADDR | cut -d: -f2)"
 }
 
 # reg_stop NAME: stop one server (its directory stays for inspection)
@@ -332,8 +345,10 @@ reg_requests() {
 
 # reg_certs_d NAME DIR: a certs.d tree for the registry (DIR/HOST:PORT/)
 reg_certs_d() {
-	mkdir -p "$2/$(_get "$1" ADDR)" &&
-		cp "$REG_PKI/ca.crt" "$2/$(_get "$1" ADDR)/ca.crt"
+	for a in $(_get "$1" ADDR) $(_get "$1" LADDR); do
+		mkdir -p "$2/$a" && cp "$REG_PKI/ca.crt" "$2/$a/ca.crt" ||
+			return 1
+	done
 }
 
 # proxy_start NAME UPSTREAM [ARGS...]: faultproxy.py in front of UPSTREAM

@@ -86,8 +86,10 @@ if [ -f "$HOIST_SRCDIR/tests/integration/tokenserver.py" ]; then
 	check "token registry challenges with Bearer and the realm" sh -c "
 		$C -i --cacert '$K_CA' https://$K_ADDR/v2/ |
 		grep -qi '^www-authenticate: Bearer realm=\"$K_REALM\"'"
-	check "skopeo pushes with a token (alice)" \
-		copy_ok "$K_ADDR" t/k --dest-cert-dir "$K_CERTS" --dest-creds alice:s3cret
+	check "skopeo pushes with a token (alice) to localhost:port" \
+		copy_ok "$K_LADDR" t/k --dest-cert-dir "$K_CERTS" --dest-creds alice:s3cret
+	check "the token server logged alice's push token request" \
+		grep -q '"user": "alice"' "$K_TOKEN_LOG"
 	check_fails "read-only bob cannot push" \
 		timeout 30 $SK copy --dest-cert-dir "$K_CERTS" --dest-creds bob:b0b \
 		"oci:$S/L:1" "docker://$K_ADDR/t/kb:1"
@@ -205,6 +207,42 @@ check "forwarded_host makes upload Locations name another origin" sh -c "
 	$C -i -X POST '$F_URL/v2/f/fh/blobs/uploads/' | tr -d '\r' |
 	grep -q '^Location: http://localhost:${G_ADDR#*:}/v2/f/fh/blobs/uploads/'"
 proxy_config F '{"forwarded_host": null}' >/dev/null
+
+# store-and-forward plus a stall: a client killed mid-chunk leaves the
+# registry at the last acknowledged offset, so 2.8 can resume the session
+# (without buffering it keeps the partial bytes and the session is lost)
+check "buffered proxy starts" proxy_start B "$P_ADDR" --buffer-body
+head -c 300000 /dev/urandom >"$S/c1"
+head -c 300000 /dev/urandom >"$S/c2"
+cat "$S/c1" "$S/c2" >"$S/c12"
+BDIG=sha256:$(sha256sum <"$S/c12" | cut -d' ' -f1)
+l0=$($C -D - -o /dev/null -X POST "$B_URL/v2/b/res/blobs/uploads/" |
+	tr -d '\r' | sed -n 's/^Location: //p')
+l1=$($C -D - -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' \
+	--data-binary "@$S/c1" "$l0" | tr -d '\r' | sed -n 's/^Location: //p')
+proxy_config B '{"stall_body_after": 100000, "reset_stats": true}' >/dev/null
+$C -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' \
+	--limit-rate 2M --data-binary "@$S/c2" "$l1" &
+cpid=$!
+check "the stall holds the second chunk mid-body" sh -c "
+	end=\$((\$(date +%s) + 10))
+	while [ \"\$(curl -s '$B_URL/_faultproxy/stats' | jq .stalled)\" != 1 ]; do
+		[ \$(date +%s) -lt \$end ] || exit 1; sleep 0.02; done"
+kill -KILL "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+proxy_config B '{"stall_body_after": null}' >/dev/null
+check "the killed chunk never reached the registry" sh -c "
+	end=\$((\$(date +%s) + 10))
+	while ! curl -s '$B_URL/_faultproxy/stats' | jq -e '.faults.client_gone == 1' >/dev/null; do
+		[ \$(date +%s) -lt \$end ] || exit 1; sleep 0.02; done
+	curl -s '$B_URL/_faultproxy/stats' | jq -e '(.body_forwarded.PATCH // 0) == 0'"
+check "status with the last acknowledged Location: 204, Range 0-299999" sh -c "
+	$C -D - -o /dev/null '$l1' | tr -d '\r' > '$S/st1' &&
+	grep -q '^HTTP/1.1 204' '$S/st1' && grep -q '^Range: 0-299999\$' '$S/st1'"
+check "the upload resumes there and completes with the right digest" sh -c "
+	l2=\$($C -D - -o /dev/null -X PATCH -H 'Content-Type: application/octet-stream' --data-binary '@$S/c2' '$l1' | tr -d '\r' | sed -n 's/^Location: //p') &&
+	[ \"\$($C -o /dev/null -w '%{http_code}' -X PUT \"\$l2&digest=$BDIG\")\" = 201 ] &&
+	$C --fail -o '$S/c12.back' 'http://$P_ADDR/v2/b/res/blobs/$BDIG' && cmp '$S/c12' '$S/c12.back'"
 
 # TLS on both sides of the proxy, in front of the TLS registry
 check "TLS faultproxy in front of the TLS registry" proxy_start_tls FT "$S_ADDR"
