@@ -450,3 +450,80 @@ nginx_start() {
 	cat "$d/error.log" "$d/stderr.log" >&2
 	reg_die "nginx '$name' did not start"
 }
+
+# ---- helpers for the push tests ----------------------------------------
+
+# need_hoist_push: the push CLI must exist (skip locally, fail under CI)
+need_hoist_push() {
+	"$HOIST" push --help >/dev/null 2>&1 && return 0
+	if [ "${CI:-}" = true ]; then
+		echo "not ok 1 - 'hoist push' is missing under CI"
+		echo "1..1"
+		exit 1
+	fi
+	echo "1..0 # SKIP 'hoist push' does not exist yet"
+	exit 0
+}
+
+# store_digest NAME: the root digest hoist holds for NAME in its store
+store_digest() { "$HOIST" inspect "$1" | jq -r .descriptor.digest; }
+# store_blob DIGEST: the path of a blob in the store
+store_blob() { printf '%s/blobs/sha256/%s' "$HOIST_ROOT" "${1#sha256:}"; }
+
+# image_blob_bytes NAME: bytes of the distinct blobs (configs and layers)
+# of NAME, all platforms
+image_blob_bytes() {
+	"$HOIST" inspect "$1" | jq '[.images[] | .manifest.config,
+		.manifest.layers[]] | unique_by(.digest) | map(.size) | add'
+}
+
+# remote_digest REF [SKOPEO-OPTS...]: digest of the manifest bytes REF has
+remote_digest() {
+	r=$1
+	shift
+	timeout 60 skopeo --insecure-policy inspect --raw "$@" "docker://$r" \
+		>"$T_TMP/remote.raw" || return 1
+	echo "sha256:$(sha256sum <"$T_TMP/remote.raw" | cut -d' ' -f1)"
+}
+
+# readback_ok DIGEST REF [SKOPEO-SRC-OPTS...]: skopeo copies REF (every
+# platform, hashing every blob) into a dir:, and the manifest bytes (and an
+# index's children) equal the store's blobs for DIGEST
+readback_ok() {
+	dig=$1
+	r=$2
+	shift 2
+	back=$(mktemp -d "$T_TMP/back.XXXXXX")
+	timeout 120 skopeo --insecure-policy copy --all "$@" "docker://$r" \
+		"dir:$back" || return 1
+	cmp "$(store_blob "$dig")" "$back/manifest.json" || return 1
+	case $(jq -r .mediaType "$(store_blob "$dig")") in
+	*index* | *list*)
+		for c in $(jq -r '.manifests[].digest' "$(store_blob "$dig")"); do
+			cmp "$(store_blob "$c")" "$back/${c#sha256:}.manifest.json" ||
+				return 1
+		done
+		;;
+	esac
+	rm -rf "$back"
+}
+
+# proxy_body_bytes NAME [received|forwarded]: request-body bytes, all methods
+proxy_body_bytes() {
+	proxy_stats "$1" "[.body_${2:-forwarded}[]] | add // 0"
+}
+
+# push_env: hermetic credentials and certificates for hoist and skopeo:
+# DOCKER_CONFIG, containers' auth files and HOIST_CERTS_D all point into
+# the test's directory (empty until a test fills them)
+push_env() {
+	unset REGISTRY_AUTH_FILE
+	XDG_RUNTIME_DIR=$T_TMP/xdg-run
+	XDG_CONFIG_HOME=$T_TMP/xdg-config
+	DOCKER_CONFIG=$T_TMP/docker
+	HOIST_CERTS_D=$T_TMP/certs.d
+	export XDG_RUNTIME_DIR XDG_CONFIG_HOME DOCKER_CONFIG HOIST_CERTS_D
+	mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$DOCKER_CONFIG" \
+		"$HOIST_CERTS_D"
+	chmod 700 "$XDG_RUNTIME_DIR"
+}
