@@ -350,6 +350,10 @@ int hoist_auth_parse_challenges(struct hoist_auth_challenge **out, size_t *n,
 		k = skip_ows(s, j);
 		if (cur && s[k] == '=') {
 			/* another parameter of the current challenge */
+			if (cur->nparams && !cur->params[0].key[0]) {
+				p.why = "parameter after a token68";
+				goto fail;
+			}
 			if (parse_param(&p, cur) < 0 || expect_sep(&p) < 0)
 				goto fail;
 			continue;

@@ -138,6 +138,18 @@ void hoist_auth_free(struct hoist_auth *a);
  * or changed challenge, insufficient_scope, invalid_token, or a cached
  * token that must be dropped), 0 if the same credentials were already
  * refused (the caller then fails with the registry's error).
+ *
+ * In detail: a challenge whose scheme, realm or service differs from the
+ * last one drops every cached token and returns 1 (for Basic only when a
+ * user and password are held). For the same Basic challenge, or a Bearer
+ * one while a registrytoken is used, it returns 0. For the same Bearer
+ * challenge the token of this scope set is dropped and 1 returned, unless
+ * that token was itself fetched to answer a 401 less than 60 s ago: then
+ * 0, so a refused fresh token (insufficient_scope for a read-only user)
+ * ends after one token fetch instead of looping. Bearer is chosen over
+ * Basic; a header with neither is HOIST_EUNSUPPORTED, a Bearer challenge
+ * without realm HOIST_EAUTH, an unparsable header HOIST_EINVAL. An empty
+ * or NULL header returns 0.
  */
 int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 		      const char *const *scopes, size_t nscopes,
@@ -150,6 +162,16 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
  * *line is "Authorization: ..." (caller frees) or NULL when the request
  * must go without credentials (anonymous, no challenge seen yet, or a URL
  * on another origin than the registry).
+ *
+ * Scopes are a set: order and duplicates do not matter, and a scope string
+ * may hold several separated by spaces. With no scopes, the last
+ * challenge's scope parameter is used. The token request sends every
+ * scope as its own scope= (a single space-separated field in the OAuth2
+ * POST). A token is fetched anew when less than margin_s seconds of its
+ * life are left; when margin_s exceeds the lifetime itself, every call
+ * fetches, and the fresh token is used all the same. Token-server answers
+ * other than 200 are HOIST_EAUTH (401, 403) or HOIST_EHTTP with
+ * err->http_status set (503 and the like, for the caller's retry policy).
  */
 int hoist_auth_header_for(struct hoist_auth *a, const char *url,
 			  const char *const *scopes, size_t nscopes,

@@ -194,6 +194,9 @@ static void test_parse_table(void **state)
 		{"Bearer\trealm=x", 0, "bearer[realm=x]"},
 		{"Bearer realm=x\x7f", HOIST_EINVAL, NULL},
 		{"B@d realm=x", HOIST_EINVAL, NULL},
+		/* found by fuzzing: a token68 takes no parameters */
+		{"Negotiate YII,Ghg==", HOIST_EINVAL, NULL},
+		{"Negotiate YII, k=v", HOIST_EINVAL, NULL},
 	};
 	struct hoist_auth_challenge *c;
 	struct hoist_err err;
