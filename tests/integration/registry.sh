@@ -165,8 +165,12 @@ _reg_config() {
 			echo "    certificate: $REG_PKI/server.crt"
 			echo "    key: $REG_PKI/server.key"
 		fi
-		[ -n "$REG_HTTP_EXTRA" ] && printf '%s\n' "$REG_HTTP_EXTRA"
-		[ -n "$5" ] && printf '%s\n' "$5"
+		if [ -n "$REG_HTTP_EXTRA" ]; then
+			printf '%s\n' "$REG_HTTP_EXTRA"
+		fi
+		if [ -n "$5" ]; then
+			printf '%s\n' "$5"
+		fi
 	} >"$d/config.yml"
 }
 

@@ -1,0 +1,111 @@
+#!/bin/sh
+# push.sh [MIB]: time `hoist push` against skopeo, in one run, into one
+# docker-registry 2.8 on loopback (plain HTTP, filesystem storage, wiped
+# before every fresh push so no blob is reused or mounted).
+#
+# Input: a deterministic tree of MIB MiB (default 1024; half random, half
+# text, bench/gen-tree.py), built once into hoist's store (gzip) and once
+# as an uncompressed OCI layout for skopeo. Neither build is timed.
+# Cases, RUNS runs each (default 3), median wall time:
+#   hoist push              store -> fresh repository (layers already gzip)
+#   skopeo copy             uncompressed layout -> fresh repository; skopeo
+#                           gzips while pushing (--dest-compress-format
+#                           gzip), the way a build-and-push tool must
+#   hoist re-push           every blob already there (HEADs + manifest)
+#   skopeo re-push          the same for skopeo
+# Prints seconds, MiB/s of the tree and the ratio to hoist push.
+# Needs: docker-registry, skopeo, python3, jq, curl, bc.
+HERE=$(cd "$(dirname "$0")" && pwd)
+MIB=${1:-1024}
+RUNS=${RUNS:-3}
+HOIST=${HOIST:-$HERE/../_build-test/hoist}
+HOIST_SRCDIR=$(cd "$HERE/.." && pwd)
+TMPDIR=${TMPDIR:-/var/tmp}
+REG_MAX_SECONDS=${REG_MAX_SECONDS:-7200}
+export HOIST HOIST_SRCDIR TMPDIR REG_MAX_SECONDS
+for t in docker-registry skopeo python3 jq curl bc; do
+	command -v $t >/dev/null || { echo "bench: need $t"; exit 1; }
+done
+if ! "$HOIST" push --help >/dev/null 2>&1; then
+	echo "bench: '$HOIST push' does not exist (set HOIST=)"
+	exit 1
+fi
+# lib.sh gives the scratch dir ($T_TMP), HOIST_ROOT and the exit trap
+. "$HOIST_SRCDIR/tests/integration/lib.sh"
+. "$HOIST_SRCDIR/tests/integration/registry.sh"
+push_env
+export SOURCE_DATE_EPOCH=1700000000
+W=$T_TMP
+die() { echo "bench: $*" >&2; exit 1; }
+
+echo "# generating a $MIB MiB tree"
+python3 "$HERE/gen-tree.py" "$W/tree" "$MIB" || die "gen-tree failed"
+SIZE=$(du -sb "$W/tree" | cut -f1)
+echo "# building it into the store (gzip) and as an uncompressed layout"
+"$HOIST" build --rootfs "$W/tree" -t bench/push:1 -o type=image \
+	>/dev/null 2>&1 || die "hoist build (store) failed"
+"$HOIST" build --rootfs "$W/tree" -t bench/push:1 \
+	-o "type=oci,tar=false,dest=$W/raw,compression=uncompressed" \
+	>/dev/null 2>&1 || die "hoist build (layout) failed"
+BLOBS=$(image_blob_bytes bench/push:1)
+reg_start_plain R || die "registry did not start"
+echo "# registry $R_ADDR; tree $SIZE bytes, hoist's blobs $BLOBS bytes"
+
+# timed CMD: wall seconds of one run of a shell command
+timed() {
+	s=$(date +%s.%N)
+	if ! sh -c "$1" >"$W/last.log" 2>&1; then
+		tail -n 20 "$W/last.log" >&2
+		echo "bench: failed: $1" >&2
+		return 1
+	fi
+	e=$(date +%s.%N)
+	echo "$e - $s" | bc -l
+}
+
+# median PREPARE CMD: median of RUNS runs; PREPARE runs untimed before
+# each; @N@ in either is replaced by the run number
+median() {
+	: >"$W/times"
+	for r in $(seq 1 "$RUNS"); do
+		p=$(echo "$1" | sed "s/@N@/$r/g")
+		c=$(echo "$2" | sed "s/@N@/$r/g")
+		eval "$p" || return 1
+		timed "$c" >>"$W/times" || return 1
+	done
+	sort -n "$W/times" | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+}
+
+row() { # NAME SECONDS BASE
+	mbs=$(echo "$SIZE / $2 / 1048576" | bc -l)
+	ratio=$(echo "$2 / $3" | bc -l)
+	printf '%-52s %9.3f %9.1f %7.2fx\n' "$1" "$2" "$mbs" "$ratio"
+}
+
+FRESH='reg_wipe R'
+HP=$(median "$FRESH" \
+	"'$HOIST' push --insecure bench/push:1 '$R_ADDR/bench/hoist-@N@:1'") ||
+	die "hoist push failed"
+SK=$(median "$FRESH" \
+	"skopeo copy --insecure-policy --dest-tls-verify=false --dest-compress-format gzip 'oci:$W/raw:1' 'docker://$R_ADDR/bench/skopeo-@N@:1'") ||
+	die "skopeo copy failed"
+# re-push: the repositories hold everything already
+reg_wipe R
+HPUSH="'$HOIST' push --insecure bench/push:1 '$R_ADDR/bench/again:1'"
+SPUSH="skopeo copy --insecure-policy --dest-tls-verify=false --dest-compress-format gzip 'oci:$W/raw:1' 'docker://$R_ADDR/bench/skagain:1'"
+timed "$HPUSH" >/dev/null || die "hoist push failed"
+timed "$SPUSH" >/dev/null || die "skopeo copy failed"
+HR=$(median : "$HPUSH") || die "hoist re-push failed"
+SR=$(median : "$SPUSH") || die "skopeo re-push failed"
+
+# the pushed image is the store's, byte for byte
+got=$(skopeo inspect --raw --tls-verify=false "docker://$R_ADDR/bench/again:1" |
+	sha256sum | cut -d' ' -f1)
+[ "sha256:$got" = "$(store_digest bench/push:1)" ] ||
+	die "the pushed manifest is not the store's"
+
+printf '%-52s %9s %9s %8s\n' "case ($MIB MiB tree, $RUNS runs)" "median s" "MiB/s" "vs hoist"
+row "hoist push (fresh registry, gzip blobs from the store)" "$HP" "$HP"
+row "skopeo copy (fresh registry, gzips while pushing)" "$SK" "$HP"
+row "hoist re-push (every blob present)" "$HR" "$HR"
+row "skopeo re-push (every blob present)" "$SR" "$HR"
