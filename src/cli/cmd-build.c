@@ -53,10 +53,12 @@ static const char build_usage[] =
 	"                           type=image,name=NAME  type=cacheonly\n"
 	"                           DIR (local)  - (tar on stdout)\n"
 	"      --push               shorthand for type=image,push=true\n"
+	"      --annotation [TYPE:]K=V  annotation for every output (buildx)\n"
 	"      --metadata-file FILE write buildx's build result metadata\n"
 	"      --progress MODE      auto, plain or quiet\n"
 	"  -q, --quiet              no progress; print the image digest\n"
 	"\n"
+	"\n" HOIST_REGISTRY_OPTIONS_HELP "\n"
 	"SOURCE_DATE_EPOCH, when set, clamps file times and sets created.\n"
 	"See hoist-build(1) and hoist-output(7).\n";
 
@@ -156,7 +158,60 @@ enum {
 	OPT_PUSH,
 	OPT_METADATA,
 	OPT_PROGRESS,
+	OPT_ANNOTATION,
 };
+
+/*
+ * buildx --annotation "[TYPE[,TYPE...]:]KEY=VALUE": each TYPE (manifest,
+ * index, manifest-descriptor, index-descriptor, optionally with
+ * [os/arch]) becomes an exporter key annotation-TYPE.KEY, or
+ * annotation.KEY without a type.
+ */
+static int add_annotation(struct hoist_output *o, const char *spec,
+			  struct hoist_err *err)
+{
+	const char *eq = strchr(spec, '=');
+	const char *colon = strchr(spec, ':');
+	char *types = NULL, *key;
+	int rc = 0;
+
+	if (!eq || eq == spec)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid --annotation '%s': want "
+				     "[TYPE:]KEY=VALUE",
+				     spec);
+	if (colon && colon < eq) {
+		types = hoist_xstrndup(spec, (size_t)(colon - spec));
+		key = hoist_xstrndup(colon + 1, (size_t)(eq - colon - 1));
+	} else {
+		key = hoist_xstrndup(spec, (size_t)(eq - spec));
+	}
+	if (!*key) {
+		rc = hoist_err_set(err, HOIST_EINVAL,
+				   "invalid --annotation '%s': empty key",
+				   spec);
+		goto out;
+	}
+	if (!types) {
+		char *k = hoist_xasprintf("annotation.%s", key);
+		hoist_output_set(o, k, eq + 1);
+		free(k);
+		goto out;
+	}
+	for (char *t = types, *next; t; t = next) {
+		char *k;
+		next = strchr(t, ',');
+		if (next)
+			*next++ = '\0';
+		k = hoist_xasprintf("annotation-%s.%s", t, key);
+		hoist_output_set(o, k, eq + 1);
+		free(k);
+	}
+out:
+	free(types);
+	free(key);
+	return rc;
+}
 
 int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 {
@@ -176,12 +231,16 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"tag", required_argument, NULL, 't'},
 		{"output", required_argument, NULL, 'o'},
 		{"push", no_argument, NULL, OPT_PUSH},
+		{"annotation", required_argument, NULL, OPT_ANNOTATION},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
 		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		HOIST_REGISTRY_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
+	struct hoist_registry_opts ro;
+	struct strvec annotations = {0};
 	struct strvec layers = {0}, env = {0}, labels = {0}, exposed = {0},
 		      volumes = {0}, tags = {0}, outputs = {0}, entry = {0},
 		      cmd = {0};
@@ -201,9 +260,15 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	int push = 0, quiet = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
 
 	memset(&bo, 0, sizeof(bo));
+	memset(&ro, 0, sizeof(ro));
 	hoist_err_clear(&err);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:o:qh", opts, NULL)) != -1) {
+		if (c >= HOIST_OPT_CA_CERT && c <= HOIST_OPT_NO_RESUME) {
+			if (hoist_cli_registry_opt(c, optarg, &ro, &err))
+				goto fail;
+			continue;
+		}
 		switch (c) {
 		case OPT_ROOTFS:
 			vec_push(&layers, optarg);
@@ -250,6 +315,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			break;
 		case OPT_PUSH:
 			push = 1;
+			break;
+		case OPT_ANNOTATION:
+			vec_push(&annotations, optarg);
 			break;
 		case OPT_METADATA:
 			metadata = optarg;
@@ -341,7 +409,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 
 	/* check every output before doing any work */
 	if (push)
-		vec_push(&outputs, "type=image,push=true");
+		vec_push(&outputs, "type=image,push=true,unpack=false");
 	if (!outputs.n) {
 		hoist_msg_warn("%s", no_output_warning);
 		vec_push(&outputs, "type=cacheonly");
@@ -350,6 +418,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	for (i = 0; i < outputs.n; i++) {
 		struct hoist_output o;
 		int rc = hoist_output_parse(&o, outputs.v[i], &err);
+		for (size_t a = 0; !rc && a < annotations.n; a++)
+			rc = add_annotation(&o, annotations.v[a], &err);
+		if (rc && o.type)
+			hoist_output_release(&o);
 		if (!rc) {
 			rc = hoist_export_plan(&plans[i], &o, tags.v, tags.n,
 					       epoch, &err);
@@ -358,6 +430,11 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		if (rc)
 			goto fail;
 		nplans++;
+		{
+			int insecure = plans[i].reg.insecure || ro.insecure;
+			plans[i].reg = ro;
+			plans[i].reg.insecure = insecure;
+		}
 		stdout_users += hoist_export_uses_stdout(&plans[i]);
 	}
 	if (stdout_users > 1) {
@@ -436,6 +513,7 @@ out:
 	free(volumes.v);
 	free(tags.v);
 	free(outputs.v);
+	free(annotations.v);
 	for (i = 0; i < entry.n; i++)
 		free((char *)entry.v[i]);
 	for (i = 0; i < cmd.n; i++)

@@ -22,6 +22,9 @@ static const struct {
 	{"inspect", hoist_cmd_inspect, "show an image's manifest and config"},
 	{"rm", hoist_cmd_rm, "remove image names from the staging area"},
 	{"prune", hoist_cmd_prune, "delete blobs that no name reaches"},
+	{"push", hoist_cmd_push, "push an image to a registry"},
+	{"login", hoist_cmd_login, "store registry credentials"},
+	{"logout", hoist_cmd_logout, "remove registry credentials"},
 };
 
 static void usage(FILE *f)

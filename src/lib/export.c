@@ -78,7 +78,7 @@ static const char *const fs_keys[] = {"platform-split", "mode",
 static int key_known(const char *const *keys, const char *k)
 {
 	if (strncmp(k, "annotation", 10) == 0)
-		return keys != fs_keys;
+		return 1; /* local and tar ignore them, as BuildKit does */
 	for (; *keys; keys++)
 		if (strcmp(*keys, k) == 0)
 			return 1;
@@ -188,8 +188,12 @@ static int add_name(struct hoist_export_plan *p, const char *raw,
 	struct hoist_ref ref;
 	int rc;
 
-	rc = hoist_ref_parse(&ref, raw,
-			     HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
+	/* push-by-digest names are bare repositories: no ":latest" */
+	rc = hoist_ref_parse(
+		&ref, raw,
+		HOIST_REF_NORMALIZE |
+			(p->push_by_digest ? 0 : HOIST_REF_DEFAULT_TAG),
+		err);
 	if (rc)
 		return rc;
 	if (p->push_by_digest && ref.tag) {
@@ -573,12 +577,11 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 				   "tag is needed when pushing to registry");
 		goto fail;
 	}
-	if (p->push) {
-		rc = hoist_err_set(err, HOIST_EUNSUPPORTED,
-				   "output type '%s': pushing to a registry is "
-				   "not implemented yet",
-				   p->type_name);
-		goto fail;
+	if (p->type == HOIST_EXPORT_IMAGE) {
+		rc = hoist_output_bool(&p->reg.insecure, o, "registry.insecure",
+				       1, 0, err);
+		if (rc)
+			goto fail;
 	}
 	return 0;
 fail:
@@ -610,6 +613,8 @@ static int export_image(const struct hoist_export_plan *p,
 	int rc = 0;
 
 	for (size_t i = 0; i < p->nnames && !rc; i++) {
+		if (p->push_by_digest)
+			break; /* bare repositories: pushed, not named */
 		rc = hoist_store_tag(s, p->names[i], root, err);
 		if (rc)
 			return hoist_err_prefix(err, "name '%s'", p->names[i]);
@@ -629,6 +634,23 @@ static int export_image(const struct hoist_export_plan *p,
 			rc = hoist_store_tag(s, c, root, err);
 			free(c);
 		}
+	}
+	for (size_t i = 0; i < p->nnames && !rc && p->push; i++) {
+		struct hoist_push_stats st;
+		char a[32];
+		rc = hoist_push(s, root, p->names[i], p->push_by_digest,
+				&p->reg, &st, err);
+		if (rc)
+			return rc;
+		snprintf(a, sizeof(a), "%.1f MiB",
+			 (double)st.bytes_sent / (1 << 20));
+		hoist_log(HOIST_LOG_INFO,
+			  "pushed %s@%s: %llu blobs, %llu already there, "
+			  "%llu resumed, %s sent, %llu retries",
+			  p->names[i], st.digest, (unsigned long long)st.blobs,
+			  (unsigned long long)st.blobs_present,
+			  (unsigned long long)st.blobs_resumed, a,
+			  (unsigned long long)st.retries);
 	}
 	if (!rc && p->dangling_prefix &&
 	    (!p->dangling_empty_only || !p->nnames)) {

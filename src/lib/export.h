@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "lib/build.h"
 #include "lib/output.h"
+#include "lib/registry.h"
 #include "lib/store.h"
 
 enum hoist_export_type {
@@ -53,6 +54,9 @@ struct hoist_export_plan {
 	int name_canonical;    /* image: also name NAME@DIGEST */
 	char *dangling_prefix; /* image: name PREFIX@DIGEST */
 	int dangling_empty_only;
+	/* image with push: how to reach the registry. insecure comes from
+	 * registry.insecure; the CLI fills the rest (--ca-cert, ...). */
+	struct hoist_registry_opts reg;
 };
 
 /*

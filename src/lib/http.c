@@ -659,12 +659,29 @@ static int xfer_finish(struct http_xfer *x, CURLcode res, struct hoist_err *err)
 				     x->method, qurl);
 	tidy_msg(reason, sizeof(reason),
 		 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
-	hoist_err_set(err, HOIST_ENET, "%s '%s': %s", x->method, qurl, reason);
+	/* TLS failures are not transient: retrying cannot fix a certificate */
+	int rc = HOIST_ENET;
+	switch (res) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+		rc = HOIST_ETLS;
+		break;
+	default:
+		break;
+	}
+	hoist_err_set(err, rc, "%s '%s': %s", x->method, qurl, reason);
 	if (err) {
 		err->sys_errno = (int)oserr;
 		err->http_status = (int)code;
 	}
-	return HOIST_ENET;
+	return rc;
 }
 
 static void list_add(struct hoist_http *h, struct http_xfer *x)

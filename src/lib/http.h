@@ -133,7 +133,8 @@ void hoist_http_free(struct hoist_http *h);
  * Completion: rc is 0 when an HTTP response arrived (any status; resp
  * filled) or a negative code for transport failures (HOIST_ENET with
  * err naming the URL and libcurl's reason: connection refused or reset,
- * timeout, TLS failure; HOIST_ELIMIT for oversized bodies or headers;
+ * timeout; HOIST_ETLS for TLS handshake or certificate failures, which
+ * retrying cannot fix; HOIST_ELIMIT for oversized bodies or headers;
  * HOIST_EINTR when cancelled). resp and err are owned by the loop and are
  * valid only during the callback: take what you need (or move resp->body
  * out with hoist_buf_detach).

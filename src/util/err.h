@@ -28,6 +28,7 @@ enum hoist_errcode {
 	HOIST_EAUTH = -10,       /* credentials missing or refused */
 	HOIST_ELIMIT = -11,      /* a size or count limit was exceeded */
 	HOIST_EINTR = -12,       /* interrupted by a signal */
+	HOIST_ETLS = -13,        /* TLS handshake or certificate failure */
 };
 
 #define HOIST_ERR_MSG_MAX 1024

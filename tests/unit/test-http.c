@@ -896,8 +896,8 @@ static void test_tls(void **state)
 
 	assert_int_equal(
 		do_simple(h, "GET", url, &none, HOIST_HTTP_AUTO, &r, &err),
-		HOIST_ENET);
-	assert_int_equal(err.code, HOIST_ENET);
+		HOIST_ETLS);
+	assert_int_equal(err.code, HOIST_ETLS);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.version, 0);
 	prefix = hoist_xasprintf("GET '%s': ", url);
@@ -908,7 +908,7 @@ static void test_tls(void **state)
 	/* NULL tls is the same as no CA */
 	assert_int_equal(
 		do_simple(h, "GET", url, NULL, HOIST_HTTP_V2, &r, &err),
-		HOIST_ENET);
+		HOIST_ETLS);
 	hoist_http_response_release(&r);
 
 	assert_int_equal(

@@ -1,0 +1,987 @@
+/*
+ * registry.c: the push orchestration. It owns no protocol logic of its
+ * own: the upload state machines decide what each blob needs, auth.c
+ * decides what credentials go where, http.c moves the bytes. This file
+ * wires them together on one event loop, persists upload sessions for
+ * resume, remembers what worked per registry, and PUTs the manifests.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/auth.h"
+#include "lib/digest.h"
+#include "lib/image.h"
+#include "lib/imgwalk.h"
+#include "lib/ref.h"
+#include "lib/registry.h"
+#include "lib/retry.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/banned.h"
+
+#define ERROR_BODY_MAX (64 * 1024)
+#define AUTH_RETRIES 3
+#define TOKEN_MARGIN_S 120
+
+static const char manifest_accept[] =
+	"Accept: " HOIST_MT_OCI_MANIFEST ", " HOIST_MT_OCI_INDEX
+	", " HOIST_MT_DOCKER_MANIFEST ", " HOIST_MT_DOCKER_LIST;
+
+struct reg {
+	struct hoist_store *store;
+	const struct hoist_registry_opts *opts;
+	struct hoist_http *http;
+	struct hoist_auth *auth;
+	struct hoist_http_tls tls;
+	char *ca_file, *cert_file, *key_file;
+	char *host; /* as in the reference: "127.0.0.1:5000", "docker.io" */
+	char *base; /* "https://host:port" */
+	char *repo;
+	char *scope;
+	const char *scopes[1];
+	struct hoist_push_stats *stats;
+	int failed;
+	struct hoist_err err;
+	struct blob_job **jobs;
+	size_t njobs, next_job, active;
+	enum hoist_upload_mode mode;
+	uint64_t chunk_size;
+};
+
+struct blob_job {
+	struct reg *r;
+	char digest[HOIST_DIGEST_MAX];
+	uint64_t size;
+	int fd;
+	struct hoist_upload *u;
+	struct hoist_upload_req req;
+	char *url;
+	char *hdr_auth;
+	char *hdr_range;
+	const char *hdrs[4];
+	size_t nhdrs;
+	int auth_retries;
+	int64_t started_ms;
+	char *state_path;
+	int resumed;
+	uint64_t last_logged;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint32_t rnd32(void)
+{
+	static unsigned int seed;
+	if (!seed)
+		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	return (uint32_t)rand_r(&seed);
+}
+
+/* ---- registry errors ---- */
+
+/* "HTTP 400 DIGEST_INVALID: provided digest did not match" from a body. */
+static void error_body(const struct hoist_http_response *resp,
+		       const char **code, const char **msg, json_t **doc)
+{
+	json_t *errs, *e;
+
+	*code = NULL;
+	*msg = NULL;
+	*doc = NULL;
+	if (!resp->body.len ||
+	    hoist_json_parse(doc, resp->body.data, resp->body.len, "error",
+			     NULL) != 0)
+		return;
+	errs = json_object_get(*doc, "errors");
+	e = json_array_get(errs, 0);
+	*code = hoist_json_str(e, "code");
+	*msg = hoist_json_str(e, "message");
+}
+
+static int http_error(struct hoist_err *err, const char *what,
+		      const struct hoist_http_response *resp)
+{
+	const char *code, *msg;
+	json_t *doc;
+	int rc;
+
+	error_body(resp, &code, &msg, &doc);
+	rc = hoist_err_set(
+		err,
+		resp->status == 401 || resp->status == 403 ? HOIST_EAUTH
+							   : HOIST_EHTTP,
+		"%s: HTTP %d%s%s%s%s", what, resp->status, code ? " " : "",
+		code ? code : "", msg ? ": " : "", msg ? msg : "");
+	if (err)
+		err->http_status = resp->status;
+	json_decref(doc);
+	return rc;
+}
+
+/* ---- TLS material ---- */
+
+/* First *.crt in dir (ca.crt preferred), or NULL. */
+static char *find_crt(const char *dir)
+{
+	char *p = hoist_xasprintf("%s/ca.crt", dir);
+	DIR *d;
+	struct dirent *de;
+
+	if (hoist_fs_exists(p))
+		return p;
+	free(p);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	p = NULL;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n > 4 && strcmp(de->d_name + n - 4, ".crt") == 0) {
+			p = hoist_xasprintf("%s/%s", dir, de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return p;
+}
+
+static void load_certs(struct reg *r)
+{
+	const char *env = getenv("HOIST_CERTS_D");
+	char *list = hoist_xstrdup(
+		env ? env : "/etc/docker/certs.d:/etc/containers/certs.d");
+	char *s = list;
+
+	while (s && *s) {
+		char *colon = strchr(s, ':');
+		char *dir;
+		if (colon)
+			*colon = '\0';
+		dir = hoist_xasprintf("%s/%s", s, r->host);
+		if (hoist_fs_is_dir(dir)) {
+			char *cert = hoist_xasprintf("%s/client.cert", dir);
+			char *key = hoist_xasprintf("%s/client.key", dir);
+			if (!r->ca_file)
+				r->ca_file = find_crt(dir);
+			if (!r->cert_file && hoist_fs_exists(cert) &&
+			    hoist_fs_exists(key)) {
+				r->cert_file = cert;
+				r->key_file = key;
+			} else {
+				free(cert);
+				free(key);
+			}
+		}
+		free(dir);
+		s = colon ? colon + 1 : NULL;
+	}
+	free(list);
+	if (r->opts->ca_file) {
+		free(r->ca_file);
+		r->ca_file = hoist_xstrdup(r->opts->ca_file);
+	}
+	r->tls.ca_file = r->ca_file;
+	r->tls.cert_file = r->cert_file;
+	r->tls.key_file = r->key_file;
+	r->tls.insecure = r->opts->insecure;
+}
+
+/* ---- synchronous requests (ping, manifests) ---- */
+
+/*
+ * One request with credentials, 401 handling and transient retries.
+ * resp is filled for any HTTP answer; the caller checks the status.
+ */
+static int request_sync(struct reg *r, const char *method, const char *url,
+			const char *const *extra, size_t nextra,
+			const void *body, size_t len,
+			struct hoist_http_response *resp, struct hoist_err *err)
+{
+	struct hoist_retry_policy pol;
+	int64_t start = now_ms();
+	int attempt = 0, auth_tries = 0;
+
+	hoist_retry_defaults(&pol);
+	for (;;) {
+		struct hoist_http_request req;
+		const char *hdrs[8];
+		char *auth = NULL;
+		size_t n = 0;
+		int rc;
+
+		rc = hoist_auth_header_for(r->auth, url, r->scopes, 1,
+					   TOKEN_MARGIN_S, &auth, err);
+		if (rc)
+			return rc;
+		if (auth)
+			hdrs[n++] = auth;
+		for (size_t i = 0; i < nextra && n < 7; i++)
+			hdrs[n++] = extra[i];
+		memset(&req, 0, sizeof(req));
+		req.method = method;
+		req.url = url;
+		req.headers = hdrs;
+		req.nheaders = n;
+		req.tls = &r->tls;
+		req.max_body = HOIST_MANIFEST_MAX;
+		if (body) {
+			req.body_kind = HOIST_HTTP_BODY_BUF;
+			req.body = body;
+			req.body_len = len;
+		}
+		memset(resp, 0, sizeof(*resp));
+		rc = hoist_http_do(r->http, &req, resp, err);
+		free(auth);
+		if (rc == 0 && resp->status == 401 &&
+		    auth_tries < AUTH_RETRIES) {
+			char *www = hoist_http_header_join(resp,
+							   "WWW-Authenticate");
+			int again = hoist_auth_on_401(r->auth, www, r->scopes,
+						      1, err);
+			free(www);
+			if (again > 0) {
+				auth_tries++;
+				hoist_http_response_release(resp);
+				continue;
+			}
+			return 0; /* the caller reports the 401 */
+		}
+		if (rc == 0 && !hoist_retry_is_transient(resp->status))
+			return 0;
+		if (rc && rc != HOIST_ENET)
+			return rc;
+		attempt++;
+		long delay = hoist_retry_delay(
+			&pol, attempt, (long)(now_ms() - start),
+			rc == 0 ? hoist_http_header_get(resp, "Retry-After")
+				: NULL,
+			(int64_t)time(NULL), rnd32());
+		if (delay < 0)
+			return rc ? rc : 0;
+		r->stats->retries++;
+		hoist_log(HOIST_LOG_INFO, "retry %d of %s %s after %s in %.1fs",
+			  attempt, method, url,
+			  rc ? "a connection error" : "an HTTP error",
+			  (double)delay / 1000);
+		if (rc == 0)
+			hoist_http_response_release(resp);
+		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* GET /v2/: learn the auth challenge; with insecure, fall back to http. */
+static int ping(struct reg *r, struct hoist_err *err)
+{
+	struct hoist_http_response resp;
+	char *url = hoist_xasprintf("%s/v2/", r->base);
+	int rc = request_sync(r, "GET", url, NULL, 0, NULL, 0, &resp, err);
+
+	if (rc == HOIST_ETLS && r->opts->insecure &&
+	    strncmp(r->base, "https://", 8) == 0) {
+		char *plain = hoist_xasprintf("http://%s", r->base + 8);
+		hoist_log(HOIST_LOG_INFO,
+			  "%s does not speak TLS; using plain http "
+			  "(registry.insecure)",
+			  r->host);
+		free(r->base);
+		r->base = plain;
+		hoist_auth_free(r->auth);
+		r->auth = NULL;
+		free(url);
+		return 1; /* caller re-creates auth and pings again */
+	}
+	if (rc)
+		goto out;
+	if (resp.status != 200 && resp.status != 401)
+		rc = http_error(err, "ping registry", &resp);
+	else if (resp.status == 401)
+		rc = http_error(err, "authenticate to registry", &resp);
+	hoist_http_response_release(&resp);
+out:
+	free(url);
+	return rc;
+}
+
+/* ---- upload sessions on disk ---- */
+
+static char *state_path(struct reg *r, const char *digest)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1];
+	char *key = hoist_xasprintf("%s/%s@%s", r->host, r->repo, digest);
+	char *p;
+
+	hoist_sha256_hex(key, strlen(key), hex);
+	free(key);
+	p = hoist_xasprintf("%s/uploads/%s.json", hoist_store_root(r->store),
+			    hex);
+	return p;
+}
+
+static int load_session(struct blob_job *j, char **location, uint64_t *offset)
+{
+	char *data = NULL;
+	size_t len;
+	json_t *doc = NULL, *off;
+	const char *loc;
+	int found = 0;
+
+	if (hoist_fs_read_file(&data, &len, j->state_path, 64 * 1024, NULL))
+		return 0;
+	if (hoist_json_parse(&doc, data, len, "upload state", NULL) == 0) {
+		loc = hoist_json_str(doc, "location");
+		off = json_object_get(doc, "offset");
+		if (loc && json_is_integer(off) &&
+		    json_integer_value(off) >= 0 &&
+		    (uint64_t)json_integer_value(off) <= j->size &&
+		    hoist_json_str(doc, "digest") &&
+		    strcmp(hoist_json_str(doc, "digest"), j->digest) == 0) {
+			*location = hoist_xstrdup(loc);
+			*offset = (uint64_t)json_integer_value(off);
+			found = 1;
+		}
+	}
+	json_decref(doc);
+	free(data);
+	return found;
+}
+
+static void save_session(struct blob_job *j)
+{
+	const char *loc;
+	uint64_t off;
+	json_t *doc;
+	char *text, *dir;
+	size_t len;
+
+	if (!hoist_upload_checkpoint(j->u, &loc, &off))
+		return;
+	doc = json_object();
+	hoist_json_set_str(doc, "registry", j->r->host);
+	hoist_json_set_str(doc, "repository", j->r->repo);
+	hoist_json_set_str(doc, "digest", j->digest);
+	json_object_set_new(doc, "size", json_integer((json_int_t)j->size));
+	hoist_json_set_str(doc, "location", loc);
+	json_object_set_new(doc, "offset", json_integer((json_int_t)off));
+	if (hoist_json_dump(&text, &len, doc, 0, NULL) == 0) {
+		dir = hoist_xasprintf("%s/uploads",
+				      hoist_store_root(j->r->store));
+		hoist_fs_mkdirs(dir, 0755, NULL);
+		free(dir);
+		hoist_fs_write_atomic(j->state_path, text, len, 0600, NULL);
+		free(text);
+	}
+	json_decref(doc);
+}
+
+/* ---- per-registry memory ---- */
+
+static char *strategy_path(struct reg *r)
+{
+	char *name = hoist_xstrdup(r->host);
+	char *p;
+	for (char *c = name; *c; c++)
+		if (*c == ':' || *c == '/' || *c == '[' || *c == ']')
+			*c = '_';
+	p = hoist_xasprintf("%s/registries/%s.json", hoist_store_root(r->store),
+			    name);
+	free(name);
+	return p;
+}
+
+static const char *const mode_names[] = {"auto", "monolithic", "stream",
+					 "chunked"};
+
+static void load_strategy(struct reg *r)
+{
+	char *path, *data = NULL;
+	size_t len;
+	json_t *doc = NULL;
+
+	r->mode = r->opts->mode;
+	r->chunk_size = r->opts->chunk_size;
+	if (r->chunk_size)
+		r->mode = HOIST_UPLOAD_CHUNKED;
+	if (r->mode != HOIST_UPLOAD_AUTO)
+		return;
+	path = strategy_path(r);
+	if (hoist_fs_read_file(&data, &len, path, 4096, NULL) == 0 &&
+	    hoist_json_parse(&doc, data, len, "strategy", NULL) == 0) {
+		const char *m = hoist_json_str(doc, "mode");
+		json_t *cs = json_object_get(doc, "chunk_size");
+		for (int i = 0; m && i < 4; i++)
+			if (strcmp(m, mode_names[i]) == 0)
+				r->mode = (enum hoist_upload_mode)i;
+		if (json_is_integer(cs) && json_integer_value(cs) > 0)
+			r->chunk_size = (uint64_t)json_integer_value(cs);
+		if (r->mode != HOIST_UPLOAD_AUTO)
+			hoist_log(HOIST_LOG_INFO,
+				  "%s: using %s uploads as learned earlier",
+				  r->host, mode_names[r->mode]);
+	}
+	json_decref(doc);
+	free(data);
+	free(path);
+}
+
+static void save_strategy(struct reg *r, enum hoist_upload_mode mode,
+			  uint64_t chunk)
+{
+	char *path, *dir, *text;
+	size_t len;
+	json_t *doc;
+
+	if (r->opts->mode != HOIST_UPLOAD_AUTO || r->opts->chunk_size)
+		return; /* forced by the user: nothing learned */
+	if (mode == r->mode &&
+	    (mode != HOIST_UPLOAD_CHUNKED || chunk == r->chunk_size))
+		return;
+	if (mode == HOIST_UPLOAD_AUTO || mode == HOIST_UPLOAD_MONOLITHIC)
+		return; /* the default worked: nothing to remember */
+	dir = hoist_xasprintf("%s/registries", hoist_store_root(r->store));
+	hoist_fs_mkdirs(dir, 0755, NULL);
+	free(dir);
+	doc = json_object();
+	hoist_json_set_str(doc, "mode", mode_names[mode]);
+	json_object_set_new(doc, "chunk_size", json_integer((json_int_t)chunk));
+	path = strategy_path(r);
+	if (hoist_json_dump(&text, &len, doc, 1, NULL) == 0) {
+		hoist_fs_write_atomic(path, text, len, 0644, NULL);
+		free(text);
+	}
+	free(path);
+	json_decref(doc);
+	r->mode = mode;
+	r->chunk_size = chunk;
+	hoist_log(HOIST_LOG_INFO, "%s: will start with %s uploads next time",
+		  r->host, mode_names[mode]);
+}
+
+/* ---- blob jobs on the event loop ---- */
+
+static void job_step(struct blob_job *j);
+static void start_jobs(struct reg *r);
+
+static void job_finish(struct blob_job *j)
+{
+	struct reg *r = j->r;
+	if (j->fd >= 0) {
+		close(j->fd);
+		j->fd = -1;
+	}
+	r->active--;
+	start_jobs(r);
+}
+
+static void fail_push(struct reg *r, const struct hoist_err *e)
+{
+	if (!r->failed) {
+		r->failed = 1;
+		r->err = *e;
+	}
+}
+
+static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
+		     const struct hoist_err *herr)
+{
+	struct blob_job *j = ctx;
+	struct reg *r = j->r;
+	struct hoist_upload_resp ur;
+	const char *code = NULL, *msg = NULL;
+	json_t *doc = NULL;
+
+	if (rc == 0 && resp->status == 401 && j->auth_retries < AUTH_RETRIES) {
+		char *www = hoist_http_header_join(resp, "WWW-Authenticate");
+		struct hoist_err e;
+		int again = hoist_auth_on_401(r->auth, www, r->scopes, 1, &e);
+		free(www);
+		if (again > 0) {
+			j->auth_retries++;
+			/* replay the same step with a fresh token */
+			j->req.delay_ms = 0;
+			hoist_upload_next(j->u, &j->req, NULL);
+		}
+	}
+	memset(&ur, 0, sizeof(ur));
+	if (rc == 0) {
+		ur.status = resp->status;
+		ur.location = hoist_http_header_get(resp, "Location");
+		ur.range = hoist_http_header_get(resp, "Range");
+		ur.docker_content_digest =
+			hoist_http_header_get(resp, "Docker-Content-Digest");
+		ur.chunk_min_length =
+			hoist_http_header_get(resp, "OCI-Chunk-Min-Length");
+		ur.retry_after = hoist_http_header_get(resp, "Retry-After");
+		if (resp->status >= 400) {
+			error_body(resp, &code, &msg, &doc);
+			ur.error_code = code;
+			ur.error_message = msg;
+		}
+		if (resp->status != 401)
+			j->auth_retries = 0;
+	} else {
+		ur.status = 0;
+		ur.body_started = j->req.has_body && j->req.body_len > 0 &&
+				  (!resp || resp->sent > 0 || 1);
+		ur.error_message = hoist_err_msg(herr);
+	}
+	ur.now = (int64_t)time(NULL);
+	ur.rnd = rnd32();
+	ur.elapsed_ms = (long)(now_ms() - j->started_ms);
+	hoist_upload_feed(j->u, &ur);
+	json_decref(doc);
+	save_session(j);
+	job_step(j);
+}
+
+static void job_progress(void *ctx, uint64_t sent, uint64_t received)
+{
+	struct blob_job *j = ctx;
+	char id[24];
+	(void)received;
+	snprintf(id, sizeof(id), "%.19s", j->digest);
+	hoist_progress(id, j->req.attempt ? "retrying" : "pushing",
+		       j->req.body_offset + sent, j->size, 0);
+}
+
+static void job_send(void *ctx)
+{
+	struct blob_job *j = ctx;
+	struct reg *r = j->r;
+	struct hoist_http_request req;
+	struct hoist_err err;
+	int rc;
+
+	if (r->failed) {
+		job_finish(j);
+		return;
+	}
+	free(j->url);
+	j->url = NULL;
+	if (j->req.url[0] == '/') {
+		j->url = hoist_xasprintf("%s%s", r->base, j->req.url);
+	} else if (hoist_http_resolve_url(&j->url, r->base, j->req.url, &err)) {
+		hoist_err_prefix(&err, "blob '%s'", j->digest);
+		fail_push(r, &err);
+		job_finish(j);
+		return;
+	}
+	free(j->hdr_auth);
+	j->hdr_auth = NULL;
+	free(j->hdr_range);
+	j->hdr_range = NULL;
+	rc = hoist_auth_header_for(r->auth, j->url, r->scopes, 1,
+				   TOKEN_MARGIN_S, &j->hdr_auth, &err);
+	if (rc) {
+		fail_push(r, &err);
+		job_finish(j);
+		return;
+	}
+	j->nhdrs = 0;
+	if (j->hdr_auth)
+		j->hdrs[j->nhdrs++] = j->hdr_auth;
+	if (j->req.content_range) {
+		j->hdr_range = hoist_xasprintf("Content-Range: %s",
+					       j->req.content_range);
+		j->hdrs[j->nhdrs++] = j->hdr_range;
+	}
+	if (j->req.content_type)
+		j->hdrs[j->nhdrs++] = "Content-Type: application/octet-stream";
+	memset(&req, 0, sizeof(req));
+	req.method = j->req.method;
+	req.url = j->url;
+	req.headers = j->hdrs;
+	req.nheaders = j->nhdrs;
+	req.tls = &r->tls;
+	req.max_body = ERROR_BODY_MAX;
+	/*
+	 * Blob bodies go over HTTP/1.1 unless asked otherwise: on loopback
+	 * h2 was 1.2-1.8x slower and cost 4-5x the client CPU for big
+	 * bodies (bench/http2-notes.md); everything else shares h2.
+	 */
+	req.version = r->opts->http_version;
+	if (req.version == HOIST_HTTP_AUTO && j->req.has_body &&
+	    j->req.body_len)
+		req.version = HOIST_HTTP_V1;
+	if (j->req.has_body) {
+		req.body_kind = HOIST_HTTP_BODY_FD;
+		req.body_fd = j->fd;
+		req.body_offset = j->req.body_offset;
+		req.body_len = j->req.body_len;
+		req.progress = job_progress;
+		req.progress_ctx = j;
+	}
+	rc = hoist_http_submit(r->http, &req, job_done, j, &err);
+	if (rc) {
+		fail_push(r, &err);
+		job_finish(j);
+	}
+}
+
+static void job_step(struct blob_job *j)
+{
+	struct reg *r = j->r;
+	struct hoist_err err;
+
+	hoist_err_clear(&err);
+	hoist_upload_next(j->u, &j->req, &err);
+	switch (j->req.kind) {
+	case HOIST_UPLOAD_DONE: {
+		enum hoist_upload_mode mode;
+		uint64_t chunk;
+		if (hoist_upload_skipped(j->u)) {
+			r->stats->blobs_present++;
+			hoist_log(HOIST_LOG_INFO, "%.19s already exists",
+				  j->digest);
+		} else {
+			r->stats->bytes_total += j->size;
+			hoist_log(HOIST_LOG_INFO, "pushed %.19s", j->digest);
+		}
+		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
+		{
+			char id[24];
+			snprintf(id, sizeof(id), "%.19s", j->digest);
+			hoist_progress(id, "pushed", j->size, j->size, 1);
+		}
+		hoist_upload_learned(j->u, &mode, &chunk);
+		save_strategy(r, mode, chunk);
+		unlink(j->state_path);
+		job_finish(j);
+		return;
+	}
+	case HOIST_UPLOAD_FAILED:
+		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
+		hoist_err_prefix(&err, "blob '%s'", j->digest);
+		fail_push(r, &err);
+		job_finish(j);
+		return;
+	case HOIST_UPLOAD_SEND:
+		break;
+	}
+	if (j->req.attempt > 0) {
+		r->stats->retries++;
+		hoist_log(HOIST_LOG_INFO, "retry %d of %.19s: %s, in %.1fs",
+			  j->req.attempt, j->digest,
+			  j->req.why ? j->req.why : "transient error",
+			  (double)j->req.delay_ms / 1000);
+	}
+	if (j->req.delay_ms > 0) {
+		if (hoist_http_timer(r->http, j->req.delay_ms, job_send, j,
+				     &err)) {
+			fail_push(r, &err);
+			job_finish(j);
+		}
+		return;
+	}
+	job_send(j);
+}
+
+static int job_begin(struct blob_job *j, struct hoist_err *err)
+{
+	struct reg *r = j->r;
+	struct hoist_upload_params p;
+	char *blob = hoist_store_blob_path(r->store, j->digest);
+	char *loc = NULL;
+	uint64_t off = 0;
+	int rc;
+
+	j->fd = blob ? open(blob, O_RDONLY | O_CLOEXEC) : -1;
+	free(blob);
+	if (j->fd < 0)
+		return hoist_err_sys(err, errno, "blob '%s'", j->digest);
+	memset(&p, 0, sizeof(p));
+	p.repo = r->repo;
+	p.digest = j->digest;
+	p.size = j->size;
+	p.mode = r->mode;
+	p.chunk_size = r->chunk_size;
+	if (!r->opts->no_resume && load_session(j, &loc, &off)) {
+		p.resume_location = loc;
+		p.resume_offset = off;
+		j->resumed = 1;
+		r->stats->blobs_resumed++;
+		hoist_log(HOIST_LOG_INFO, "resume %.19s at %llu", j->digest,
+			  (unsigned long long)off);
+	}
+	rc = hoist_upload_new(&j->u, &p, err);
+	free(loc);
+	j->started_ms = now_ms();
+	return rc;
+}
+
+static void start_jobs(struct reg *r)
+{
+	size_t max = r->opts->max_concurrent > 0
+			     ? (size_t)r->opts->max_concurrent
+			     : 4;
+	while (!r->failed && r->active < max && r->next_job < r->njobs) {
+		struct blob_job *j = r->jobs[r->next_job++];
+		struct hoist_err err;
+		r->active++;
+		if (job_begin(j, &err)) {
+			fail_push(r, &err);
+			r->active--;
+			continue;
+		}
+		job_step(j);
+	}
+}
+
+static void job_free(struct blob_job *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	hoist_upload_free(j->u);
+	free(j->url);
+	free(j->hdr_auth);
+	free(j->hdr_range);
+	free(j->state_path);
+	free(j);
+}
+
+/* ---- manifests ---- */
+
+static int put_manifest(struct reg *r, const json_t *desc, const char *ref,
+			struct hoist_err *err)
+{
+	struct hoist_http_response resp;
+	const char *mt, *digest;
+	char *data = NULL, *url = NULL, *ctype = NULL;
+	const char *hdrs[2];
+	uint64_t size;
+	size_t len;
+	int rc;
+
+	rc = hoist_image_desc_get(desc, &mt, &digest, &size, err);
+	if (rc)
+		return rc;
+	rc = hoist_store_get(r->store, digest, HOIST_MANIFEST_MAX, &data, &len,
+			     err);
+	if (rc)
+		return rc;
+	url = hoist_xasprintf("%s/v2/%s/manifests/%s", r->base, r->repo, ref);
+	if (strcmp(ref, digest) == 0) {
+		/* by digest: skip what the registry already has */
+		hdrs[0] = manifest_accept;
+		rc = request_sync(r, "HEAD", url, hdrs, 1, NULL, 0, &resp, err);
+		if (rc)
+			goto out;
+		int have = resp.status == 200;
+		hoist_http_response_release(&resp);
+		if (have)
+			goto out;
+	}
+	ctype = hoist_xasprintf("Content-Type: %s", mt);
+	hdrs[0] = ctype;
+	hoist_log(HOIST_LOG_INFO, "pushing manifest for %s/%s%s%s", r->host,
+		  r->repo, ref[0] == 's' && strchr(ref, ':') ? "@" : ":", ref);
+	rc = request_sync(r, "PUT", url, hdrs, 1, data, len, &resp, err);
+	if (rc)
+		goto out;
+	if (resp.status < 200 || resp.status > 299) {
+		rc = http_error(err, "put manifest", &resp);
+	} else {
+		const char *got =
+			hoist_http_header_get(&resp, "Docker-Content-Digest");
+		if (got && strcmp(got, digest) != 0)
+			rc = hoist_err_set(err, HOIST_EDIGEST,
+					   "put manifest: registry says "
+					   "'%s', expected '%s'",
+					   got, digest);
+	}
+	hoist_http_response_release(&resp);
+out:
+	if (rc)
+		hoist_err_prefix(err, "manifest '%s'", digest);
+	free(ctype);
+	free(url);
+	free(data);
+	return rc;
+}
+
+/* Children first (by digest), then this one to ref. */
+static int push_manifests(struct reg *r, const json_t *desc, const char *ref,
+			  int depth, struct hoist_err *err)
+{
+	const char *mt = hoist_json_str(desc, "mediaType");
+	const char *digest = hoist_json_str(desc, "digest");
+	int rc;
+
+	if (depth > 8)
+		return hoist_err_set(err, HOIST_ELIMIT,
+				     "indexes nested too deeply");
+	if (hoist_image_mt_is_index(mt)) {
+		char *data;
+		size_t len, i;
+		json_t *doc, *child;
+		rc = hoist_store_get(r->store, digest, HOIST_MANIFEST_MAX,
+				     &data, &len, err);
+		if (rc)
+			return rc;
+		rc = hoist_json_parse(&doc, data, len, digest, err);
+		free(data);
+		if (rc)
+			return rc;
+		json_array_foreach(json_object_get(doc, "manifests"), i, child)
+		{
+			rc = push_manifests(r, child,
+					    hoist_json_str(child, "digest"),
+					    depth + 1, err);
+			if (rc)
+				break;
+		}
+		json_decref(doc);
+		if (rc)
+			return rc;
+	}
+	return put_manifest(r, desc, ref, err);
+}
+
+/* ---- the push ---- */
+
+static void reg_release(struct reg *r)
+{
+	for (size_t i = 0; i < r->njobs; i++)
+		job_free(r->jobs[i]);
+	free(r->jobs);
+	hoist_auth_free(r->auth);
+	hoist_http_free(r->http);
+	free(r->ca_file);
+	free(r->cert_file);
+	free(r->key_file);
+	free(r->host);
+	free(r->base);
+	free(r->repo);
+	free(r->scope);
+}
+
+static int make_auth(struct reg *r, struct hoist_err *err)
+{
+	struct hoist_creds creds;
+	int rc;
+
+	memset(&creds, 0, sizeof(creds));
+	rc = hoist_creds_lookup(&creds, r->host, r->repo, err);
+	if (rc && rc != HOIST_ENOTFOUND)
+		return rc;
+	rc = hoist_auth_new(&r->auth, r->http, r->base,
+			    rc == HOIST_ENOTFOUND ? NULL : &creds, &r->tls,
+			    err);
+	hoist_creds_release(&creds);
+	return rc;
+}
+
+int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
+	       int by_digest, const struct hoist_registry_opts *opts,
+	       struct hoist_push_stats *stats, struct hoist_err *err)
+{
+	struct reg r;
+	struct hoist_ref pr;
+	struct hoist_http_opts hopts;
+	json_t *blobs = NULL, *b;
+	const char *root_digest;
+	size_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(stats, 0, sizeof(*stats));
+	memset(&pr, 0, sizeof(pr));
+	r.store = s;
+	r.opts = opts;
+	r.stats = stats;
+	rc = hoist_image_desc_get(root, NULL, &root_digest, NULL, err);
+	if (rc)
+		return rc;
+	snprintf(stats->digest, sizeof(stats->digest), "%s", root_digest);
+	rc = hoist_ref_parse(&pr, ref, HOIST_REF_NORMALIZE, err);
+	if (rc)
+		return rc;
+	r.host = hoist_xstrdup(pr.domain);
+	r.repo = hoist_xstrdup(pr.path);
+	r.base = hoist_xasprintf("https://%s",
+				 strcmp(pr.domain, "docker.io") == 0
+					 ? "registry-1.docker.io"
+					 : pr.domain);
+	r.scope = hoist_xasprintf("repository:%s:pull,push", r.repo);
+	r.scopes[0] = r.scope;
+	load_certs(&r);
+	load_strategy(&r);
+	memset(&hopts, 0, sizeof(hopts));
+	hopts.max_per_host =
+		opts->max_concurrent > 0 ? opts->max_concurrent : 4;
+	rc = hoist_http_new(&r.http, &hopts, err);
+	if (rc)
+		goto out;
+	for (int tries = 0; tries < 2; tries++) {
+		rc = make_auth(&r, err);
+		if (rc)
+			goto out;
+		rc = ping(&r, err);
+		if (rc != 1)
+			break;
+	}
+	if (rc)
+		goto out;
+
+	/* every blob that is not a manifest: configs and layers */
+	rc = hoist_imgwalk_blobs(&blobs, s, root, err);
+	if (rc)
+		goto out;
+	json_array_foreach(blobs, i, b)
+	{
+		const char *mt = hoist_json_str(b, "mediaType");
+		struct blob_job *j;
+		if (hoist_image_mt_is_index(mt) ||
+		    hoist_image_mt_is_manifest(mt))
+			continue;
+		j = hoist_xcalloc(1, sizeof(*j));
+		j->r = &r;
+		j->fd = -1;
+		snprintf(j->digest, sizeof(j->digest), "%s",
+			 hoist_json_str(b, "digest"));
+		j->size = (uint64_t)json_integer_value(
+			json_object_get(b, "size"));
+		j->state_path = state_path(&r, j->digest);
+		r.jobs = hoist_xreallocarray(r.jobs, r.njobs + 1,
+					     sizeof(*r.jobs));
+		r.jobs[r.njobs++] = j;
+	}
+	stats->blobs = r.njobs;
+	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs, r.host,
+		  r.repo);
+	start_jobs(&r);
+	rc = hoist_http_run(r.http, err);
+	if (!rc && r.failed) {
+		*err = r.err;
+		rc = err->code ? err->code : HOIST_EHTTP;
+	}
+	if (rc)
+		goto out;
+	rc = push_manifests(&r, root,
+			    (!by_digest && pr.tag) ? pr.tag : root_digest, 0,
+			    err);
+out:
+	json_decref(blobs);
+	if (rc)
+		hoist_err_prefix(err, "push '%s'", ref);
+	hoist_ref_release(&pr);
+	reg_release(&r);
+	return rc;
+}

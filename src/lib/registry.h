@@ -1,0 +1,63 @@
+/*
+ * registry.h: pushing images from the staging area to a registry.
+ *
+ * One push: ping /v2/ (learning the auth challenge), upload every blob the
+ * image reaches (configs and layers) in parallel on one HTTP event loop,
+ * each through its own upload state machine (upload.h), then PUT the
+ * manifests children first and the root last to its tag (or by digest).
+ *
+ * Resumability: after every acknowledged chunk the session (registry,
+ * repository, digest, size, newest Location, confirmed offset) is saved in
+ * ROOT/uploads/; a push killed and run again continues each interrupted
+ * blob from there while the registry still knows the session. What worked
+ * for a registry (upload mode, chunk size) is remembered in
+ * ROOT/registries/<host>.json, so the next push starts right.
+ *
+ * TLS: certificates from $HOIST_CERTS_D (a ':'-separated list of
+ * directories; default /etc/docker/certs.d:/etc/containers/certs.d), in
+ * DIR/HOST[:PORT]/: ca.crt (or any *.crt), client.cert, client.key; plus
+ * opts->ca_file. insecure (registry.insecure) allows plain HTTP and skips
+ * verification for this push only: https is tried first, http after a
+ * TLS-level failure.
+ */
+#ifndef HOIST_LIB_REGISTRY_H
+#define HOIST_LIB_REGISTRY_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util/err.h"
+#include "lib/http.h"
+#include "lib/store.h"
+#include "lib/upload.h"
+
+struct hoist_registry_opts {
+	const char *ca_file; /* extra CA bundle (--ca-cert), or NULL */
+	int insecure;        /* registry.insecure */
+	int max_concurrent;  /* blobs in flight per push; 0: 4 */
+	uint64_t chunk_size; /* > 0: force chunked uploads of this size */
+	enum hoist_upload_mode mode;          /* AUTO unless forced */
+	enum hoist_http_version http_version; /* for blob bodies */
+	int no_resume;                        /* ignore saved sessions */
+};
+
+struct hoist_push_stats {
+	uint64_t blobs;         /* blobs in the image */
+	uint64_t blobs_present; /* skipped: already there or mounted */
+	uint64_t blobs_resumed; /* continued from a saved session */
+	uint64_t bytes_total;   /* size of the blobs uploaded */
+	uint64_t bytes_sent;    /* body bytes handed to the wire */
+	uint64_t retries;
+	char digest[136]; /* digest of the pushed root */
+};
+
+/*
+ * Push the image whose root descriptor is root to ref, a full reference
+ * ("host/repo:tag", "host/repo@sha256:..." or, with by_digest, "host/repo").
+ * The root goes to the tag when there is one, else by digest.
+ */
+int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
+	       int by_digest, const struct hoist_registry_opts *opts,
+	       struct hoist_push_stats *stats, struct hoist_err *err);
+
+#endif
