@@ -6,9 +6,13 @@ set -eu
 BUILD="autoconf automake make gcc pkg-config libcurl4-openssl-dev libssl-dev
 	libjansson-dev libzstd-dev zlib1g-dev libarchive-dev libcmocka-dev"
 TEST="skopeo umoci oci-image-tool libarchive-tools jq python3 tar gzip zstd
-	attr libcap2-bin util-linux ca-certificates"
+	attr libcap2-bin util-linux ca-certificates pigz bc"
 PKGS=$BUILD
-[ "${1:-}" = --test ] && PKGS="$BUILD $TEST"
+if [ "${1:-}" = --test ]; then
+	# contrib/test-packages.txt: what the registry tests add (one a line)
+	EXTRA=$(grep -v '^#' "$(dirname "$0")/test-packages.txt" 2>/dev/null | tr '\n' ' ')
+	PKGS="$BUILD $TEST $EXTRA"
+fi
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive

@@ -118,15 +118,15 @@ check "plain progress names the blobs being pushed" \
 check "read back p/app:1" readback_ok "$APP" "$P/p/app:1" --src-tls-verify=false
 
 # 2. TLS with HTTP/2
-check "TLS registry starts" reg_start_tls T
-check "push with --ca-cert" $H push --ca-cert "$T_CA" app:1 "$T_ADDR/t/app:1"
-check "read back t/app:1" readback_ok "$APP" "$T_ADDR/t/app:1" --src-cert-dir "$T_CERTS"
-check "the push spoke HTTP/2" grep -q '"PUT /v2/t/app/manifests/1 HTTP/2.0" 201' "$T_LOG"
-check_fails "push without the CA is refused" $H push app:1 "$T_ADDR/t/noca:1"
-check "HOIST_CERTS_D: HOST:PORT/ca.crt" reg_certs_d T "$HOIST_CERTS_D"
-check "push trusting certs.d" $H push app:1 "$T_ADDR/t/certsd:1"
-check "read back t/certsd:1" readback_ok "$APP" "$T_ADDR/t/certsd:1" --src-cert-dir "$T_CERTS"
-rm -rf "${HOIST_CERTS_D:?}/$T_ADDR"
+check "TLS registry starts" reg_start_tls TS
+check "push with --ca-cert" $H push --ca-cert "$TS_CA" app:1 "$TS_ADDR/t/app:1"
+check "read back t/app:1" readback_ok "$APP" "$TS_ADDR/t/app:1" --src-cert-dir "$TS_CERTS"
+check "the push spoke HTTP/2" grep -q '"PUT /v2/t/app/manifests/1 HTTP/2.0" 201' "$TS_LOG"
+check_fails "push without the CA is refused" $H push app:1 "$TS_ADDR/t/noca:1"
+check "HOIST_CERTS_D: HOST:PORT/ca.crt" reg_certs_d TS "$HOIST_CERTS_D"
+check "push trusting certs.d" $H push app:1 "$TS_ADDR/t/certsd:1"
+check "read back t/certsd:1" readback_ok "$APP" "$TS_ADDR/t/certsd:1" --src-cert-dir "$TS_CERTS"
+rm -rf "${HOIST_CERTS_D:?}/$TS_ADDR"
 
 # 3. htpasswd (Basic) through hoist login and through DOCKER_CONFIG
 check "htpasswd registry starts" reg_start_htpasswd B alice s3cret

@@ -48,7 +48,9 @@ wait_stats() {
 # the bytes forwarded to the registry to FWD_TOTAL.
 push_killed() {
 	proxy_config F "{\"stall_body_after\": $2, \"reset_stats\": true}" >/dev/null
-	timeout 300 "$HOIST" push --insecure --chunk-size 8MiB big:1 \
+	# no timeout(1) wrapper here: SIGKILL must reach hoist itself, not a
+	# parent that would leave it running; wait_stats bounds the wait
+	"$HOIST" push --insecure --chunk-size 8MiB big:1 \
 		"$F_ADDR/$1:1" >>"$S/push.log" 2>&1 &
 	hp=$!
 	if ! wait_stats '.stalled >= 1' 120; then

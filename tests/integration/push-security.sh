@@ -76,10 +76,10 @@ check_fails "the other origin never got Basic credentials at all" \
 	grep -q '"auth": "Basic"' "$KO_LOG"
 
 # 3. credentials stored for one registry stay with it
-check "TLS registry without auth starts" reg_start_tls T
-check "a logging proxy in front of it" proxy_start_tls TP "$T_ADDR"
+check "TLS registry without auth starts" reg_start_tls TS
+check "a logging proxy in front of it" proxy_start_tls TP "$TS_ADDR"
 check "push there with alice logged in elsewhere" \
-	$H push --ca-cert "$T_CA" app:1 "$TP_ADDR/s/app:1"
+	$H push --ca-cert "$TS_CA" app:1 "$TP_ADDR/s/app:1"
 check_fails "the unrelated registry never got an Authorization header" \
 	grep -q '"auth": "' "$TP_LOG"
 check "and the push really went there" grep -q '"method": "PUT"' "$TP_LOG"

@@ -192,6 +192,8 @@ _reg_start() {
 	command -v docker-registry >/dev/null ||
 		{ reg_die "docker-registry is not installed"; return 1; }
 	name=$1
+	# lib.sh owns T_LOG, T_TMP, ...: a registry called T would clobber them
+	[ "$name" != T ] || { reg_die "registry name 'T' clashes with lib.sh"; return 1; }
 	d=$REG_DIR/$name
 	mkdir -p "$d"
 	_set "$name" DIR "$d"
