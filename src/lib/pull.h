@@ -1,0 +1,62 @@
+/*
+ * pull.h: the read side of the registry client: fetching an image (a
+ * manifest or a whole index with its platform manifests, configs and
+ * layers) into the staging area.
+ *
+ *  - Manifests: GET with the full Accept list (OCI and Docker index and
+ *    manifest types; distribution 2.8 answers 404 to an OCI manifest
+ *    requested without it), capped at 4 MiB, stored as their exact bytes.
+ *    A manifest fetched by digest is verified against it; by tag, its
+ *    digest is computed (Docker-Content-Digest, when sent, must agree).
+ *    schema1 (application/vnd.docker.distribution.manifest.v1+*) is
+ *    refused with a clear error.
+ *  - Blobs: GET streamed into a store ingest, digest and size verified,
+ *    so nothing unverified is ever named. Blobs already in the store are
+ *    not fetched. A broken download resumes with Range from the bytes
+ *    already received (up to the retry policy). Downloads run in
+ *    parallel on one event loop (max_concurrent).
+ *  - Redirects (blob GETs to storage hosts): followed by hand, up to 5,
+ *    and the Authorization header is sent only to the registry's own
+ *    origin; https -> http downgrades are refused.
+ *  - Platforms: with an index, every platform (all) or only the ones that
+ *    match the filter; with a filter that matches one manifest, that
+ *    manifest becomes the root.
+ * Credentials, certificates and insecure work as for push (registry.h).
+ */
+#ifndef HOIST_LIB_PULL_H
+#define HOIST_LIB_PULL_H
+
+#include <jansson.h>
+
+#include "util/err.h"
+#include "lib/platform.h"
+#include "lib/registry.h"
+#include "lib/store.h"
+
+struct hoist_pull_opts {
+	struct hoist_registry_opts reg; /* ca_file, insecure, max_concurrent */
+	/* NULL/0: all platforms. Otherwise only these (an index keeps the
+	 * matching entries; one match makes that manifest the root). */
+	const struct hoist_platform *platforms;
+	size_t nplatforms;
+	int manifests_only; /* fetch manifests and configs, not layers */
+};
+
+struct hoist_pull_stats {
+	uint64_t blobs;		/* blobs the image needs */
+	uint64_t blobs_present; /* already in the store */
+	uint64_t bytes;		/* bytes downloaded */
+	uint64_t resumed;	/* downloads continued with Range */
+	uint64_t retries;
+};
+
+/*
+ * Fetch ref ("host/repo:tag" or "host/repo@sha256:...") into s. *root is a
+ * new descriptor (mediaType, digest, size; platform when a single manifest
+ * was selected from an index) owned by the caller. The store is not tagged.
+ */
+int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
+	       const struct hoist_pull_opts *opts,
+	       struct hoist_pull_stats *stats, struct hoist_err *err);
+
+#endif
