@@ -19,6 +19,7 @@
 #include "lib/image.h"
 #include "lib/imgwalk.h"
 #include "lib/ref.h"
+#include "lib/regconn.h"
 #include "lib/registry.h"
 #include "lib/retry.h"
 #include "util/buf.h"
@@ -29,26 +30,10 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-#define ERROR_BODY_MAX (64 * 1024)
-#define AUTH_RETRIES 3
-#define TOKEN_MARGIN_S 120
-
-static const char manifest_accept[] =
-	"Accept: " HOIST_MT_OCI_MANIFEST ", " HOIST_MT_OCI_INDEX
-	", " HOIST_MT_DOCKER_MANIFEST ", " HOIST_MT_DOCKER_LIST;
-
 struct reg {
+	struct hoist_regconn c;
 	struct hoist_store *store;
 	const struct hoist_registry_opts *opts;
-	struct hoist_http *http;
-	struct hoist_auth *auth;
-	struct hoist_http_tls tls;
-	char *ca_file, *cert_file, *key_file;
-	char *host; /* as in the reference: "127.0.0.1:5000", "docker.io" */
-	char *base; /* "https://host:port" */
-	char *repo;
-	char *scope;
-	const char *scopes[1];
 	struct hoist_push_stats *stats;
 	int failed;
 	struct hoist_err err;
@@ -77,253 +62,12 @@ struct blob_job {
 	uint64_t last_logged;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint32_t rnd32(void)
-{
-	static unsigned int seed;
-	if (!seed)
-		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
-	return (uint32_t)rand_r(&seed);
-}
-
-/* ---- registry errors ---- */
-
-/* "HTTP 400 DIGEST_INVALID: provided digest did not match" from a body. */
-static void error_body(const struct hoist_http_response *resp,
-		       const char **code, const char **msg, json_t **doc)
-{
-	json_t *errs, *e;
-
-	*code = NULL;
-	*msg = NULL;
-	*doc = NULL;
-	if (!resp->body.len ||
-	    hoist_json_parse(doc, resp->body.data, resp->body.len, "error",
-			     NULL) != 0)
-		return;
-	errs = json_object_get(*doc, "errors");
-	e = json_array_get(errs, 0);
-	*code = hoist_json_str(e, "code");
-	*msg = hoist_json_str(e, "message");
-}
-
-static int http_error(struct hoist_err *err, const char *what,
-		      const struct hoist_http_response *resp)
-{
-	const char *code, *msg;
-	json_t *doc;
-	int rc;
-
-	error_body(resp, &code, &msg, &doc);
-	rc = hoist_err_set(
-		err,
-		resp->status == 401 || resp->status == 403 ? HOIST_EAUTH
-							   : HOIST_EHTTP,
-		"%s: HTTP %d%s%s%s%s", what, resp->status, code ? " " : "",
-		code ? code : "", msg ? ": " : "", msg ? msg : "");
-	if (err)
-		err->http_status = resp->status;
-	json_decref(doc);
-	return rc;
-}
-
-/* ---- TLS material ---- */
-
-/* First *.crt in dir (ca.crt preferred), or NULL. */
-static char *find_crt(const char *dir)
-{
-	char *p = hoist_xasprintf("%s/ca.crt", dir);
-	DIR *d;
-	struct dirent *de;
-
-	if (hoist_fs_exists(p))
-		return p;
-	free(p);
-	d = opendir(dir);
-	if (!d)
-		return NULL;
-	p = NULL;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n > 4 && strcmp(de->d_name + n - 4, ".crt") == 0) {
-			p = hoist_xasprintf("%s/%s", dir, de->d_name);
-			break;
-		}
-	}
-	closedir(d);
-	return p;
-}
-
-static void load_certs(struct reg *r)
-{
-	const char *env = getenv("HOIST_CERTS_D");
-	char *list = hoist_xstrdup(
-		env ? env : "/etc/docker/certs.d:/etc/containers/certs.d");
-	char *s = list;
-
-	while (s && *s) {
-		char *colon = strchr(s, ':');
-		char *dir;
-		if (colon)
-			*colon = '\0';
-		dir = hoist_xasprintf("%s/%s", s, r->host);
-		if (hoist_fs_is_dir(dir)) {
-			char *cert = hoist_xasprintf("%s/client.cert", dir);
-			char *key = hoist_xasprintf("%s/client.key", dir);
-			if (!r->ca_file)
-				r->ca_file = find_crt(dir);
-			if (!r->cert_file && hoist_fs_exists(cert) &&
-			    hoist_fs_exists(key)) {
-				r->cert_file = cert;
-				r->key_file = key;
-			} else {
-				free(cert);
-				free(key);
-			}
-		}
-		free(dir);
-		s = colon ? colon + 1 : NULL;
-	}
-	free(list);
-	if (r->opts->ca_file) {
-		free(r->ca_file);
-		r->ca_file = hoist_xstrdup(r->opts->ca_file);
-	}
-	r->tls.ca_file = r->ca_file;
-	r->tls.cert_file = r->cert_file;
-	r->tls.key_file = r->key_file;
-	r->tls.insecure = r->opts->insecure;
-}
-
-/* ---- synchronous requests (ping, manifests) ---- */
-
-/*
- * One request with credentials, 401 handling and transient retries.
- * resp is filled for any HTTP answer; the caller checks the status.
- */
-static int request_sync(struct reg *r, const char *method, const char *url,
-			const char *const *extra, size_t nextra,
-			const void *body, size_t len,
-			struct hoist_http_response *resp, struct hoist_err *err)
-{
-	struct hoist_retry_policy pol;
-	int64_t start = now_ms();
-	int attempt = 0, auth_tries = 0;
-
-	hoist_retry_defaults(&pol);
-	for (;;) {
-		struct hoist_http_request req;
-		const char *hdrs[8];
-		char *auth = NULL;
-		size_t n = 0;
-		int rc;
-
-		rc = hoist_auth_header_for(r->auth, url, r->scopes, 1,
-					   TOKEN_MARGIN_S, &auth, err);
-		if (rc)
-			return rc;
-		if (auth)
-			hdrs[n++] = auth;
-		for (size_t i = 0; i < nextra && n < 7; i++)
-			hdrs[n++] = extra[i];
-		memset(&req, 0, sizeof(req));
-		req.method = method;
-		req.url = url;
-		req.headers = hdrs;
-		req.nheaders = n;
-		req.tls = &r->tls;
-		req.max_body = HOIST_MANIFEST_MAX;
-		if (body) {
-			req.body_kind = HOIST_HTTP_BODY_BUF;
-			req.body = body;
-			req.body_len = len;
-		}
-		memset(resp, 0, sizeof(*resp));
-		rc = hoist_http_do(r->http, &req, resp, err);
-		free(auth);
-		if (rc == 0 && resp->status == 401 &&
-		    auth_tries < AUTH_RETRIES) {
-			char *www = hoist_http_header_join(resp,
-							   "WWW-Authenticate");
-			int again = hoist_auth_on_401(r->auth, www, r->scopes,
-						      1, err);
-			free(www);
-			if (again > 0) {
-				auth_tries++;
-				hoist_http_response_release(resp);
-				continue;
-			}
-			return 0; /* the caller reports the 401 */
-		}
-		if (rc == 0 && !hoist_retry_is_transient(resp->status))
-			return 0;
-		if (rc && rc != HOIST_ENET)
-			return rc;
-		attempt++;
-		long delay = hoist_retry_delay(
-			&pol, attempt, (long)(now_ms() - start),
-			rc == 0 ? hoist_http_header_get(resp, "Retry-After")
-				: NULL,
-			(int64_t)time(NULL), rnd32());
-		if (delay < 0)
-			return rc ? rc : 0;
-		r->stats->retries++;
-		hoist_log(HOIST_LOG_INFO, "retry %d of %s %s after %s in %.1fs",
-			  attempt, method, url,
-			  rc ? "a connection error" : "an HTTP error",
-			  (double)delay / 1000);
-		if (rc == 0)
-			hoist_http_response_release(resp);
-		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000};
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* GET /v2/: learn the auth challenge; with insecure, fall back to http. */
-static int ping(struct reg *r, struct hoist_err *err)
-{
-	struct hoist_http_response resp;
-	char *url = hoist_xasprintf("%s/v2/", r->base);
-	int rc = request_sync(r, "GET", url, NULL, 0, NULL, 0, &resp, err);
-
-	if (rc == HOIST_ETLS && r->opts->insecure &&
-	    strncmp(r->base, "https://", 8) == 0) {
-		char *plain = hoist_xasprintf("http://%s", r->base + 8);
-		hoist_log(HOIST_LOG_INFO,
-			  "%s does not speak TLS; using plain http "
-			  "(registry.insecure)",
-			  r->host);
-		free(r->base);
-		r->base = plain;
-		hoist_auth_free(r->auth);
-		r->auth = NULL;
-		free(url);
-		return 1; /* caller re-creates auth and pings again */
-	}
-	if (rc)
-		goto out;
-	if (resp.status != 200 && resp.status != 401)
-		rc = http_error(err, "ping registry", &resp);
-	else if (resp.status == 401)
-		rc = http_error(err, "authenticate to registry", &resp);
-	hoist_http_response_release(&resp);
-out:
-	free(url);
-	return rc;
-}
-
 /* ---- upload sessions on disk ---- */
 
 static char *state_path(struct reg *r, const char *digest)
 {
 	char hex[HOIST_SHA256_HEXLEN + 1];
-	char *key = hoist_xasprintf("%s/%s@%s", r->host, r->repo, digest);
+	char *key = hoist_xasprintf("%s/%s@%s", r->c.host, r->c.repo, digest);
 	char *p;
 
 	hoist_sha256_hex(key, strlen(key), hex);
@@ -372,8 +116,8 @@ static void save_session(struct blob_job *j)
 	if (!hoist_upload_checkpoint(j->u, &loc, &off))
 		return;
 	doc = json_object();
-	hoist_json_set_str(doc, "registry", j->r->host);
-	hoist_json_set_str(doc, "repository", j->r->repo);
+	hoist_json_set_str(doc, "registry", j->r->c.host);
+	hoist_json_set_str(doc, "repository", j->r->c.repo);
 	hoist_json_set_str(doc, "digest", j->digest);
 	json_object_set_new(doc, "size", json_integer((json_int_t)j->size));
 	hoist_json_set_str(doc, "location", loc);
@@ -393,7 +137,7 @@ static void save_session(struct blob_job *j)
 
 static char *strategy_path(struct reg *r)
 {
-	char *name = hoist_xstrdup(r->host);
+	char *name = hoist_xstrdup(r->c.host);
 	char *p;
 	for (char *c = name; *c; c++)
 		if (*c == ':' || *c == '/' || *c == '[' || *c == ']')
@@ -432,7 +176,7 @@ static void load_strategy(struct reg *r)
 		if (r->mode != HOIST_UPLOAD_AUTO)
 			hoist_log(HOIST_LOG_INFO,
 				  "%s: using %s uploads as learned earlier",
-				  r->host, mode_names[r->mode]);
+				  r->c.host, mode_names[r->mode]);
 	}
 	json_decref(doc);
 	free(data);
@@ -469,12 +213,13 @@ static void save_strategy(struct reg *r, enum hoist_upload_mode mode,
 	r->mode = mode;
 	r->chunk_size = chunk;
 	hoist_log(HOIST_LOG_INFO, "%s: will start with %s uploads next time",
-		  r->host, mode_names[mode]);
+		  r->c.host, mode_names[mode]);
 }
 
 /* ---- blob jobs on the event loop ---- */
 
 static void job_step(struct blob_job *j);
+static void job_send(void *ctx);
 static void start_jobs(struct reg *r);
 
 static void job_finish(struct blob_job *j)
@@ -505,17 +250,17 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	const char *code = NULL, *msg = NULL;
 	json_t *doc = NULL;
 
-	if (rc == 0 && resp->status == 401 && j->auth_retries < AUTH_RETRIES) {
-		char *www = hoist_http_header_join(resp, "WWW-Authenticate");
-		struct hoist_err e;
-		int again = hoist_auth_on_401(r->auth, www, r->scopes, 1, &e);
-		free(www);
-		if (again > 0) {
-			j->auth_retries++;
-			/* replay the same step with a fresh token */
-			j->req.delay_ms = 0;
-			hoist_upload_next(j->u, &j->req, NULL);
-		}
+	if (rc == 0 && resp->status == 401 &&
+	    j->auth_retries < HOIST_REG_AUTH_RETRIES &&
+	    hoist_regconn_on_401(&r->c, resp)) {
+		/*
+		 * The registry refused the credentials before acting on the
+		 * request: send the same step again with a fresh token; the
+		 * upload engine never sees this answer.
+		 */
+		j->auth_retries++;
+		job_send(j);
+		return;
 	}
 	memset(&ur, 0, sizeof(ur));
 	if (rc == 0) {
@@ -528,7 +273,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 			hoist_http_header_get(resp, "OCI-Chunk-Min-Length");
 		ur.retry_after = hoist_http_header_get(resp, "Retry-After");
 		if (resp->status >= 400) {
-			error_body(resp, &code, &msg, &doc);
+			hoist_regconn_error_body(resp, &code, &msg, &doc);
 			ur.error_code = code;
 			ur.error_message = msg;
 		}
@@ -541,8 +286,8 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 		ur.error_message = hoist_err_msg(herr);
 	}
 	ur.now = (int64_t)time(NULL);
-	ur.rnd = rnd32();
-	ur.elapsed_ms = (long)(now_ms() - j->started_ms);
+	ur.rnd = hoist_regconn_rnd32();
+	ur.elapsed_ms = (long)(hoist_regconn_now_ms() - j->started_ms);
 	hoist_upload_feed(j->u, &ur);
 	json_decref(doc);
 	save_session(j);
@@ -574,8 +319,9 @@ static void job_send(void *ctx)
 	free(j->url);
 	j->url = NULL;
 	if (j->req.url[0] == '/') {
-		j->url = hoist_xasprintf("%s%s", r->base, j->req.url);
-	} else if (hoist_http_resolve_url(&j->url, r->base, j->req.url, &err)) {
+		j->url = hoist_xasprintf("%s%s", r->c.base, j->req.url);
+	} else if (hoist_http_resolve_url(&j->url, r->c.base, j->req.url,
+					  &err)) {
 		hoist_err_prefix(&err, "blob '%s'", j->digest);
 		fail_push(r, &err);
 		job_finish(j);
@@ -585,8 +331,7 @@ static void job_send(void *ctx)
 	j->hdr_auth = NULL;
 	free(j->hdr_range);
 	j->hdr_range = NULL;
-	rc = hoist_auth_header_for(r->auth, j->url, r->scopes, 1,
-				   TOKEN_MARGIN_S, &j->hdr_auth, &err);
+	rc = hoist_regconn_auth_line(&r->c, j->url, &j->hdr_auth, &err);
 	if (rc) {
 		fail_push(r, &err);
 		job_finish(j);
@@ -607,8 +352,8 @@ static void job_send(void *ctx)
 	req.url = j->url;
 	req.headers = j->hdrs;
 	req.nheaders = j->nhdrs;
-	req.tls = &r->tls;
-	req.max_body = ERROR_BODY_MAX;
+	req.tls = &r->c.tls;
+	req.max_body = HOIST_REG_ERROR_BODY_MAX;
 	/*
 	 * Blob bodies go over HTTP/1.1 unless asked otherwise: on loopback
 	 * h2 was 1.2-1.8x slower and cost 4-5x the client CPU for big
@@ -626,7 +371,7 @@ static void job_send(void *ctx)
 		req.progress = job_progress;
 		req.progress_ctx = j;
 	}
-	rc = hoist_http_submit(r->http, &req, job_done, j, &err);
+	rc = hoist_http_submit(r->c.http, &req, job_done, j, &err);
 	if (rc) {
 		fail_push(r, &err);
 		job_finish(j);
@@ -681,7 +426,7 @@ static void job_step(struct blob_job *j)
 			  (double)j->req.delay_ms / 1000);
 	}
 	if (j->req.delay_ms > 0) {
-		if (hoist_http_timer(r->http, j->req.delay_ms, job_send, j,
+		if (hoist_http_timer(r->c.http, j->req.delay_ms, job_send, j,
 				     &err)) {
 			fail_push(r, &err);
 			job_finish(j);
@@ -705,7 +450,7 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	if (j->fd < 0)
 		return hoist_err_sys(err, errno, "blob '%s'", j->digest);
 	memset(&p, 0, sizeof(p));
-	p.repo = r->repo;
+	p.repo = r->c.repo;
 	p.digest = j->digest;
 	p.size = j->size;
 	p.mode = r->mode;
@@ -720,7 +465,7 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	}
 	rc = hoist_upload_new(&j->u, &p, err);
 	free(loc);
-	j->started_ms = now_ms();
+	j->started_ms = hoist_regconn_now_ms();
 	return rc;
 }
 
@@ -776,11 +521,13 @@ static int put_manifest(struct reg *r, const json_t *desc, const char *ref,
 			     err);
 	if (rc)
 		return rc;
-	url = hoist_xasprintf("%s/v2/%s/manifests/%s", r->base, r->repo, ref);
+	url = hoist_xasprintf("%s/v2/%s/manifests/%s", r->c.base, r->c.repo,
+			      ref);
 	if (strcmp(ref, digest) == 0) {
 		/* by digest: skip what the registry already has */
-		hdrs[0] = manifest_accept;
-		rc = request_sync(r, "HEAD", url, hdrs, 1, NULL, 0, &resp, err);
+		hdrs[0] = hoist_reg_manifest_accept;
+		rc = hoist_regconn_request(&r->c, "HEAD", url, hdrs, 1, NULL, 0,
+					   0, &resp, err);
 		if (rc)
 			goto out;
 		int have = resp.status == 200;
@@ -790,13 +537,15 @@ static int put_manifest(struct reg *r, const json_t *desc, const char *ref,
 	}
 	ctype = hoist_xasprintf("Content-Type: %s", mt);
 	hdrs[0] = ctype;
-	hoist_log(HOIST_LOG_INFO, "pushing manifest for %s/%s%s%s", r->host,
-		  r->repo, ref[0] == 's' && strchr(ref, ':') ? "@" : ":", ref);
-	rc = request_sync(r, "PUT", url, hdrs, 1, data, len, &resp, err);
+	hoist_log(HOIST_LOG_INFO, "pushing manifest for %s/%s%s%s", r->c.host,
+		  r->c.repo, ref[0] == 's' && strchr(ref, ':') ? "@" : ":",
+		  ref);
+	rc = hoist_regconn_request(&r->c, "PUT", url, hdrs, 1, data, len, 0,
+				   &resp, err);
 	if (rc)
 		goto out;
 	if (resp.status < 200 || resp.status > 299) {
-		rc = http_error(err, "put manifest", &resp);
+		rc = hoist_regconn_http_error(err, "put manifest", &resp);
 	} else {
 		const char *got =
 			hoist_http_header_get(&resp, "Docker-Content-Digest");
@@ -861,31 +610,7 @@ static void reg_release(struct reg *r)
 	for (size_t i = 0; i < r->njobs; i++)
 		job_free(r->jobs[i]);
 	free(r->jobs);
-	hoist_auth_free(r->auth);
-	hoist_http_free(r->http);
-	free(r->ca_file);
-	free(r->cert_file);
-	free(r->key_file);
-	free(r->host);
-	free(r->base);
-	free(r->repo);
-	free(r->scope);
-}
-
-static int make_auth(struct reg *r, struct hoist_err *err)
-{
-	struct hoist_creds creds;
-	int rc;
-
-	memset(&creds, 0, sizeof(creds));
-	rc = hoist_creds_lookup(&creds, r->host, r->repo, err);
-	if (rc && rc != HOIST_ENOTFOUND)
-		return rc;
-	rc = hoist_auth_new(&r->auth, r->http, r->base,
-			    rc == HOIST_ENOTFOUND ? NULL : &creds, &r->tls,
-			    err);
-	hoist_creds_release(&creds);
-	return rc;
+	hoist_regconn_close(&r->c);
 }
 
 int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
@@ -894,7 +619,6 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 {
 	struct reg r;
 	struct hoist_ref pr;
-	struct hoist_http_opts hopts;
 	json_t *blobs = NULL, *b;
 	const char *root_digest;
 	size_t i;
@@ -913,32 +637,11 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	rc = hoist_ref_parse(&pr, ref, HOIST_REF_NORMALIZE, err);
 	if (rc)
 		return rc;
-	r.host = hoist_xstrdup(pr.domain);
-	r.repo = hoist_xstrdup(pr.path);
-	r.base = hoist_xasprintf("https://%s",
-				 strcmp(pr.domain, "docker.io") == 0
-					 ? "registry-1.docker.io"
-					 : pr.domain);
-	r.scope = hoist_xasprintf("repository:%s:pull,push", r.repo);
-	r.scopes[0] = r.scope;
-	load_certs(&r);
+	rc = hoist_regconn_open(&r.c, pr.domain, pr.path, "pull,push", NULL,
+				opts, err);
+	if (rc)
+		goto out;
 	load_strategy(&r);
-	memset(&hopts, 0, sizeof(hopts));
-	hopts.max_per_host =
-		opts->max_concurrent > 0 ? opts->max_concurrent : 4;
-	rc = hoist_http_new(&r.http, &hopts, err);
-	if (rc)
-		goto out;
-	for (int tries = 0; tries < 2; tries++) {
-		rc = make_auth(&r, err);
-		if (rc)
-			goto out;
-		rc = ping(&r, err);
-		if (rc != 1)
-			break;
-	}
-	if (rc)
-		goto out;
 
 	/* every blob that is not a manifest: configs and layers */
 	rc = hoist_imgwalk_blobs(&blobs, s, root, err);
@@ -964,10 +667,10 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 		r.jobs[r.njobs++] = j;
 	}
 	stats->blobs = r.njobs;
-	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs, r.host,
-		  r.repo);
+	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
+		  r.c.host, r.c.repo);
 	start_jobs(&r);
-	rc = hoist_http_run(r.http, err);
+	rc = hoist_http_run(r.c.http, err);
 	if (!rc && r.failed) {
 		*err = r.err;
 		rc = err->code ? err->code : HOIST_EHTTP;
@@ -978,6 +681,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 			    (!by_digest && pr.tag) ? pr.tag : root_digest, 0,
 			    err);
 out:
+	stats->retries += r.c.retries;
 	json_decref(blobs);
 	if (rc)
 		hoist_err_prefix(err, "push '%s'", ref);

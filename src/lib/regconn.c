@@ -1,0 +1,340 @@
+/*
+ * regconn.c: connecting to a registry repository: certificates, creds,
+ * the ping, and synchronous requests with auth and retries.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/image.h"
+#include "lib/regconn.h"
+#include "lib/retry.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/banned.h"
+
+const char hoist_reg_manifest_accept[] =
+	"Accept: " HOIST_MT_OCI_MANIFEST ", " HOIST_MT_OCI_INDEX
+	", " HOIST_MT_DOCKER_MANIFEST ", " HOIST_MT_DOCKER_LIST;
+
+int64_t hoist_regconn_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t hoist_regconn_rnd32(void)
+{
+	static unsigned int seed;
+	if (!seed)
+		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	return (uint32_t)rand_r(&seed);
+}
+
+void hoist_regconn_error_body(const struct hoist_http_response *resp,
+			      const char **code, const char **msg, json_t **doc)
+{
+	json_t *e;
+
+	*code = NULL;
+	*msg = NULL;
+	*doc = NULL;
+	if (!resp->body.len ||
+	    hoist_json_parse(doc, resp->body.data, resp->body.len, "error",
+			     NULL) != 0)
+		return;
+	e = json_array_get(json_object_get(*doc, "errors"), 0);
+	*code = hoist_json_str(e, "code");
+	*msg = hoist_json_str(e, "message");
+}
+
+int hoist_regconn_http_error(struct hoist_err *err, const char *what,
+			     const struct hoist_http_response *resp)
+{
+	char qcode[128], qmsg[512];
+	const char *code, *msg;
+	json_t *doc;
+	int rc = HOIST_EHTTP;
+
+	if (resp->status == 401 || resp->status == 403)
+		rc = HOIST_EAUTH;
+	else if (resp->status == 404)
+		rc = HOIST_ENOTFOUND;
+	hoist_regconn_error_body(resp, &code, &msg, &doc);
+	if (code)
+		hoist_err_quote(qcode, sizeof(qcode), code, strlen(code),
+				HOIST_QUOTE_UTF8);
+	if (msg)
+		hoist_err_quote(qmsg, sizeof(qmsg), msg, strlen(msg),
+				HOIST_QUOTE_UTF8);
+	hoist_err_set(err, rc, "%s: HTTP %d%s%s%s%s", what, resp->status,
+		      code ? " " : "", code ? qcode : "", msg ? ": " : "",
+		      msg ? qmsg : "");
+	if (err)
+		err->http_status = resp->status;
+	json_decref(doc);
+	return rc;
+}
+
+/* First *.crt in dir (ca.crt preferred), or NULL. */
+static char *find_crt(const char *dir)
+{
+	char *p = hoist_xasprintf("%s/ca.crt", dir);
+	DIR *d;
+	struct dirent *de;
+
+	if (hoist_fs_exists(p))
+		return p;
+	free(p);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	p = NULL;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n > 4 && strcmp(de->d_name + n - 4, ".crt") == 0) {
+			p = hoist_xasprintf("%s/%s", dir, de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return p;
+}
+
+/* certs.d: $HOIST_CERTS_D, else Docker's and containers' directories. */
+static void load_certs(struct hoist_regconn *c)
+{
+	const char *env = getenv("HOIST_CERTS_D");
+	char *list = hoist_xstrdup(
+		env ? env : "/etc/docker/certs.d:/etc/containers/certs.d");
+	char *s = list;
+
+	while (s && *s) {
+		char *colon = strchr(s, ':');
+		char *dir;
+		if (colon)
+			*colon = '\0';
+		dir = hoist_xasprintf("%s/%s", s, c->host);
+		if (hoist_fs_is_dir(dir)) {
+			char *cert = hoist_xasprintf("%s/client.cert", dir);
+			char *key = hoist_xasprintf("%s/client.key", dir);
+			if (!c->ca_file)
+				c->ca_file = find_crt(dir);
+			if (!c->cert_file && hoist_fs_exists(cert) &&
+			    hoist_fs_exists(key)) {
+				c->cert_file = cert;
+				c->key_file = key;
+			} else {
+				free(cert);
+				free(key);
+			}
+		}
+		free(dir);
+		s = colon ? colon + 1 : NULL;
+	}
+	free(list);
+	if (c->opts->ca_file) {
+		free(c->ca_file);
+		c->ca_file = hoist_xstrdup(c->opts->ca_file);
+	}
+	c->tls.ca_file = c->ca_file;
+	c->tls.cert_file = c->cert_file;
+	c->tls.key_file = c->key_file;
+	c->tls.insecure = c->opts->insecure;
+}
+
+int hoist_regconn_auth_line(struct hoist_regconn *c, const char *url,
+			    char **line, struct hoist_err *err)
+{
+	return hoist_auth_header_for(c->auth, url, c->scopes, c->nscopes,
+				     HOIST_REG_TOKEN_MARGIN_S, line, err);
+}
+
+int hoist_regconn_on_401(struct hoist_regconn *c,
+			 const struct hoist_http_response *resp)
+{
+	char *www = hoist_http_header_join(resp, "WWW-Authenticate");
+	int again =
+		hoist_auth_on_401(c->auth, www, c->scopes, c->nscopes, NULL);
+	free(www);
+	return again > 0;
+}
+
+int hoist_regconn_request(struct hoist_regconn *c, const char *method,
+			  const char *url, const char *const *extra,
+			  size_t nextra, const void *body, size_t len,
+			  size_t max_body, struct hoist_http_response *resp,
+			  struct hoist_err *err)
+{
+	struct hoist_retry_policy pol;
+	int64_t start = hoist_regconn_now_ms();
+	int attempt = 0, auth_tries = 0;
+
+	hoist_retry_defaults(&pol);
+	for (;;) {
+		struct hoist_http_request req;
+		const char *hdrs[8];
+		char *auth = NULL;
+		size_t n = 0;
+		int rc;
+
+		rc = hoist_regconn_auth_line(c, url, &auth, err);
+		if (rc)
+			return rc;
+		if (auth)
+			hdrs[n++] = auth;
+		for (size_t i = 0; i < nextra && n < 7; i++)
+			hdrs[n++] = extra[i];
+		memset(&req, 0, sizeof(req));
+		req.method = method;
+		req.url = url;
+		req.headers = hdrs;
+		req.nheaders = n;
+		req.tls = &c->tls;
+		req.max_body = max_body ? max_body : HOIST_MANIFEST_MAX;
+		if (body) {
+			req.body_kind = HOIST_HTTP_BODY_BUF;
+			req.body = body;
+			req.body_len = len;
+		}
+		memset(resp, 0, sizeof(*resp));
+		rc = hoist_http_do(c->http, &req, resp, err);
+		free(auth);
+		if (rc == 0 && resp->status == 401 &&
+		    auth_tries < HOIST_REG_AUTH_RETRIES &&
+		    hoist_regconn_on_401(c, resp)) {
+			auth_tries++;
+			hoist_http_response_release(resp);
+			continue;
+		}
+		if (rc == 0 && !hoist_retry_is_transient(resp->status))
+			return 0;
+		if (rc && rc != HOIST_ENET)
+			return rc;
+		attempt++;
+		long delay = hoist_retry_delay(
+			&pol, attempt, (long)(hoist_regconn_now_ms() - start),
+			rc == 0 ? hoist_http_header_get(resp, "Retry-After")
+				: NULL,
+			(int64_t)time(NULL), hoist_regconn_rnd32());
+		if (delay < 0)
+			return rc ? rc : 0;
+		c->retries++;
+		hoist_log(HOIST_LOG_INFO, "retry %d of %s %s after %s in %.1fs",
+			  attempt, method, url,
+			  rc ? "a connection error" : "an HTTP error",
+			  (double)delay / 1000);
+		hoist_http_response_release(resp);
+		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int make_auth(struct hoist_regconn *c, struct hoist_err *err)
+{
+	struct hoist_creds creds;
+	int rc;
+
+	memset(&creds, 0, sizeof(creds));
+	rc = hoist_creds_lookup(&creds, c->host, c->repo, err);
+	if (rc && rc != HOIST_ENOTFOUND)
+		return rc;
+	rc = hoist_auth_new(&c->auth, c->http, c->base,
+			    rc == HOIST_ENOTFOUND ? NULL : &creds, &c->tls,
+			    err);
+	hoist_creds_release(&creds);
+	return rc;
+}
+
+/* GET /v2/: learn the auth challenge; with insecure, fall back to http. */
+static int ping(struct hoist_regconn *c, struct hoist_err *err)
+{
+	struct hoist_http_response resp;
+	char *url = hoist_xasprintf("%s/v2/", c->base);
+	int rc = hoist_regconn_request(c, "GET", url, NULL, 0, NULL, 0, 0,
+				       &resp, err);
+
+	if (rc == HOIST_ETLS && c->opts->insecure &&
+	    strncmp(c->base, "https://", 8) == 0) {
+		char *plain = hoist_xasprintf("http://%s", c->base + 8);
+		hoist_log(HOIST_LOG_INFO,
+			  "%s does not speak TLS; using plain http "
+			  "(registry.insecure)",
+			  c->host);
+		free(c->base);
+		c->base = plain;
+		hoist_auth_free(c->auth);
+		c->auth = NULL;
+		hoist_http_response_release(&resp);
+		free(url);
+		return 1; /* the caller re-creates auth and pings again */
+	}
+	if (rc)
+		goto out;
+	if (resp.status != 200 && resp.status != 401)
+		rc = hoist_regconn_http_error(err, "ping registry", &resp);
+	else if (resp.status == 401)
+		rc = hoist_regconn_http_error(err, "authenticate to registry",
+					      &resp);
+out:
+	hoist_http_response_release(&resp);
+	free(url);
+	return rc;
+}
+
+int hoist_regconn_open(struct hoist_regconn *c, const char *host,
+		       const char *repo, const char *actions,
+		       const char *extra_scope,
+		       const struct hoist_registry_opts *opts,
+		       struct hoist_err *err)
+{
+	struct hoist_http_opts hopts;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->opts = opts;
+	c->host = hoist_xstrdup(host);
+	c->repo = hoist_xstrdup(repo);
+	c->base = hoist_xasprintf("https://%s", strcmp(host, "docker.io") == 0
+							? "registry-1.docker.io"
+							: host);
+	c->scope = hoist_xasprintf("repository:%s:%s", repo, actions);
+	c->scopes[c->nscopes++] = c->scope;
+	if (extra_scope)
+		c->scopes[c->nscopes++] = extra_scope;
+	load_certs(c);
+	memset(&hopts, 0, sizeof(hopts));
+	hopts.max_per_host =
+		opts->max_concurrent > 0 ? opts->max_concurrent : 4;
+	rc = hoist_http_new(&c->http, &hopts, err);
+	if (rc)
+		return rc;
+	for (int tries = 0; tries < 2; tries++) {
+		rc = make_auth(c, err);
+		if (rc)
+			return rc;
+		rc = ping(c, err);
+		if (rc != 1)
+			break;
+	}
+	return rc;
+}
+
+void hoist_regconn_close(struct hoist_regconn *c)
+{
+	hoist_auth_free(c->auth);
+	hoist_http_free(c->http);
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->host);
+	free(c->base);
+	free(c->repo);
+	free(c->scope);
+	memset(c, 0, sizeof(*c));
+}

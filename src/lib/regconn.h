@@ -1,0 +1,95 @@
+/*
+ * regconn.h: one authenticated connection to a registry repository, shared
+ * by push (registry.c) and pull (pull.c): the HTTP client, TLS material
+ * from certs.d, credentials and tokens, the /v2/ ping (with the insecure
+ * fallback to plain http), and synchronous requests with 401 handling and
+ * transient retries.
+ */
+#ifndef HOIST_LIB_REGCONN_H
+#define HOIST_LIB_REGCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "lib/auth.h"
+#include "lib/http.h"
+#include "lib/registry.h"
+
+#define HOIST_REG_AUTH_RETRIES 3
+#define HOIST_REG_TOKEN_MARGIN_S 120
+#define HOIST_REG_ERROR_BODY_MAX (64 * 1024)
+
+/* The Accept header for manifest requests (every type hoist reads). */
+extern const char hoist_reg_manifest_accept[];
+
+struct hoist_regconn {
+	const struct hoist_registry_opts *opts;
+	struct hoist_http *http;
+	struct hoist_auth *auth;
+	struct hoist_http_tls tls;
+	char *ca_file, *cert_file, *key_file;
+	char *host; /* as in the reference: "127.0.0.1:5000", "docker.io" */
+	char *base; /* "https://host:port" (or http:// when insecure) */
+	char *repo;
+	char *scope;
+	const char *scopes[2];
+	size_t nscopes;
+	uint64_t retries; /* retries done by hoist_regconn_request */
+};
+
+/*
+ * Connect to host for repo with the given actions ("pull" or
+ * "pull,push"): TLS setup, credentials, and a ping of /v2/. extra_scope
+ * (may be NULL) is added to every token request, e.g. the pull scope of a
+ * mount source. c is released by hoist_regconn_close, also on failure.
+ */
+int hoist_regconn_open(struct hoist_regconn *c, const char *host,
+		       const char *repo, const char *actions,
+		       const char *extra_scope,
+		       const struct hoist_registry_opts *opts,
+		       struct hoist_err *err);
+void hoist_regconn_close(struct hoist_regconn *c);
+
+/*
+ * One request with credentials, 401 handling and transient retries (a
+ * backoff sleep between attempts). rc 0 with resp filled for any HTTP
+ * answer (the caller checks the status); negative codes for transport
+ * failures that outlived the retries.
+ */
+int hoist_regconn_request(struct hoist_regconn *c, const char *method,
+			  const char *url, const char *const *extra,
+			  size_t nextra, const void *body, size_t len,
+			  size_t max_body, struct hoist_http_response *resp,
+			  struct hoist_err *err);
+
+/* The Authorization header line for url, or NULL (see auth.h). */
+int hoist_regconn_auth_line(struct hoist_regconn *c, const char *url,
+			    char **line, struct hoist_err *err);
+/*
+ * After a 401 on an asynchronous request: 1 if it should be sent again
+ * with fresh credentials.
+ */
+int hoist_regconn_on_401(struct hoist_regconn *c,
+			 const struct hoist_http_response *resp);
+
+/*
+ * The registry's error from a response: "what: HTTP 400 DIGEST_INVALID:
+ * provided digest did not match uploaded content". Sets http_status;
+ * HOIST_EAUTH for 401/403, HOIST_ENOTFOUND for 404, else HOIST_EHTTP.
+ */
+int hoist_regconn_http_error(struct hoist_err *err, const char *what,
+			     const struct hoist_http_response *resp);
+/*
+ * The first errors[].code and .message of a JSON error body. *doc holds
+ * the strings (json_decref it); all NULL when the body is not JSON.
+ */
+void hoist_regconn_error_body(const struct hoist_http_response *resp,
+			      const char **code, const char **msg,
+			      json_t **doc);
+
+/* Monotonic milliseconds, and randomness for jitter. */
+int64_t hoist_regconn_now_ms(void);
+uint32_t hoist_regconn_rnd32(void);
+
+#endif
