@@ -14,6 +14,8 @@ int hoist_cmd_prune(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_login(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_logout(int argc, char **argv, const struct hoist_global *g);
+int hoist_cmd_copy(int argc, char **argv, const struct hoist_global *g);
+int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g);
 
 /* Registry flags shared by build and push (getopt values). */
 enum {

@@ -499,12 +499,15 @@ static json_t *index_entries(const struct hoist_export_plan *p,
 			     const json_t *root)
 {
 	json_t *list = json_array();
-	size_t n = p->nnames ? p->nnames : 1;
+	size_t n = p->nnames && !p->layout_ref ? p->nnames : 1;
 
 	for (size_t i = 0; i < n; i++) {
 		json_t *d = hoist_export_layout_desc(root, p->created);
 		json_t *ann = json_object_get(d, "annotations");
-		if (p->nnames) {
+		if (p->layout_ref) {
+			hoist_json_set_str(ann, HOIST_ANN_REF_NAME,
+					   p->layout_ref);
+		} else if (p->nnames) {
 			struct hoist_ref r;
 			hoist_json_set_str(ann, HOIST_ANN_IMAGE_NAME,
 					   p->names[i]);
@@ -630,8 +633,12 @@ int hoist_export_layout(const struct hoist_export_plan *p,
 		if (rc)
 			goto fail;
 	}
-	rc = w->put_index(w, entries, (const char *const *)p->names, p->nnames,
-			  err);
+	if (p->layout_ref)
+		rc = w->put_index(w, entries,
+				  (const char *const *)&p->layout_ref, 1, err);
+	else
+		rc = w->put_index(w, entries, (const char *const *)p->names,
+				  p->nnames, err);
 	if (rc)
 		goto fail;
 	if (p->tar) {

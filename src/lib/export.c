@@ -93,6 +93,7 @@ void hoist_export_plan_release(struct hoist_export_plan *p)
 	free(p->raw_names);
 	free(p->dest);
 	free(p->dangling_prefix);
+	free(p->layout_ref);
 	json_decref(p->spec.ann_manifest);
 	json_decref(p->spec.ann_manifest_desc);
 	json_decref(p->spec.ann_index);

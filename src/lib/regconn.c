@@ -176,6 +176,8 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 	int attempt = 0, auth_tries = 0;
 
 	hoist_retry_defaults(&pol);
+	if (c->max_attempts > 0)
+		pol.max_attempts = c->max_attempts;
 	for (;;) {
 		struct hoist_http_request req;
 		const char *hdrs[8];
@@ -256,8 +258,13 @@ static int ping(struct hoist_regconn *c, struct hoist_err *err)
 {
 	struct hoist_http_response resp;
 	char *url = hoist_xasprintf("%s/v2/", c->base);
-	int rc = hoist_regconn_request(c, "GET", url, NULL, 0, NULL, 0, 0,
-				       &resp, err);
+	int rc;
+
+	/* a wrong address should fail in seconds, not after the full policy */
+	c->max_attempts = 3;
+	rc = hoist_regconn_request(c, "GET", url, NULL, 0, NULL, 0, 0, &resp,
+				   err);
+	c->max_attempts = 0;
 
 	if (rc == HOIST_ETLS && c->opts->insecure &&
 	    strncmp(c->base, "https://", 8) == 0) {

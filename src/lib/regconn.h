@@ -36,6 +36,7 @@ struct hoist_regconn {
 	const char *scopes[2];
 	size_t nscopes;
 	uint64_t retries; /* retries done by hoist_regconn_request */
+	int max_attempts; /* > 0: overrides the retry policy's attempts */
 };
 
 /*

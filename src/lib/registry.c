@@ -455,6 +455,8 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	p.size = j->size;
 	p.mode = r->mode;
 	p.chunk_size = r->chunk_size;
+	if (r->opts->mount_from && strcmp(r->opts->mount_from, r->c.repo))
+		p.mount_from = r->opts->mount_from;
 	if (!r->opts->no_resume && load_session(j, &loc, &off)) {
 		p.resume_location = loc;
 		p.resume_offset = off;
@@ -619,6 +621,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 {
 	struct reg r;
 	struct hoist_ref pr;
+	char *mount_scope = NULL;
 	json_t *blobs = NULL, *b;
 	const char *root_digest;
 	size_t i;
@@ -637,8 +640,11 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	rc = hoist_ref_parse(&pr, ref, HOIST_REF_NORMALIZE, err);
 	if (rc)
 		return rc;
-	rc = hoist_regconn_open(&r.c, pr.domain, pr.path, "pull,push", NULL,
-				opts, err);
+	if (opts->mount_from && strcmp(opts->mount_from, pr.path))
+		mount_scope =
+			hoist_xasprintf("repository:%s:pull", opts->mount_from);
+	rc = hoist_regconn_open(&r.c, pr.domain, pr.path, "pull,push",
+				mount_scope, opts, err);
 	if (rc)
 		goto out;
 	load_strategy(&r);
@@ -687,5 +693,6 @@ out:
 		hoist_err_prefix(err, "push '%s'", ref);
 	hoist_ref_release(&pr);
 	reg_release(&r);
+	free(mount_scope);
 	return rc;
 }

@@ -39,6 +39,9 @@ struct hoist_registry_opts {
 	enum hoist_upload_mode mode;          /* AUTO unless forced */
 	enum hoist_http_version http_version; /* for blob bodies */
 	int no_resume;                        /* ignore saved sessions */
+	/* a repository of the SAME registry holding the blobs: they are
+	 * mounted from it (POST ?mount=&from=) instead of uploaded */
+	const char *mount_from;
 };
 
 struct hoist_push_stats {

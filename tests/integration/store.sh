@@ -20,7 +20,7 @@ check "docker.io names are normalised" sh -c "
 check "name-canonical adds NAME@DIGEST" sh -c "
 	'$HOIST' build --rootfs '$S/tree' -o 'type=image,name=example.test/c:1,name-canonical=true' &&
 	'$HOIST' images -q | grep -q '^example.test/c@sha256:'"
-check "registry type is refused until push lands" sh -c "! '$HOIST' build --rootfs '$S/tree' -o 'type=registry,name=example.test/x:1' 2>'$S/e' && grep -q 'not implemented' '$S/e'"
+check "an unreachable registry fails with one error naming it" sh -c "! '$HOIST' build --rootfs '$S/tree' -o 'type=registry,name=127.0.0.1:9/x:1' --progress quiet 2>'$S/e' && test \$(wc -l < '$S/e') = 1 && grep -q \"push '127.0.0.1:9/x:1'\" '$S/e'"
 check "rm removes a name" sh -c "'$HOIST' rm example.test/img:1 && ! '$HOIST' images -q | grep -qx example.test/img:1"
 check "rm of a missing name fails" sh -c "! '$HOIST' rm example.test/nope:1"
 blobs_before=$(ls "$HOIST_ROOT/blobs/sha256" | wc -l)
