@@ -30,7 +30,8 @@ static const char build_usage[] =
 	"\n"
 	"Layers:\n"
 	"      --rootfs DIR         add DIR as a layer (repeatable, in order)\n"
-	"      --layer DIR          the same as --rootfs\n"
+	"      --layer [PLAT=]DIR   the same; with PLAT=, for that platform "
+	"only\n"
 	"      --platform LIST      os/arch[/variant][,...] (default: host)\n"
 	"\n"
 	"Image configuration:\n"
@@ -246,7 +247,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		      cmd = {0};
 	struct hoist_build_opts bo;
 	struct hoist_export_plan *plans = NULL;
-	struct hoist_platform *plats = NULL;
+	struct hoist_platform *plats = NULL, *lplats = NULL;
+	struct hoist_build_layer *blayers = NULL;
 	struct hoist_store *store = NULL;
 	struct hoist_build *build = NULL;
 	struct hoist_err err;
@@ -366,9 +368,26 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				      labels.v[i]);
 			goto fail;
 		}
-	for (i = 0; i < layers.n; i++)
-		if (check_dir("rootfs", layers.v[i], &err))
+	/* --layer [PLATFORM=]DIR: a layer for one platform only */
+	blayers = hoist_xcalloc(layers.n + 1, sizeof(*blayers));
+	lplats = hoist_xcalloc(layers.n + 1, sizeof(*lplats));
+	for (i = 0; i < layers.n; i++) {
+		const char *eq = strchr(layers.v[i], '=');
+		blayers[i].dir = layers.v[i];
+		if (eq &&
+		    memchr(layers.v[i], '/', (size_t)(eq - layers.v[i]))) {
+			char *pl = hoist_xstrndup(layers.v[i],
+						  (size_t)(eq - layers.v[i]));
+			int bad = hoist_platform_parse(&lplats[i], pl, NULL);
+			free(pl);
+			if (!bad) {
+				blayers[i].platform = &lplats[i];
+				blayers[i].dir = eq + 1;
+			}
+		}
+		if (check_dir("rootfs", blayers[i].dir, &err))
 			goto fail;
+	}
 	if (platform) {
 		if (hoist_platform_parse_list(&plats, &nplats, platform,
 					      &err)) {
@@ -446,9 +465,25 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	root = hoist_cli_root(g);
 	if (hoist_store_open(&store, root, &err))
 		goto fail;
+	for (i = 0; i < layers.n; i++) {
+		size_t k;
+		if (!blayers[i].platform)
+			continue;
+		for (k = 0; k < nplats; k++)
+			if (hoist_platform_equal(blayers[i].platform,
+						 &plats[k]))
+				break;
+		if (k == nplats) {
+			hoist_err_set(&err, HOIST_EINVAL,
+				      "--layer '%s': that platform is not "
+				      "built (see --platform)",
+				      layers.v[i]);
+			goto fail;
+		}
+	}
 	bo.platforms = plats;
 	bo.nplatforms = nplats;
-	bo.layer_dirs = layers.v;
+	bo.layers = blayers;
 	bo.nlayers = layers.n;
 	bo.epoch = epoch;
 	bo.rc.entrypoint = entry.v;
@@ -506,6 +541,8 @@ out:
 	hoist_store_close(store);
 	free(root);
 	free(plats);
+	free(lplats);
+	free(blayers);
 	free(layers.v);
 	free(env.v);
 	free(labels.v);

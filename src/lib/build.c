@@ -6,10 +6,15 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "lib/build.h"
+#include "lib/imgwalk.h"
 #include "lib/layer.h"
+#include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -22,9 +27,21 @@ struct built_layer {
 	struct hoist_layer layer;
 };
 
+struct recompressed {
+	char from[HOIST_DIGEST_MAX];
+	enum hoist_compression compression;
+	int level;
+	struct hoist_digest digest;
+	uint64_t size;
+};
+
 struct hoist_build {
 	struct hoist_store *store;
 	struct hoist_build_opts opts;
+	struct hoist_img_manifest *base; /* the base's platform manifests */
+	size_t nbase;
+	struct recompressed **recomp; /* pointers stay valid as it grows */
+	size_t nrecomp;
 	int64_t created;
 	struct built_layer **layers; /* pointers stay valid as it grows */
 	size_t nlayers;
@@ -41,6 +58,14 @@ int hoist_build_new(struct hoist_build **out, struct hoist_store *s,
 	b->store = s;
 	b->opts = *opts;
 	b->created = opts->epoch >= 0 ? opts->epoch : (int64_t)time(NULL);
+	if (opts->base) {
+		int rc = hoist_imgwalk_manifests(&b->base, &b->nbase, s,
+						 opts->base, err);
+		if (rc) {
+			free(b);
+			return hoist_err_prefix(err, "base image");
+		}
+	}
 	*out = b;
 	return 0;
 }
@@ -52,6 +77,10 @@ void hoist_build_free(struct hoist_build *b)
 	for (size_t i = 0; i < b->nlayers; i++)
 		free(b->layers[i]);
 	free(b->layers);
+	hoist_imgwalk_manifests_free(b->base, b->nbase);
+	for (size_t i = 0; i < b->nrecomp; i++)
+		free(b->recomp[i]);
+	free(b->recomp);
 	free(b);
 }
 
@@ -76,10 +105,10 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	lo.level = spec->level;
 	lo.epoch = b->opts.epoch;
 	hoist_log(HOIST_LOG_INFO, "building layer %zu from '%s' (%s)", dir + 1,
-		  b->opts.layer_dirs[dir],
+		  b->opts.layers[dir].dir,
 		  hoist_compression_name(spec->compression));
 	bl = hoist_xcalloc(1, sizeof(*bl));
-	rc = hoist_layer_from_dir(&bl->layer, b->store, b->opts.layer_dirs[dir],
+	rc = hoist_layer_from_dir(&bl->layer, b->store, b->opts.layers[dir].dir,
 				  &lo, err);
 	if (rc) {
 		free(bl);
@@ -167,35 +196,230 @@ static int put_json(struct hoist_build *b, const char *mt, char *text,
 	return 0;
 }
 
+/* The compression a layer media type says, or -1 for other types. */
+static int mt_compression(const char *mt)
+{
+	size_t n;
+
+	if (!hoist_image_mt_is_layer(mt) || strstr(mt, "nondistributable") ||
+	    strstr(mt, "foreign"))
+		return -1;
+	n = strlen(mt);
+	if (n >= 4 && strcmp(mt + n - 4, "gzip") == 0)
+		return HOIST_COMP_GZIP;
+	if (n >= 4 && strcmp(mt + n - 4, "zstd") == 0)
+		return HOIST_COMP_ZSTD;
+	if (n >= 3 && strcmp(mt + n - 3, "tar") == 0)
+		return HOIST_COMP_NONE;
+	return -1;
+}
+
+static int recomp_sink(void *ctx, const void *data, size_t len,
+		       struct hoist_err *err)
+{
+	return hoist_ingest_write(ctx, data, len, err);
+}
+
+static int comp_sink(void *ctx, const void *data, size_t len,
+		     struct hoist_err *err)
+{
+	return hoist_compressor_write(ctx, data, len, err);
+}
+
+/*
+ * force-compression: a base layer in another compression is decompressed
+ * and compressed again (its diff_id stays; its digest changes). Cached,
+ * so several outputs or platforms sharing it pay once.
+ */
+static int recompress(struct hoist_build *b, const char *digest,
+		      enum hoist_compression from,
+		      const struct hoist_image_spec *spec,
+		      const struct recompressed **out, struct hoist_err *err)
+{
+	struct hoist_ingest *in = NULL;
+	struct hoist_compressor *comp = NULL;
+	struct hoist_decompressor *dec = NULL;
+	struct hoist_sink to_ingest, to_comp;
+	struct recompressed r;
+	char *path = NULL, *buf = NULL;
+	int fd = -1, rc;
+
+	for (size_t i = 0; i < b->nrecomp; i++)
+		if (strcmp(b->recomp[i]->from, digest) == 0 &&
+		    b->recomp[i]->compression == spec->compression &&
+		    b->recomp[i]->level == spec->level) {
+			*out = b->recomp[i];
+			return 0;
+		}
+	hoist_log(HOIST_LOG_INFO, "recompressing base layer %.19s to %s",
+		  digest, hoist_compression_name(spec->compression));
+	memset(&r, 0, sizeof(r));
+	rc = hoist_ingest_open(&in, b->store, err);
+	if (rc)
+		return rc;
+	to_ingest.write = recomp_sink;
+	to_ingest.ctx = in;
+	rc = hoist_compressor_new(&comp, spec->compression, spec->level,
+				  &to_ingest, err);
+	if (rc)
+		goto out;
+	to_comp.write = comp_sink;
+	to_comp.ctx = comp;
+	rc = hoist_decompressor_new(&dec, from, &to_comp, err);
+	if (rc)
+		goto out;
+	path = hoist_store_blob_path(b->store, digest);
+	fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0) {
+		rc = hoist_err_sys(err, errno, "base layer '%s'", digest);
+		goto out;
+	}
+	buf = hoist_xmalloc(1 << 18);
+	for (;;) {
+		size_t got;
+		rc = hoist_fs_read_full(fd, buf, 1 << 18, &got, digest, err);
+		if (rc || !got)
+			break;
+		rc = hoist_decompressor_write(dec, buf, got, err);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		rc = hoist_decompressor_finish(dec, err);
+	if (!rc)
+		rc = hoist_compressor_finish(comp, err);
+	if (!rc) {
+		rc = hoist_ingest_commit(in, NULL, &r.digest, &r.size, err);
+		in = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(path);
+	hoist_decompressor_free(dec);
+	hoist_compressor_free(comp);
+	hoist_ingest_abort(in);
+	if (rc)
+		return hoist_err_prefix(err, "recompress base layer '%s'",
+					digest);
+	snprintf(r.from, sizeof(r.from), "%s", digest);
+	r.compression = spec->compression;
+	r.level = spec->level;
+	b->recomp = hoist_xreallocarray(b->recomp, b->nrecomp + 1,
+					sizeof(*b->recomp));
+	b->recomp[b->nrecomp] = hoist_xmalloc(sizeof(r));
+	*b->recomp[b->nrecomp] = r;
+	*out = b->recomp[b->nrecomp++];
+	return 0;
+}
+
+/* The base manifest for a platform, or an error naming the platform. */
+static int base_for(const struct hoist_build *b,
+		    const struct hoist_platform *plat,
+		    const struct hoist_img_manifest **out,
+		    struct hoist_err *err)
+{
+	char name[128];
+
+	*out = NULL;
+	if (!b->nbase)
+		return 0;
+	for (size_t i = 0; i < b->nbase; i++) {
+		struct hoist_platform p;
+		char have[128];
+		hoist_platform_format(&b->base[i].platform, have, sizeof(have));
+		if (hoist_platform_parse(&p, have, NULL) == 0 &&
+		    hoist_platform_equal(&p, plat)) {
+			*out = &b->base[i];
+			return 0;
+		}
+	}
+	hoist_platform_format(plat, name, sizeof(name));
+	return hoist_err_set(err, HOIST_ENOTFOUND,
+			     "base image has no manifest for platform '%s'",
+			     name);
+}
+
 static int build_manifest(struct hoist_build *b,
 			  const struct hoist_image_spec *spec,
 			  const struct hoist_platform *plat, json_t **desc,
 			  struct hoist_digest *config_digest,
 			  struct hoist_err *err)
 {
-	size_t n = b->opts.nlayers;
-	struct hoist_image_layer *il = hoist_xcalloc(n ? n : 1, sizeof(*il));
-	char **created_by = hoist_xcalloc(n ? n : 1, sizeof(char *));
-	json_t *cfg_desc = NULL, *ann = NULL;
+	const struct hoist_img_manifest *base = NULL;
+	size_t nbase = 0, nnew = 0, n = 0;
+	struct hoist_image_layer *il;
+	char **created_by;
+	json_t *cfg_desc = NULL, *ann = NULL, *bl = NULL;
 	char *text = NULL;
 	size_t len;
-	int rc = 0;
+	int rc;
 
-	for (size_t i = 0; i < n; i++) {
+	rc = base_for(b, plat, &base, err);
+	if (rc)
+		return rc;
+	if (base) {
+		bl = json_object_get(base->manifest, "layers");
+		nbase = json_array_size(bl);
+	}
+	il = hoist_xcalloc(nbase + b->opts.nlayers + 1, sizeof(*il));
+	created_by = hoist_xcalloc(b->opts.nlayers + 1, sizeof(char *));
+
+	/* the base's layers first, as they are (or recompressed) */
+	for (size_t i = 0; i < nbase; i++) {
+		json_t *l = json_array_get(bl, i);
+		const char *mt, *digest;
+		uint64_t size;
+		int comp;
+		rc = hoist_image_desc_get(l, &mt, &digest, &size, err);
+		if (rc)
+			goto out;
+		comp = mt_compression(mt);
+		il[n].digest = digest;
+		il[n].size = size;
+		il[n].media_type = mt;
+		if (comp >= 0) {
+			/* media types follow the manifest's family */
+			il[n].media_type = NULL;
+			il[n].compression = (enum hoist_compression)comp;
+			if (spec->force_compression &&
+			    comp != (int)spec->compression) {
+				const struct recompressed *r = NULL;
+				rc = recompress(b, digest,
+						(enum hoist_compression)comp,
+						spec, &r, err);
+				if (rc)
+					goto out;
+				il[n].digest = r->digest.str;
+				il[n].size = r->size;
+				il[n].compression = spec->compression;
+			}
+		}
+		n++;
+	}
+	/* then ours */
+	for (size_t i = 0; i < b->opts.nlayers; i++) {
 		const struct hoist_layer *l = NULL;
+		const struct hoist_platform *only = b->opts.layers[i].platform;
+		if (only && !hoist_platform_equal(only, plat))
+			continue;
 		rc = get_layer(b, i, spec, &l, err);
 		if (rc)
 			goto out;
-		created_by[i] =
-			hoist_xasprintf("hoist build (layer %zu)", i + 1);
-		il[i].digest = l->digest.str;
-		il[i].diff_id = l->diff_id.str;
-		il[i].size = l->size;
-		il[i].compression = l->compression;
-		il[i].created_by = created_by[i];
+		created_by[nnew] =
+			hoist_xasprintf("hoist build (layer %zu)", nnew + 1);
+		il[n].digest = l->digest.str;
+		il[n].diff_id = l->diff_id.str;
+		il[n].size = l->size;
+		il[n].compression = l->compression;
+		il[n].created_by = created_by[nnew];
+		n++;
+		nnew++;
 	}
-	rc = hoist_image_config(&text, &len, plat, &b->opts.rc, il, n,
-				b->created, err);
+	rc = hoist_image_config_from(&text, &len, base ? base->config : NULL,
+				     plat, &b->opts.rc, il + nbase, nnew,
+				     b->created, err);
 	if (rc)
 		goto out;
 	rc = put_json(b,
@@ -221,7 +445,7 @@ static int build_manifest(struct hoist_build *b,
 		json_object_set(*desc, "annotations", ann);
 	hoist_image_desc_set_platform(*desc, plat);
 out:
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < nnew; i++)
 		free(created_by[i]);
 	free(created_by);
 	free(il);

@@ -19,13 +19,26 @@
 #include "lib/platform.h"
 #include "lib/store.h"
 
+/* A layer directory, for every platform or for one. */
+struct hoist_build_layer {
+	const char *dir;
+	const struct hoist_platform *platform; /* NULL: every platform */
+};
+
 struct hoist_build_opts {
 	const struct hoist_platform *platforms; /* at least one */
 	size_t nplatforms;
-	const char *const *layer_dirs; /* in order, bottom first */
+	const struct hoist_build_layer *layers; /* in order, bottom first */
 	size_t nlayers;
 	struct hoist_image_runconfig rc;
 	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+	/*
+	 * The base image (a root descriptor in the store), or NULL. Each
+	 * platform builds on the base manifest of the same platform: its
+	 * layers come first (kept as they are unless force_compression),
+	 * its config is inherited and its history continued.
+	 */
+	const json_t *base;
 };
 
 /* How one output wants its image. */
@@ -33,6 +46,7 @@ struct hoist_image_spec {
 	enum hoist_compression compression;
 	int level;
 	int oci;                   /* OCI media types (else Docker) */
+	int force_compression;     /* recompress base layers too */
 	json_t *ann_manifest;      /* annotations of every manifest */
 	json_t *ann_manifest_desc; /* on manifest descriptors */
 	json_t *ann_index;         /* on the index (multi-platform only) */

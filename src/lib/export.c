@@ -327,6 +327,10 @@ static int plan_image_opts(struct hoist_export_plan *p,
 	if (rc)
 		return rc;
 	p->spec.oci = oci;
+	rc = hoist_output_bool(&p->spec.force_compression, o,
+			       "force-compression", 1, 0, err);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < o->nattrs; i++) {
 		if (strncmp(o->attrs[i].key, "annotation", 10) != 0)
 			continue;

@@ -126,15 +126,6 @@ static json_t *str_array(const char **v, size_t n)
 	return a;
 }
 
-/* {"k": {}} sets as Docker writes ExposedPorts and Volumes. */
-static json_t *empty_set(const char **v, size_t n)
-{
-	json_t *o = json_object();
-	for (size_t i = 0; i < n; i++)
-		json_object_set_new(o, v[i], json_object());
-	return o;
-}
-
 static int env_has_path(const struct hoist_image_runconfig *rc)
 {
 	for (size_t i = 0; i < rc->nenv; i++)
@@ -165,20 +156,56 @@ static int sort_keys_json(json_t *o, json_t **sorted)
 	return 0;
 }
 
-static json_t *runconfig_json(const struct hoist_image_runconfig *rc,
-			      struct hoist_err *err)
+/* Merge a {"k": {}} set: base entries, then ours. */
+static json_t *merge_set(const json_t *base, const char **v, size_t n)
 {
-	json_t *c = json_object();
-	json_t *env;
+	json_t *o = json_is_object(base) ? json_deep_copy(base) : json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, v[i], json_object());
+	return o;
+}
 
+static int env_list_has_path(const json_t *env)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(env, i, e) if (json_is_string(e) &&
+					  strncmp(json_string_value(e),
+						  "PATH=", 5) == 0) return 1;
+	return 0;
+}
+
+/*
+ * The config's "config" object: the base image's (or nothing), with our
+ * settings applied as Dockerfile instructions would: ENV replaces a key,
+ * LABEL and EXPOSE and VOLUME add, ENTRYPOINT resets an inherited CMD.
+ * Keys keep the image-spec struct order; unknown base keys follow.
+ */
+static json_t *runconfig_json(const struct hoist_image_runconfig *rc,
+			      const json_t *base, struct hoist_err *err)
+{
+	static const char *const order[] = {
+		"User",    "ExposedPorts", "Env",    "Entrypoint", "Cmd",
+		"Volumes", "WorkingDir",   "Labels", "StopSignal", NULL};
+	json_t *c = json_object(), *env, *v;
+	const char *k;
+
+	if (!json_is_object(base))
+		base = NULL;
 	if (rc->user && *rc->user)
 		hoist_json_set_str(c, "User", rc->user);
-	if (rc->nexposed)
-		json_object_set_new(c, "ExposedPorts",
-				    empty_set(rc->exposed, rc->nexposed));
+	else if ((v = json_object_get(base, "User")))
+		json_object_set(c, "User", v);
+	if (rc->nexposed || json_object_get(base, "ExposedPorts"))
+		json_object_set_new(
+			c, "ExposedPorts",
+			merge_set(json_object_get(base, "ExposedPorts"),
+				  rc->exposed, rc->nexposed));
 	env = json_array();
-	if (!env_has_path(rc))
-		json_array_append_new(env, json_string(DEFAULT_PATH));
+	if (json_is_array(json_object_get(base, "Env")))
+		json_array_extend(env, json_object_get(base, "Env"));
+	if (!env_has_path(rc) && !env_list_has_path(env))
+		json_array_insert_new(env, 0, json_string(DEFAULT_PATH));
 	for (size_t i = 0; i < rc->nenv; i++) {
 		/* a later K=V replaces an earlier one, as ENV does */
 		size_t klen = strcspn(rc->env[i], "=");
@@ -186,7 +213,7 @@ static json_t *runconfig_json(const struct hoist_image_runconfig *rc,
 		for (j = 0; j < json_array_size(env); j++) {
 			const char *e =
 				json_string_value(json_array_get(env, j));
-			if (strncmp(e, rc->env[i], klen) == 0 &&
+			if (e && strncmp(e, rc->env[i], klen) == 0 &&
 			    (e[klen] == '=' || e[klen] == '\0'))
 				break;
 		}
@@ -199,41 +226,72 @@ static json_t *runconfig_json(const struct hoist_image_runconfig *rc,
 	if (rc->entrypoint_set)
 		json_object_set_new(c, "Entrypoint",
 				    str_array(rc->entrypoint, rc->nentrypoint));
+	else if ((v = json_object_get(base, "Entrypoint")))
+		json_object_set(c, "Entrypoint", v);
 	if (rc->cmd_set)
 		json_object_set_new(c, "Cmd", str_array(rc->cmd, rc->ncmd));
-	if (rc->nvolumes)
+	else if (!rc->entrypoint_set && (v = json_object_get(base, "Cmd")))
+		json_object_set(c, "Cmd", v);
+	if (rc->nvolumes || json_object_get(base, "Volumes"))
 		json_object_set_new(c, "Volumes",
-				    empty_set(rc->volumes, rc->nvolumes));
-	hoist_json_set_str(c, "WorkingDir",
-			   rc->workdir && *rc->workdir ? rc->workdir : "/");
-	if (rc->nlabels) {
-		json_t *l = json_object();
-		const char **sorted =
-			hoist_xcalloc(rc->nlabels, sizeof(char *));
-		memcpy(sorted, rc->labels, rc->nlabels * sizeof(char *));
-		qsort(sorted, rc->nlabels, sizeof(char *), cmp_strp);
+				    merge_set(json_object_get(base, "Volumes"),
+					      rc->volumes, rc->nvolumes));
+	if (rc->workdir && *rc->workdir)
+		hoist_json_set_str(c, "WorkingDir", rc->workdir);
+	else if (json_is_string(json_object_get(base, "WorkingDir")) &&
+		 *json_string_value(json_object_get(base, "WorkingDir")))
+		json_object_set(c, "WorkingDir",
+				json_object_get(base, "WorkingDir"));
+	else
+		hoist_json_set_str(c, "WorkingDir", "/");
+	if (rc->nlabels || json_is_object(json_object_get(base, "Labels"))) {
+		json_t *all = json_object(), *l = json_object();
+		const char **keys;
+		size_t n = 0;
+		if (json_is_object(json_object_get(base, "Labels")))
+			json_object_update(all,
+					   json_object_get(base, "Labels"));
 		for (size_t i = 0; i < rc->nlabels; i++) {
-			const char *eq = strchr(sorted[i], '=');
-			char *k;
-			if (!eq || eq == sorted[i]) {
-				hoist_err_set(
-					err, HOIST_EINVAL,
-					"invalid label '%s': want KEY=VALUE",
-					sorted[i]);
-				free(sorted);
+			const char *eq = strchr(rc->labels[i], '=');
+			char *key;
+			if (!eq || eq == rc->labels[i]) {
+				hoist_err_set(err, HOIST_EINVAL,
+					      "invalid label '%s': want "
+					      "KEY=VALUE",
+					      rc->labels[i]);
+				json_decref(all);
 				json_decref(l);
 				json_decref(c);
 				return NULL;
 			}
-			k = hoist_xstrndup(sorted[i], (size_t)(eq - sorted[i]));
-			json_object_set_new(l, k, json_string(eq + 1));
-			free(k);
+			key = hoist_xstrndup(rc->labels[i],
+					     (size_t)(eq - rc->labels[i]));
+			json_object_set_new(all, key, json_string(eq + 1));
+			free(key);
 		}
-		free(sorted);
+		/* Go marshals maps with sorted keys */
+		keys = hoist_xcalloc(json_object_size(all) + 1, sizeof(*keys));
+		json_object_foreach(all, k, v) keys[n++] = k;
+		qsort(keys, n, sizeof(*keys), cmp_strp);
+		for (size_t i = 0; i < n; i++)
+			json_object_set(l, keys[i],
+					json_object_get(all, keys[i]));
+		free(keys);
+		json_decref(all);
 		json_object_set_new(c, "Labels", l);
 	}
 	if (rc->stop_signal && *rc->stop_signal)
 		hoist_json_set_str(c, "StopSignal", rc->stop_signal);
+	else if ((v = json_object_get(base, "StopSignal")))
+		json_object_set(c, "StopSignal", v);
+	json_object_foreach((json_t *)base, k, v)
+	{
+		int known = 0;
+		for (int i = 0; order[i]; i++)
+			known |= strcmp(k, order[i]) == 0;
+		if (!known)
+			json_object_set(c, k, v);
+	}
 	return c;
 }
 
@@ -243,25 +301,49 @@ int hoist_image_config(char **out, size_t *len,
 		       const struct hoist_image_layer *layers, size_t nlayers,
 		       int64_t created, struct hoist_err *err)
 {
+	return hoist_image_config_from(out, len, NULL, platform, rc, layers,
+				       nlayers, created, err);
+}
+
+int hoist_image_config_from(char **out, size_t *len, const json_t *base,
+			    const struct hoist_platform *platform,
+			    const struct hoist_image_runconfig *rc,
+			    const struct hoist_image_layer *layers,
+			    size_t nlayers, int64_t created,
+			    struct hoist_err *err)
+{
 	json_t *cfg = NULL, *sorted = NULL, *rootfs, *diffs, *hist, *runc;
 	char when[32];
 	int ret;
 
+	if (!json_is_object(base))
+		base = NULL;
 	for (size_t i = 0; i < rc->nenv; i++)
 		if (!strchr(rc->env[i], '=') || rc->env[i][0] == '=')
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "invalid env '%s': want KEY=VALUE",
 					     rc->env[i]);
-	runc = runconfig_json(rc, err);
+	runc = runconfig_json(rc, json_object_get(base, "config"), err);
 	if (!runc)
 		return err ? err->code : HOIST_EINVAL;
 	hoist_image_time(created, when);
-	cfg = json_object();
+	cfg = base ? json_deep_copy(base) : json_object();
+	/* fields that describe the old image, not this one */
+	json_object_del(cfg, "container_config");
+	json_object_del(cfg, "container");
+	json_object_del(cfg, "variant");
 	hoist_json_set_str(cfg, "architecture", platform->arch);
 	json_object_set_new(cfg, "config", runc);
 	hoist_json_set_str(cfg, "created", when);
 	hist = json_array();
+	if (base && json_is_array(json_object_get(base, "history")))
+		json_array_extend(hist, json_object_get(base, "history"));
 	diffs = json_array();
+	if (base && json_is_array(json_object_get(
+			    json_object_get(base, "rootfs"), "diff_ids")))
+		json_array_extend(
+			diffs, json_object_get(json_object_get(base, "rootfs"),
+					       "diff_ids"));
 	for (size_t i = 0; i < nlayers; i++) {
 		json_t *h = json_object();
 		hoist_json_set_str(h, "created", when);
@@ -309,9 +391,12 @@ int hoist_image_manifest(char **out, size_t *len, const json_t *config_desc,
 	for (size_t i = 0; i < nlayers; i++)
 		json_array_append_new(
 			ls,
-			hoist_image_desc(hoist_image_layer_mt(
-						 layers[i].compression, oci),
-					 layers[i].digest, layers[i].size));
+			hoist_image_desc(
+				layers[i].media_type
+					? layers[i].media_type
+					: hoist_image_layer_mt(
+						  layers[i].compression, oci),
+				layers[i].digest, layers[i].size));
 	json_object_set_new(m, "layers", ls);
 	if (annotations && json_object_size(annotations))
 		json_object_set(m, "annotations", (json_t *)annotations);

@@ -101,6 +101,7 @@ struct hoist_image_layer {
 	uint64_t size;
 	enum hoist_compression compression;
 	const char *created_by; /* history text */
+	const char *media_type; /* set: used as is (base image layers) */
 };
 
 /*
@@ -114,6 +115,19 @@ int hoist_image_config(char **out, size_t *len,
 		       const struct hoist_image_runconfig *rc,
 		       const struct hoist_image_layer *layers, size_t nlayers,
 		       int64_t created, struct hoist_err *err);
+
+/*
+ * The same on top of a base image's config (may be NULL): its settings
+ * are inherited and ours applied over them (ENV replaces a key; LABEL,
+ * EXPOSE, VOLUME add; ENTRYPOINT resets an inherited Cmd), its history
+ * and rootfs.diff_ids come first, then our layers'.
+ */
+int hoist_image_config_from(char **out, size_t *len, const json_t *base,
+			    const struct hoist_platform *platform,
+			    const struct hoist_image_runconfig *rc,
+			    const struct hoist_image_layer *layers,
+			    size_t nlayers, int64_t created,
+			    struct hoist_err *err);
 
 /*
  * Build a manifest (indented JSON). annotations may be NULL (borrowed).
