@@ -58,13 +58,20 @@ int hoist_build_new(struct hoist_build **out, struct hoist_store *s,
 	b->store = s;
 	b->opts = *opts;
 	b->created = opts->epoch >= 0 ? opts->epoch : (int64_t)time(NULL);
-	if (opts->base) {
-		int rc = hoist_imgwalk_manifests(&b->base, &b->nbase, s,
-						 opts->base, err);
+	for (size_t i = 0; opts->bases && i < opts->nplatforms; i++) {
+		struct hoist_img_manifest *ms = NULL;
+		size_t n = 0;
+		int rc = hoist_imgwalk_manifests(&ms, &n, s, opts->bases[i],
+						 err);
 		if (rc) {
-			free(b);
+			hoist_build_free(b);
 			return hoist_err_prefix(err, "base image");
 		}
+		b->base = hoist_xreallocarray(b->base, b->nbase + n,
+					      sizeof(*b->base));
+		memcpy(b->base + b->nbase, ms, n * sizeof(*ms));
+		b->nbase += n;
+		free(ms);
 	}
 	*out = b;
 	return 0;

@@ -33,12 +33,13 @@ struct hoist_build_opts {
 	struct hoist_image_runconfig rc;
 	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
 	/*
-	 * The base image (a root descriptor in the store), or NULL. Each
-	 * platform builds on the base manifest of the same platform: its
-	 * layers come first (kept as they are unless force_compression),
-	 * its config is inherited and its history continued.
+	 * The base image, or NULL: for each platform (same order) a
+	 * descriptor in the store of its manifest, or of an index holding
+	 * it. Each platform builds on the base manifest of the same
+	 * platform: its layers come first (kept as they are unless
+	 * force_compression), its config is inherited, its history goes on.
 	 */
-	const json_t *base;
+	const json_t *const *bases;
 };
 
 /* How one output wants its image. */
