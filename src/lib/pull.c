@@ -1,0 +1,1173 @@
+/*
+ * pull.c: the read side of the registry client. Manifests are fetched one
+ * by one with synchronous requests (they are small and each one decides
+ * what comes next); then every config and layer the image needs is
+ * downloaded in parallel on the HTTP event loop, each straight into a
+ * store ingest that hashes it on the way, so a blob is named only once
+ * its digest and size are proven.
+ *
+ * A blob download, per attempt:
+ *
+ *   state            answer                    next
+ *   ---------------  ------------------------  ------------------------------
+ *   GET (from 0)     2xx, all bytes            commit (digest + size check)
+ *                    2xx short, cut, 5xx, 429  retry with Range from the
+ *                                              bytes kept (backoff, retry.h)
+ *                    401 (+ fresh creds)       same request again
+ *                    301/302/303/307/308       GET Location (<= 5 hops; no
+ *                                              https -> http; credentials
+ *                                              only for the registry origin)
+ *                    other 4xx                 fail
+ *   GET with Range   206, Content-Range N-     the body continues the ingest
+ *                    other 2xx                 the body is the blob from 0:
+ *                                              a new ingest starts with it
+ *                    206 with another range    start again from 0
+ *
+ * The sink of a ranged attempt cannot see the response headers, so its
+ * body goes to an unnamed temporary file (the "tail") and is moved into
+ * the ingest once the answer says where it belongs. That costs one more
+ * copy of the resumed part only. Retries go back to the registry URL, not
+ * to a storage URL it redirected to (such URLs are signed and expire).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/digest.h"
+#include "lib/image.h"
+#include "lib/pull.h"
+#include "lib/ref.h"
+#include "lib/regconn.h"
+#include "lib/retry.h"
+#include "util/hash.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/banned.h"
+
+#define PULL_MAX_REDIRECTS 5
+#define PULL_MAX_DEPTH 8
+#define PULL_COPY_BUF (256u * 1024)
+
+#define MT_SCHEMA1_PREFIX "application/vnd.docker.distribution.manifest.v1+"
+
+struct pull;
+
+struct job {
+	struct pull *p;
+	char digest[HOIST_DIGEST_MAX];
+	char id[24]; /* short digest for progress and logs */
+	uint64_t size;
+	struct hoist_ingest *in;
+	char *blob_url; /* the registry's URL for the blob */
+	char *url;      /* this request's URL (after redirects) */
+	int hops;
+	char *hdr_auth;
+	char *hdr_range;
+	const char *hdrs[2];
+	struct hoist_sink sink;
+	int tail_fd; /* body of a ranged attempt until it is placed */
+	uint64_t tail_len;
+	uint64_t offset; /* ingest size when this attempt started */
+	uint64_t got;    /* body bytes received in this attempt */
+	int auth_retries;
+	int attempt;
+	int64_t started_ms;
+	int resumed;   /* some bytes came from a Range request */
+	int restarted; /* a bad digest after a resume was retried once */
+	struct hoist_err last; /* why the last attempt failed */
+};
+
+struct pull {
+	struct hoist_regconn c;
+	struct hoist_store *s;
+	const struct hoist_pull_opts *opts;
+	struct hoist_pull_stats *stats;
+	struct hoist_retry_policy pol;
+	const char *ref;
+	json_t *blobs; /* digest -> size: configs and layers needed */
+	struct job **jobs;
+	size_t njobs, next, active;
+	int failed;
+	struct hoist_err err;
+};
+
+/* ---- manifests ---- */
+
+static int is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	       status == 307 || status == 308;
+}
+
+/* The Content-Type without parameters, in buf. */
+static const char *content_type(const struct hoist_http_response *resp,
+				char *buf, size_t len)
+{
+	const char *ct = hoist_http_header_get(resp, "Content-Type");
+	size_t n;
+
+	if (!ct)
+		return NULL;
+	n = strcspn(ct, "; \t");
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, ct, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static int known_mt(const char *mt)
+{
+	return mt &&
+	       (hoist_image_mt_is_index(mt) || hoist_image_mt_is_manifest(mt));
+}
+
+/*
+ * Refuse schema1: by Content-Type, by mediaType, or by schemaVersion 1
+ * (schema1 manifests carry no mediaType of their own).
+ */
+static int check_schema1(const char *what, const char *ctype, json_t *doc,
+			 struct hoist_err *err)
+{
+	const char *mt = hoist_json_str(doc, "mediaType");
+	json_t *sv = json_object_get(doc, "schemaVersion");
+	const char *why = NULL;
+
+	if (ctype &&
+	    strncmp(ctype, MT_SCHEMA1_PREFIX, strlen(MT_SCHEMA1_PREFIX)) == 0)
+		why = ctype;
+	else if (mt &&
+		 strncmp(mt, MT_SCHEMA1_PREFIX, strlen(MT_SCHEMA1_PREFIX)) == 0)
+		why = mt;
+	else if (json_is_integer(sv) && json_integer_value(sv) == 1)
+		why = "schemaVersion 1";
+	if (!why)
+		return 0;
+	return hoist_err_set(err, HOIST_EUNSUPPORTED,
+			     "schema1 manifests are not supported: '%s' is a "
+			     "Docker schema 1 manifest (%s); push it again "
+			     "with a current client",
+			     what, why);
+}
+
+/* The media type of a fetched manifest: its own, else the header's, else
+ * guessed from its shape (OCI allows leaving mediaType out). */
+static const char *manifest_mt(json_t *doc, const char *ctype)
+{
+	const char *mt = hoist_json_str(doc, "mediaType");
+
+	if (mt)
+		return mt;
+	if (known_mt(ctype))
+		return ctype;
+	if (json_is_array(json_object_get(doc, "manifests")))
+		return HOIST_MT_OCI_INDEX;
+	if (json_is_object(json_object_get(doc, "config")))
+		return HOIST_MT_OCI_MANIFEST;
+	return ctype ? ctype : "";
+}
+
+/*
+ * Fetch one manifest (by tag, or by digest when want has one), verify it
+ * and store its exact bytes. *doc is the parsed manifest, *desc its new
+ * descriptor {mediaType, digest, size}; both owned by the caller. want
+ * (may be NULL) is the descriptor that named it: digest, size and media
+ * type must match.
+ */
+static int get_manifest(struct pull *p, const char *ref, const json_t *want,
+			json_t **doc, json_t **desc, struct hoist_err *err)
+{
+	struct hoist_http_response resp;
+	const char *want_mt = NULL, *want_digest = NULL, *mt, *ctype = NULL;
+	const char *data;
+	char ctbuf[256], hex[HOIST_SHA256_HEXLEN + 1], *stored = NULL;
+	char *url = NULL;
+	struct hoist_digest d;
+	uint64_t want_size = 0;
+	size_t len;
+	int rc, have_resp = 0;
+
+	*doc = NULL;
+	*desc = NULL;
+	memset(&resp, 0, sizeof(resp));
+	if (want) {
+		rc = hoist_image_desc_get(want, &want_mt, &want_digest,
+					  &want_size, err);
+		if (rc)
+			return rc;
+		ref = want_digest;
+	}
+	if (!want_digest && strncmp(ref, "sha", 3) == 0 && strchr(ref, ':'))
+		want_digest = ref;
+	if (want_digest && strncmp(want_digest, "sha256:", 7) != 0)
+		return hoist_err_set(err, HOIST_EUNSUPPORTED,
+				     "manifest '%s': only sha256 digests are "
+				     "supported",
+				     want_digest);
+	if (want_digest && hoist_store_has(p->s, want_digest)) {
+		/* content-addressed: what the store has is what we want */
+		rc = hoist_store_get(p->s, want_digest, HOIST_MANIFEST_MAX,
+				     &stored, &len, err);
+		if (rc)
+			return rc;
+		data = stored;
+	} else {
+		const char *hdrs[1] = {hoist_reg_manifest_accept};
+		url = hoist_xasprintf("%s/v2/%s/manifests/%s", p->c.base,
+				      p->c.repo, ref);
+		rc = hoist_regconn_request(&p->c, "GET", url, hdrs, 1, NULL, 0,
+					   HOIST_MANIFEST_MAX, &resp, err);
+		have_resp = 1;
+		if (rc)
+			goto out;
+		if (resp.status != 200) {
+			rc = hoist_regconn_http_error(err, "get manifest",
+						      &resp);
+			goto out;
+		}
+		ctype = content_type(&resp, ctbuf, sizeof(ctbuf));
+		data = resp.body.data ? resp.body.data : "";
+		len = resp.body.len;
+	}
+	/* before parsing: a signed schema1 body is JSON, but say why */
+	rc = check_schema1(ref, ctype, NULL, err);
+	if (rc)
+		goto out;
+	rc = hoist_json_parse(doc, data, len, "manifest", err);
+	if (rc)
+		goto out;
+	rc = check_schema1(ref, ctype, *doc, err);
+	if (rc)
+		goto out;
+
+	hoist_sha256_hex(data, len, hex);
+	hoist_digest_from_sha256_hex(&d, hex);
+	if (want_digest && strcmp(want_digest, d.str) != 0) {
+		rc = hoist_err_set(err, HOIST_EDIGEST,
+				   "registry sent manifest '%s' for '%s'",
+				   d.str, want_digest);
+		goto out;
+	}
+	if (want && want_size != len) {
+		rc = hoist_err_set(err, HOIST_EDIGEST,
+				   "manifest has %zu bytes, its descriptor "
+				   "says %llu",
+				   len, (unsigned long long)want_size);
+		goto out;
+	}
+	if (!want_digest && have_resp) {
+		const char *dcd =
+			hoist_http_header_get(&resp, "Docker-Content-Digest");
+		if (dcd && strcmp(dcd, d.str) != 0) {
+			rc = hoist_err_set(err, HOIST_EDIGEST,
+					   "registry says the manifest is "
+					   "'%.140s' but its content is '%s'",
+					   dcd, d.str);
+			goto out;
+		}
+	}
+	mt = hoist_json_str(*doc, "mediaType");
+	if (mt && known_mt(ctype) && strcmp(mt, ctype) != 0) {
+		rc = hoist_err_set(err, HOIST_EINVAL,
+				   "manifest '%s' has media type '%.100s' but "
+				   "was served as '%s'",
+				   d.str, mt, ctype);
+		goto out;
+	}
+	mt = manifest_mt(*doc, ctype);
+	if (!known_mt(mt)) {
+		rc = hoist_err_set(err, HOIST_EUNSUPPORTED,
+				   "manifest '%s' has unsupported media type "
+				   "'%.100s'",
+				   d.str, mt);
+		goto out;
+	}
+	if (want_mt && strcmp(want_mt, mt) != 0) {
+		rc = hoist_err_set(err, HOIST_EINVAL,
+				   "manifest '%s' is '%s', its descriptor "
+				   "says '%.100s'",
+				   d.str, mt, want_mt);
+		goto out;
+	}
+	if (!stored) {
+		struct hoist_digest put;
+		rc = hoist_store_put(p->s, data, len, &put, err);
+		if (rc)
+			goto out;
+	}
+	*desc = hoist_image_desc(mt, d.str, len);
+out:
+	if (rc) {
+		json_decref(*doc);
+		*doc = NULL;
+		hoist_err_prefix(err, "manifest '%s'", ref);
+	}
+	if (have_resp)
+		hoist_http_response_release(&resp);
+	free(stored);
+	free(url);
+	return rc;
+}
+
+/* Remember a config or layer the image needs. */
+static int want_blob(struct pull *p, const json_t *desc, struct hoist_err *err)
+{
+	const char *digest;
+	uint64_t size;
+	json_t *have;
+	int rc = hoist_image_desc_get(desc, NULL, &digest, &size, err);
+
+	if (rc)
+		return rc;
+	if (strncmp(digest, "sha256:", 7) != 0)
+		return hoist_err_set(err, HOIST_EUNSUPPORTED,
+				     "blob '%s': only sha256 digests are "
+				     "supported",
+				     digest);
+	have = json_object_get(p->blobs, digest);
+	if (have && (uint64_t)json_integer_value(have) != size)
+		return hoist_err_set(
+			err, HOIST_EINVAL,
+			"blob '%s' is listed with sizes %llu and "
+			"%llu",
+			digest, (unsigned long long)json_integer_value(have),
+			(unsigned long long)size);
+	if (!have)
+		json_object_set_new(p->blobs, digest,
+				    json_integer((json_int_t)size));
+	return 0;
+}
+
+static int want_image(struct pull *p, const json_t *doc, struct hoist_err *err)
+{
+	json_t *l;
+	size_t i;
+	int rc = want_blob(p, json_object_get(doc, "config"), err);
+
+	if (rc || p->opts->manifests_only)
+		return rc;
+	if (!json_is_array(json_object_get(doc, "layers")))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "image manifest without layers");
+	json_array_foreach(json_object_get(doc, "layers"), i, l)
+	{
+		rc = want_blob(p, l, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int walk(struct pull *p, const json_t *desc, const json_t *doc,
+		int depth, struct hoist_err *err);
+
+/* Fetch the manifest desc names and everything under it. */
+static int walk_child(struct pull *p, const json_t *desc, int depth,
+		      struct hoist_err *err)
+{
+	json_t *doc, *got;
+	int rc;
+
+	if (depth > PULL_MAX_DEPTH)
+		return hoist_err_set(err, HOIST_ELIMIT,
+				     "indexes nested too deeply");
+	rc = get_manifest(p, NULL, desc, &doc, &got, err);
+	if (rc)
+		return rc;
+	rc = walk(p, got, doc, depth, err);
+	json_decref(doc);
+	json_decref(got);
+	return rc;
+}
+
+static int walk(struct pull *p, const json_t *desc, const json_t *doc,
+		int depth, struct hoist_err *err)
+{
+	const char *mt = hoist_json_str(desc, "mediaType");
+	json_t *ms, *e;
+	size_t i;
+	int rc;
+
+	if (!hoist_image_mt_is_index(mt))
+		return want_image(p, doc, err);
+	ms = json_object_get(doc, "manifests");
+	if (!json_is_array(ms))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "index '%s' has no manifests",
+				     hoist_json_str(desc, "digest"));
+	json_array_foreach(ms, i, e)
+	{
+		rc = walk_child(p, e, depth + 1, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Does an index entry's platform match one of the filter's? */
+static int entry_matches(const struct hoist_pull_opts *o, const json_t *entry)
+{
+	json_t *pl = json_object_get(entry, "platform");
+	const char *os = hoist_json_str(pl, "os");
+	const char *arch = hoist_json_str(pl, "architecture");
+	const char *var = hoist_json_str(pl, "variant");
+	struct hoist_platform want;
+	char text[128];
+
+	if (!os || !arch || !*os || !*arch)
+		return 0;
+	snprintf(text, sizeof(text), "%s/%s%s%s", os, arch,
+		 var && *var ? "/" : "", var && *var ? var : "");
+	if (hoist_platform_parse(&want, text, NULL) != 0)
+		return 0;
+	for (size_t i = 0; i < o->nplatforms; i++)
+		if (hoist_platform_equal(&o->platforms[i], &want))
+			return 1;
+	return 0;
+}
+
+static void filter_text(const struct hoist_pull_opts *o, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < o->nplatforms && at + 1 < len; i++) {
+		char one[100];
+		int n;
+		hoist_platform_format(&o->platforms[i], one, sizeof(one));
+		n = snprintf(buf + at, len - at, "%s%s", i ? "," : "", one);
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+}
+
+/*
+ * The root index with a platform filter: one match becomes the root; a
+ * few become a new index holding just them (so the store never names an
+ * index whose children it lacks); all of them keep the index as it is.
+ */
+static int select_platforms(struct pull *p, json_t **root, const json_t *doc,
+			    struct hoist_err *err)
+{
+	json_t *ms = json_object_get(doc, "manifests"), *sel, *e, *nroot;
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_array(ms))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "index '%s' has no manifests",
+				     hoist_json_str(*root, "digest"));
+	sel = json_array();
+	json_array_foreach(ms, i, e)
+	{
+		if (entry_matches(p->opts, e))
+			json_array_append(sel, e);
+	}
+	if (json_array_size(sel) == 0) {
+		char want[512];
+		filter_text(p->opts, want, sizeof(want));
+		rc = hoist_err_set(err, HOIST_ENOTFOUND,
+				   "no manifest for platform '%s' in index "
+				   "'%s'",
+				   want, hoist_json_str(*root, "digest"));
+	} else if (json_array_size(sel) == 1) {
+		json_t *one = json_array_get(sel, 0), *doc1, *got;
+		rc = get_manifest(p, NULL, one, &doc1, &got, err);
+		if (rc)
+			goto out;
+		rc = walk(p, got, doc1, 1, err);
+		json_decref(doc1);
+		if (rc) {
+			json_decref(got);
+			goto out;
+		}
+		json_object_set(got, "platform",
+				json_object_get(one, "platform"));
+		json_decref(*root);
+		*root = got;
+	} else if (json_array_size(sel) < json_array_size(ms)) {
+		json_t *copy = json_deep_copy(doc);
+		struct hoist_digest d;
+		char *text;
+		size_t len;
+		json_object_set(copy, "manifests", sel);
+		rc = hoist_json_dump(&text, &len, copy, 1, err);
+		json_decref(copy);
+		if (rc)
+			goto out;
+		rc = hoist_store_put(p->s, text, len, &d, err);
+		free(text);
+		if (rc)
+			goto out;
+		nroot = hoist_image_desc(hoist_json_str(*root, "mediaType"),
+					 d.str, len);
+		json_array_foreach(sel, i, e)
+		{
+			rc = walk_child(p, e, 1, err);
+			if (rc)
+				break;
+		}
+		if (rc) {
+			json_decref(nroot);
+			goto out;
+		}
+		json_decref(*root);
+		*root = nroot;
+	} else {
+		rc = walk(p, *root, doc, 0, err);
+	}
+out:
+	json_decref(sel);
+	return rc;
+}
+
+/* ---- blobs on the event loop ---- */
+
+static void job_send(struct job *j);
+static void start_jobs(struct pull *p);
+
+static void fail_pull(struct pull *p, const struct hoist_err *e)
+{
+	if (p->failed)
+		return;
+	p->failed = 1;
+	p->err = *e;
+	/* one failed blob fails the pull: stop the others now */
+	hoist_http_stop(p->c.http);
+}
+
+static void job_finish(struct job *j)
+{
+	struct pull *p = j->p;
+
+	hoist_ingest_abort(j->in);
+	j->in = NULL;
+	if (j->tail_fd >= 0) {
+		close(j->tail_fd);
+		j->tail_fd = -1;
+	}
+	p->active--;
+	start_jobs(p);
+}
+
+static void job_fail(struct job *j, struct hoist_err *e)
+{
+	hoist_err_prefix(e, "blob '%s'", j->digest);
+	fail_pull(j->p, e);
+	job_finish(j);
+}
+
+static int too_much(struct job *j, uint64_t have, size_t len,
+		    struct hoist_err *err)
+{
+	if (have <= j->size && len <= j->size - have)
+		return 0;
+	return hoist_err_set(err, HOIST_EDIGEST,
+			     "registry sent more than the %llu bytes of the "
+			     "blob",
+			     (unsigned long long)j->size);
+}
+
+static int sink_ingest(void *ctx, const void *data, size_t len,
+		       struct hoist_err *err)
+{
+	struct job *j = ctx;
+	int rc = too_much(j, hoist_ingest_size(j->in), len, err);
+
+	if (rc)
+		return rc;
+	j->got += len;
+	j->p->stats->bytes += len;
+	return hoist_ingest_write(j->in, data, len, err);
+}
+
+static int sink_tail(void *ctx, const void *data, size_t len,
+		     struct hoist_err *err)
+{
+	struct job *j = ctx;
+	const char *b = data;
+	int rc = too_much(j, j->tail_len, len, err);
+
+	if (rc)
+		return rc;
+	j->got += len;
+	j->p->stats->bytes += len;
+	while (len) {
+		ssize_t n = pwrite(j->tail_fd, b, len, (off_t)j->tail_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return hoist_err_sys(err, n < 0 ? errno : EIO,
+					     "write resumed download");
+		b += n;
+		len -= (size_t)n;
+		j->tail_len += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* An unnamed file next to the ingest files (same file system). */
+static int tail_open(struct job *j, struct hoist_err *err)
+{
+	char *dir, *path;
+
+	if (j->tail_fd >= 0)
+		return ftruncate(j->tail_fd, 0) < 0
+			       ? hoist_err_sys(err, errno, "truncate tail")
+			       : 0;
+	dir = hoist_xasprintf("%s/ingest", hoist_store_root(j->p->s));
+	j->tail_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (j->tail_fd < 0) {
+		/* no O_TMPFILE on this file system: create and unlink */
+		path = hoist_xasprintf("%s/pull-tail-XXXXXX", dir);
+		j->tail_fd = mkostemp(path, O_CLOEXEC);
+		if (j->tail_fd >= 0)
+			unlink(path);
+		free(path);
+	}
+	if (j->tail_fd < 0) {
+		int rc =
+			hoist_err_sys(err, errno, "create a file in '%s'", dir);
+		free(dir);
+		return rc;
+	}
+	free(dir);
+	return 0;
+}
+
+/* Move the tail into the ingest; with restart, into a new ingest. */
+static int tail_merge(struct job *j, int restart, struct hoist_err *err)
+{
+	char *buf;
+	uint64_t at = 0;
+	int rc = 0;
+
+	if (restart) {
+		hoist_ingest_abort(j->in);
+		j->in = NULL;
+		rc = hoist_ingest_open(&j->in, j->p->s, err);
+		if (rc)
+			return rc;
+	}
+	buf = hoist_xmalloc(PULL_COPY_BUF);
+	while (at < j->tail_len) {
+		size_t want = j->tail_len - at < PULL_COPY_BUF
+				      ? (size_t)(j->tail_len - at)
+				      : PULL_COPY_BUF;
+		ssize_t n = pread(j->tail_fd, buf, want, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = hoist_err_sys(err, n < 0 ? errno : EIO,
+					   "read resumed download");
+			break;
+		}
+		rc = hoist_ingest_write(j->in, buf, (size_t)n, err);
+		if (rc)
+			break;
+		at += (uint64_t)n;
+	}
+	free(buf);
+	j->tail_len = 0;
+	return rc;
+}
+
+/* Content-Range "bytes N-M/T" (T may be a star) from offset, inside size */
+static int range_ok(const struct hoist_http_response *resp, uint64_t offset,
+		    uint64_t size)
+{
+	const char *cr = hoist_http_header_get(resp, "Content-Range");
+	unsigned long long a, b, t = 0;
+	char star = 0;
+
+	if (!cr)
+		return 0;
+	if (sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &t) != 3 &&
+	    sscanf(cr, "bytes %llu-%llu/%c", &a, &b, &star) != 3)
+		return 0;
+	if (star && star != '*')
+		return 0;
+	return a == offset && b >= a && b < size && (star || t == size);
+}
+
+static void job_progress(void *ctx, uint64_t sent, uint64_t received)
+{
+	struct job *j = ctx;
+
+	(void)sent;
+	hoist_progress(j->id, "pulling", j->offset + received, j->size, 0);
+}
+
+static void job_complete(struct job *j)
+{
+	struct pull *p = j->p;
+	struct hoist_err err;
+	int rc;
+
+	rc = hoist_ingest_commit(j->in, j->digest, NULL, NULL, &err);
+	j->in = NULL;
+	if (rc == HOIST_EDIGEST && j->resumed && !j->restarted) {
+		/* the registry's copy may have changed between the pieces */
+		hoist_log(HOIST_LOG_WARN,
+			  "%s: wrong digest after a resumed download; "
+			  "downloading it again from the start",
+			  j->id);
+		j->restarted = 1;
+		j->resumed = 0;
+		rc = hoist_ingest_open(&j->in, p->s, &err);
+		if (!rc) {
+			free(j->url);
+			j->url = hoist_xstrdup(j->blob_url);
+			j->hops = 0;
+			job_send(j);
+			return;
+		}
+	}
+	if (rc) {
+		job_fail(j, &err);
+		return;
+	}
+	hoist_progress(j->id, "pulled", j->size, j->size, 1);
+	hoist_log(HOIST_LOG_INFO, "pulled %s", j->id);
+	job_finish(j);
+}
+
+static void job_send_cb(void *ctx)
+{
+	job_send(ctx);
+}
+
+/* Back off and try again (from the bytes kept), or give up. */
+static void job_retry(struct job *j, const struct hoist_http_response *resp)
+{
+	struct pull *p = j->p;
+	struct hoist_err err;
+	long delay;
+
+	/* an attempt that brought bytes resets the budget: a flaky link
+	 * that keeps making progress still finishes a big blob */
+	if (j->got > 0) {
+		j->attempt = 0;
+		j->started_ms = hoist_regconn_now_ms();
+	}
+	j->attempt++;
+	delay = hoist_retry_delay(
+		&p->pol, j->attempt,
+		(long)(hoist_regconn_now_ms() - j->started_ms),
+		resp ? hoist_http_header_get(resp, "Retry-After") : NULL,
+		(int64_t)time(NULL), hoist_regconn_rnd32());
+	if (delay < 0) {
+		err = j->last;
+		job_fail(j, &err);
+		return;
+	}
+	p->stats->retries++;
+	hoist_log(HOIST_LOG_INFO, "retry %d of %s at byte %llu: %s, in %.1fs",
+		  j->attempt, j->id,
+		  (unsigned long long)hoist_ingest_size(j->in),
+		  hoist_err_msg(&j->last), (double)delay / 1000);
+	hoist_progress(j->id, "retrying", hoist_ingest_size(j->in), j->size, 0);
+	free(j->url);
+	j->url = hoist_xstrdup(j->blob_url);
+	j->hops = 0;
+	if (hoist_http_timer(p->c.http, delay, job_send_cb, j, &err))
+		job_fail(j, &err);
+}
+
+/* A 3xx: the next URL, resolved, with no https -> http downgrade. */
+static int follow(struct job *j, const struct hoist_http_response *resp,
+		  struct hoist_err *err)
+{
+	const char *loc = hoist_http_header_get(resp, "Location");
+	char *next = NULL, *from = NULL, *to = NULL;
+	int rc;
+
+	if (!loc)
+		return hoist_err_set(err, HOIST_EHTTP,
+				     "HTTP %d without a Location",
+				     resp->status);
+	if (++j->hops > PULL_MAX_REDIRECTS)
+		return hoist_err_set(err, HOIST_ELIMIT,
+				     "more than %d redirects",
+				     PULL_MAX_REDIRECTS);
+	rc = hoist_http_resolve_url(&next, j->url, loc, err);
+	if (rc)
+		return rc;
+	rc = hoist_http_url_origin(j->url, &from, NULL, NULL, err);
+	if (!rc)
+		rc = hoist_http_url_origin(next, &to, NULL, NULL, err);
+	if (!rc && strcmp(from, "https") == 0 && strcmp(to, "https") != 0) {
+		char q[HOIST_QUOTE_BUF];
+		hoist_err_quote(q, sizeof(q), next, HOIST_QUOTE_ALL, 0);
+		rc = hoist_err_set(err, HOIST_EAUTH,
+				   "refusing a redirect from https to '%s'", q);
+	}
+	free(from);
+	free(to);
+	if (rc) {
+		free(next);
+		return rc;
+	}
+	free(j->url);
+	j->url = next;
+	return 0;
+}
+
+static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
+		     const struct hoist_err *herr)
+{
+	struct job *j = ctx;
+	struct pull *p = j->p;
+	struct hoist_err err;
+	/* also after a transport error: headers may have arrived */
+	int status = resp ? resp->status : 0;
+
+	hoist_err_clear(&err);
+	if (p->failed) {
+		job_finish(j);
+		return;
+	}
+	if (rc == 0 && status == 401 &&
+	    j->auth_retries < HOIST_REG_AUTH_RETRIES &&
+	    hoist_regconn_on_401(&p->c, resp)) {
+		j->auth_retries++;
+		job_send(j);
+		return;
+	}
+	if (rc == 0 && status != 401)
+		j->auth_retries = 0;
+	if (rc == 0 && is_redirect(status)) {
+		if (follow(j, resp, &err)) {
+			job_fail(j, &err);
+			return;
+		}
+		job_send(j);
+		return;
+	}
+	if (rc && rc != HOIST_ENET) {
+		/* TLS, a cap, a sink refusing bytes, disk errors: final */
+		err = *herr;
+		job_fail(j, &err);
+		return;
+	}
+
+	/* place what a ranged attempt brought */
+	if (j->offset > 0 && status >= 200 && status < 300) {
+		int cont = status == 206 && range_ok(resp, j->offset, j->size);
+		if (status == 206 && !cont) {
+			const char *cr =
+				hoist_http_header_get(resp, "Content-Range");
+			hoist_log(HOIST_LOG_WARN,
+				  "%s: registry answered Range %llu- with "
+				  "Content-Range '%.60s'; starting again",
+				  j->id, (unsigned long long)j->offset,
+				  cr ? cr : "");
+			j->tail_len = 0;
+		} else if (!cont) {
+			hoist_log(HOIST_LOG_INFO,
+				  "%s: registry ignored Range; starting "
+				  "again",
+				  j->id);
+		}
+		if (cont && j->tail_len > 0) {
+			j->resumed = 1;
+			p->stats->resumed++;
+		}
+		if (tail_merge(j, !cont, &err)) {
+			job_fail(j, &err);
+			return;
+		}
+	}
+	if (hoist_ingest_size(j->in) > j->size) {
+		too_much(j, hoist_ingest_size(j->in), 0, &err);
+		job_fail(j, &err);
+		return;
+	}
+	if (rc == 0 && status >= 200 && status < 300) {
+		if (hoist_ingest_size(j->in) == j->size) {
+			job_complete(j);
+			return;
+		}
+		hoist_err_set(&j->last, HOIST_ENET,
+			      "response ended after %llu of %llu bytes",
+			      (unsigned long long)hoist_ingest_size(j->in),
+			      (unsigned long long)j->size);
+		job_retry(j, resp);
+		return;
+	}
+	if (rc == 0 && status == 416 && hoist_ingest_size(j->in) > 0) {
+		/* the range we asked for does not exist there: from 0 */
+		hoist_ingest_abort(j->in);
+		j->in = NULL;
+		if (hoist_ingest_open(&j->in, p->s, &err)) {
+			job_fail(j, &err);
+			return;
+		}
+		hoist_regconn_http_error(&j->last, "get blob", resp);
+		job_retry(j, resp);
+		return;
+	}
+	if (rc == 0 && !hoist_retry_is_transient(status)) {
+		hoist_regconn_http_error(&err, "get blob", resp);
+		job_fail(j, &err);
+		return;
+	}
+	if (rc == 0)
+		hoist_regconn_http_error(&j->last, "get blob", resp);
+	else
+		j->last = *herr;
+	job_retry(j, rc == 0 ? resp : NULL);
+}
+
+static void job_send(struct job *j)
+{
+	struct pull *p = j->p;
+	struct hoist_http_request req;
+	struct hoist_err err;
+	size_t n = 0;
+
+	if (p->failed) {
+		job_finish(j);
+		return;
+	}
+	free(j->hdr_auth);
+	j->hdr_auth = NULL;
+	free(j->hdr_range);
+	j->hdr_range = NULL;
+	/* asked again for every URL: auth.c attaches credentials only for
+	 * the registry's own origin, so a storage host gets none */
+	if (hoist_regconn_auth_line(&p->c, j->url, &j->hdr_auth, &err)) {
+		job_fail(j, &err);
+		return;
+	}
+	if (j->hdr_auth)
+		j->hdrs[n++] = j->hdr_auth;
+	j->offset = hoist_ingest_size(j->in);
+	j->got = 0;
+	j->tail_len = 0;
+	j->sink.ctx = j;
+	j->sink.write = sink_ingest;
+	if (j->offset > 0) {
+		if (tail_open(j, &err)) {
+			job_fail(j, &err);
+			return;
+		}
+		j->hdr_range = hoist_xasprintf("Range: bytes=%llu-",
+					       (unsigned long long)j->offset);
+		j->hdrs[n++] = j->hdr_range;
+		j->sink.write = sink_tail;
+	}
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = j->url;
+	req.headers = j->hdrs;
+	req.nheaders = n;
+	req.tls = &p->c.tls;
+	req.max_body = HOIST_REG_ERROR_BODY_MAX;
+	req.sink = &j->sink;
+	/* blob bodies on their own HTTP/1.1 connections, as push does
+	 * (bench/http2-notes.md); metadata shares h2 */
+	req.version = p->opts->reg.http_version;
+	if (req.version == HOIST_HTTP_AUTO)
+		req.version = HOIST_HTTP_V1;
+	req.progress = job_progress;
+	req.progress_ctx = j;
+	if (hoist_http_submit(p->c.http, &req, job_done, j, &err))
+		job_fail(j, &err);
+}
+
+static void start_jobs(struct pull *p)
+{
+	size_t max = p->opts->reg.max_concurrent > 0
+			     ? (size_t)p->opts->reg.max_concurrent
+			     : 4;
+
+	while (!p->failed && p->active < max && p->next < p->njobs) {
+		struct job *j = p->jobs[p->next++];
+		struct hoist_err err;
+
+		p->active++;
+		if (hoist_ingest_open(&j->in, p->s, &err)) {
+			job_fail(j, &err);
+			continue;
+		}
+		j->url = hoist_xstrdup(j->blob_url);
+		j->started_ms = hoist_regconn_now_ms();
+		hoist_progress(j->id, "pulling", 0, j->size, 0);
+		job_send(j);
+	}
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	hoist_ingest_abort(j->in);
+	if (j->tail_fd >= 0)
+		close(j->tail_fd);
+	free(j->blob_url);
+	free(j->url);
+	free(j->hdr_auth);
+	free(j->hdr_range);
+	free(j);
+}
+
+static int fetch_blobs(struct pull *p, struct hoist_err *err)
+{
+	const char *digest;
+	json_t *v;
+	int rc;
+
+	json_object_foreach(p->blobs, digest, v)
+	{
+		uint64_t size = (uint64_t)json_integer_value(v), have;
+		struct job *j;
+
+		if (hoist_store_has(p->s, digest)) {
+			rc = hoist_store_blob_size(p->s, digest, &have, err);
+			if (rc)
+				return rc;
+			if (have != size)
+				return hoist_err_set(
+					err, HOIST_EINVAL,
+					"blob '%s' has %llu bytes, the "
+					"manifest says %llu",
+					digest, (unsigned long long)have,
+					(unsigned long long)size);
+			p->stats->blobs_present++;
+			continue;
+		}
+		j = hoist_xcalloc(1, sizeof(*j));
+		j->p = p;
+		j->tail_fd = -1;
+		j->size = size;
+		snprintf(j->digest, sizeof(j->digest), "%s", digest);
+		snprintf(j->id, sizeof(j->id), "%.19s", digest);
+		j->blob_url = hoist_xasprintf("%s/v2/%s/blobs/%s", p->c.base,
+					      p->c.repo, digest);
+		p->jobs = hoist_xreallocarray(p->jobs, p->njobs + 1,
+					      sizeof(*p->jobs));
+		p->jobs[p->njobs++] = j;
+	}
+	if (!p->njobs)
+		return 0;
+	hoist_log(HOIST_LOG_INFO, "pulling %zu blobs from %s/%s", p->njobs,
+		  p->c.host, p->c.repo);
+	start_jobs(p);
+	rc = hoist_http_run(p->c.http, err);
+	if (p->failed) {
+		*err = p->err;
+		rc = err->code ? err->code : HOIST_EHTTP;
+	}
+	return rc;
+}
+
+/* A single image with a filter it does not match: say so, as docker
+ * does, but keep it (the filter selects from indexes). */
+static void check_single(struct pull *p, const json_t *doc)
+{
+	const char *cfg =
+		hoist_json_str(json_object_get(doc, "config"), "digest");
+	char *data = NULL, want[512];
+	json_t *c = NULL, *e = NULL, *pl;
+	const char *os, *arch;
+	size_t len;
+
+	if (!cfg || !hoist_store_has(p->s, cfg) ||
+	    hoist_store_get(p->s, cfg, HOIST_CONFIG_MAX, &data, &len, NULL) ||
+	    hoist_json_parse(&c, data, len, "config", NULL))
+		goto out;
+	os = hoist_json_str(c, "os");
+	arch = hoist_json_str(c, "architecture");
+	e = json_object();
+	pl = json_object();
+	if (os)
+		hoist_json_set_str(pl, "os", os);
+	if (arch)
+		hoist_json_set_str(pl, "architecture", arch);
+	if (hoist_json_str(c, "variant"))
+		hoist_json_set_str(pl, "variant", hoist_json_str(c, "variant"));
+	json_object_set_new(e, "platform", pl);
+	if (!entry_matches(p->opts, e)) {
+		filter_text(p->opts, want, sizeof(want));
+		hoist_log(HOIST_LOG_WARN,
+			  "'%s' is for platform '%.30s/%.30s', not '%s'",
+			  p->ref, os ? os : "?", arch ? arch : "?", want);
+	}
+out:
+	json_decref(e);
+	json_decref(c);
+	free(data);
+}
+
+int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
+	       const struct hoist_pull_opts *opts,
+	       struct hoist_pull_stats *stats, struct hoist_err *err)
+{
+	struct pull p;
+	struct hoist_ref r;
+	json_t *doc = NULL, *desc = NULL;
+	int rc, opened = 0;
+
+	*root = NULL;
+	memset(&p, 0, sizeof(p));
+	memset(stats, 0, sizeof(*stats));
+	memset(&r, 0, sizeof(r));
+	p.s = s;
+	p.opts = opts;
+	p.stats = stats;
+	p.ref = ref;
+	p.blobs = json_object();
+	hoist_retry_defaults(&p.pol);
+	rc = hoist_ref_parse(&r, ref,
+			     HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
+	if (rc)
+		goto out;
+	rc = hoist_regconn_open(&p.c, r.domain, r.path, "pull", NULL,
+				&opts->reg, err);
+	opened = 1;
+	if (rc)
+		goto out;
+	rc = get_manifest(&p, r.digest ? r.digest : r.tag, NULL, &doc, &desc,
+			  err);
+	if (rc)
+		goto out;
+	if (opts->nplatforms &&
+	    hoist_image_mt_is_index(hoist_json_str(desc, "mediaType")))
+		rc = select_platforms(&p, &desc, doc, err);
+	else
+		rc = walk(&p, desc, doc, 0, err);
+	if (rc)
+		goto out;
+	stats->blobs = json_object_size(p.blobs);
+	rc = fetch_blobs(&p, err);
+	if (rc)
+		goto out;
+	if (opts->nplatforms &&
+	    hoist_image_mt_is_manifest(hoist_json_str(desc, "mediaType")) &&
+	    !json_object_get(desc, "platform"))
+		check_single(&p, doc);
+	*root = desc;
+	desc = NULL;
+out:
+	stats->retries += p.c.retries;
+	if (rc)
+		hoist_err_prefix(err, "pull '%s'", ref);
+	/* the client first: its dropped transfers still point at jobs */
+	if (opened)
+		hoist_regconn_close(&p.c);
+	for (size_t i = 0; i < p.njobs; i++)
+		job_free(p.jobs[i]);
+	free(p.jobs);
+	json_decref(p.blobs);
+	json_decref(doc);
+	json_decref(desc);
+	hoist_ref_release(&r);
+	return rc;
+}
