@@ -1328,14 +1328,24 @@ static int docker_pass2(struct docker_import *di, struct archive *a,
 			free(name);
 			continue;
 		}
+		/* Pass 1 refused duplicates; a second copy now means the
+		 * file changed under us. */
 		if (strcmp(name, di->config_member) == 0) {
-			rc = read_member(a, e, DOC_MAX, &di->config, err);
-			di->have_config = !rc;
+			if (di->have_config)
+				rc = hoist_err_set(err, HOIST_EINVAL,
+						   "appears more than once");
+			else
+				rc = read_member(a, e, DOC_MAX, &di->config,
+						 err);
+			di->have_config = 1;
 		} else {
 			for (k = 0; k < di->nlayers; k++)
 				if (strcmp(di->layers[k].member, name) == 0)
 					break;
-			if (k < di->nlayers)
+			if (k < di->nlayers && di->layers[k].in)
+				rc = hoist_err_set(err, HOIST_EINVAL,
+						   "appears more than once");
+			else if (k < di->nlayers)
 				rc = dlayer_read(&di->layers[k], di->s, a, err);
 		}
 		if (rc)
