@@ -22,6 +22,8 @@ Files written (see test-import.c for the error each must give):
                           file outside it with the right content
   oci-big-index/          a layout whose index.json is over 4 MiB
   oci-bad-blob/           a layout whose layer blob is corrupt
+  oci-bad-digest/         index.json names "sha256:../../outside/layer"
+  oci-extra.tar           valid, plus a member "README" (skipped, warned)
   docker-missing-layer.tar  manifest.json names a layer that is absent
   docker-bad-diffid.tar   the config's diff_id does not match the layer
   docker-two.tar          two manifest.json entries, no REF
@@ -181,6 +183,12 @@ def main():
     big = index([dict(entry, annotations={"pad": "x" * (4 << 20)})])
     write_tar(P(out, "oci-big-index.tar"), oci_members(blobs, big))
     write_dir(P(out, "oci-big-index"), blobs, big)
+
+    # A digest that would be a path if it were not validated first.
+    write_dir(P(out, "oci-bad-digest"), blobs,
+              index([dict(entry, digest="sha256:../../outside/layer")]))
+    write_tar(P(out, "oci-extra.tar"),
+              oci_members(blobs, idx, [("README", b"not part of it")]))
 
     missing = dict(blobs)
     del missing[sha(gz)]

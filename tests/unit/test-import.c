@@ -29,6 +29,7 @@
 #include "lib/store.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/log.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/banned.h"
@@ -470,6 +471,15 @@ static void test_docker_archive(void **state)
 	free(cfg);
 }
 
+static char warned[1024];
+
+static void log_cb(enum hoist_log_level level, const char *msg, void *ctx)
+{
+	(void)ctx;
+	if (level == HOIST_LOG_WARN)
+		snprintf(warned, sizeof(warned), "%s", msg);
+}
+
 /* The generator's valid inputs import, so its hostile ones fail for the
  * reason they were made for. */
 static void test_fixtures_valid(void **state)
@@ -484,6 +494,13 @@ static void test_fixtures_valid(void **state)
 	assert_true(json_equal(a, b));
 	c = import_ok(hoist_import_oci_archive, s, "hx/oci-two.tar", "v1");
 	assert_true(json_equal(a, c));
+	json_decref(c);
+	/* An unknown member is skipped, with a warning. */
+	hoist_log_set(log_cb, NULL);
+	c = import_ok(hoist_import_oci_archive, s, "hx/oci-extra.tar", NULL);
+	hoist_log_set(NULL, NULL);
+	assert_true(json_equal(a, c));
+	assert_non_null(strstr(warned, "skipping unexpected member 'README'"));
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
@@ -536,6 +553,8 @@ static void test_hostile(void **state)
 		 "reference 'v2' not found", HOIST_ENOTFOUND},
 		{hoist_import_oci_archive, "hx/oci-truncated.tar", NULL,
 		 "member 'blobs/sha256/", HOIST_EINVAL},
+		{hoist_import_oci_dir, "hx/oci-bad-digest", NULL,
+		 "index.json: invalid digest", HOIST_EINVAL},
 		{hoist_import_oci_dir, "hx/oci-link-blob", NULL,
 		 "is a symlink (refused)", HOIST_EINVAL},
 		{hoist_import_docker_archive, "hx/docker-missing-layer.tar",
