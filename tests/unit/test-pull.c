@@ -1,0 +1,1118 @@
+/*
+ * test-pull.c: hoist_pull against real servers on 127.0.0.1.
+ *
+ * The group setup starts, from scratch configs in a temporary directory:
+ *  - R: a plain docker-registry with filesystem storage (so a test can
+ *    corrupt a blob file under it);
+ *  - A: a TLS docker-registry with htpasswd (alice:s3cret);
+ *  - F: faultproxy.py in front of R (cuts responses on demand);
+ *  - P: a TLS faultproxy in front of A that answers blob GETs with 307 to
+ *    Q; Q: a TLS faultproxy in front of R that logs what it is sent;
+ *  - S: a tiny python server that serves schema1 manifests, because
+ *    distribution 2.8 refuses to store an unsigned schema1 manifest
+ *    (PUT answers 400 MANIFEST_INVALID) and signing one needs libtrust.
+ * A three-platform image is built in a source store with the image model
+ * and pushed with hoist_push; every pull goes into a fresh store.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/digest.h"
+#include "lib/http.h"
+#include "lib/image.h"
+#include "lib/imgwalk.h"
+#include "lib/pull.h"
+#include "lib/registry.h"
+#include "lib/store.h"
+#include "util/fs.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/banned.h"
+
+#define BIG_LAYER (600 * 1024) /* amd64's own layer: the one cut */
+#define SMALL_LAYER (40 * 1024)
+#define SHARED_LAYER (50 * 1024)
+#define CUT_AT 200000
+
+struct env {
+	char *dir;
+	char *ca;
+	pid_t pids[8];
+	int npids;
+	char reg[64];   /* R  127.0.0.1:PORT */
+	char auth[64];  /* A */
+	char fault[64]; /* F */
+	char redir[64]; /* P */
+	char store[64]; /* Q */
+	char old[64];   /* S */
+	char *q_log;
+	struct hoist_store *src;
+	json_t *root; /* the multi-platform index in src */
+	json_t *plat[3];
+	uint64_t total; /* sum of the sizes of configs and layers */
+	int ok;
+	int dst_n;
+};
+
+static struct env E;
+
+static const char *const PLATS[3] = {"linux/amd64", "linux/arm64",
+				     "linux/arm/v7"};
+
+/* ---- processes ---- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {0};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int run_sh(const char *script)
+{
+	int st = system(script);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* never outlive the test, even when it crashes */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid > 0 && E.npids < 8)
+		E.pids[E.npids++] = pid;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Any HTTP answer from url (401 included) within 20 s. */
+static int wait_up(const char *url)
+{
+	struct hoist_http_opts o = {0};
+	struct hoist_http_tls t = {0};
+	struct hoist_http *h = NULL;
+	uint64_t end = mono_ms() + 20000;
+	int up = 0;
+
+	t.insecure = 1;
+	if (hoist_http_new(&h, &o, NULL))
+		return 0;
+	while (!up && mono_ms() < end) {
+		struct hoist_http_request req = {0};
+		struct hoist_http_response r;
+
+		req.method = "GET";
+		req.url = url;
+		req.tls = &t;
+		if (hoist_http_do(h, &req, &r, NULL) == 0 && r.status > 0)
+			up = 1;
+		hoist_http_response_release(&r);
+		if (!up)
+			usleep(30 * 1000);
+	}
+	hoist_http_free(h);
+	return up;
+}
+
+/* Wait for a --port-file and fill addr with 127.0.0.1:PORT. */
+static int port_from_file(const char *path, char *addr, size_t len)
+{
+	uint64_t end = mono_ms() + 20000;
+
+	while (mono_ms() < end) {
+		char *data = NULL;
+		size_t n;
+
+		if (hoist_fs_read_file(&data, &n, path, 64, NULL) == 0) {
+			long port = strtol(data, NULL, 10);
+			free(data);
+			if (port > 0) {
+				snprintf(addr, len, "127.0.0.1:%ld", port);
+				return 0;
+			}
+		}
+		usleep(20 * 1000);
+	}
+	return -1;
+}
+
+static int start_registry(const char *name, char *addr, size_t alen, int tls,
+			  const char *htpasswd)
+{
+	char *cfg = hoist_xasprintf("%s/%s.yml", E.dir, name);
+	char *log = hoist_xasprintf("%s/%s.log", E.dir, name);
+	char *url;
+	int port = free_port(), up;
+	FILE *f = fopen(cfg, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f,
+		"version: 0.1\n"
+		"log:\n  level: info\n  accesslog:\n    disabled: false\n"
+		"storage:\n  filesystem:\n    rootdirectory: %s/%s-data\n"
+		"  maintenance:\n    uploadpurging:\n      enabled: false\n"
+		"http:\n  addr: 127.0.0.1:%d\n  secret: hoist-test-secret\n",
+		E.dir, name, port);
+	if (tls)
+		fprintf(f,
+			"  tls:\n    certificate: %s/pki/server.crt\n"
+			"    key: %s/pki/server.key\n",
+			E.dir, E.dir);
+	if (htpasswd)
+		fprintf(f,
+			"auth:\n  htpasswd:\n    realm: hoist-test\n"
+			"    path: %s\n",
+			htpasswd);
+	fclose(f);
+	{
+		char *argv[] = {"docker-registry", "serve", cfg, NULL};
+		spawn(argv, log);
+	}
+	snprintf(addr, alen, "127.0.0.1:%d", port);
+	url = hoist_xasprintf("%s://%s/v2/", tls ? "https" : "http", addr);
+	up = wait_up(url);
+	free(url);
+	free(cfg);
+	free(log);
+	return up ? 0 : -1;
+}
+
+/* faultproxy.py NAME UPSTREAM [args...], NULL-terminated */
+static int start_proxy(const char *name, char *addr, size_t alen,
+		       const char *upstream, ...)
+{
+	const char *src = getenv("HOIST_SRCDIR");
+	char *py = hoist_xasprintf("%s/tests/integration/faultproxy.py",
+				   src && *src ? src : ".");
+	char *pf = hoist_xasprintf("%s/%s.port", E.dir, name);
+	char *log = hoist_xasprintf("%s/%s.out", E.dir, name);
+	char *argv[24];
+	int n = 0, rc;
+	va_list ap;
+
+	argv[n++] = "python3";
+	argv[n++] = py;
+	argv[n++] = "--port-file";
+	argv[n++] = pf;
+	argv[n++] = "--upstream";
+	argv[n++] = (char *)upstream;
+	argv[n++] = "--max-seconds";
+	argv[n++] = "300";
+	va_start(ap, upstream);
+	for (char *a; n < 23 && (a = va_arg(ap, char *));)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	spawn(argv, log);
+	rc = port_from_file(pf, addr, alen);
+	free(py);
+	free(pf);
+	free(log);
+	return rc;
+}
+
+static const char SCHEMA1_PY[] =
+	"import http.server, os, sys\n"
+	"B = b'{\"schemaVersion\": 1, \"name\": \"test/old\", \"tag\": \"v1\", "
+	"'"
+	" b'\"architecture\": \"amd64\", \"fsLayers\": [], \"history\": []}'\n"
+	"class H(http.server.BaseHTTPRequestHandler):\n"
+	"    def do_GET(self):\n"
+	"        if self.path == '/v2/':\n"
+	"            b, t = b'{}', 'application/json'\n"
+	"        elif self.path == '/v2/test/old/manifests/v1':\n"
+	"            b = B\n"
+	"            t = 'application/vnd.docker.distribution.manifest.v1"
+	"+prettyjws'\n"
+	"        elif self.path == '/v2/test/plain/manifests/v1':\n"
+	"            b, t = B, 'application/json'\n"
+	"        else:\n"
+	"            self.send_error(404)\n"
+	"            return\n"
+	"        self.send_response(200)\n"
+	"        self.send_header('Content-Type', t)\n"
+	"        self.send_header('Content-Length', str(len(b)))\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(b)\n"
+	"    def log_message(self, *a):\n"
+	"        pass\n"
+	"s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
+	"with open(sys.argv[1] + '.tmp', 'w') as f:\n"
+	"    f.write('%d\\n' % s.server_address[1])\n"
+	"os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+	"s.timeout = 1\n"
+	"import time\n"
+	"end = time.time() + 300\n"
+	"while time.time() < end:\n"
+	"    s.handle_request()\n";
+
+/* ---- building and pushing the image ---- */
+
+static void fill(unsigned char *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+}
+
+static void put_random(struct hoist_store *s, size_t n, uint32_t seed,
+		       struct hoist_digest *d)
+{
+	unsigned char *buf = hoist_xmalloc(n);
+	struct hoist_err err;
+
+	fill(buf, n, seed);
+	if (hoist_store_put(s, buf, n, d, &err))
+		fail_msg("store put: %s", err.msg);
+	free(buf);
+}
+
+/* One platform's manifest (a shared layer and its own), its descriptor. */
+static json_t *make_manifest(struct hoist_store *s, const char *platform,
+			     size_t own, uint32_t seed, uint64_t *total)
+{
+	struct hoist_image_layer l[2];
+	struct hoist_image_runconfig rc;
+	struct hoist_platform p;
+	struct hoist_digest shared, mine, cd, md;
+	struct hoist_err err;
+	char *cfg, *man;
+	size_t clen, mlen;
+	json_t *cdesc, *desc;
+
+	assert_int_equal(hoist_platform_parse(&p, platform, &err), 0);
+	put_random(s, SHARED_LAYER, 7, &shared);
+	put_random(s, own, seed, &mine);
+	memset(l, 0, sizeof(l));
+	l[0].digest = shared.str;
+	l[0].diff_id = shared.str;
+	l[0].size = SHARED_LAYER;
+	l[0].compression = HOIST_COMP_GZIP;
+	l[1].digest = mine.str;
+	l[1].diff_id = mine.str;
+	l[1].size = own;
+	l[1].compression = HOIST_COMP_GZIP;
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(
+		hoist_image_config(&cfg, &clen, &p, &rc, l, 2, 0, &err), 0);
+	assert_int_equal(hoist_store_put(s, cfg, clen, &cd, &err), 0);
+	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
+	assert_int_equal(
+		hoist_image_manifest(&man, &mlen, cdesc, l, 2, NULL, 1, &err),
+		0);
+	assert_int_equal(hoist_store_put(s, man, mlen, &md, &err), 0);
+	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
+	hoist_image_desc_set_platform(desc, &p);
+	*total += clen + own;
+	free(cfg);
+	free(man);
+	json_decref(cdesc);
+	return desc;
+}
+
+static void build_image(void)
+{
+	static const size_t own[3] = {BIG_LAYER, SMALL_LAYER, SMALL_LAYER + 1};
+	struct hoist_digest d;
+	struct hoist_err err;
+	json_t *descs = json_array();
+	char *ix;
+	size_t len;
+
+	E.total = SHARED_LAYER;
+	for (int i = 0; i < 3; i++) {
+		E.plat[i] = make_manifest(E.src, PLATS[i], own[i],
+					  (uint32_t)(100 + i), &E.total);
+		json_array_append(descs, E.plat[i]);
+	}
+	assert_int_equal(hoist_image_index(&ix, &len, descs, NULL, 1, &err), 0);
+	assert_int_equal(hoist_store_put(E.src, ix, len, &d, &err), 0);
+	E.root = hoist_image_desc(HOIST_MT_OCI_INDEX, d.str, len);
+	free(ix);
+	json_decref(descs);
+}
+
+static void reg_opts(struct hoist_registry_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->insecure = 1;
+	o->ca_file = E.ca;
+}
+
+static int push_to(const char *addr, const char *repo, const json_t *root,
+		   struct hoist_err *err)
+{
+	struct hoist_registry_opts o;
+	struct hoist_push_stats st;
+	char *ref = hoist_xasprintf("%s/%s", addr, repo);
+	int rc;
+
+	reg_opts(&o);
+	rc = hoist_push(E.src, root, ref, 0, &o, &st, err);
+	free(ref);
+	return rc;
+}
+
+static int write_docker_config(void)
+{
+	char *dir = hoist_xasprintf("%s/docker", E.dir);
+	char *path = hoist_xasprintf("%s/config.json", dir);
+	/* base64("alice:s3cret") */
+	char *text = hoist_xasprintf(
+		"{\"auths\": {\"%s\": {\"auth\": \"YWxpY2U6czNjcmV0\"}, "
+		"\"%s\": {\"auth\": \"YWxpY2U6czNjcmV0\"}}}",
+		E.auth, E.redir);
+	int rc = hoist_fs_mkdirs(dir, 0700, NULL) ||
+		 hoist_fs_write_atomic(path, text, strlen(text), 0600, NULL);
+
+	setenv("DOCKER_CONFIG", dir, 1);
+	free(dir);
+	free(path);
+	free(text);
+	return rc;
+}
+
+static int group_setup(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *script, *htpasswd, *cert, *key, *pyfile, *pf, *log, *up;
+	struct hoist_err err;
+	char *root;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	E.dir = hoist_xasprintf("%s/hoist-pull-XXXXXX",
+				tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(E.dir))
+		return -1;
+	if (run_sh("command -v docker-registry >/dev/null && "
+		   "command -v openssl >/dev/null && "
+		   "command -v htpasswd >/dev/null && "
+		   "command -v python3 >/dev/null") != 0) {
+		print_message("docker-registry, openssl, htpasswd or python3 "
+			      "missing: live tests skipped\n");
+		return 0;
+	}
+	/* credentials and certificates come only from this test */
+	unsetenv("REGISTRY_AUTH_FILE");
+	setenv("XDG_RUNTIME_DIR", E.dir, 1);
+	setenv("XDG_CONFIG_HOME", E.dir, 1);
+	setenv("HOIST_CERTS_D", E.dir, 1);
+	script = hoist_xasprintf(
+		"set -e; mkdir -p '%s/pki'; cd '%s/pki'; "
+		"openssl req -x509 -newkey ec -pkeyopt "
+		"ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out "
+		"ca.crt -days 2 -subj '/CN=hoist test CA' "
+		"-addext 'basicConstraints=critical,CA:TRUE' "
+		"-addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null; "
+		"openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		"-nodes -keyout server.key -out server.csr -subj "
+		"'/CN=localhost' 2>/dev/null; "
+		"printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n"
+		"extendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' "
+		"> server.ext; "
+		"openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
+		"-CAcreateserial -out server.crt -days 2 -extfile server.ext "
+		"2>/dev/null; htpasswd -Bbn alice s3cret > ../htpasswd",
+		E.dir, E.dir);
+	if (run_sh(script) != 0)
+		return -1;
+	free(script);
+	E.ca = hoist_xasprintf("%s/pki/ca.crt", E.dir);
+	cert = hoist_xasprintf("%s/pki/server.crt", E.dir);
+	key = hoist_xasprintf("%s/pki/server.key", E.dir);
+	htpasswd = hoist_xasprintf("%s/htpasswd", E.dir);
+
+	if (start_registry("reg", E.reg, sizeof(E.reg), 0, NULL) ||
+	    start_registry("auth", E.auth, sizeof(E.auth), 1, htpasswd)) {
+		print_error("docker-registry did not come up (see %s)\n",
+			    E.dir);
+		return -1;
+	}
+	E.q_log = hoist_xasprintf("%s/q.jsonl", E.dir);
+	if (start_proxy("fault", E.fault, sizeof(E.fault), E.reg, NULL) ||
+	    start_proxy("store", E.store, sizeof(E.store), E.reg, "--tls-cert",
+			cert, "--tls-key", key, "--log", E.q_log, NULL))
+		return -1;
+	up = hoist_xasprintf("https://%s", E.store);
+	if (start_proxy("redir", E.redir, sizeof(E.redir), E.auth,
+			"--upstream-tls", "--upstream-ca", E.ca, "--tls-cert",
+			cert, "--tls-key", key, "--redirect-blobs-to", up,
+			NULL))
+		return -1;
+	free(up);
+	pyfile = hoist_xasprintf("%s/schema1.py", E.dir);
+	pf = hoist_xasprintf("%s/schema1.port", E.dir);
+	log = hoist_xasprintf("%s/schema1.log", E.dir);
+	if (hoist_fs_write_atomic(pyfile, SCHEMA1_PY, strlen(SCHEMA1_PY), 0644,
+				  NULL))
+		return -1;
+	{
+		char *argv[] = {"python3", pyfile, pf, NULL};
+		spawn(argv, log);
+	}
+	if (port_from_file(pf, E.old, sizeof(E.old)))
+		return -1;
+	free(pyfile);
+	free(pf);
+	free(log);
+	free(cert);
+	free(key);
+	free(htpasswd);
+	if (write_docker_config())
+		return -1;
+
+	root = hoist_xasprintf("%s/src", E.dir);
+	if (hoist_store_open(&E.src, root, &err)) {
+		print_error("store: %s\n", err.msg);
+		return -1;
+	}
+	free(root);
+	build_image();
+	if (push_to(E.reg, "test/multi:v1", E.root, &err) ||
+	    push_to(E.reg, "test/redir:v1", E.root, &err) ||
+	    push_to(E.auth, "test/redir:v1", E.root, &err)) {
+		print_error("push: %s\n", err.msg);
+		return -1;
+	}
+	E.ok = 1;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < E.npids; i++) {
+		kill(E.pids[i], SIGTERM);
+		waitpid(E.pids[i], NULL, 0);
+	}
+	hoist_store_close(E.src);
+	json_decref(E.root);
+	for (int i = 0; i < 3; i++)
+		json_decref(E.plat[i]);
+	/* HOIST_TEST_KEEP=1 keeps the logs and configs for a post-mortem */
+	if (E.dir && !getenv("HOIST_TEST_KEEP"))
+		hoist_fs_rm_rf(E.dir, NULL);
+	free(E.dir);
+	free(E.ca);
+	free(E.q_log);
+	return 0;
+}
+
+#define NEED_SERVERS()                                                         \
+	do {                                                                   \
+		if (!E.ok)                                                     \
+			skip();                                                \
+	} while (0)
+
+/* ---- helpers for the tests ---- */
+
+static struct hoist_store *fresh_store(void)
+{
+	char *root = hoist_xasprintf("%s/dst-%d", E.dir, E.dst_n++);
+	struct hoist_store *s = NULL;
+	struct hoist_err err;
+
+	if (hoist_store_open(&s, root, &err))
+		fail_msg("store: %s", err.msg);
+	free(root);
+	return s;
+}
+
+static void pull_opts(struct hoist_pull_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	reg_opts(&o->reg);
+}
+
+static int do_pull(json_t **root, struct hoist_store *s, const char *addr,
+		   const char *repo, const struct hoist_pull_opts *o,
+		   struct hoist_pull_stats *st, struct hoist_err *err)
+{
+	char *ref = hoist_xasprintf("%s/%s", addr, repo);
+	int rc = hoist_pull(root, s, ref, o, st, err);
+
+	free(ref);
+	return rc;
+}
+
+/* Every blob under root is in dst, with the same bytes as in src. */
+static void assert_same_image(struct hoist_store *dst, const json_t *root)
+{
+	struct hoist_err err;
+	json_t *blobs, *b;
+	size_t i;
+
+	assert_int_equal(hoist_imgwalk_blobs(&blobs, dst, root, &err), 0);
+	json_array_foreach(blobs, i, b)
+	{
+		const char *d = hoist_json_str(b, "digest");
+		char *x, *y;
+		size_t xl, yl;
+
+		/* hoist_store_get verifies the digest of what it reads */
+		assert_int_equal(
+			hoist_store_get(dst, d, 1u << 30, &x, &xl, &err), 0);
+		if (!hoist_store_has(E.src, d)) {
+			/* an index made by the pull: only its own root */
+			assert_string_equal(d, hoist_json_str(root, "digest"));
+			free(x);
+			continue;
+		}
+		assert_int_equal(
+			hoist_store_get(E.src, d, 1u << 30, &y, &yl, &err), 0);
+		assert_int_equal(xl, yl);
+		assert_memory_equal(x, y, xl);
+		free(x);
+		free(y);
+	}
+	json_decref(blobs);
+}
+
+static size_t count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* POST JSON to a faultproxy's control endpoint; GET its stats. */
+static json_t *proxy_ctl(const char *addr, int tls, const char *path,
+			 const char *body)
+{
+	struct hoist_http_opts o = {0};
+	struct hoist_http_tls t = {0};
+	struct hoist_http_request req = {0};
+	struct hoist_http_response r;
+	struct hoist_http *h = NULL;
+	struct hoist_err err;
+	char *url = hoist_xasprintf("%s://%s%s", tls ? "https" : "http", addr,
+				    path);
+	const char *hdrs[1] = {"Content-Type: application/json"};
+	json_t *doc = NULL;
+
+	t.ca_file = E.ca;
+	assert_int_equal(hoist_http_new(&h, &o, &err), 0);
+	req.method = body ? "POST" : "GET";
+	req.url = url;
+	req.tls = &t;
+	req.max_body = 1 << 20;
+	if (body) {
+		req.body_kind = HOIST_HTTP_BODY_BUF;
+		req.body = body;
+		req.body_len = strlen(body);
+		req.headers = hdrs;
+		req.nheaders = 1;
+	}
+	if (hoist_http_do(h, &req, &r, &err) != 0)
+		fail_msg("faultproxy %s: %s", url, err.msg);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(
+		hoist_json_parse(&doc, r.body.data, r.body.len, "stats", &err),
+		0);
+	hoist_http_response_release(&r);
+	hoist_http_free(h);
+	free(url);
+	return doc;
+}
+
+static long long stat_of(json_t *stats, const char *group, const char *key)
+{
+	return json_integer_value(
+		json_object_get(json_object_get(stats, group), key));
+}
+
+/* ---- tests ---- */
+
+static void test_pull_all(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_err err;
+	json_t *root = NULL, *list = NULL;
+	char *p;
+	(void)state;
+	NEED_SERVERS();
+
+	dst = fresh_store();
+	pull_opts(&o);
+	if (do_pull(&root, dst, E.reg, "test/multi:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_string_equal(hoist_json_str(root, "digest"),
+			    hoist_json_str(E.root, "digest"));
+	assert_string_equal(hoist_json_str(root, "mediaType"),
+			    HOIST_MT_OCI_INDEX);
+	assert_int_equal(json_integer_value(json_object_get(root, "size")),
+			 json_integer_value(json_object_get(E.root, "size")));
+	assert_null(json_object_get(root, "platform"));
+	assert_same_image(dst, root);
+	/* 3 configs, 3 own layers, 1 shared layer */
+	assert_int_equal(st.blobs, 7);
+	assert_int_equal(st.blobs_present, 0);
+	assert_int_equal(st.bytes, E.total);
+	assert_int_equal(st.resumed, 0);
+	/* pulling does not name anything, and leaves no ingest behind */
+	assert_int_equal(hoist_store_list(dst, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	p = hoist_xasprintf("%s/ingest", hoist_store_root(dst));
+	assert_int_equal(count_files(p), 0);
+	free(p);
+	json_decref(root);
+
+	/* again: everything is there already */
+	if (do_pull(&root, dst, E.reg, "test/multi:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_int_equal(st.blobs, 7);
+	assert_int_equal(st.blobs_present, 7);
+	assert_int_equal(st.bytes, 0);
+	json_decref(root);
+
+	/* manifests only: configs but no layers */
+	hoist_store_close(dst);
+	dst = fresh_store();
+	o.manifests_only = 1;
+	if (do_pull(&root, dst, E.reg, "test/multi:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_int_equal(st.blobs, 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(hoist_store_has(
+			dst, hoist_json_str(E.plat[i], "digest")));
+	{
+		struct hoist_img_manifest *m;
+		size_t n;
+		assert_int_equal(
+			hoist_imgwalk_manifests(&m, &n, dst, root, &err), 0);
+		assert_int_equal(n, 3);
+		for (size_t i = 0; i < n; i++) {
+			const char *l = hoist_json_str(
+				json_array_get(json_object_get(m[i].manifest,
+							       "layers"),
+					       1),
+				"digest");
+			assert_false(hoist_store_has(dst, l));
+		}
+		hoist_imgwalk_manifests_free(m, n);
+	}
+	json_decref(root);
+	hoist_store_close(dst);
+}
+
+static void test_pull_platform(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_platform pl[2];
+	struct hoist_err err;
+	json_t *root = NULL, *amd_layers;
+	char *data;
+	size_t len;
+	(void)state;
+	NEED_SERVERS();
+
+	/* one match: that manifest is the root, with its platform */
+	dst = fresh_store();
+	pull_opts(&o);
+	assert_int_equal(hoist_platform_parse(&pl[0], "arm64", &err), 0);
+	o.platforms = pl;
+	o.nplatforms = 1;
+	if (do_pull(&root, dst, E.reg, "test/multi:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_string_equal(hoist_json_str(root, "mediaType"),
+			    HOIST_MT_OCI_MANIFEST);
+	assert_string_equal(hoist_json_str(root, "digest"),
+			    hoist_json_str(E.plat[1], "digest"));
+	assert_string_equal(hoist_json_str(json_object_get(root, "platform"),
+					   "architecture"),
+			    "arm64");
+	assert_int_equal(st.blobs, 3);
+	assert_same_image(dst, root);
+	/* the index was read (and kept, unnamed); amd64's manifest not */
+	assert_true(hoist_store_has(dst, hoist_json_str(E.root, "digest")));
+	assert_false(hoist_store_has(dst, hoist_json_str(E.plat[0], "digest")));
+	json_decref(root);
+	hoist_store_close(dst);
+
+	/* two of three: a new index holding just those two */
+	dst = fresh_store();
+	assert_int_equal(hoist_platform_parse(&pl[1], "linux/arm/v7", &err), 0);
+	o.nplatforms = 2;
+	if (do_pull(&root, dst, E.reg, "test/multi:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_string_equal(hoist_json_str(root, "mediaType"),
+			    HOIST_MT_OCI_INDEX);
+	assert_string_not_equal(hoist_json_str(root, "digest"),
+				hoist_json_str(E.root, "digest"));
+	assert_int_equal(hoist_store_get(dst, hoist_json_str(root, "digest"),
+					 HOIST_MANIFEST_MAX, &data, &len, &err),
+			 0);
+	{
+		json_t *ix, *ms;
+		assert_int_equal(hoist_json_parse(&ix, data, len, "ix", &err),
+				 0);
+		ms = json_object_get(ix, "manifests");
+		assert_int_equal(json_array_size(ms), 2);
+		assert_true(json_equal(json_array_get(ms, 0), E.plat[1]));
+		assert_true(json_equal(json_array_get(ms, 1), E.plat[2]));
+		json_decref(ix);
+	}
+	free(data);
+	assert_int_equal(st.blobs, 5); /* 2 configs, 2 own, 1 shared */
+	assert_same_image(dst, root);
+	/* amd64's big layer was not fetched */
+	assert_int_equal(hoist_store_get(E.src,
+					 hoist_json_str(E.plat[0], "digest"),
+					 HOIST_MANIFEST_MAX, &data, &len, &err),
+			 0);
+	assert_int_equal(hoist_json_parse(&amd_layers, data, len, "m", &err),
+			 0);
+	free(data);
+	assert_false(hoist_store_has(
+		dst, hoist_json_str(
+			     json_array_get(
+				     json_object_get(amd_layers, "layers"), 1),
+			     "digest")));
+	json_decref(amd_layers);
+	json_decref(root);
+
+	/* no match */
+	assert_int_equal(hoist_platform_parse(&pl[0], "linux/s390x", &err), 0);
+	o.nplatforms = 1;
+	assert_int_equal(
+		do_pull(&root, dst, E.reg, "test/multi:v1", &o, &st, &err),
+		HOIST_ENOTFOUND);
+	assert_null(root);
+	assert_non_null(strstr(err.msg, "linux/s390x"));
+	hoist_store_close(dst);
+}
+
+static void test_pull_by_digest(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_err err;
+	json_t *root = NULL;
+	char *repo;
+	(void)state;
+	NEED_SERVERS();
+
+	dst = fresh_store();
+	pull_opts(&o);
+	repo = hoist_xasprintf("test/multi@%s",
+			       hoist_json_str(E.root, "digest"));
+	if (do_pull(&root, dst, E.reg, repo, &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	free(repo);
+	assert_string_equal(hoist_json_str(root, "digest"),
+			    hoist_json_str(E.root, "digest"));
+	assert_same_image(dst, root);
+	json_decref(root);
+
+	/* a platform manifest by digest */
+	repo = hoist_xasprintf("test/multi@%s",
+			       hoist_json_str(E.plat[2], "digest"));
+	if (do_pull(&root, dst, E.reg, repo, &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	free(repo);
+	assert_string_equal(hoist_json_str(root, "mediaType"),
+			    HOIST_MT_OCI_MANIFEST);
+	assert_int_equal(st.blobs_present, st.blobs);
+	json_decref(root);
+
+	/* a digest the registry does not have */
+	assert_int_equal(
+		do_pull(&root, dst, E.reg,
+			"test/multi@sha256:"
+			"0000000000000000000000000000000000000000000000000000"
+			"000000000000",
+			&o, &st, &err),
+		HOIST_ENOTFOUND);
+	assert_int_equal(err.http_status, 404);
+	hoist_store_close(dst);
+}
+
+static void test_pull_corrupt(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_platform pl;
+	struct hoist_err err;
+	json_t *root = NULL, *desc, *list;
+	uint64_t total = 0;
+	unsigned char *junk;
+	char *path, *m;
+	const char *layer;
+	size_t len;
+	json_t *man;
+	(void)state;
+	NEED_SERVERS();
+
+	/* an image of its own, whose layer is then overwritten */
+	desc = make_manifest(E.src, "linux/riscv64", 30000, 999, &total);
+	assert_int_equal(push_to(E.reg, "test/corrupt:v1", desc, &err), 0);
+	assert_int_equal(hoist_store_get(E.src, hoist_json_str(desc, "digest"),
+					 HOIST_MANIFEST_MAX, &m, &len, &err),
+			 0);
+	assert_int_equal(hoist_json_parse(&man, m, len, "m", &err), 0);
+	free(m);
+	layer = hoist_json_str(
+		json_array_get(json_object_get(man, "layers"), 1), "digest");
+	path = hoist_xasprintf("%s/reg-data/docker/registry/v2/blobs/sha256/"
+			       "%.2s/%s/data",
+			       E.dir, hoist_digest_hex(layer),
+			       hoist_digest_hex(layer));
+	junk = hoist_xmalloc(30000);
+	fill(junk, 30000, 4242); /* same size, other bytes */
+	assert_int_equal(hoist_fs_write_atomic(path, junk, 30000, 0644, &err),
+			 0);
+	free(junk);
+	free(path);
+
+	dst = fresh_store();
+	pull_opts(&o);
+	assert_int_equal(
+		do_pull(&root, dst, E.reg, "test/corrupt:v1", &o, &st, &err),
+		HOIST_EDIGEST);
+	assert_null(root);
+	assert_non_null(strstr(err.msg, layer));
+	/* nothing under the layer's name, nothing named, no ingest left */
+	assert_false(hoist_store_has(dst, layer));
+	assert_int_equal(hoist_store_list(dst, &list, &err), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	path = hoist_xasprintf("%s/ingest", hoist_store_root(dst));
+	assert_int_equal(count_files(path), 0);
+	free(path);
+
+	/* with a filter, a single image that does not match is kept */
+	assert_int_equal(hoist_platform_parse(&pl, "linux/amd64", &err), 0);
+	o.platforms = &pl;
+	o.nplatforms = 1;
+	o.manifests_only = 1;
+	assert_int_equal(
+		do_pull(&root, dst, E.reg, "test/corrupt:v1", &o, &st, &err),
+		0);
+	assert_string_equal(hoist_json_str(root, "digest"),
+			    hoist_json_str(desc, "digest"));
+	json_decref(root);
+	json_decref(man);
+	json_decref(desc);
+	hoist_store_close(dst);
+}
+
+static void test_pull_schema1(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_err err;
+	json_t *root = NULL;
+	(void)state;
+	NEED_SERVERS();
+
+	dst = fresh_store();
+	pull_opts(&o);
+	/* by Content-Type */
+	assert_int_equal(
+		do_pull(&root, dst, E.old, "test/old:v1", &o, &st, &err),
+		HOIST_EUNSUPPORTED);
+	assert_null(root);
+	assert_non_null(
+		strstr(err.msg, "schema1 manifests are not supported: "));
+	assert_non_null(strstr(err.msg, "v1+prettyjws"));
+	/* served as application/json: found by schemaVersion */
+	assert_int_equal(
+		do_pull(&root, dst, E.old, "test/plain:v1", &o, &st, &err),
+		HOIST_EUNSUPPORTED);
+	assert_non_null(
+		strstr(err.msg, "schema1 manifests are not supported: "));
+	assert_non_null(strstr(err.msg, "schemaVersion 1"));
+	/* and nothing was stored */
+	assert_int_equal(count_files(hoist_store_root(dst)) > 0, 1);
+	{
+		char *b = hoist_xasprintf("%s/blobs/sha256",
+					  hoist_store_root(dst));
+		assert_int_equal(count_files(b), 0);
+		free(b);
+	}
+	hoist_store_close(dst);
+}
+
+static void test_pull_resume(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_err err;
+	json_t *root = NULL, *stats;
+	char cfg[160];
+	(void)state;
+	NEED_SERVERS();
+
+	snprintf(cfg, sizeof(cfg),
+		 "{\"cut_response_after\": %d, \"cut_response_times\": 1, "
+		 "\"reset_stats\": true}",
+		 CUT_AT);
+	json_decref(proxy_ctl(E.fault, 0, "/_faultproxy/config", cfg));
+	dst = fresh_store();
+	pull_opts(&o);
+	if (do_pull(&root, dst, E.fault, "test/multi:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_string_equal(hoist_json_str(root, "digest"),
+			    hoist_json_str(E.root, "digest"));
+	assert_same_image(dst, root);
+	stats = proxy_ctl(E.fault, 0, "/_faultproxy/stats", NULL);
+	assert_int_equal(stat_of(stats, "faults", "cut_response"), 1);
+	json_decref(stats);
+	assert_true(st.resumed >= 1);
+	assert_true(st.retries >= 1);
+	/* continued, not started again: little more than the blobs */
+	assert_true(st.bytes >= E.total);
+	assert_true(st.bytes <= E.total + E.total / 10);
+	json_decref(root);
+	hoist_store_close(dst);
+	json_decref(proxy_ctl(E.fault, 0, "/_faultproxy/config",
+			      "{\"cut_response_after\": null}"));
+}
+
+static void test_pull_redirect(void **state)
+{
+	struct hoist_store *dst;
+	struct hoist_pull_opts o;
+	struct hoist_pull_stats st;
+	struct hoist_err err;
+	json_t *root = NULL, *stats;
+	char *log, *line, *save = NULL, *cfg;
+	size_t len, gets = 0;
+	(void)state;
+	NEED_SERVERS();
+
+	json_decref(proxy_ctl(E.redir, 1, "/_faultproxy/reset", "{}"));
+	dst = fresh_store();
+	pull_opts(&o);
+	o.reg.insecure = 0;
+	if (do_pull(&root, dst, E.redir, "test/redir:v1", &o, &st, &err))
+		fail_msg("pull: %s", err.msg);
+	assert_string_equal(hoist_json_str(root, "digest"),
+			    hoist_json_str(E.root, "digest"));
+	assert_same_image(dst, root);
+	json_decref(root);
+
+	/* the registry's side saw credentials and sent every blob away */
+	stats = proxy_ctl(E.redir, 1, "/_faultproxy/stats", NULL);
+	assert_int_equal(stat_of(stats, "faults", "redirect"), 7);
+	assert_true(stat_of(stats, "auth", "GET") >= 1);
+	json_decref(stats);
+	/* the other origin served them and never saw an Authorization */
+	assert_int_equal(hoist_fs_read_file(&log, &len, E.q_log, 1 << 20, &err),
+			 0);
+	for (line = strtok_r(log, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *e;
+		assert_int_equal(
+			hoist_json_parse(&e, line, strlen(line), "log", &err),
+			0);
+		assert_true(json_is_null(json_object_get(e, "auth")));
+		if (strcmp(hoist_json_str(e, "method"), "GET") == 0 &&
+		    strstr(hoist_json_str(e, "path"), "/blobs/sha256:"))
+			gets++;
+		json_decref(e);
+	}
+	free(log);
+	assert_int_equal(gets, 7);
+	hoist_store_close(dst);
+
+	/* https -> http is refused */
+	cfg = hoist_xasprintf("{\"redirect_blobs_to\": \"http://%s\"}",
+			      E.fault);
+	json_decref(proxy_ctl(E.redir, 1, "/_faultproxy/config", cfg));
+	free(cfg);
+	dst = fresh_store();
+	assert_int_equal(
+		do_pull(&root, dst, E.redir, "test/redir:v1", &o, &st, &err),
+		HOIST_EAUTH);
+	assert_non_null(strstr(err.msg, "refusing a redirect from https"));
+	hoist_store_close(dst);
+	cfg = hoist_xasprintf("{\"redirect_blobs_to\": \"https://%s\"}",
+			      E.store);
+	json_decref(proxy_ctl(E.redir, 1, "/_faultproxy/config", cfg));
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pull_all),
+		cmocka_unit_test(test_pull_platform),
+		cmocka_unit_test(test_pull_by_digest),
+		cmocka_unit_test(test_pull_corrupt),
+		cmocka_unit_test(test_pull_schema1),
+		cmocka_unit_test(test_pull_resume),
+		cmocka_unit_test(test_pull_redirect),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
