@@ -2,15 +2,22 @@
  * unpack.c: applying untrusted layer tars to a directory.
  *
  * libarchive only reads (tar, gzip/zstd/none); every filesystem change is
- * made here with *at() calls relative to directory descriptors opened with
- * O_NOFOLLOW one component at a time, so no path handed to the kernel
- * ever passes through a symlink and nothing can land outside dest, even
- * when an earlier entry of the same layer planted a symlink. We do not use
- * archive_write_disk: whiteouts, opaque directories and hardlink targets
- * need checks it cannot express, and its path-based writes would have to
- * be re-checked anyway.
+ * made here with *at() calls relative to directory descriptors. dest is
+ * the image's root directory: an entry's parent is resolved inside it as
+ * openat2(RESOLVE_IN_ROOT) would (symlinks followed, absolute ones from
+ * dest, ".." floored at dest), which is what merged-/usr images need
+ * (lib -> usr/lib, then lib/x), and its last component is never followed.
+ * The resolution is our own walk, one O_NOFOLLOW open at a time from
+ * descriptors we hold, with ".." done by going back to one of them, so no
+ * name or symlink can lead outside dest, even one an earlier entry of the
+ * same layer planted. The kernel's openat2 does the lookups that need no
+ * bookkeeping (hardlink targets, the end-of-layer pass); for the rest see
+ * resolve(). We do not use archive_write_disk: whiteouts, opaque
+ * directories and hardlink targets need checks it cannot express, and its
+ * path-based writes would have to be re-checked anyway.
  *
- * Per layer we keep two maps keyed by the normalised relative path:
+ * Per layer we keep two maps keyed by the in-root path (where a path lands
+ * once symlinks are resolved, so "lib/x" and "usr/lib/x" are one key):
  *  - "seen": every entry of this layer and every directory walked through
  *    to reach one. An opaque marker removes what is not in it, which keeps
  *    the entries this layer wrote before the marker (containerd does the
@@ -23,15 +30,22 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
+#endif
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -150,11 +164,15 @@ struct unpacker {
 	struct deferred *dirs;
 	size_t ndirs, adirs;
 
-	/* The last parent directory opened; entries mostly come grouped by
-	 * directory. Our own removals only touch children of the current
-	 * parent, so the cached fd never goes stale under us. */
+	/* The last parent directory resolved, by its path in the layer;
+	 * entries mostly come grouped by directory. Removing a directory or
+	 * a symlink may change what a path resolves to (a symlink target
+	 * can hold ".."), so rm_at marks the cache stale; it is dropped at
+	 * the next lookup, never under a caller still using the fd. */
 	char *cache_path;
+	char *cache_canon; /* its in-root path */
 	int cache_fd;
+	int cache_stale;
 };
 
 static int fail(struct unpacker *u, int code, const char *fmt, ...)
@@ -189,36 +207,39 @@ static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
 }
 
 /*
- * Normalise a tar path: drop "./", empty components and a trailing '/'.
- * Absolute paths and ".." components are refused (-1). "" is the root.
+ * Normalise a tar path the way containerd does (filepath.Clean, then
+ * joined to "/"): a leading '/', "./" and empty components are dropped,
+ * and ".." removes the component before it, with the root as its floor,
+ * so "a/../b" is "b" and "../x" is "x". "" is the root. This is purely
+ * lexical; symlinks are dealt with when the path is resolved.
  */
-static int norm_path(const char *in, char **out)
+static char *norm_path(const char *in)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	char *out = hoist_xmalloc(strlen(in) + 1);
+	size_t len = 0;
 	const char *p = in;
 
-	*out = NULL;
-	if (*p == '/')
-		return -1;
 	while (*p) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			hoist_buf_release(&b);
-			return -1;
-		}
-		if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (b.len)
-				hoist_buf_addch(&b, '/', NULL);
-			hoist_buf_add(&b, p, n, NULL);
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--; /* the '/' before the dropped name */
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			if (len)
+				out[len++] = '/';
+			memcpy(out + len, p, n);
+			len += n;
 		}
 		p += n;
 		if (*p == '/')
 			p++;
 	}
-	*out = hoist_buf_detach(&b, NULL);
-	return 0;
+	out[len] = '\0';
+	return out;
 }
 
 static struct deferred *defer_get(struct unpacker *u, const char *path)
@@ -251,141 +272,367 @@ static void defer_epoch(struct unpacker *u, const char *path)
 }
 
 enum {
-	W_CREATE = 1, /* mkdir missing components */
-	W_FIXUP = 2,  /* not root: make each directory u+rwx for now */
-	W_RECORD = 4, /* add each directory to "seen" */
+	W_CREATE = 1,   /* mkdir missing directories */
+	W_FIXUP = 2,    /* not root: make each directory u+rwx for now */
+	W_RECORD = 4,   /* add each directory reached to "seen" */
+	W_NOFOLLOW = 8, /* refuse symlinks instead of following them */
 };
 
-/*
- * Open the directory at the normalised relative path dir ("" = root) as an
- * O_PATH descriptor, one component at a time, refusing symlinks and
- * non-directories on the way. role says what dir is for in errors
- * ("parent", "hardlink target 'x': parent"). Returns an fd or < 0.
- */
-static int walk(struct unpacker *u, const char *dir, int flags,
-		const char *role)
+/* The kernel's MAXSYMLINKS, so that openat2 and our walk agree. */
+#define MAX_HOPS 40
+
+/* "%s '%s'" with the in-root location canon/name, escaped. */
+static void quote_at(char *dst, size_t len, const char *canon, const char *name)
 {
-	char *buf = hoist_xstrdup(dir);
-	char *p = buf;
+	char *at = *canon ? hoist_xasprintf("%s/%s", canon, name)
+			  : hoist_xstrdup(name);
+
+	hoist_err_quote(dst, len, at, HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
+	free(at);
+}
+
+/*
+ * The directories a walk is in, root first: fds[i] is the directory whose
+ * in-root path is the first lens[i] bytes of canon. ".." pops, an absolute
+ * symlink target pops back to the root, and since every step is an
+ * O_NOFOLLOW open relative to a descriptor we hold, the walk cannot leave
+ * the root whatever the names and symlinks say.
+ */
+struct wstack {
+	int *fds;
+	size_t *lens;
+	size_t n, alloc;
+	struct hoist_buf canon;
+};
+
+static void ws_push(struct wstack *w, int fd)
+{
+	if (w->n == w->alloc) {
+		w->alloc = w->alloc ? w->alloc * 2 : 16;
+		w->fds = hoist_xreallocarray(w->fds, w->alloc, sizeof(*w->fds));
+		w->lens = hoist_xreallocarray(w->lens, w->alloc,
+					      sizeof(*w->lens));
+	}
+	w->fds[w->n] = fd;
+	w->lens[w->n] = w->canon.len;
+	w->n++;
+}
+
+/* Back to depth keep (1: the root). */
+static void ws_pop_to(struct wstack *w, size_t keep)
+{
+	while (w->n > keep) {
+		w->n--;
+		close(w->fds[w->n]);
+	}
+	if (w->n && w->lens[w->n - 1] < w->canon.len) {
+		w->canon.len = w->lens[w->n - 1];
+		w->canon.data[w->canon.len] = '\0';
+	}
+}
+
+static void ws_release(struct wstack *w)
+{
+	ws_pop_to(w, 0);
+	free(w->fds);
+	free(w->lens);
+	hoist_buf_release(&w->canon);
+}
+
+/* Not root: give the directory name in dirfd u+rwx until the layer ends. */
+static int fixup_dir(struct unpacker *u, int dirfd, const char *name, int fd,
+		     const char *canon)
+{
+	struct stat st;
+	struct deferred *d;
+	int fresh;
+
+	if (fstat(fd, &st) < 0)
+		return fail_sys(u, errno, "stat '%s'", canon);
+	if ((st.st_mode & 0700) == 0700)
+		return 0;
+	fresh = !pmap_get(&u->dmap, canon);
+	if (fchmodat(dirfd, name, (st.st_mode & 07777) | 0700,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		return fail_sys(u, errno, "chmod '%s'", canon);
+	d = defer_get(u, canon);
+	if (fresh || !d->set_mode) {
+		d->set_mode = 1;
+		d->mode = st.st_mode & 07777;
+	}
+	return 0;
+}
+
+/*
+ * Resolve the normalised relative path dir inside the root, as
+ * openat2(RESOLVE_IN_ROOT) would: symlinks are followed (up to MAX_HOPS
+ * of them), an absolute target starts again from the root, ".." never
+ * climbs above it. This is the engine of the write path (openat2 can
+ * neither create the missing directories, nor open up the ones a non-root
+ * user cannot write, nor say which directories it went through, and the
+ * bookkeeping of a layer needs all three) and the fallback of lookup_dir.
+ * role says what dir is for in errors ("parent", "hardlink target 'x':
+ * parent"). Returns an O_PATH fd or < 0; *canon (may be NULL) receives
+ * the directory's in-root path, which the caller frees.
+ */
+static int resolve(struct unpacker *u, const char *dir, int flags,
+		   const char *role, char **canon)
+{
+	struct wstack w;
+	char *rest = hoist_xstrdup(dir), *p = rest;
+	char at[HOIST_QUOTE_BUF];
+	unsigned hops = 0;
 	int fd, ret;
 
+	memset(&w, 0, sizeof(w));
+	hoist_buf_init(&w.canon, HOIST_BUF_UNLIMITED);
+	if (canon)
+		*canon = NULL;
 	fd = openat(u->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = fail_sys(u, errno, "open destination");
 		goto out;
 	}
+	ws_push(&w, fd);
 	if (flags & W_RECORD)
 		defer_epoch(u, "");
 	while (*p) {
-		char *slash = strchr(p, '/');
-		int nfd, created = 0;
+		char *name = p, *slash = strchr(p, '/');
+		int top = w.fds[w.n - 1], created = 0;
+		const char *cur;
 		struct stat st;
 
-		if (slash)
+		if (slash) {
 			*slash = '\0';
-		nfd = openat(fd, p,
-			     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0 && errno == ENOENT && (flags & W_CREATE)) {
-			if (mkdirat(fd, p, 0700) < 0 && errno != EEXIST) {
-				ret = fail_sys(u, errno, "mkdir '%s'", buf);
+			p = slash + 1;
+		} else {
+			p += strlen(p);
+		}
+		if (!*name || strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			ws_pop_to(&w, w.n > 1 ? w.n - 1 : 1);
+			continue;
+		}
+		cur = w.canon.data ? w.canon.data : "";
+		fd = openat(top, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && (flags & W_CREATE)) {
+			if (mkdirat(top, name, 0700) < 0 && errno != EEXIST) {
+				quote_at(at, sizeof(at), cur, name);
+				ret = fail_sys(u, errno, "mkdir '%s'", at);
 				goto out;
 			}
 			created = 1;
-			nfd = openat(fd, p,
-				     O_PATH | O_DIRECTORY | O_NOFOLLOW |
-					     O_CLOEXEC);
+			fd = openat(top, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		}
-		if (nfd < 0) {
+		if (fd < 0 || fstat(fd, &st) < 0) {
 			int e = errno;
 
-			if ((e == ENOTDIR || e == ELOOP) &&
-			    fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-				ret = fail(u, HOIST_EINVAL,
-					   S_ISLNK(st.st_mode)
-						   ? "%s '%s' is a symlink"
-						   : "%s '%s' is not a "
-						     "directory",
-					   role, buf);
-			} else {
-				ret = fail_sys(u, e, "%s '%s'", role, buf);
-			}
+			quote_at(at, sizeof(at), cur, name);
+			ret = fail_sys(u, e, "%s '%s'", role, at);
 			goto out;
 		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n;
+			char *next;
+
+			if (flags & W_NOFOLLOW) {
+				close(fd);
+				quote_at(at, sizeof(at), cur, name);
+				ret = fail(u, HOIST_EINVAL,
+					   "%s '%s' is a symlink", role, at);
+				goto out;
+			}
+			if (++hops > MAX_HOPS) {
+				close(fd);
+				hoist_err_quote(at, sizeof(at), dir,
+						HOIST_QUOTE_ALL,
+						HOIST_QUOTE_UTF8);
+				ret = fail_sys(u, ELOOP, "%s '%s'", role, at);
+				/* the layer's doing, not the system's */
+				if (u->err)
+					u->err->code = HOIST_EINVAL;
+				ret = HOIST_EINVAL;
+				goto out;
+			}
+			n = readlinkat(fd, "", target, sizeof(target));
+			close(fd);
+			if (n <= 0 || (size_t)n >= sizeof(target)) {
+				int e = n < 0 ? errno
+					: n   ? ENAMETOOLONG
+					      : ENOENT;
+
+				quote_at(at, sizeof(at), cur, name);
+				ret = fail_sys(u, e, "%s '%s'", role, at);
+				goto out;
+			}
+			next = hoist_xasprintf("%.*s/%s", (int)n, target, p);
+			free(rest);
+			rest = p = next;
+			if (target[0] == '/')
+				ws_pop_to(&w, 1);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			close(fd);
+			quote_at(at, sizeof(at), cur, name);
+			ret = fail(u, HOIST_EINVAL,
+				   "%s '%s' is not a directory", role, at);
+			goto out;
+		}
+		if (w.canon.len)
+			hoist_buf_addch(&w.canon, '/', NULL);
+		hoist_buf_adds(&w.canon, name, NULL);
+		ws_push(&w, fd);
+		cur = w.canon.data;
 		if (created) {
 			/* Missing parents get what docker gives them. */
-			struct deferred *d = defer_get(u, buf);
+			struct deferred *d = defer_get(u, cur);
 
 			d->set_mode = 1;
 			d->mode = 0755;
 		} else if ((flags & W_FIXUP) && !u->is_root) {
-			if (fstat(nfd, &st) < 0) {
-				ret = fail_sys(u, errno, "stat '%s'", buf);
-				close(nfd);
+			ret = fixup_dir(u, top, name, fd, cur);
+			if (ret < 0)
 				goto out;
-			}
-			if ((st.st_mode & 0700) != 0700) {
-				struct deferred *d;
-				int fresh = !pmap_get(&u->dmap, buf);
-
-				if (fchmodat(fd, p, (st.st_mode & 07777) | 0700,
-					     AT_SYMLINK_NOFOLLOW) < 0) {
-					ret = fail_sys(u, errno, "chmod '%s'",
-						       buf);
-					close(nfd);
-					goto out;
-				}
-				d = defer_get(u, buf);
-				if (fresh || !d->set_mode) {
-					d->set_mode = 1;
-					d->mode = st.st_mode & 07777;
-				}
-			}
 		}
-		close(fd);
-		fd = nfd;
 		if (flags & W_RECORD) {
-			pmap_put(&u->seen, buf, 0);
-			defer_epoch(u, buf);
+			pmap_put(&u->seen, cur, 0);
+			defer_epoch(u, cur);
 		}
-		if (!slash)
-			break;
-		*slash = '/';
-		p = slash + 1;
 	}
-	ret = fd;
-	fd = -1;
+	if (canon)
+		*canon = hoist_xstrdup(w.canon.data ? w.canon.data : "");
+	ret = w.fds[--w.n];
 out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	ws_release(&w);
+	free(rest);
 	return ret;
 }
 
-/* The parent of path (cached), as a borrowed O_PATH fd. */
-static int open_parent(struct unpacker *u, const char *path, int create)
+#if defined(SYS_openat2) && defined(RESOLVE_IN_ROOT)
+/* Set once openat2 turned out to be missing, or by tests. */
+static int openat2_off;
+
+void hoist_unpack_set_openat2(int enable)
+{
+	__atomic_store_n(&openat2_off, !enable, __ATOMIC_RELAXED);
+}
+
+/* An fd, or a negative errno (-ENOSYS: use the fallback). */
+static int try_openat2(int dirfd, const char *path, uint64_t flags,
+		       uint64_t resolve_flags)
+{
+	struct open_how how;
+
+	if (__atomic_load_n(&openat2_off, __ATOMIC_RELAXED))
+		return -ENOSYS;
+	memset(&how, 0, sizeof(how));
+	how.flags = flags;
+	how.resolve = resolve_flags;
+	/* EAGAIN: a rename raced with ".." resolution; the kernel asks
+	 * for a retry. */
+	for (int i = 0; i < 8; i++) {
+		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		if (errno == ENOSYS)
+			__atomic_store_n(&openat2_off, 1, __ATOMIC_RELAXED);
+		/* EPERM: a seccomp filter that does not know openat2 */
+		if (errno == ENOSYS || errno == EPERM)
+			return -ENOSYS;
+		return -errno;
+	}
+	return -EAGAIN;
+}
+#else
+void hoist_unpack_set_openat2(int enable)
+{
+	(void)enable;
+}
+
+static int try_openat2(int dirfd, const char *path, uint64_t flags,
+		       uint64_t resolve_flags)
+{
+	(void)dirfd;
+	(void)path;
+	(void)flags;
+	(void)resolve_flags;
+	return -ENOSYS;
+}
+#define RESOLVE_IN_ROOT 0
+#define RESOLVE_BENEATH 0
+#define RESOLVE_NO_SYMLINKS 0
+#define RESOLVE_NO_MAGICLINKS 0
+#endif
+
+/*
+ * A lookup that needs no bookkeeping: the directory at the normalised
+ * path dir as an O_PATH fd, resolved in the root (symlinks followed) or,
+ * with W_NOFOLLOW in flags, beneath it with no symlink at all. The kernel
+ * does it in one call when it has openat2. When it has not, or the call
+ * fails, resolve() does the same walk, which either succeeds (no openat2;
+ * a directory a non-root user must open up, with W_FIXUP) or says
+ * precisely what is wrong, with the same words either way.
+ */
+static int lookup_dir(struct unpacker *u, const char *dir, int flags,
+		      const char *role)
+{
+	uint64_t how = (flags & W_NOFOLLOW)
+			       ? RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					 RESOLVE_NO_MAGICLINKS
+			       : RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	int fd = try_openat2(u->rootfd, *dir ? dir : ".",
+			     O_PATH | O_DIRECTORY | O_CLOEXEC, how);
+
+	if (fd >= 0)
+		return fd;
+	return resolve(u, dir, flags, role, NULL);
+}
+
+/*
+ * The parent of the normalised entry path, resolved in the root and made
+ * (with create), as a borrowed O_PATH fd; *canon is its in-root path
+ * (borrowed too). Cached by the parent as written in the layer: entries
+ * come grouped by directory.
+ */
+static int open_parent(struct unpacker *u, const char *path, int create,
+		       const char **canon)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? hoist_xstrndup(path, (size_t)(slash - path))
 			  : hoist_xstrdup("");
+	char *c;
 	int fd;
 
-	if (u->cache_path && strcmp(u->cache_path, dir) == 0) {
+	if (u->cache_stale || (u->cache_path && strcmp(u->cache_path, dir))) {
+		if (u->cache_fd >= 0)
+			close(u->cache_fd);
+		free(u->cache_path);
+		free(u->cache_canon);
+		u->cache_path = u->cache_canon = NULL;
+		u->cache_fd = -1;
+		u->cache_stale = 0;
+	}
+	if (u->cache_path) {
 		free(dir);
+		*canon = u->cache_canon;
 		return u->cache_fd;
 	}
-	if (u->cache_fd >= 0)
-		close(u->cache_fd);
-	free(u->cache_path);
-	u->cache_path = NULL;
-	u->cache_fd = -1;
-	fd = walk(u, dir, (create ? W_CREATE : 0) | W_FIXUP | W_RECORD,
-		  "parent");
+	fd = resolve(u, dir, (create ? W_CREATE : 0) | W_FIXUP | W_RECORD,
+		     "parent", &c);
 	if (fd < 0) {
 		free(dir);
 		return fd;
 	}
 	u->cache_path = dir;
+	u->cache_canon = c;
 	u->cache_fd = fd;
+	*canon = c;
 	return fd;
 }
 
@@ -442,6 +689,8 @@ static int rm_at(struct unpacker *u, int dirfd, const char *name)
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
+		u->cache_stale = 1;
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
 			return -errno;
@@ -712,10 +961,12 @@ static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 
 	hoist_err_quote(echo, sizeof(echo), target_raw, HOIST_QUOTE_ALL,
 			HOIST_QUOTE_UTF8);
-	if (norm_path(target_raw, &target) < 0 || !*target) {
+	/* Resolved like an entry's own path: in the root, all but the last
+	 * component, which is linked as it is. */
+	target = norm_path(target_raw);
+	if (!*target) {
 		ret = fail(u, HOIST_EINVAL,
-			   "hardlink target '%s' escapes the destination",
-			   echo);
+			   "hardlink target '%s' is a directory", echo);
 		goto out;
 	}
 	tbase = strrchr(target, '/');
@@ -724,11 +975,11 @@ static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 		char *tdir = hoist_xstrndup(target, (size_t)(tbase - target));
 
 		tbase++;
-		tfd = walk(u, tdir, W_FIXUP, role);
+		tfd = lookup_dir(u, tdir, W_FIXUP, role);
 		free(tdir);
 	} else {
 		tbase = target;
-		tfd = walk(u, "", W_FIXUP, role);
+		tfd = lookup_dir(u, "", W_FIXUP, role);
 	}
 	if (tfd < 0) {
 		ret = tfd;
@@ -765,22 +1016,15 @@ out:
 	return ret;
 }
 
-static int whiteout(struct unpacker *u, int pfd, const char *path,
+/* A whiteout in the directory pfd, whose in-root path is dir. */
+static int whiteout(struct unpacker *u, int pfd, const char *dir,
 		    const char *base)
 {
 	const char *name = base + WH_PREFIX_LEN;
-	char *dir;
 	int r;
 
-	if (strcmp(base, WH_OPAQUE) == 0) {
-		const char *slash = strrchr(path, '/');
-
-		dir = slash ? hoist_xstrndup(path, (size_t)(slash - path))
-			    : hoist_xstrdup("");
-		r = opaque_clean(u, pfd, dir);
-		free(dir);
-		return r;
-	}
+	if (strcmp(base, WH_OPAQUE) == 0)
+		return opaque_clean(u, pfd, dir);
 	r = rm_at(u, pfd, name);
 	if (r < 0)
 		return fail_sys(u, -r, "remove '%s'", name);
@@ -792,8 +1036,8 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	const char *raw = archive_entry_pathname(e);
 	const char *hardlink = archive_entry_hardlink(e);
 	struct timespec ts[2];
-	char *path = NULL;
-	const char *base;
+	char *path = NULL, *cpath = NULL;
+	const char *base, *pdir;
 	int pfd, ret, dummy;
 	mode_t type;
 
@@ -805,10 +1049,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	}
 	hoist_err_quote(u->entry, sizeof(u->entry), raw, HOIST_QUOTE_ALL,
 			HOIST_QUOTE_UTF8);
-	if (norm_path(raw, &path) < 0) {
-		ret = fail(u, HOIST_EINVAL, "path escapes the destination");
-		goto out;
-	}
+	path = norm_path(raw);
 	if (!*path) {
 		ret = 0; /* the root itself: dest is the caller's */
 		goto out;
@@ -826,12 +1067,12 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 			goto out;
 		}
 		/* Nothing to remove under a missing parent; do not make it. */
-		pfd = open_parent(u, path, 0);
+		pfd = open_parent(u, path, 0, &pdir);
 		if (pfd == HOIST_ENOTFOUND) {
 			hoist_err_clear(u->err);
 			ret = 0;
 		} else {
-			ret = pfd < 0 ? pfd : whiteout(u, pfd, path, base);
+			ret = pfd < 0 ? pfd : whiteout(u, pfd, pdir, base);
 		}
 		goto out;
 	}
@@ -841,15 +1082,18 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 			   "device node refused when not running as root");
 		goto out;
 	}
-	pfd = open_parent(u, path, 1);
+	pfd = open_parent(u, path, 1, &pdir);
 	if (pfd < 0) {
 		ret = pfd;
 		goto out;
 	}
 	if (strcmp(base, WH_OPAQUE) == 0) {
-		ret = whiteout(u, pfd, path, base);
+		ret = whiteout(u, pfd, pdir, base);
 		goto out;
 	}
+	/* Where the entry lands, for the layer's bookkeeping. */
+	cpath = *pdir ? hoist_xasprintf("%s/%s", pdir, base)
+		      : hoist_xstrdup(base);
 	entry_times(u, e, ts);
 
 	if (hardlink) {
@@ -857,7 +1101,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	} else if (type == AE_IFREG) {
 		ret = write_file(u, e, pfd, base, ts);
 	} else if (type == AE_IFDIR) {
-		ret = make_dir(u, e, pfd, path, base, ts);
+		ret = make_dir(u, e, pfd, cpath, base, ts);
 	} else if (type == AE_IFLNK) {
 		const char *target = archive_entry_symlink(e);
 
@@ -884,8 +1128,9 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 			   (unsigned)type);
 	}
 	if (ret == 0)
-		pmap_put(&u->seen, path, 0);
+		pmap_put(&u->seen, cpath, 0);
 out:
+	free(cpath);
 	free(path);
 	return ret;
 }
@@ -935,7 +1180,7 @@ static int apply_deferred(struct unpacker *u)
 			fd = openat(u->rootfd, ".",
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		} else {
-			pfd = walk(u, dir, 0, "parent");
+			pfd = lookup_dir(u, dir, W_NOFOLLOW, "parent");
 			if (pfd < 0) {
 				/* Gone or replaced: nothing to do. */
 				hoist_err_clear(u->err);
@@ -982,6 +1227,7 @@ static void unpacker_release(struct unpacker *u)
 	if (u->cache_fd >= 0)
 		close(u->cache_fd);
 	free(u->cache_path);
+	free(u->cache_canon);
 	pmap_release(&u->seen);
 	pmap_release(&u->dmap);
 	for (size_t i = 0; i < u->ndirs; i++)

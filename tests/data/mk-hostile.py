@@ -5,7 +5,7 @@ usage: mk-hostile.py OUTDIR SENTINEL
 
 SENTINEL is an absolute directory outside the unpack destination; the
 hostile tars aim at it (and at /etc) so the test can check that nothing
-was created there. Every tar is plain (uncompressed) and deterministic.
+was created there: what they write must land inside the destination. Every tar is plain (uncompressed) and deterministic.
 """
 import io
 import os
@@ -63,8 +63,10 @@ def main():
     sentinel_name = os.path.basename(sentinel.rstrip("/"))
     os.makedirs(outdir, exist_ok=True)
 
+    # Layers that aim outside dest. The names are re-rooted (containerd's
+    # rules, see unpack.h), so each either fails or lands inside dest.
     hostile = {
-        # DEST and SENTINEL are siblings, so ../SENTINEL hits it.
+        # DEST and SENTINEL are siblings, so ../SENTINEL would hit it.
         "dotdot.tar": [f("ok"), f("../%s/pwned" % sentinel_name)],
         "dotdot-inner.tar": [d("a/"), f("a/../../%s/pwned" % sentinel_name)],
         "absolute.tar": [f(sentinel + "/pwned")],
@@ -79,9 +81,19 @@ def main():
         # a directory replaced by a symlink in the same layer
         "symlink-swap.tar": [d("w/"), f("w/first"), sym("w", sentinel),
                              f("w/pwned")],
+        "chain-escape.tar": [sym("a", "../../.."),
+                             f("a/etc/passwd", b"pwned")],
+        "abs-etc.tar": [sym("conf", "/etc"), f("conf/shadow", b"pwned")],
+        # etc -> /etc is etc -> itself once re-rooted
+        "self-loop.tar": [sym("etc", "/etc"), f("etc/shadow", b"pwned")],
+        "loop.tar": [sym("a", "b"), sym("b", "a"), f("a/x")],
         "hardlink-outside.tar": [hard("h", "../%s/target" % sentinel_name)],
         "hardlink-passwd.tar": [hard("passwd", "/etc/passwd")],
         "hardlink-symlink.tar": [sym("s", sentinel), hard("x", "s/target")],
+        "hardlink-loop.tar": [sym("a", "b"), sym("b", "a"),
+                              hard("x", "a/y")],
+        "hardlink-dir.tar": [d("real/"), sym("s", "/"),
+                             hard("x", "s/real")],
         "device.tar": [entry("null", tarfile.CHRTYPE, devmajor=1,
                              devminor=3)],
         "whiteout-symlink.tar": [sym("s", sentinel), f("s/.wh.target")],
@@ -91,6 +103,63 @@ def main():
     }
     for name, entries in hostile.items():
         write(outdir, name, entries)
+
+    # The kernel follows at most 40 symlinks in one lookup; so do we.
+    for hops in (40, 41):
+        chain = [d("dir/")]
+        for i in range(hops):
+            chain.append(sym("l%d" % i,
+                             "l%d" % (i + 1) if i + 1 < hops else "dir"))
+        write(outdir, "hops%d.tar" % hops, chain + [f("l0/x", b"x")])
+        write(outdir, "hardlink-hops%d.tar" % hops,
+              chain + [f("dir/t", b"t"), hard("x", "l0/t")])
+
+    # A merged-/usr base (Debian 12 and most distributions today), then a
+    # layer that writes through its symlinks. usr/lib is read-only so a
+    # non-root run has to open it up through the symlink.
+    write(outdir, "usrmerge-base.tar", [
+        d("usr/"), d("usr/bin/"), d("usr/lib/", mode=0o555),
+        d("usr/sbin/"), sym("bin", "usr/bin"), sym("lib", "usr/lib"),
+        sym("sbin", "usr/sbin"), sym("lib64", "/usr/lib64"),
+        f("usr/bin/sh", b"sh"), f("usr/sbin/gone", b"gone"),
+    ])
+    write(outdir, "usrmerge-top.tar", [
+        d("lib/x86_64-linux-gnu/"),
+        f("lib/x86_64-linux-gnu/libfoo.so.1", b"foo"),
+        sym("lib/x86_64-linux-gnu/libfoo.so", "libfoo.so.1"),
+        f("lib/x/y", b"y"), f("bin/tool", b"tool"),
+        f("sbin/.wh.gone"),
+        # dangling in the base: usr/lib64 is made
+        f("lib64/ld.so", b"ld"),
+        hard("bin/sh2", "bin/sh"),
+    ])
+
+    # Whiteouts and hardlinks through a symlinked directory.
+    write(outdir, "via-base.tar", [
+        d("real/"), f("real/target", b"t"), f("real/keep", b"k"),
+        d("real/sub/"), f("real/sub/old", b"o"), sym("s", "/real"),
+    ])
+    write(outdir, "via-whiteout.tar", [f("s/.wh.target")])
+    write(outdir, "via-opaque.tar", [
+        f("s/new", b"new"), f("s/sub/n2", b"n2"), f("s/.wh..wh..opq"),
+    ])
+    write(outdir, "via-hardlink.tar", [
+        sym("etc", "/real"), hard("x", "etc/keep"),
+        hard("y", "../../etc/keep"),
+        # the last component is not followed: this links the symlink
+        hard("z", "etc"),
+    ])
+    # Replacing d/c changes where l (-> d/c/..) leads: l/two must be
+    # resolved again, not put where l/one went.
+    write(outdir, "stale-cache.tar", [
+        d("d/"), d("d/c/"), sym("l", "d/c/.."), f("l/one", b"1"),
+        sym("l/c", "/elsewhere"), f("l/two", b"2"),
+    ])
+    # The last component of an entry is replaced, never written through.
+    write(outdir, "replace-link.tar", [
+        d("real/"), f("real/f", b"orig"), sym("l", "real/f"),
+        f("l", b"new"), sym("m", "real"), d("m/"),
+    ])
 
     # Benign layers, applied in order by the test.
     write(outdir, "layer1.tar", [

@@ -1,9 +1,14 @@
 /*
  * test-unpack.c: applying layers. Hostile tars from tests/data/mk-hostile.py
- * must fail with an error naming the layer and entry, and leave a sentinel
- * directory next to dest untouched; benign layers with whiteouts, opaque
- * directories and type changes must give the expected tree, also when
- * compressed and when read from the store with digest verification.
+ * aim at a sentinel directory next to dest (and at /etc): dest is the
+ * image's root, so each must either land inside dest at its re-rooted
+ * place or fail with an error naming the layer and entry, and the
+ * sentinel must stay untouched either way. Merged-/usr images (lib ->
+ * usr/lib, then lib/x) and whiteouts and hardlinks through symlinked
+ * directories must give the expected tree, with openat2 and with the
+ * userspace walk alike. Benign layers with whiteouts, opaque directories
+ * and type changes must give the expected tree, also when compressed,
+ * when read from the store with digest verification, and as nobody.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,103 +219,335 @@ static void assert_nothing_outside(void)
 	assert_int_equal(access("/pwned", F_OK), -1);
 }
 
-/* Copy s to out with "@T" replaced by the temp dir. */
+static void same_inode(const char *a, const char *b, int want)
+{
+	char pa[256], pb[256];
+	struct stat sa, sb;
+
+	snprintf(pa, sizeof(pa), "%s/%s", dest, a);
+	snprintf(pb, sizeof(pb), "%s/%s", dest, b);
+	assert_int_equal(lstat(pa, &sa), 0);
+	assert_int_equal(lstat(pb, &sb), 0);
+	assert_int_equal(sa.st_ino == sb.st_ino, want);
+}
+
+/*
+ * Copy s to out with "@T" replaced by the temp dir and "@R" by the temp dir
+ * without its leading '/' (where an absolute path aimed at it lands once
+ * re-rooted in dest).
+ */
 static void expand_tmp(char *out, size_t outlen, const char *s)
 {
-	const char *at = strstr(s, "@T");
+	size_t n = 0;
 
-	if (!at)
-		snprintf(out, outlen, "%s", s);
-	else
-		snprintf(out, outlen, "%.*s%s%s", (int)(at - s), s, tmp,
-			 at + 2);
+	for (; *s && n + 1 < outlen; s++) {
+		if (s[0] == '@' && (s[1] == 'T' || s[1] == 'R')) {
+			const char *t = s[1] == 'T' ? tmp : tmp + 1;
+
+			n += (size_t)snprintf(out + n, outlen - n, "%s", t);
+			if (n >= outlen)
+				n = outlen - 1;
+			s++;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
 }
+
+/* Run body once with openat2 and once with the userspace walk. */
+#define BOTH_RESOLVERS(body)                                                   \
+	for (int openat2_on = 1; openat2_on >= 0; openat2_on--) {              \
+		hoist_unpack_set_openat2(openat2_on);                          \
+		body;                                                          \
+	}                                                                      \
+	hoist_unpack_set_openat2(1)
 
 struct hostile {
 	const char *file;
 	int code;
 	const char *msg; /* after "layer '<file>': " */
+	int sys_errno;
 };
+
+static const struct hostile refused[] = {
+	{"hardlink-outside.tar", HOIST_ENOTFOUND,
+	 "entry 'h': hardlink target '../sentinel/target': parent "
+	 "'sentinel': No such file or directory",
+	 ENOENT},
+	{"hardlink-passwd.tar", HOIST_ENOTFOUND,
+	 "entry 'passwd': hardlink target '/etc/passwd': parent 'etc': No "
+	 "such file or directory",
+	 ENOENT},
+	{"hardlink-symlink.tar", HOIST_ENOTFOUND,
+	 "entry 'x': hardlink target 's/target': parent 'tmp': No such file "
+	 "or directory",
+	 ENOENT},
+	{"hardlink-loop.tar", HOIST_EINVAL,
+	 "entry 'x': hardlink target 'a/y': parent 'a': Too many levels of "
+	 "symbolic links",
+	 ELOOP},
+	{"hardlink-hops41.tar", HOIST_EINVAL,
+	 "entry 'x': hardlink target 'l0/t': parent 'l0': Too many levels "
+	 "of symbolic links",
+	 ELOOP},
+	{"hardlink-dir.tar", HOIST_EINVAL,
+	 "entry 'x': hardlink target 's/real' is a directory", 0},
+	{"loop.tar", HOIST_EINVAL,
+	 "entry 'a/x': parent 'a': Too many levels of symbolic links", ELOOP},
+	{"self-loop.tar", HOIST_EINVAL,
+	 "entry 'etc/shadow': parent 'etc': Too many levels of symbolic "
+	 "links",
+	 ELOOP},
+	{"hops41.tar", HOIST_EINVAL,
+	 "entry 'l0/x': parent 'l0': Too many levels of symbolic links", ELOOP},
+	{"device.tar", HOIST_EUNSUPPORTED,
+	 "entry 'null': device node refused when not running as root", 0},
+	{"whiteout-dot.tar", HOIST_EINVAL, "entry '.wh..': invalid whiteout",
+	 0},
+	{"whiteout-dotdot.tar", HOIST_EINVAL,
+	 "entry 'a/.wh...': invalid whiteout", 0},
+};
+
+struct contained {
+	const char *file;
+	const char *tree; /* what dest holds after it */
+};
+
+/* The sentinel, seen from inside dest: "@R/sentinel". */
+#define RS "d 0755 tmp\nd 0755 @R\nd 0755 @R/sentinel\n"
+
+static const struct contained contained[] = {
+	{"dotdot.tar", "d 0755 sentinel\n"
+		       "f 0644 ok x\n"
+		       "f 0644 sentinel/pwned x\n"},
+	{"dotdot-inner.tar", "d 0755 a\n"
+			     "d 0755 sentinel\n"
+			     "f 0644 sentinel/pwned x\n"},
+	{"absolute.tar", RS "f 0644 @R/sentinel/pwned x\n"},
+	{"symlink-root.tar", RS "f 0644 @R/sentinel/pwned x\n"
+				"l escape -> /\n"},
+	{"symlink-abs.tar", RS "f 0644 @R/sentinel/pwned x\n"
+			       "l s -> @T/sentinel\n"},
+	{"symlink-chain.tar", "d 0755 sentinel\n"
+			      "f 0644 sentinel/pwned x\n"
+			      "l l1 -> l2\n"
+			      "l l2 -> ../sentinel\n"},
+	/* d/up is the root, and "up" in the root is a new directory */
+	{"symlink-dotdot.tar", "d 0755 d\n"
+			       "d 0755 up\n"
+			       "d 0755 up/sentinel\n"
+			       "f 0644 up/sentinel/pwned x\n"
+			       "l d/up -> ..\n"},
+	/* w/first went with the directory w */
+	{"symlink-swap.tar", RS "f 0644 @R/sentinel/pwned x\n"
+				"l w -> @T/sentinel\n"},
+	{"chain-escape.tar", "d 0755 etc\n"
+			     "f 0644 etc/passwd pwned\n"
+			     "l a -> ../../..\n"},
+	{"abs-etc.tar", "d 0755 etc\n"
+			"f 0644 etc/shadow pwned\n"
+			"l conf -> /etc\n"},
+	/* not a hostile one: a symlink's meaning changes mid-layer */
+	{"stale-cache.tar", "d 0755 d\n"
+			    "d 0755 elsewhere\n"
+			    "f 0644 d/one 1\n"
+			    "f 0644 two 2\n"
+			    "l d/c -> /elsewhere\n"
+			    "l l -> d/c/..\n"},
+	/* the parent is missing in dest: nothing to remove */
+	{"whiteout-symlink.tar", "l s -> @T/sentinel\n"},
+	{"opaque-symlink.tar", RS "l s -> @T/sentinel\n"},
+};
+
+static void check_refused(const struct hostile *c)
+{
+	struct hoist_err err;
+	char msg[512], want[600];
+	int rc;
+
+	fresh_dest();
+	rc = unpack_file(c->file, NULL, &err);
+	expand_tmp(msg, sizeof(msg), c->msg);
+	snprintf(want, sizeof(want), "layer '%s': %s", c->file, msg);
+	if (rc != c->code || strcmp(err.msg, want) != 0)
+		print_message("%s: rc %d: %s\n", c->file, rc, err.msg);
+	assert_int_equal(rc, c->code);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(err.sys_errno, c->sys_errno);
+	assert_nothing_outside();
+}
+
+static void check_contained(const struct contained *c)
+{
+	struct hoist_err err;
+	char want[1024];
+	int rc;
+
+	fresh_dest();
+	rc = unpack_file(c->file, NULL, &err);
+	if (rc != 0)
+		print_message("%s: rc %d: %s\n", c->file, rc, err.msg);
+	assert_int_equal(rc, 0);
+	expand_tmp(want, sizeof(want), c->tree);
+	assert_tree(want);
+	assert_nothing_outside();
+}
 
 static void test_hostile(void **state)
 {
-	static const struct hostile cases[] = {
-		{"dotdot.tar", HOIST_EINVAL,
-		 "entry '../sentinel/pwned': path escapes the destination"},
-		{"dotdot.tar.gz", HOIST_EINVAL,
-		 "entry '../sentinel/pwned': path escapes the destination"},
-		{"dotdot.tar.zst", HOIST_EINVAL,
-		 "entry '../sentinel/pwned': path escapes the destination"},
-		{"dotdot-inner.tar", HOIST_EINVAL,
-		 "entry 'a/../../sentinel/pwned': path escapes the "
-		 "destination"},
-		{"absolute.tar", HOIST_EINVAL,
-		 "entry '@T/sentinel/pwned': path escapes the destination"},
-		{"symlink-root.tar", HOIST_EINVAL,
-		 "entry 'escape@T/sentinel/pwned': parent 'escape' is a "
-		 "symlink"},
-		{"symlink-abs.tar", HOIST_EINVAL,
-		 "entry 's/pwned': parent 's' is a symlink"},
-		{"symlink-chain.tar", HOIST_EINVAL,
-		 "entry 'l1/pwned': parent 'l1' is a symlink"},
-		{"symlink-dotdot.tar", HOIST_EINVAL,
-		 "entry 'd/up/up/sentinel/pwned': parent 'd/up' is a "
-		 "symlink"},
-		{"symlink-swap.tar", HOIST_EINVAL,
-		 "entry 'w/pwned': parent 'w' is a symlink"},
-		{"hardlink-outside.tar", HOIST_EINVAL,
-		 "entry 'h': hardlink target '../sentinel/target' escapes "
-		 "the destination"},
-		{"hardlink-passwd.tar", HOIST_EINVAL,
-		 "entry 'passwd': hardlink target '/etc/passwd' escapes the "
-		 "destination"},
-		{"hardlink-symlink.tar", HOIST_EINVAL,
-		 "entry 'x': hardlink target 's/target': parent 's' is a "
-		 "symlink"},
-		{"device.tar", HOIST_EUNSUPPORTED,
-		 "entry 'null': device node refused when not running as "
-		 "root"},
-		{"whiteout-symlink.tar", HOIST_EINVAL,
-		 "entry 's/.wh.target': parent 's' is a symlink"},
-		{"opaque-symlink.tar", HOIST_EINVAL,
-		 "entry 's/.wh..wh..opq': parent 's' is a symlink"},
-		{"whiteout-dot.tar", HOIST_EINVAL,
-		 "entry '.wh..': invalid whiteout"},
-		{"whiteout-dotdot.tar", HOIST_EINVAL,
-		 "entry 'a/.wh...': invalid whiteout"},
-	};
+	(void)state;
+	BOTH_RESOLVERS({
+		for (size_t i = 0; i < HOIST_ARRAY_SIZE(refused); i++) {
+			/* see test_root and test_unprivileged */
+			if (strcmp(refused[i].file, "device.tar") == 0 &&
+			    geteuid() == 0)
+				continue;
+			check_refused(&refused[i]);
+		}
+		for (size_t i = 0; i < HOIST_ARRAY_SIZE(contained); i++)
+			check_contained(&contained[i]);
+	});
+}
+
+static const char usrmerge1[] = "d 0555 usr/lib\n"
+				"d 0755 usr\n"
+				"d 0755 usr/bin\n"
+				"d 0755 usr/sbin\n"
+				"f 0644 usr/bin/sh sh\n"
+				"f 0644 usr/sbin/gone gone\n"
+				"l bin -> usr/bin\n"
+				"l lib -> usr/lib\n"
+				"l lib64 -> /usr/lib64\n"
+				"l sbin -> usr/sbin\n";
+
+static const char usrmerge2[] =
+	"d 0555 usr/lib\n"
+	"d 0755 usr\n"
+	"d 0755 usr/bin\n"
+	"d 0755 usr/lib/x\n"
+	"d 0755 usr/lib/x86_64-linux-gnu\n"
+	"d 0755 usr/lib64\n"
+	"d 0755 usr/sbin\n"
+	"f 0644 usr/bin/sh sh\n"
+	"f 0644 usr/bin/sh2 sh\n"
+	"f 0644 usr/bin/tool tool\n"
+	"f 0644 usr/lib/x/y y\n"
+	"f 0644 usr/lib/x86_64-linux-gnu/libfoo.so.1 foo\n"
+	"f 0644 usr/lib64/ld.so ld\n"
+	"l bin -> usr/bin\n"
+	"l lib -> usr/lib\n"
+	"l lib64 -> /usr/lib64\n"
+	"l sbin -> usr/sbin\n"
+	"l usr/lib/x86_64-linux-gnu/libfoo.so -> "
+	"libfoo.so.1\n";
+
+/* A merged-/usr base, then a layer writing lib/..., bin/... */
+static void test_usrmerge(void **state)
+{
+	struct hoist_err err;
 
 	(void)state;
-	for (size_t i = 0; i < HOIST_ARRAY_SIZE(cases); i++) {
-		const struct hostile *c = &cases[i];
-		struct hoist_err err;
-		char msg[512], want[600];
-		int rc;
-
-		if (strcmp(c->file, "device.tar") == 0 && geteuid() == 0)
-			continue; /* see test_root and test_unprivileged */
+	BOTH_RESOLVERS({
 		fresh_dest();
-		rc = unpack_file(c->file, NULL, &err);
-		expand_tmp(msg, sizeof(msg), c->msg);
-		snprintf(want, sizeof(want), "layer '%s': %s", c->file, msg);
-		if (rc != c->code || strcmp(err.msg, want) != 0)
-			print_message("%s: rc %d: %s\n", c->file, rc, err.msg);
-		assert_int_equal(rc, c->code);
-		assert_string_equal(err.msg, want);
+		assert_int_equal(unpack_file("usrmerge-base.tar", NULL, &err),
+				 0);
+		assert_tree(usrmerge1);
+		assert_int_equal(unpack_file("usrmerge-top.tar", NULL, &err),
+				 0);
+		assert_tree(usrmerge2);
+		same_inode("usr/bin/sh", "usr/bin/sh2", 1);
 		assert_nothing_outside();
-	}
-	/* What a hostile layer did before failing stayed inside: the
-	 * directory was replaced by the symlink, never written through. */
-	{
-		struct hoist_err err;
-		char want[256];
+	});
+}
+
+static const char via_base[] = "d 0755 real\n"
+			       "d 0755 real/sub\n"
+			       "f 0644 real/keep k\n"
+			       "f 0644 real/sub/old o\n"
+			       "f 0644 real/target t\n"
+			       "l s -> /real\n";
+
+/* Whiteouts, opaque markers and hardlinks through a symlinked directory. */
+static void test_through_symlinks(void **state)
+{
+	struct hoist_err err;
+
+	(void)state;
+	BOTH_RESOLVERS({
+		fresh_dest();
+		assert_int_equal(unpack_file("via-base.tar", NULL, &err), 0);
+		assert_tree(via_base);
+		assert_int_equal(unpack_file("via-whiteout.tar", NULL, &err),
+				 0);
+		assert_tree("d 0755 real\n"
+			    "d 0755 real/sub\n"
+			    "f 0644 real/keep k\n"
+			    "f 0644 real/sub/old o\n"
+			    "l s -> /real\n");
+
+		/* What this layer wrote through s is kept by the marker
+		 * s/.wh..wh..opq, which clears real. */
+		fresh_dest();
+		assert_int_equal(unpack_file("via-base.tar", NULL, &err), 0);
+		assert_int_equal(unpack_file("via-opaque.tar", NULL, &err), 0);
+		assert_tree("d 0755 real\n"
+			    "d 0755 real/sub\n"
+			    "f 0644 real/new new\n"
+			    "f 0644 real/sub/n2 n2\n"
+			    "l s -> /real\n");
 
 		fresh_dest();
-		assert_int_equal(unpack_file("symlink-swap.tar", NULL, &err),
-				 HOIST_EINVAL);
-		snprintf(want, sizeof(want), "l w -> %s\n", sentinel);
-		assert_tree(want);
-	}
+		assert_int_equal(unpack_file("via-base.tar", NULL, &err), 0);
+		assert_int_equal(unpack_file("via-hardlink.tar", NULL, &err),
+				 0);
+		assert_tree("d 0755 real\n"
+			    "d 0755 real/sub\n"
+			    "f 0644 real/keep k\n"
+			    "f 0644 real/sub/old o\n"
+			    "f 0644 real/target t\n"
+			    "f 0644 x k\n"
+			    "f 0644 y k\n"
+			    "l etc -> /real\n"
+			    "l s -> /real\n"
+			    "l z -> /real\n");
+		same_inode("x", "real/keep", 1);
+		same_inode("y", "real/keep", 1);
+		same_inode("z", "etc", 1);
+
+		/* An entry replaces a symlink at its name, file or dir. */
+		fresh_dest();
+		assert_int_equal(unpack_file("replace-link.tar", NULL, &err),
+				 0);
+		assert_tree("d 0755 m\n"
+			    "d 0755 real\n"
+			    "f 0644 l new\n"
+			    "f 0644 real/f orig\n");
+		assert_nothing_outside();
+	});
+}
+
+/* 40 symlinks in one lookup are fine, 41 are not (see refused[]). */
+static void test_hops(void **state)
+{
+	struct hoist_err err;
+	char path[256];
+	struct stat st;
+
+	(void)state;
+	BOTH_RESOLVERS({
+		fresh_dest();
+		assert_int_equal(unpack_file("hops40.tar", NULL, &err), 0);
+		snprintf(path, sizeof(path), "%s/dir/x", dest);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+
+		fresh_dest();
+		assert_int_equal(unpack_file("hardlink-hops40.tar", NULL, &err),
+				 0);
+		same_inode("x", "dir/t", 1);
+		assert_nothing_outside();
+	});
 }
 
 static const char tree1[] = "d 0755 a\n"
@@ -359,18 +596,6 @@ static const char tree3[] = "d 0555 e\n"
 			    "f 4755 exec #!/bin/sh\n"
 			    "l a/keep -> ../top\n"
 			    "p 0600 p\n";
-
-static void same_inode(const char *a, const char *b, int want)
-{
-	char pa[256], pb[256];
-	struct stat sa, sb;
-
-	snprintf(pa, sizeof(pa), "%s/%s", dest, a);
-	snprintf(pb, sizeof(pb), "%s/%s", dest, b);
-	assert_int_equal(lstat(pa, &sa), 0);
-	assert_int_equal(lstat(pb, &sb), 0);
-	assert_int_equal(sa.st_ino == sb.st_ino, want);
-}
 
 static void test_layers_in_order(void **state)
 {
@@ -587,19 +812,38 @@ static void test_root(void **state)
 
 /*
  * The non-root paths (read-only directories opened up while a layer fills
- * them and closed again, device nodes refused) in a child that drops to
- * nobody. The child reports by exit status; the parent checks the tree.
+ * them and closed again, also when reached through a symlink; device nodes
+ * refused) in a child that drops to nobody. The child reports by exit
+ * status; the parent checks the trees: dest gets layer1..3, dest2 the
+ * merged-/usr pair with openat2, dest3 the same with the userspace walk and
+ * then a symlink loop.
  */
-static int unprivileged_child(void)
+static const char *const child_layers[] = {
+	"layer1.tar",        "layer2.tar",       "layer3.tar", "device.tar",
+	"usrmerge-base.tar", "usrmerge-top.tar", "loop.tar",
+};
+
+static int child_apply(int fd, const char *dir, const char *name)
 {
-	static const char *const layers[] = {"layer1.tar", "layer2.tar",
-					     "layer3.tar", "device.tar"};
-	int fds[4];
+	struct hoist_err err;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	if (hoist_unpack_fd(fd, dir, NULL, name, &err) != 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int unprivileged_child(const char *dest2, const char *dest3)
+{
+	int fds[HOIST_ARRAY_SIZE(child_layers)];
 	struct hoist_err err;
 	char path[256];
 
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s", fx, layers[i]);
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(child_layers); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx, child_layers[i]);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
 			return 10;
@@ -607,38 +851,76 @@ static int unprivileged_child(void)
 	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 		return 11;
 	for (size_t i = 0; i < 3; i++) {
-		if (hoist_unpack_fd(fds[i], dest, NULL, layers[i], &err) != 0) {
-			fprintf(stderr, "%s\n", err.msg);
+		if (child_apply(fds[i], dest, child_layers[i]) < 0)
 			return 20 + (int)i;
-		}
 	}
 	if (hoist_unpack_fd(fds[3], dest, NULL, "device.tar", &err) !=
 		    HOIST_EUNSUPPORTED ||
 	    strcmp(err.msg, "layer 'device.tar': entry 'null': device node "
 			    "refused when not running as root") != 0)
 		return 30;
+	if (child_apply(fds[4], dest2, child_layers[4]) < 0 ||
+	    child_apply(fds[5], dest2, child_layers[5]) < 0)
+		return 40;
+	hoist_unpack_set_openat2(0);
+	if (child_apply(fds[4], dest3, child_layers[4]) < 0 ||
+	    child_apply(fds[5], dest3, child_layers[5]) < 0)
+		return 41;
+	if (hoist_unpack_fd(fds[6], dest3, NULL, "loop.tar", &err) !=
+		    HOIST_EINVAL ||
+	    err.sys_errno != ELOOP)
+		return 50;
 	return 0;
+}
+
+static void assert_tree_at(const char *dir, const char *expected)
+{
+	char *got = dump_tree(dir, 0);
+
+	if (strcmp(got, expected) != 0)
+		print_message("%s: got:\n%s\nexpected:\n%s\n", dir, got,
+			      expected);
+	assert_string_equal(got, expected);
+	free(got);
 }
 
 static void test_unprivileged(void **state)
 {
+	char dest2[160], dest3[160];
+	struct hoist_buf want = HOIST_BUF_INIT;
+	const char *bin;
 	int status;
 	pid_t pid;
 
 	(void)state;
 	if (geteuid() != 0)
 		skip(); /* the other tests already ran unprivileged */
+	snprintf(dest2, sizeof(dest2), "%s/dest2", tmp);
+	snprintf(dest3, sizeof(dest3), "%s/dest3", tmp);
 	fresh_dest();
-	run("chmod 0755 '%s' && chown 65534:65534 '%s'", tmp, dest);
+	run("rm -rf '%s' '%s' && mkdir '%s' '%s'", dest2, dest3, dest2, dest3);
+	run("chmod 0755 '%s' && chown 65534:65534 '%s' '%s' '%s'", tmp, dest,
+	    dest2, dest3);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(unprivileged_child());
+		_exit(unprivileged_child(dest2, dest3));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	run("chmod 0700 '%s'", tmp);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_tree(tree3);
+	assert_tree_at(dest2, usrmerge2);
+	/* the loop's symlinks were made before the entry through them */
+	bin = strstr(usrmerge2, "l bin ->");
+	assert_non_null(bin);
+	hoist_buf_add(&want, usrmerge2, (size_t)(bin - usrmerge2), NULL);
+	hoist_buf_adds(&want, "l a -> b\nl b -> a\n", NULL);
+	hoist_buf_adds(&want, bin, NULL);
+	assert_tree_at(dest3, want.data);
+	hoist_buf_release(&want);
+	run("chmod -R u+rwx '%s' '%s' && rm -rf '%s' '%s'", dest2, dest3, dest2,
+	    dest3);
 	assert_nothing_outside();
 }
 
@@ -646,6 +928,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_usrmerge),
+		cmocka_unit_test(test_through_symlinks),
+		cmocka_unit_test(test_hops),
 		cmocka_unit_test(test_layers_in_order),
 		cmocka_unit_test(test_compressed),
 		cmocka_unit_test(test_parents_and_dots),
