@@ -394,8 +394,23 @@ static void check_contained(const struct contained *c)
 	assert_nothing_outside();
 }
 
+/* Open descriptors of this process, to catch leaks on error paths. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
 static void test_hostile(void **state)
 {
+	int fds = count_fds();
+
 	(void)state;
 	BOTH_RESOLVERS({
 		for (size_t i = 0; i < HOIST_ARRAY_SIZE(refused); i++) {
@@ -408,6 +423,7 @@ static void test_hostile(void **state)
 		for (size_t i = 0; i < HOIST_ARRAY_SIZE(contained); i++)
 			check_contained(&contained[i]);
 	});
+	assert_int_equal(count_fds(), fds);
 }
 
 static const char usrmerge1[] = "d 0555 usr/lib\n"
