@@ -73,7 +73,7 @@ struct job {
 	int tail_fd; /* body of a ranged attempt until it is placed */
 	uint64_t tail_len;
 	uint64_t offset; /* ingest size when this attempt started */
-	uint64_t got;    /* body bytes received in this attempt */
+	uint64_t best;   /* the most bytes the ingest ever held */
 	int auth_retries;
 	int attempt;
 	int64_t started_ms;
@@ -582,7 +582,6 @@ static int sink_ingest(void *ctx, const void *data, size_t len,
 
 	if (rc)
 		return rc;
-	j->got += len;
 	j->p->stats->bytes += len;
 	return hoist_ingest_write(j->in, data, len, err);
 }
@@ -596,7 +595,6 @@ static int sink_tail(void *ctx, const void *data, size_t len,
 
 	if (rc)
 		return rc;
-	j->got += len;
 	j->p->stats->bytes += len;
 	while (len) {
 		ssize_t n = pwrite(j->tail_fd, b, len, (off_t)j->tail_len);
@@ -750,9 +748,12 @@ static void job_retry(struct job *j, const struct hoist_http_response *resp)
 	struct hoist_err err;
 	long delay;
 
-	/* an attempt that brought bytes resets the budget: a flaky link
-	 * that keeps making progress still finishes a big blob */
-	if (j->got > 0) {
+	/* an attempt that got further than any before resets the budget:
+	 * a flaky link that keeps making progress still finishes a big
+	 * blob, while a server that always fails at one point does not
+	 * keep us forever */
+	if (hoist_ingest_size(j->in) > j->best) {
+		j->best = hoist_ingest_size(j->in);
 		j->attempt = 0;
 		j->started_ms = hoist_regconn_now_ms();
 	}
@@ -827,6 +828,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	struct hoist_err err;
 	/* also after a transport error: headers may have arrived */
 	int status = resp ? resp->status : 0;
+	int bad_range = 0;
 
 	hoist_err_clear(&err);
 	if (p->failed) {
@@ -869,6 +871,11 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 				  j->id, (unsigned long long)j->offset,
 				  cr ? cr : "");
 			j->tail_len = 0;
+			bad_range = 1;
+			hoist_err_set(&j->last, HOIST_EHTTP,
+				      "registry answered Range %llu- with "
+				      "another range",
+				      (unsigned long long)j->offset);
 		} else if (!cont) {
 			hoist_log(HOIST_LOG_INFO,
 				  "%s: registry ignored Range; starting "
@@ -894,10 +901,12 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 			job_complete(j);
 			return;
 		}
-		hoist_err_set(&j->last, HOIST_ENET,
-			      "response ended after %llu of %llu bytes",
-			      (unsigned long long)hoist_ingest_size(j->in),
-			      (unsigned long long)j->size);
+		if (!bad_range)
+			hoist_err_set(
+				&j->last, HOIST_ENET,
+				"response ended after %llu of %llu bytes",
+				(unsigned long long)hoist_ingest_size(j->in),
+				(unsigned long long)j->size);
 		job_retry(j, resp);
 		return;
 	}
@@ -949,7 +958,6 @@ static void job_send(struct job *j)
 	if (j->hdr_auth)
 		j->hdrs[n++] = j->hdr_auth;
 	j->offset = hoist_ingest_size(j->in);
-	j->got = 0;
 	j->tail_len = 0;
 	j->sink.ctx = j;
 	j->sink.write = sink_ingest;
@@ -1124,7 +1132,7 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	p.stats = stats;
 	p.ref = ref;
 	p.blobs = json_object();
-	hoist_retry_defaults(&p.pol);
+	hoist_retry_normalize(&p.pol, opts->retry);
 	rc = hoist_ref_parse(&r, ref,
 			     HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
 	if (rc)

@@ -31,6 +31,7 @@
 #include "util/err.h"
 #include "lib/platform.h"
 #include "lib/registry.h"
+#include "lib/retry.h"
 #include "lib/store.h"
 
 struct hoist_pull_opts {
@@ -40,6 +41,9 @@ struct hoist_pull_opts {
 	const struct hoist_platform *platforms;
 	size_t nplatforms;
 	int manifests_only; /* fetch manifests and configs, not layers */
+	/* retries of blob downloads; NULL: retry.h defaults. An attempt
+	 * that brought bytes starts the attempt and time budget afresh. */
+	const struct hoist_retry_policy *retry;
 };
 
 struct hoist_pull_stats {

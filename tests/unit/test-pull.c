@@ -8,9 +8,11 @@
  *  - F: faultproxy.py in front of R (cuts responses on demand);
  *  - P: a TLS faultproxy in front of A that answers blob GETs with 307 to
  *    Q; Q: a TLS faultproxy in front of R that logs what it is sent;
- *  - S: a tiny python server that serves schema1 manifests, because
- *    distribution 2.8 refuses to store an unsigned schema1 manifest
- *    (PUT answers 400 MANIFEST_INVALID) and signing one needs libtrust.
+ *  - S: tests/integration/pull-stub.sh, a scripted registry: schema1
+ *    manifests (distribution 2.8 refuses to store an unsigned one: PUT
+ *    answers 400 MANIFEST_INVALID, and signing needs libtrust) and blob
+ *    GETs that misbehave on purpose (Range ignored or answered wrongly,
+ *    503, too many bytes, a redirect loop).
  * A three-platform image is built in a source store with the image model
  * and pushed with hoist_push; every pull goes into a fresh store.
  */
@@ -257,41 +259,6 @@ static int start_proxy(const char *name, char *addr, size_t alen,
 	return rc;
 }
 
-static const char SCHEMA1_PY[] =
-	"import http.server, os, sys\n"
-	"B = b'{\"schemaVersion\": 1, \"name\": \"test/old\", \"tag\": \"v1\", "
-	"'"
-	" b'\"architecture\": \"amd64\", \"fsLayers\": [], \"history\": []}'\n"
-	"class H(http.server.BaseHTTPRequestHandler):\n"
-	"    def do_GET(self):\n"
-	"        if self.path == '/v2/':\n"
-	"            b, t = b'{}', 'application/json'\n"
-	"        elif self.path == '/v2/test/old/manifests/v1':\n"
-	"            b = B\n"
-	"            t = 'application/vnd.docker.distribution.manifest.v1"
-	"+prettyjws'\n"
-	"        elif self.path == '/v2/test/plain/manifests/v1':\n"
-	"            b, t = B, 'application/json'\n"
-	"        else:\n"
-	"            self.send_error(404)\n"
-	"            return\n"
-	"        self.send_response(200)\n"
-	"        self.send_header('Content-Type', t)\n"
-	"        self.send_header('Content-Length', str(len(b)))\n"
-	"        self.end_headers()\n"
-	"        self.wfile.write(b)\n"
-	"    def log_message(self, *a):\n"
-	"        pass\n"
-	"s = http.server.HTTPServer(('127.0.0.1', 0), H)\n"
-	"with open(sys.argv[1] + '.tmp', 'w') as f:\n"
-	"    f.write('%d\\n' % s.server_address[1])\n"
-	"os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
-	"s.timeout = 1\n"
-	"import time\n"
-	"end = time.time() + 300\n"
-	"while time.time() < end:\n"
-	"    s.handle_request()\n";
-
 /* ---- building and pushing the image ---- */
 
 static void fill(unsigned char *p, size_t n, uint32_t seed)
@@ -492,14 +459,15 @@ static int group_setup(void **state)
 			NULL))
 		return -1;
 	free(up);
-	pyfile = hoist_xasprintf("%s/schema1.py", E.dir);
-	pf = hoist_xasprintf("%s/schema1.port", E.dir);
-	log = hoist_xasprintf("%s/schema1.log", E.dir);
-	if (hoist_fs_write_atomic(pyfile, SCHEMA1_PY, strlen(SCHEMA1_PY), 0644,
-				  NULL))
-		return -1;
 	{
-		char *argv[] = {"python3", pyfile, pf, NULL};
+		const char *srcdir = getenv("HOIST_SRCDIR");
+		pyfile = hoist_xasprintf("%s/tests/integration/pull-stub.sh",
+					 srcdir && *srcdir ? srcdir : ".");
+	}
+	pf = hoist_xasprintf("%s/stub.port", E.dir);
+	log = hoist_xasprintf("%s/stub.log", E.dir);
+	{
+		char *argv[] = {"sh", pyfile, pf, NULL};
 		spawn(argv, log);
 	}
 	if (port_from_file(pf, E.old, sizeof(E.old)))
@@ -570,10 +538,18 @@ static struct hoist_store *fresh_store(void)
 	return s;
 }
 
+/* Retries fast enough for tests, still bounded. */
+static const struct hoist_retry_policy FAST = {.max_attempts = 4,
+					       .base_ms = 10,
+					       .max_ms = 50,
+					       .max_after_ms = 100,
+					       .max_total_ms = 20000};
+
 static void pull_opts(struct hoist_pull_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	reg_opts(&o->reg);
+	o->retry = &FAST;
 }
 
 static int do_pull(json_t **root, struct hoist_store *s, const char *addr,
@@ -1102,6 +1078,75 @@ static void test_pull_redirect(void **state)
 	free(cfg);
 }
 
+/* pull S's q-QUIRK/img:v1; returns rc, fills st */
+static int pull_quirk(const char *quirk, struct hoist_pull_stats *st,
+		      struct hoist_err *err)
+{
+	struct hoist_store *dst = fresh_store();
+	struct hoist_pull_opts o;
+	json_t *root = NULL;
+	char *repo = hoist_xasprintf("q-%s/img:v1", quirk);
+	int rc;
+
+	pull_opts(&o);
+	rc = do_pull(&root, dst, E.old, repo, &o, st, err);
+	if (rc == 0) {
+		/* config + layer, verified by the store on the way out */
+		json_t *blobs;
+		assert_int_equal(hoist_imgwalk_blobs(&blobs, dst, root, err),
+				 0);
+		assert_int_equal(json_array_size(blobs), 3);
+		json_decref(blobs);
+	}
+	json_decref(root);
+	hoist_store_close(dst);
+	free(repo);
+	return rc;
+}
+
+#define STUB_LAYER 300000
+#define STUB_CUT 100000
+
+static void test_pull_quirks(void **state)
+{
+	struct hoist_pull_stats st;
+	struct hoist_err err;
+	(void)state;
+	NEED_SERVERS();
+
+	/* cut, then a correct 206: continued */
+	assert_int_equal(pull_quirk("r206", &st, &err), 0);
+	assert_int_equal(st.resumed, 1);
+	assert_int_equal(st.retries, 1);
+	assert_true(st.bytes > STUB_LAYER && st.bytes < STUB_LAYER + 1000);
+
+	/* cut, then Range ignored: the 200 body is the blob from 0 */
+	assert_int_equal(pull_quirk("norange", &st, &err), 0);
+	assert_int_equal(st.resumed, 0);
+	assert_int_equal(st.retries, 1);
+	assert_true(st.bytes > STUB_CUT + STUB_LAYER &&
+		    st.bytes < STUB_CUT + STUB_LAYER + 1000);
+
+	/* cut, then a 206 from the wrong place: dropped, from 0 again */
+	assert_int_equal(pull_quirk("badrange", &st, &err), 0);
+	assert_int_equal(st.resumed, 0);
+	assert_int_equal(st.retries, 2);
+	assert_true(st.bytes > 2 * STUB_LAYER + STUB_CUT - 5 &&
+		    st.bytes < 2 * STUB_LAYER + STUB_CUT + 1000);
+
+	/* 503 once */
+	assert_int_equal(pull_quirk("e503", &st, &err), 0);
+	assert_int_equal(st.retries, 1);
+
+	/* more bytes than the descriptor says: refused as other content */
+	assert_int_equal(pull_quirk("long", &st, &err), HOIST_EDIGEST);
+	assert_non_null(strstr(err.msg, "more than the 300000 bytes"));
+
+	/* a redirect loop ends */
+	assert_int_equal(pull_quirk("loop", &st, &err), HOIST_ELIMIT);
+	assert_non_null(strstr(err.msg, "more than 5 redirects"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1112,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_pull_schema1),
 		cmocka_unit_test(test_pull_resume),
 		cmocka_unit_test(test_pull_redirect),
+		cmocka_unit_test(test_pull_quirks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
