@@ -1180,7 +1180,6 @@ static int select_docker(const json_t **out, const json_t *list,
 
 struct docker_import {
 	struct hoist_store *s;
-	const char *file;
 	json_t *members;
 	const char *config_member;
 	struct hoist_buf config;
@@ -1488,7 +1487,6 @@ int hoist_import_docker_archive(json_t **root, struct hoist_store *s,
 	*root = NULL;
 	memset(&di, 0, sizeof(di));
 	di.s = s;
-	di.file = file;
 	di.members = json_object();
 	hoist_buf_init(&di.config, DOC_MAX);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
