@@ -564,10 +564,12 @@ static int try_openat2(int dirfd, const char *path, uint64_t flags,
 	(void)resolve_flags;
 	return -ENOSYS;
 }
+#ifndef RESOLVE_IN_ROOT
 #define RESOLVE_IN_ROOT 0
 #define RESOLVE_BENEATH 0
 #define RESOLVE_NO_SYMLINKS 0
 #define RESOLVE_NO_MAGICLINKS 0
+#endif
 #endif
 
 /*
