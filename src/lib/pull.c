@@ -235,13 +235,13 @@ static int get_manifest(struct pull *p, const char *ref, const json_t *want,
 		len = resp.body.len;
 	}
 	/* before parsing: a signed schema1 body is JSON, but say why */
-	rc = check_schema1(ref, ctype, NULL, err);
+	rc = check_schema1(want ? ref : p->ref, ctype, NULL, err);
 	if (rc)
 		goto out;
 	rc = hoist_json_parse(doc, data, len, "manifest", err);
 	if (rc)
 		goto out;
-	rc = check_schema1(ref, ctype, *doc, err);
+	rc = check_schema1(want ? ref : p->ref, ctype, *doc, err);
 	if (rc)
 		goto out;
 

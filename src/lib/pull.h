@@ -20,7 +20,17 @@
  *    origin; https -> http downgrades are refused.
  *  - Platforms: with an index, every platform (all) or only the ones that
  *    match the filter; with a filter that matches one manifest, that
- *    manifest becomes the root.
+ *    manifest becomes the root. An index entry matches when its platform
+ *    (os/architecture/variant, normalised) equals one of the filter's; an
+ *    entry without a platform never does. When some but not all entries
+ *    match, the root is a new index (same media type and annotations)
+ *    holding just those entries, so it has another digest than the
+ *    registry's; the store never holds a root whose children are
+ *    missing. No match is HOIST_ENOTFOUND. A single image (no index)
+ *    that does not match is kept, with a warning. The fetched index is
+ *    stored either way (unnamed).
+ *  - Progress: hoist_progress() with the short digest as id, action
+ *    "pulling" (and "retrying" before a retry), "pulled" when done.
  * Credentials, certificates and insecure work as for push (registry.h).
  */
 #ifndef HOIST_LIB_PULL_H
@@ -47,10 +57,11 @@ struct hoist_pull_opts {
 };
 
 struct hoist_pull_stats {
-	uint64_t blobs;		/* blobs the image needs */
+	uint64_t blobs;         /* configs and layers the image needs */
 	uint64_t blobs_present; /* already in the store */
-	uint64_t bytes;		/* bytes downloaded */
-	uint64_t resumed;	/* downloads continued with Range */
+	uint64_t bytes;         /* blob bytes downloaded (also bytes dropped
+				   when a download had to start again) */
+	uint64_t resumed;       /* downloads continued with Range */
 	uint64_t retries;
 };
 
