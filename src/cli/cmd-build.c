@@ -17,6 +17,8 @@
 #include "lib/output.h"
 #include "lib/platform.h"
 #include "lib/store.h"
+#include "lib/imgwalk.h"
+#include "lib/transport.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -28,7 +30,13 @@ static const char build_usage[] =
 	"\n"
 	"Build an image from directory trees and export it.\n"
 	"\n"
-	"Layers:\n"
+	"Base and layers:\n"
+	"      --from REF           build on this image: docker://REF, "
+	"oci:DIR[:REF],\n"
+	"                           oci-archive:F[:REF], "
+	"docker-archive:F[:REF],\n"
+	"                           or a name (the staging area's, else "
+	"pulled)\n"
 	"      --rootfs DIR         add DIR as a layer (repeatable, in order)\n"
 	"      --layer [PLAT=]DIR   the same; with PLAT=, for that platform "
 	"only\n"
@@ -160,7 +168,87 @@ enum {
 	OPT_METADATA,
 	OPT_PROGRESS,
 	OPT_ANNOTATION,
+	OPT_FROM,
 };
+
+/*
+ * --from REF: a transport (docker://, oci:, oci-archive:,
+ * docker-archive:), or a name: the staging area's image of that name if
+ * there is one, else the registry's.
+ */
+static int from_transport(struct hoist_transport *t, struct hoist_store *s,
+			  const char *from, struct hoist_err *err)
+{
+	int rc = hoist_transport_parse(t, from, err);
+	json_t *d = NULL;
+	char *ref;
+
+	if (rc || t->kind != HOIST_TR_STORE)
+		return rc;
+	if (hoist_store_resolve(s, t->ref, &d, NULL) == 0) {
+		json_decref(d);
+		return 0;
+	}
+	ref = t->ref;
+	t->ref = NULL;
+	hoist_transport_release(t);
+	rc = hoist_transport_parse(t, "docker://", NULL);
+	(void)rc;
+	memset(t, 0, sizeof(*t));
+	t->kind = HOIST_TR_DOCKER;
+	t->ref = ref;
+	return 0;
+}
+
+/*
+ * The base manifest of each platform. With no --platform, the host's; a
+ * base with a single manifest of another platform sets the platform.
+ */
+static int read_bases(json_t ***bases, struct hoist_platform **plats,
+		      size_t *nplats, int platform_given, struct hoist_store *s,
+		      const struct hoist_transport *t,
+		      const struct hoist_registry_opts *ro,
+		      struct hoist_err *err)
+{
+	struct hoist_copy_opts co;
+	json_t **b = hoist_xcalloc(*nplats + 1, sizeof(*b));
+	int rc = 0;
+
+	memset(&co, 0, sizeof(co));
+	co.reg = *ro;
+	for (size_t i = 0; i < *nplats && !rc; i++) {
+		co.platform = &(*plats)[i];
+		rc = hoist_transport_read(&b[i], s, t, &co, err);
+		if (rc == HOIST_ENOTFOUND && !platform_given && *nplats == 1) {
+			/* not for the host: take a single-platform base as is
+			 */
+			struct hoist_img_manifest *ms = NULL;
+			size_t n = 0;
+			co.platform = NULL;
+			rc = hoist_transport_read(&b[i], s, t, &co, err);
+			if (!rc)
+				rc = hoist_imgwalk_manifests(&ms, &n, s, b[i],
+							     err);
+			if (!rc && n != 1)
+				rc = hoist_err_set(
+					err, HOIST_ENOTFOUND,
+					"the base image has no manifest for "
+					"this machine's platform: give "
+					"--platform");
+			if (!rc)
+				(*plats)[0] = ms[0].platform;
+			hoist_imgwalk_manifests_free(ms, n);
+		}
+	}
+	if (rc) {
+		for (size_t i = 0; i < *nplats; i++)
+			json_decref(b[i]);
+		free(b);
+		return hoist_err_prefix(err, "--from");
+	}
+	*bases = b;
+	return 0;
+}
 
 /*
  * buildx --annotation "[TYPE[,TYPE...]:]KEY=VALUE": each TYPE (manifest,
@@ -233,6 +321,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"output", required_argument, NULL, 'o'},
 		{"push", no_argument, NULL, OPT_PUSH},
 		{"annotation", required_argument, NULL, OPT_ANNOTATION},
+		{"from", required_argument, NULL, OPT_FROM},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
 		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
@@ -253,7 +342,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_build *build = NULL;
 	struct hoist_err err;
 	enum hoist_progress_mode progress = HOIST_PROGRESS_AUTO;
-	const char *platform = NULL, *metadata = NULL;
+	const char *platform = NULL, *metadata = NULL, *from = NULL;
+	json_t **bases = NULL;
+	struct hoist_transport from_t;
 	char **exposed_norm = NULL;
 	json_t *meta = NULL;
 	char *root = NULL;
@@ -263,6 +354,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 
 	memset(&bo, 0, sizeof(bo));
 	memset(&ro, 0, sizeof(ro));
+	memset(&from_t, 0, sizeof(from_t));
 	hoist_err_clear(&err);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:o:qh", opts, NULL)) != -1) {
@@ -320,6 +412,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			break;
 		case OPT_ANNOTATION:
 			vec_push(&annotations, optarg);
+			break;
+		case OPT_FROM:
+			from = optarg;
 			break;
 		case OPT_METADATA:
 			metadata = optarg;
@@ -465,6 +560,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	root = hoist_cli_root(g);
 	if (hoist_store_open(&store, root, &err))
 		goto fail;
+	if (from && (from_transport(&from_t, store, from, &err) ||
+		     read_bases(&bases, &plats, &nplats, platform != NULL,
+				store, &from_t, &ro, &err)))
+		goto fail;
 	for (i = 0; i < layers.n; i++) {
 		size_t k;
 		if (!blayers[i].platform)
@@ -483,6 +582,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	}
 	bo.platforms = plats;
 	bo.nplatforms = nplats;
+	bo.bases = (const json_t *const *)bases;
 	bo.layers = blayers;
 	bo.nlayers = layers.n;
 	bo.epoch = epoch;
@@ -540,6 +640,10 @@ out:
 	hoist_build_free(build);
 	hoist_store_close(store);
 	free(root);
+	for (i = 0; bases && i < nplats; i++)
+		json_decref(bases[i]);
+	free(bases);
+	hoist_transport_release(&from_t);
 	free(plats);
 	free(lplats);
 	free(blayers);

@@ -23,6 +23,9 @@ static const struct {
 	{"rm", hoist_cmd_rm, "remove image names from the staging area"},
 	{"prune", hoist_cmd_prune, "delete blobs that no name reaches"},
 	{"push", hoist_cmd_push, "push an image to a registry"},
+	{"copy", hoist_cmd_copy,
+	 "copy an image between registries, layouts and archives"},
+	{"sync", hoist_cmd_sync, "mirror the images listed in a file"},
 	{"login", hoist_cmd_login, "store registry credentials"},
 	{"logout", hoist_cmd_logout, "remove registry credentials"},
 };
