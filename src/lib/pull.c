@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +95,9 @@ struct pull {
 	size_t njobs, next, active;
 	int failed;
 	struct hoist_err err;
+	/* for other origins (storage redirects): the registry's CA, but
+	 * neither its client certificate nor its "insecure" setting */
+	struct hoist_http_tls foreign_tls;
 };
 
 /* ---- manifests ---- */
@@ -934,6 +938,22 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	job_retry(j, rc == 0 ? resp : NULL);
 }
 
+/* Same scheme, host and port? */
+static int same_origin(const char *a, const char *b)
+{
+	char *sa = NULL, *ha = NULL, *sb = NULL, *hb = NULL;
+	int pa = 0, pb = 0, same;
+
+	same = hoist_http_url_origin(a, &sa, &ha, &pa, NULL) == 0 &&
+	       hoist_http_url_origin(b, &sb, &hb, &pb, NULL) == 0 &&
+	       strcmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && pa == pb;
+	free(sa);
+	free(ha);
+	free(sb);
+	free(hb);
+	return same;
+}
+
 static void job_send(struct job *j)
 {
 	struct pull *p = j->p;
@@ -976,7 +996,7 @@ static void job_send(struct job *j)
 	req.url = j->url;
 	req.headers = j->hdrs;
 	req.nheaders = n;
-	req.tls = &p->c.tls;
+	req.tls = same_origin(j->url, p->c.base) ? &p->c.tls : &p->foreign_tls;
 	req.max_body = HOIST_REG_ERROR_BODY_MAX;
 	req.sink = &j->sink;
 	/* blob bodies on their own HTTP/1.1 connections, as push does
@@ -1142,6 +1162,8 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	opened = 1;
 	if (rc)
 		goto out;
+	p.foreign_tls.ca_file = p.c.tls.ca_file;
+	p.foreign_tls.ca_dir = p.c.tls.ca_dir;
 	rc = get_manifest(&p, r.digest ? r.digest : r.tag, NULL, &doc, &desc,
 			  err);
 	if (rc)

@@ -17,7 +17,9 @@
  *    parallel on one event loop (max_concurrent).
  *  - Redirects (blob GETs to storage hosts): followed by hand, up to 5,
  *    and the Authorization header is sent only to the registry's own
- *    origin; https -> http downgrades are refused.
+ *    origin; https -> http downgrades are refused. Another origin gets
+ *    the registry's CA file but neither its client certificate nor its
+ *    "insecure" setting.
  *  - Platforms: with an index, every platform (all) or only the ones that
  *    match the filter; with a filter that matches one manifest, that
  *    manifest becomes the root. An index entry matches when its platform

@@ -1076,6 +1076,16 @@ static void test_pull_redirect(void **state)
 			      E.store);
 	json_decref(proxy_ctl(E.redir, 1, "/_faultproxy/config", cfg));
 	free(cfg);
+
+	/* "insecure" is for the registry: the other origin is verified */
+	dst = fresh_store();
+	o.reg.insecure = 1;
+	o.reg.ca_file = NULL;
+	assert_int_equal(
+		do_pull(&root, dst, E.redir, "test/redir:v1", &o, &st, &err),
+		HOIST_ETLS);
+	assert_non_null(strstr(err.msg, E.store));
+	hoist_store_close(dst);
 }
 
 /* pull S's q-QUIRK/img:v1; returns rc, fills st */
