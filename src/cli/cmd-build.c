@@ -347,7 +347,6 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_transport from_t;
 	char **exposed_norm = NULL;
 	json_t *meta = NULL;
-	char *root = NULL;
 	size_t nplats = 0, nplans = 0, i;
 	int64_t epoch;
 	int push = 0, quiet = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
@@ -557,8 +556,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		goto fail;
 	}
 
-	root = hoist_cli_root(g);
-	if (hoist_store_open(&store, root, &err))
+	if (hoist_cli_open_store(&store, g, &err))
 		goto fail;
 	if (from && (from_transport(&from_t, store, from, &err) ||
 		     read_bases(&bases, &plats, &nplats, platform != NULL,
@@ -605,18 +603,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		if (hoist_export_run(&plans[i], store, build, meta, &err))
 			goto fail;
 	}
-	if (metadata) {
-		char *text;
-		size_t len;
-		if (hoist_json_dump(&text, &len, meta, 1, &err))
-			goto fail;
-		int rc = hoist_fs_write_atomic(metadata, text, len, 0644, &err);
-		free(text);
-		if (rc) {
-			hoist_err_prefix(&err, "metadata file");
-			goto fail;
-		}
-	}
+	if (metadata && hoist_cli_write_json(metadata, meta, &err))
+		goto fail;
 	if (quiet) {
 		const char *d =
 			hoist_json_str(meta, "containerimage.config.digest");
@@ -639,7 +627,7 @@ out:
 	json_decref(meta);
 	hoist_build_free(build);
 	hoist_store_close(store);
-	free(root);
+
 	for (i = 0; bases && i < nplats; i++)
 		json_decref(bases[i]);
 	free(bases);

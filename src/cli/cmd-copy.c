@@ -74,6 +74,44 @@ static int copy_opt(struct copy_cli *cc, int c, const char *arg,
 	"      --digest          push by digest to a docker:// destination\n"  \
 	"      --progress MODE   auto, plain or quiet\n"
 
+/*
+ * getopt for copy and sync. Returns 1 when the command must return *ret
+ * now (help shown, or a usage error), 0 to go on with argv[optind...].
+ */
+static int copy_args(int argc, char **argv, const char *cmd, const char *usage,
+		     struct copy_cli *cc, int *ret)
+{
+	static const struct option opts[] = {
+		COPY_LONGOPTS,
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct hoist_err err;
+	int c;
+
+	memset(cc, 0, sizeof(*cc));
+	hoist_err_clear(&err);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			*ret = HOIST_EXIT_OK;
+			return 1;
+		}
+		r = copy_opt(cc, c, optarg, &err);
+		if (r < 0) {
+			*ret = hoist_msg_error(&err);
+			return 1;
+		}
+		if (r == 0) {
+			*ret = hoist_msg_usage(cmd, "invalid option");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static const char copy_usage[] =
 	"Usage: hoist copy [OPTIONS] SOURCE DESTINATION\n"
 	"\n"
@@ -127,46 +165,19 @@ out:
 	return rc;
 }
 
-static int open_store(struct hoist_store **s, const struct hoist_global *g,
-		      struct hoist_err *err)
-{
-	char *root = hoist_cli_root(g);
-	int rc = hoist_store_open(s, root, err);
-	free(root);
-	return rc;
-}
-
 int hoist_cmd_copy(int argc, char **argv, const struct hoist_global *g)
 {
-	static const struct option opts[] = {
-		COPY_LONGOPTS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct copy_cli cc;
 	struct hoist_store *s = NULL;
 	struct hoist_err err;
-	int c, ret = HOIST_EXIT_FAIL;
+	int ret = HOIST_EXIT_FAIL;
 
-	memset(&cc, 0, sizeof(cc));
-	hoist_err_clear(&err);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r;
-		if (c == 'h') {
-			fputs(copy_usage, stdout);
-			return HOIST_EXIT_OK;
-		}
-		r = copy_opt(&cc, c, optarg, &err);
-		if (r < 0)
-			return hoist_msg_error(&err);
-		if (r == 0)
-			return hoist_msg_usage("copy", "invalid option");
-	}
+	if (copy_args(argc, argv, "copy", copy_usage, &cc, &ret))
+		return ret;
 	if (argc - optind != 2)
 		return hoist_msg_usage("copy", "want SOURCE and DESTINATION");
 	hoist_msg_init(cc.progress);
-	if (open_store(&s, g, &err) ||
+	if (hoist_cli_open_store(&s, g, &err) ||
 	    copy_one(s, argv[optind], argv[optind + 1], &cc.co, &err))
 		ret = hoist_msg_error(&err);
 	else
@@ -245,40 +256,23 @@ static int expand_line(struct sync_job **jobs, size_t *n, char **words,
 
 int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 {
-	static const struct option opts[] = {
-		COPY_LONGOPTS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct copy_cli cc;
 	struct hoist_store *s = NULL;
 	struct hoist_err err;
 	struct sync_job *jobs = NULL;
 	size_t njobs = 0, failed = 0, copied = 0, lineno = 0;
 	char *data = NULL, *line, *next;
-	int c, ret = HOIST_EXIT_FAIL;
+	int ret = HOIST_EXIT_FAIL;
 
-	memset(&cc, 0, sizeof(cc));
+	if (copy_args(argc, argv, "sync", sync_usage, &cc, &ret))
+		return ret;
 	hoist_err_clear(&err);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r;
-		if (c == 'h') {
-			fputs(sync_usage, stdout);
-			return HOIST_EXIT_OK;
-		}
-		r = copy_opt(&cc, c, optarg, &err);
-		if (r < 0)
-			return hoist_msg_error(&err);
-		if (r == 0)
-			return hoist_msg_usage("sync", "invalid option");
-	}
 	if (argc - optind != 1)
 		return hoist_msg_usage("sync", "want one FILE");
 	hoist_msg_init(cc.progress);
 	if (hoist_fs_read_file(&data, NULL, argv[optind], SYNC_FILE_MAX,
 			       &err) ||
-	    open_store(&s, g, &err)) {
+	    hoist_cli_open_store(&s, g, &err)) {
 		ret = hoist_msg_error(&err);
 		goto out;
 	}

@@ -26,15 +26,6 @@ static int wants_help(int argc, char **argv, const char *usage)
 	return 0;
 }
 
-static int open_store(struct hoist_store **s, const struct hoist_global *g,
-		      struct hoist_err *err)
-{
-	char *root = hoist_cli_root(g);
-	int rc = hoist_store_open(s, root, err);
-	free(root);
-	return rc;
-}
-
 /* A user's name to the store's key: normalised, ":latest" added. */
 static int norm_name(char **out, const char *name, struct hoist_err *err)
 {
@@ -72,7 +63,8 @@ int hoist_cmd_images(int argc, char **argv, const struct hoist_global *g)
 			return hoist_msg_usage(
 				"images", "unexpected argument '%s'", argv[a]);
 	}
-	if (open_store(&s, g, &err) || hoist_store_list(s, &list, &err)) {
+	if (hoist_cli_open_store(&s, g, &err) ||
+	    hoist_store_list(s, &list, &err)) {
 		hoist_store_close(s);
 		return hoist_msg_error(&err);
 	}
@@ -115,7 +107,8 @@ int hoist_cmd_inspect(int argc, char **argv, const struct hoist_global *g)
 		return HOIST_EXIT_OK;
 	if (argc != 2)
 		return hoist_msg_usage("inspect", "want exactly one NAME");
-	if (norm_name(&name, argv[1], &err) || open_store(&s, g, &err) ||
+	if (norm_name(&name, argv[1], &err) ||
+	    hoist_cli_open_store(&s, g, &err) ||
 	    hoist_store_resolve(s, name, &desc, &err) ||
 	    hoist_imgwalk_manifests(&ms, &n, s, desc, &err)) {
 		ret = hoist_msg_error(&err);
@@ -166,7 +159,7 @@ int hoist_cmd_rm(int argc, char **argv, const struct hoist_global *g)
 		return HOIST_EXIT_OK;
 	if (argc < 2)
 		return hoist_msg_usage("rm", "want at least one NAME");
-	if (open_store(&s, g, &err))
+	if (hoist_cli_open_store(&s, g, &err))
 		return hoist_msg_error(&err);
 	for (int i = 1; i < argc; i++) {
 		char *name = NULL;
@@ -203,7 +196,7 @@ int hoist_cmd_prune(int argc, char **argv, const struct hoist_global *g)
 		return hoist_msg_usage("prune", "unexpected argument '%s'",
 				       argv[1]);
 	memset(&st, 0, sizeof(st));
-	if (open_store(&s, g, &err) || hoist_store_gc(s, &st, &err)) {
+	if (hoist_cli_open_store(&s, g, &err) || hoist_store_gc(s, &st, &err)) {
 		hoist_store_close(s);
 		return hoist_msg_error(&err);
 	}

@@ -134,7 +134,7 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	enum hoist_progress_mode progress = HOIST_PROGRESS_AUTO;
 	const char *metadata = NULL;
 	json_t *desc = NULL, *meta = NULL;
-	char *name = NULL, *target = NULL, *root = NULL;
+	char *name = NULL, *target = NULL;
 	int by_digest = 0, quiet = 0, c, ret = HOIST_EXIT_FAIL;
 
 	memset(&ro, 0, sizeof(ro));
@@ -212,8 +212,7 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 			target = hoist_xstrdup(name);
 		}
 	}
-	root = hoist_cli_root(g);
-	if (hoist_store_open(&s, root, &err) ||
+	if (hoist_cli_open_store(&s, g, &err) ||
 	    hoist_store_resolve(s, name, &desc, &err))
 		goto fail;
 	if (hoist_push(s, desc, target, by_digest, &ro, &st, &err))
@@ -228,17 +227,11 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 			(double)st.bytes_sent / (1 << 20),
 			(unsigned long long)st.retries);
 	if (metadata) {
-		char *text;
-		size_t len;
 		meta = json_object();
 		hoist_json_set_str(meta, "containerimage.digest", st.digest);
 		json_object_set(meta, "containerimage.descriptor", desc);
 		hoist_json_set_str(meta, "image.name", target);
-		if (hoist_json_dump(&text, &len, meta, 1, &err))
-			goto fail;
-		int rc = hoist_fs_write_atomic(metadata, text, len, 0644, &err);
-		free(text);
-		if (rc)
+		if (hoist_cli_write_json(metadata, meta, &err))
 			goto fail;
 	}
 	if (quiet)
@@ -251,7 +244,7 @@ out:
 	json_decref(meta);
 	json_decref(desc);
 	hoist_store_close(s);
-	free(root);
+
 	free(name);
 	free(target);
 	return ret;

@@ -56,4 +56,14 @@ int hoist_cli_registry_opt(int c, const char *arg,
 /* The store root to use: --root, $HOIST_ROOT, or the XDG default. */
 char *hoist_cli_root(const struct hoist_global *g);
 
+struct hoist_store;
+struct hoist_err;
+/* Open the staging area at hoist_cli_root(g). */
+int hoist_cli_open_store(struct hoist_store **s, const struct hoist_global *g,
+			 struct hoist_err *err);
+/* Write buildx-style metadata (indented JSON) atomically to path. */
+#include <jansson.h>
+int hoist_cli_write_json(const char *path, const json_t *v,
+			 struct hoist_err *err);
+
 #endif

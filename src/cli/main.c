@@ -7,6 +7,7 @@
 #include "cli/msg.h"
 #include "lib/store.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -60,6 +61,31 @@ char *hoist_cli_root(const struct hoist_global *g)
 	if (g->root)
 		return hoist_xstrdup(g->root);
 	return hoist_store_default_root();
+}
+
+int hoist_cli_open_store(struct hoist_store **s, const struct hoist_global *g,
+			 struct hoist_err *err)
+{
+	char *root = hoist_cli_root(g);
+	int rc = hoist_store_open(s, root, err);
+	free(root);
+	return rc;
+}
+
+int hoist_cli_write_json(const char *path, const json_t *v,
+			 struct hoist_err *err)
+{
+	char *text;
+	size_t len;
+	int rc = hoist_json_dump(&text, &len, v, 1, err);
+
+	if (rc)
+		return rc;
+	rc = hoist_fs_write_atomic(path, text, len, 0644, err);
+	free(text);
+	if (rc)
+		hoist_err_prefix(err, "metadata file");
+	return rc;
 }
 
 int main(int argc, char **argv)
