@@ -142,8 +142,12 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		if (c >= HOIST_OPT_CA_CERT && c <= HOIST_OPT_NO_RESUME) {
-			if (hoist_cli_registry_opt(c, optarg, &ro, &err))
-				goto fail;
+			if (hoist_cli_registry_opt(c, optarg, &ro, &err)) {
+				/* a bad flag value is a usage error */
+				hoist_msg_error(&err);
+				ret = HOIST_EXIT_USAGE;
+				goto out;
+			}
 			continue;
 		}
 		switch (c) {

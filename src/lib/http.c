@@ -136,10 +136,18 @@ static void tidy_msg(char *dst, size_t n, const char *src)
 	       (isspace((unsigned char)dst[len - 1]) || dst[len - 1] == '.'))
 		dst[--len] = '\0';
 	for (i = 0; i < len; i++) {
-		if ((i == 0 || dst[i - 1] == ' ') &&
-		    isupper((unsigned char)dst[i]) &&
-		    islower((unsigned char)dst[i + 1]))
-			dst[i] = (char)tolower((unsigned char)dst[i]);
+		size_t w = i;
+		if (!(i == 0 || dst[i - 1] == ' ') ||
+		    !isupper((unsigned char)dst[i]) ||
+		    !islower((unsigned char)dst[i + 1]))
+			continue;
+		/* words with capitals inside are names: "OpenSSL", "TLSv1" */
+		while (w + 1 < len && isalnum((unsigned char)dst[w + 1]))
+			if (isupper((unsigned char)dst[++w]))
+				break;
+		if (w + 1 < len && isupper((unsigned char)dst[w]) && w > i)
+			continue;
+		dst[i] = (char)tolower((unsigned char)dst[i]);
 	}
 }
 

@@ -15,10 +15,10 @@
  *
  * TLS: certificates from $HOIST_CERTS_D (a ':'-separated list of
  * directories; default /etc/docker/certs.d:/etc/containers/certs.d), in
- * DIR/HOST[:PORT]/: ca.crt (or any *.crt), client.cert, client.key; plus
- * opts->ca_file. insecure (registry.insecure) allows plain HTTP and skips
- * verification for this push only: https is tried first, http after a
- * TLS-level failure.
+ * DIR/HOST[:PORT]/: ca.crt (or any *.crt), client.cert, client.key;
+ * opts->ca_file (--ca-cert), when given, replaces the certs.d CA. insecure
+ * (registry.insecure) allows plain HTTP and skips verification for this push
+ * only: https is tried first, http after a TLS-level failure.
  */
 #ifndef HOIST_LIB_REGISTRY_H
 #define HOIST_LIB_REGISTRY_H
