@@ -4,7 +4,8 @@
 # suite uses (skopeo, umoci, oci-image-tool, bsdtar, ...). Run as root.
 set -eu
 BUILD="autoconf automake make gcc pkg-config libcurl4-openssl-dev libssl-dev
-	libjansson-dev libzstd-dev zlib1g-dev libarchive-dev libcmocka-dev"
+	libjansson-dev libzstd-dev zlib1g-dev libdeflate-dev libarchive-dev
+	libcmocka-dev"
 TEST="skopeo umoci oci-image-tool libarchive-tools jq python3 tar gzip zstd
 	attr libcap2-bin util-linux ca-certificates pigz bc"
 PKGS=$BUILD
