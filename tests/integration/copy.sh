@@ -52,7 +52,7 @@ SKP="--tls-verify=false"
 check "skopeo reads the source index" sh -c \
 	"$SK inspect --raw $SKP docker://$P/src/app:1 >'$S/src.index'"
 check "the source is an index of two manifests" \
-	jq -e '(.manifests | length) == 2 and (.mediaType | test("index"))' \
+	jq -en 'input | ((.manifests | length) == 2 and (.mediaType | test("index")))' \
 	"$S/src.index"
 for c in $(jq -r '.manifests[].digest' "$S/src.index"); do
 	$SK inspect --raw $SKP "docker://$P/src/app@$c" >"$S/src.${c#sha256:}"
@@ -195,7 +195,7 @@ check "copy --platform linux/amd64 -> docker-archive:FILE:my/app:1" \
 check "skopeo inspect docker-archive" $SK inspect "docker-archive:$S/da.tar"
 check "manifest.json names my/app:1" sh -c "
 	tar -xOf '$S/da.tar' manifest.json >'$S/da.json' &&
-	jq -e '.[0].RepoTags == [\"my/app:1\"]' '$S/da.json'"
+	jq -en 'input | (.[0].RepoTags == [\"my/app:1\"])' '$S/da.json'"
 check "skopeo reads the archive by its name" \
 	$SK inspect "docker-archive:$S/da.tar:my/app:1"
 check "skopeo copy docker-archive -> dir: (every blob hashed)" \
