@@ -58,7 +58,8 @@ struct hoist_export_plan {
 	 * registry.insecure; the CLI fills the rest (--ca-cert, ...). */
 	struct hoist_registry_opts reg;
 	/* oci/docker layouts written by copy: the index entry gets only
-	 * org.opencontainers.image.ref.name=layout_ref (skopeo's oci:DIR:REF) */
+	 * org.opencontainers.image.ref.name=layout_ref (skopeo's oci:DIR:REF)
+	 */
 	char *layout_ref;
 };
 

@@ -28,9 +28,8 @@
 #include "lib/store.h"
 
 /* *root: new descriptor of the imported root, owned by the caller. */
-int hoist_import_oci_dir(json_t **root, struct hoist_store *s,
-			 const char *dir, const char *ref,
-			 struct hoist_err *err);
+int hoist_import_oci_dir(json_t **root, struct hoist_store *s, const char *dir,
+			 const char *ref, struct hoist_err *err);
 int hoist_import_oci_archive(json_t **root, struct hoist_store *s,
 			     const char *file, const char *ref,
 			     struct hoist_err *err);

@@ -18,16 +18,16 @@
 
 struct hoist_layer_opts {
 	enum hoist_compression compression;
-	int level;     /* HOIST_COMP_LEVEL_DEFAULT or a checked level */
-	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+	int level;          /* HOIST_COMP_LEVEL_DEFAULT or a checked level */
+	int64_t epoch;      /* SOURCE_DATE_EPOCH, or -1 */
 	const char *prefix; /* place the tree under this path, or NULL */
 };
 
 struct hoist_layer {
 	struct hoist_digest digest;  /* of the compressed blob */
 	struct hoist_digest diff_id; /* of the uncompressed tar */
-	uint64_t size;		     /* compressed size */
-	uint64_t tar_size;	     /* uncompressed size */
+	uint64_t size;               /* compressed size */
+	uint64_t tar_size;           /* uncompressed size */
 	enum hoist_compression compression;
 };
 

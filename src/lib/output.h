@@ -32,7 +32,8 @@ struct hoist_output_attr {
 struct hoist_output {
 	char *type;
 	char *dest; /* NULL if not given */
-	struct hoist_output_attr *attrs; /* in spec order, excluding type/dest */
+	struct hoist_output_attr
+		*attrs; /* in spec order, excluding type/dest */
 	size_t nattrs;
 };
 

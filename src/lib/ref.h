@@ -20,7 +20,7 @@
 
 #include "util/err.h"
 
-#define HOIST_REF_NORMALIZE 0x1	  /* docker.io / library/ defaults */
+#define HOIST_REF_NORMALIZE 0x1   /* docker.io / library/ defaults */
 #define HOIST_REF_DEFAULT_TAG 0x2 /* add ":latest" if no tag and no digest */
 
 struct hoist_ref {

@@ -19,9 +19,8 @@ struct hoist_sink {
 	void *ctx;
 };
 
-static inline int hoist_sink_write(const struct hoist_sink *s,
-				   const void *data, size_t len,
-				   struct hoist_err *err)
+static inline int hoist_sink_write(const struct hoist_sink *s, const void *data,
+				   size_t len, struct hoist_err *err)
 {
 	return s->write(s->ctx, data, len, err);
 }

@@ -100,11 +100,11 @@ int hoist_store_get(struct hoist_store *s, const char *digest, size_t max,
  * never points at nothing; HOIST_EINVAL for an empty name or a descriptor
  * without mediaType, a valid digest and size.
  */
-int hoist_store_tag(struct hoist_store *s, const char *name,
-		    const json_t *desc, struct hoist_err *err);
+int hoist_store_tag(struct hoist_store *s, const char *name, const json_t *desc,
+		    struct hoist_err *err);
 /* Look a name up. *desc is a new reference owned by the caller. */
-int hoist_store_resolve(struct hoist_store *s, const char *name,
-			json_t **desc, struct hoist_err *err);
+int hoist_store_resolve(struct hoist_store *s, const char *name, json_t **desc,
+			struct hoist_err *err);
 /* Remove a name. HOIST_ENOTFOUND if absent. */
 int hoist_store_untag(struct hoist_store *s, const char *name,
 		      struct hoist_err *err);

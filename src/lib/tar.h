@@ -38,11 +38,11 @@ struct hoist_tar_entry {
 	enum hoist_tar_type type;
 	uint32_t mode; /* permission bits incl. setuid/setgid/sticky */
 	uint64_t uid, gid;
-	int64_t mtime; /* seconds; sub-second parts are never written */
-	uint64_t size; /* regular files only */
+	int64_t mtime;        /* seconds; sub-second parts are never written */
+	uint64_t size;        /* regular files only */
 	const char *linkname; /* symlink target or hardlink source */
 	uint32_t devmajor, devminor;
-	const char *uname, *gname; /* NULL: left empty */
+	const char *uname, *gname;            /* NULL: left empty */
 	const struct hoist_tar_xattr *xattrs; /* sorted by the writer */
 	size_t nxattrs;
 };
@@ -74,7 +74,7 @@ struct hoist_tar_tree_opts {
 	 */
 	int64_t epoch;
 	int force_mtime; /* with epoch >= 0: set every mtime to epoch */
-	int root_entry;	 /* also write an entry for the top directory */
+	int root_entry;  /* also write an entry for the top directory */
 };
 
 /*

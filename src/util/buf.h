@@ -18,7 +18,10 @@ struct hoist_buf {
 };
 
 #define HOIST_BUF_UNLIMITED ((size_t)-1)
-#define HOIST_BUF_INIT {NULL, 0, 0, HOIST_BUF_UNLIMITED}
+#define HOIST_BUF_INIT                                                         \
+	{                                                                      \
+		NULL, 0, 0, HOIST_BUF_UNLIMITED                                \
+	}
 
 /* Start an empty buffer holding at most max bytes. */
 void hoist_buf_init(struct hoist_buf *b, size_t max);
@@ -32,7 +35,8 @@ int hoist_buf_add(struct hoist_buf *b, const void *data, size_t len,
 int hoist_buf_adds(struct hoist_buf *b, const char *s, struct hoist_err *err);
 int hoist_buf_addch(struct hoist_buf *b, char c, struct hoist_err *err);
 int hoist_buf_printf(struct hoist_buf *b, struct hoist_err *err,
-		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /*
  * Hand the storage to the caller (who frees it) and leave b empty.
  * Always returns a NUL-terminated heap string, even for an empty buffer.

@@ -244,8 +244,7 @@ int hoist_fs_atomic_open(struct hoist_fs_atomic *a, const char *dest,
 	dir = dir_of(dest);
 	base = strrchr(dest, '/');
 	base = base ? base + 1 : dest;
-	a->tmp = hoist_xasprintf("%s/" HOIST_TMP_PREFIX "%s.XXXXXX", dir,
-				 base);
+	a->tmp = hoist_xasprintf("%s/" HOIST_TMP_PREFIX "%s.XXXXXX", dir, base);
 	free(dir);
 	a->fd = mkostemp(a->tmp, O_CLOEXEC);
 	if (a->fd < 0) {
@@ -342,9 +341,9 @@ int hoist_fs_rm_rf(const char *path, struct hoist_err *err)
 
 	hoist_fs_tmp_unregister(path);
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0
-				       : hoist_err_sys(err, errno, "stat '%s'",
-						       path);
+		return errno == ENOENT
+			       ? 0
+			       : hoist_err_sys(err, errno, "stat '%s'", path);
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlink(path) < 0 && errno != ENOENT)
 			return hoist_err_sys(err, errno, "remove '%s'", path);

@@ -4,8 +4,8 @@
 #include "util/scan.h"
 #include "util/banned.h"
 
-int hoist_scan_u64(uint64_t *out, const char *s, uint64_t max,
-		   const char *what, struct hoist_err *err)
+int hoist_scan_u64(uint64_t *out, const char *s, uint64_t max, const char *what,
+		   struct hoist_err *err)
 {
 	uint64_t v = 0;
 
@@ -42,9 +42,10 @@ int hoist_scan_i64(int64_t *out, const char *s, int64_t min, int64_t max,
 		return rc;
 	int64_t v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
 	if (v < min || v > max)
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "%s must be between %lld and %lld, not '%s'",
-				     what, (long long)min, (long long)max, s);
+		return hoist_err_set(
+			err, HOIST_EINVAL,
+			"%s must be between %lld and %lld, not '%s'", what,
+			(long long)min, (long long)max, s);
 	*out = v;
 	return 0;
 }
@@ -52,10 +53,10 @@ int hoist_scan_i64(int64_t *out, const char *s, int64_t min, int64_t max,
 int hoist_scan_bool(int *out, const char *s, const char *what,
 		    struct hoist_err *err)
 {
-	static const char *const yes[] = {"1", "t", "T", "TRUE", "true",
-					  "True"};
-	static const char *const no[] = {"0", "f", "F", "FALSE", "false",
-					 "False"};
+	static const char *const yes[] = {"1",    "t",    "T",
+					  "TRUE", "true", "True"};
+	static const char *const no[] = {"0",     "f",     "F",
+					 "FALSE", "false", "False"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcmp(s, yes[i]) == 0) {

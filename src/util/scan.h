@@ -11,8 +11,8 @@
 #include "util/err.h"
 
 /* Decimal digits only, value <= max. what names the field for errors. */
-int hoist_scan_u64(uint64_t *out, const char *s, uint64_t max,
-		   const char *what, struct hoist_err *err);
+int hoist_scan_u64(uint64_t *out, const char *s, uint64_t max, const char *what,
+		   struct hoist_err *err);
 /* Optional leading '-', then decimal digits, min <= value <= max. */
 int hoist_scan_i64(int64_t *out, const char *s, int64_t min, int64_t max,
 		   const char *what, struct hoist_err *err);
