@@ -1,20 +1,29 @@
 /*
- * compress.c: gzip (zlib), zstd (libzstd) and pass-through compressors and
- * decompressors behind the sink interface. This is the only file that sees
- * zlib or libzstd.
+ * compress.c: gzip (libdeflate, on worker threads), zstd (libzstd) and
+ * pass-through compressors, and gzip (zlib), zstd and pass-through
+ * decompressors, behind the sink interface. This is the only file that
+ * sees zlib, libdeflate or libzstd.
  *
  * Layer digests must be reproducible, so every output byte is fixed by the
- * input, the algorithm and the level: the gzip header carries mtime 0, no
- * name and OS 255 ("unknown", as Go's compress/gzip writes), and zstd always
- * runs in its multi-threaded mode, whose output does not depend on the
- * number of workers or on how the input is cut into writes. Output is
- * gathered in a large buffer so the sink (hash + file write) sees few,
- * large writes.
+ * input, the algorithm, the level and the library version. gzip output is
+ * a row of members, one per fixed 1 MiB of input (the last one shorter; an
+ * empty input gives one empty member), each with mtime 0, no name and OS
+ * 255 ("unknown", as Go's compress/gzip writes), whatever the thread count
+ * or the write sizes. Independent members are what lets both cores
+ * compress, as pigz does, and libdeflate compresses a whole buffer about
+ * 2.4 times as fast as zlib at the same level; the cost is about 0.5 %
+ * more output than one zlib stream, since no match crosses a chunk edge.
+ * zstd always runs in its multi-threaded mode, whose output does not
+ * depend on the number of workers or on how the input is cut into writes.
+ * zlib stays for decompression: it streams, and reads any member layout.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -87,21 +96,353 @@ enum hoist_compression hoist_compression_detect(const void *head, size_t len)
 
 /* --- compression --- */
 
+/*
+ * Parallel gzip. The caller's thread copies input into 1 MiB chunk slots of
+ * a small ring and queues each full slot; worker threads take queued slots
+ * in order and turn each into a complete gzip member; the caller writes the
+ * finished members to the sink in order. Each slot moves through
+ *
+ *   state    who           how it leaves
+ *   filling  caller        full (or finish): queued, seq < queued
+ *   queued   -             a worker takes it, seq < taken
+ *   busy     one worker    done = 1 under the lock
+ *   done     -             the caller writes it out, seq < out_seq
+ *
+ * A slot is reused for chunk seq + GZ_SLOTS only once seq is written out.
+ * queued, taken, stop and every done flag are guarded by the lock; out_seq
+ * and fill_len belong to the caller alone. The chunk size is a constant,
+ * not a function of the thread count, so the members (and the digest) are
+ * the same with any number of workers.
+ */
+#define GZ_CHUNK (1024 * 1024)
+#define GZ_SLOTS 4
+#define GZ_THREADS 2
+#define GZ_MAX_THREADS 8
+#define GZ_HEADER 10
+#define GZ_TRAILER 8
+
+struct gz_slot {
+	unsigned char *in;
+	size_t in_len;
+	unsigned char *out;
+	size_t out_len;
+	int done;
+	int rc;
+	struct hoist_err err;
+};
+
+struct gz_worker {
+	struct hoist_compressor *c;
+	struct libdeflate_compressor *ld;
+	pthread_t tid;
+};
+
 struct hoist_compressor {
 	enum hoist_compression kind;
 	struct hoist_sink sink;
-	z_stream z;
-	gz_header gz;
-	int z_live;
+	int finished;
+	int failed; /* a HOIST_E* code, kept in fail_err */
+	struct hoist_err fail_err;
+
+	/* gzip */
+	int level;
+	unsigned char xfl;
+	size_t out_cap;
+	struct libdeflate_compressor *inline_ld;
+	struct gz_slot slots[GZ_SLOTS];
+	size_t fill_len;
+	uint64_t out_seq;
+	int nthreads; /* wanted; after the start, how many run */
+	int started;
+	int lock_live;
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* workers: a chunk was queued, or stop */
+	pthread_cond_t done; /* caller: a chunk is done */
+	uint64_t queued;
+	uint64_t taken;
+	int stop;
+	struct gz_worker workers[GZ_MAX_THREADS];
+
+	/* zstd */
 	ZSTD_CCtx *zc;
 	unsigned char *out;
-	int finished;
 };
 
 static int zstd_fail(struct hoist_err *err, const char *what, size_t ret)
 {
 	return hoist_err_set(err, HOIST_EIO, "zstd %s: %s", what,
 			     ZSTD_getErrorName(ret));
+}
+
+static int gz_alloc(struct libdeflate_compressor **out, int level,
+		    struct hoist_err *err)
+{
+	*out = libdeflate_alloc_compressor(level);
+	if (!*out)
+		return hoist_err_set(err, HOIST_ENOMEM,
+				     "gzip: cannot create a level %d "
+				     "compressor",
+				     level);
+	return 0;
+}
+
+static int gz_new(struct hoist_compressor *c, int level, struct hoist_err *err)
+{
+	c->level = level == HOIST_COMP_LEVEL_DEFAULT ? 6 : level;
+	/* the extra flags zlib writes, so the header says what it did */
+	c->xfl = c->level >= 9 ? 2 : c->level < 2 ? 4 : 0;
+	c->out_cap = GZ_HEADER +
+		     libdeflate_deflate_compress_bound(NULL, GZ_CHUNK) +
+		     GZ_TRAILER;
+	c->nthreads = GZ_THREADS;
+	/* fail here, not in a worker, if the level is refused */
+	return gz_alloc(&c->inline_ld, c->level, err);
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* Turn one slot's input into a gzip member; runs in any thread. */
+static void gz_member(struct libdeflate_compressor *ld, unsigned char xfl,
+		      size_t out_cap, struct gz_slot *s)
+{
+	unsigned char *p = s->out;
+	size_t n;
+
+	/* ID1 ID2 CM=deflate FLG=0, MTIME=0, XFL, OS=255 (unknown) */
+	memset(p, 0, GZ_HEADER);
+	p[0] = 0x1f;
+	p[1] = 0x8b;
+	p[2] = 8;
+	p[8] = xfl;
+	p[9] = 255;
+	n = libdeflate_deflate_compress(ld, s->in, s->in_len, p + GZ_HEADER,
+					out_cap - GZ_HEADER - GZ_TRAILER);
+	if (n == 0) {
+		s->rc = hoist_err_set(&s->err, HOIST_EIO,
+				      "gzip: a compressed chunk outgrew its "
+				      "bound");
+		return;
+	}
+	p += GZ_HEADER + n;
+	put_le32(p, libdeflate_crc32(0, s->in, s->in_len));
+	put_le32(p + 4, (uint32_t)s->in_len);
+	s->out_len = GZ_HEADER + n + GZ_TRAILER;
+	s->rc = 0;
+}
+
+static void *gz_worker_main(void *arg)
+{
+	struct gz_worker *w = arg;
+	struct hoist_compressor *c = w->c;
+	struct gz_slot *s;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->stop && c->taken == c->queued)
+			pthread_cond_wait(&c->work, &c->lock);
+		if (c->stop)
+			break;
+		s = &c->slots[c->taken++ % GZ_SLOTS];
+		pthread_mutex_unlock(&c->lock);
+		gz_member(w->ld, c->xfl, c->out_cap, s);
+		pthread_mutex_lock(&c->lock);
+		s->done = 1;
+		pthread_cond_signal(&c->done);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/*
+ * Start the workers on the first full chunk, so a layer smaller than one
+ * chunk never starts a thread. Workers block every signal: signals stay
+ * with the caller's thread. Whatever cannot be started (a thread, a
+ * compressor) leaves fewer workers; with none, compression goes on in the
+ * caller's thread, with the same output.
+ */
+static void gz_start(struct hoist_compressor *c)
+{
+	sigset_t all, old;
+	int i;
+
+	c->started = 1;
+	if (c->nthreads == 0)
+		return;
+	if (pthread_mutex_init(&c->lock, NULL) != 0)
+		goto inline_only;
+	if (pthread_cond_init(&c->work, NULL) != 0) {
+		pthread_mutex_destroy(&c->lock);
+		goto inline_only;
+	}
+	if (pthread_cond_init(&c->done, NULL) != 0) {
+		pthread_cond_destroy(&c->work);
+		pthread_mutex_destroy(&c->lock);
+		goto inline_only;
+	}
+	c->lock_live = 1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < c->nthreads; i++) {
+		struct gz_worker *w = &c->workers[i];
+
+		if (gz_alloc(&w->ld, c->level, NULL) < 0)
+			break;
+		w->c = c;
+		if (pthread_create(&w->tid, NULL, gz_worker_main, w) != 0) {
+			libdeflate_free_compressor(w->ld);
+			w->ld = NULL;
+			break;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	c->nthreads = i;
+	return;
+inline_only:
+	c->nthreads = 0;
+}
+
+static int gz_fail(struct hoist_compressor *c, const struct hoist_err *e,
+		   struct hoist_err *err)
+{
+	c->fail_err = *e;
+	c->failed = e->code < 0 ? e->code : HOIST_EIO;
+	c->fail_err.code = c->failed;
+	if (err)
+		*err = c->fail_err;
+	return c->failed;
+}
+
+/*
+ * Write finished members to the sink in order: wait until out_seq reaches
+ * upto, then write whatever else is already done without waiting.
+ */
+static int gz_drain(struct hoist_compressor *c, uint64_t upto,
+		    struct hoist_err *err)
+{
+	struct hoist_err e;
+
+	while (c->out_seq < c->queued) {
+		struct gz_slot *s = &c->slots[c->out_seq % GZ_SLOTS];
+
+		if (c->started && c->nthreads > 0) {
+			pthread_mutex_lock(&c->lock);
+			while (!s->done && c->out_seq < upto)
+				pthread_cond_wait(&c->done, &c->lock);
+			if (!s->done) {
+				pthread_mutex_unlock(&c->lock);
+				return 0;
+			}
+			pthread_mutex_unlock(&c->lock);
+		}
+		if (s->rc < 0)
+			return gz_fail(c, &s->err, err);
+		hoist_err_clear(&e);
+		if (hoist_sink_write(&c->sink, s->out, s->out_len, &e) < 0)
+			return gz_fail(c, &e, err);
+		c->out_seq++;
+	}
+	return 0;
+}
+
+/*
+ * Queue the chunk being filled (final: the last one, from finish). queued
+ * is read by the caller alone until the workers start, so it needs the
+ * lock only after that.
+ */
+static void gz_submit(struct hoist_compressor *c, int final)
+{
+	struct gz_slot *s = &c->slots[c->queued % GZ_SLOTS];
+
+	if (!s->in)
+		s->in = hoist_xmalloc(GZ_CHUNK);
+	if (!s->out)
+		s->out = hoist_xmalloc(c->out_cap);
+	s->in_len = c->fill_len;
+	c->fill_len = 0;
+	if (!c->started && !final)
+		gz_start(c);
+	if (!c->started || c->nthreads == 0) {
+		gz_member(c->inline_ld, c->xfl, c->out_cap, s);
+		s->done = 1;
+		c->queued++;
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	s->done = 0;
+	c->queued++;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int gz_write(struct hoist_compressor *c, const void *data, size_t len,
+		    struct hoist_err *err)
+{
+	const unsigned char *p = data;
+	int rc;
+
+	while (len > 0) {
+		struct gz_slot *s;
+		size_t n;
+
+		/* the ring is full: wait for the oldest chunk */
+		if (c->fill_len == 0 && c->queued - c->out_seq == GZ_SLOTS &&
+		    (rc = gz_drain(c, c->out_seq + 1, err)) < 0)
+			return rc;
+		s = &c->slots[c->queued % GZ_SLOTS];
+		if (!s->in)
+			s->in = hoist_xmalloc(GZ_CHUNK);
+		n = GZ_CHUNK - c->fill_len;
+		if (n > len)
+			n = len;
+		memcpy(s->in + c->fill_len, p, n);
+		c->fill_len += n;
+		p += n;
+		len -= n;
+		if (c->fill_len == GZ_CHUNK) {
+			gz_submit(c, 0);
+			if ((rc = gz_drain(c, c->out_seq, err)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int gz_finish(struct hoist_compressor *c, struct hoist_err *err)
+{
+	/* an empty input still makes one (empty) member: a valid gzip file */
+	if (c->fill_len > 0 || c->queued == 0)
+		gz_submit(c, 1);
+	return gz_drain(c, c->queued, err);
+}
+
+static void gz_free(struct hoist_compressor *c)
+{
+	int i;
+
+	if (c->lock_live) {
+		pthread_mutex_lock(&c->lock);
+		c->stop = 1;
+		pthread_cond_broadcast(&c->work);
+		pthread_mutex_unlock(&c->lock);
+		for (i = 0; i < c->nthreads; i++)
+			pthread_join(c->workers[i].tid, NULL);
+		pthread_cond_destroy(&c->done);
+		pthread_cond_destroy(&c->work);
+		pthread_mutex_destroy(&c->lock);
+	}
+	for (i = 0; i < GZ_MAX_THREADS; i++)
+		libdeflate_free_compressor(c->workers[i].ld);
+	libdeflate_free_compressor(c->inline_ld);
+	for (i = 0; i < GZ_SLOTS; i++) {
+		free(c->slots[i].in);
+		free(c->slots[i].out);
+	}
 }
 
 int hoist_compressor_new(struct hoist_compressor **out,
@@ -122,29 +463,8 @@ int hoist_compressor_new(struct hoist_compressor **out,
 	case HOIST_COMP_NONE:
 		break;
 	case HOIST_COMP_GZIP:
-		c->out = hoist_xmalloc(OUT_BUF);
-		rc = deflateInit2(&c->z,
-				  level == HOIST_COMP_LEVEL_DEFAULT
-					  ? Z_DEFAULT_COMPRESSION
-					  : level,
-				  Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-		if (rc != Z_OK) {
-			rc = hoist_err_set(err,
-					   rc == Z_MEM_ERROR ? HOIST_ENOMEM
-							     : HOIST_EIO,
-					   "gzip: cannot start: %s",
-					   c->z.msg ? c->z.msg : "zlib error");
+		if ((rc = gz_new(c, level, err)) < 0)
 			goto fail;
-		}
-		c->z_live = 1;
-		c->gz.os = 255;
-		if (deflateSetHeader(&c->z, &c->gz) != Z_OK) {
-			rc = hoist_err_set(err, HOIST_EIO,
-					   "gzip: cannot set the header");
-			goto fail;
-		}
-		c->z.next_out = c->out;
-		c->z.avail_out = OUT_BUF;
 		break;
 	case HOIST_COMP_ZSTD:
 		c->out = hoist_xmalloc(OUT_BUF);
@@ -189,42 +509,21 @@ fail:
 	return rc;
 }
 
-static int gz_flush_out(struct hoist_compressor *c, struct hoist_err *err)
+int hoist_compressor_set_threads(struct hoist_compressor *c, int n,
+				 struct hoist_err *err)
 {
-	size_t n = OUT_BUF - c->z.avail_out;
-	int rc;
-
-	if (n == 0)
+	if (n < 0 || n > GZ_MAX_THREADS)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "thread count %d is out of range (0-%d)",
+				     n, GZ_MAX_THREADS);
+	if (c->kind != HOIST_COMP_GZIP)
 		return 0;
-	if ((rc = hoist_sink_write(&c->sink, c->out, n, err)) < 0)
-		return rc;
-	c->z.next_out = c->out;
-	c->z.avail_out = OUT_BUF;
+	if (c->started || c->queued > 0 || c->fill_len > 0 || c->finished)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "gzip: threads are set before the first "
+				     "write");
+	c->nthreads = n;
 	return 0;
-}
-
-/* Run deflate over the pending input with flush; Z_FINISH ends the stream. */
-static int gz_run(struct hoist_compressor *c, int flush, struct hoist_err *err)
-{
-	int zr, rc;
-
-	for (;;) {
-		zr = deflate(&c->z, flush);
-		if (zr == Z_STREAM_ERROR)
-			return hoist_err_set(err, HOIST_EIO,
-					     "gzip: stream error");
-		if (c->z.avail_out == 0 ||
-		    (flush == Z_FINISH && zr == Z_STREAM_END)) {
-			if ((rc = gz_flush_out(c, err)) < 0)
-				return rc;
-		}
-		if (flush == Z_FINISH) {
-			if (zr == Z_STREAM_END)
-				return 0;
-		} else if (c->z.avail_in == 0 && c->z.avail_out != 0) {
-			return 0;
-		}
-	}
 }
 
 static int zstd_run(struct hoist_compressor *c, const void *data, size_t len,
@@ -254,23 +553,13 @@ int hoist_compressor_write(struct hoist_compressor *c, const void *data,
 	if (c->finished)
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "write after the end of the stream");
+	if (c->failed)
+		return gz_fail(c, &c->fail_err, err);
 	if (len == 0)
 		return 0;
 	switch (c->kind) {
 	case HOIST_COMP_GZIP:
-		while (len > 0) {
-			/* avail_in is 32 bits wide */
-			uInt chunk = len > (1U << 30) ? (1U << 30) : (uInt)len;
-			int rc;
-
-			c->z.next_in = (Bytef *)(uintptr_t)data;
-			c->z.avail_in = chunk;
-			if ((rc = gz_run(c, Z_NO_FLUSH, err)) < 0)
-				return rc;
-			data = (const char *)data + chunk;
-			len -= chunk;
-		}
-		return 0;
+		return gz_write(c, data, len, err);
 	case HOIST_COMP_ZSTD:
 		return zstd_run(c, data, len, ZSTD_e_continue, err);
 	case HOIST_COMP_NONE:
@@ -285,11 +574,11 @@ int hoist_compressor_finish(struct hoist_compressor *c, struct hoist_err *err)
 
 	if (c->finished)
 		return 0;
+	if (c->failed)
+		return gz_fail(c, &c->fail_err, err);
 	switch (c->kind) {
 	case HOIST_COMP_GZIP:
-		c->z.next_in = NULL;
-		c->z.avail_in = 0;
-		rc = gz_run(c, Z_FINISH, err);
+		rc = gz_finish(c, err);
 		break;
 	case HOIST_COMP_ZSTD:
 		rc = zstd_run(c, NULL, 0, ZSTD_e_end, err);
@@ -306,8 +595,8 @@ void hoist_compressor_free(struct hoist_compressor *c)
 {
 	if (!c)
 		return;
-	if (c->z_live)
-		deflateEnd(&c->z);
+	if (c->kind == HOIST_COMP_GZIP)
+		gz_free(c);
 	ZSTD_freeCCtx(c->zc);
 	free(c->out);
 	free(c);

@@ -1,8 +1,8 @@
 /*
  * compress.h: the compressor interface. Nothing outside compress.c sees
- * zlib or libzstd, so a parallel gzip (independent deflate chunks written as
- * gzip members) can replace the single-threaded one later without touching
- * any caller.
+ * zlib, libdeflate or libzstd, so callers need not know that gzip is
+ * compressed in parallel (independent deflate chunks written as gzip
+ * members).
  */
 #ifndef HOIST_LIB_COMPRESS_H
 #define HOIST_LIB_COMPRESS_H
@@ -33,15 +33,32 @@ struct hoist_compressor;
 /*
  * A compressor writing its output into sink. level may be
  * HOIST_COMP_LEVEL_DEFAULT. zstd uses libzstd's own worker threads (both
- * cores). Output is deterministic for the same input, level and algorithm,
- * whatever the thread count.
+ * cores). gzip cuts the input into fixed 1 MiB chunks, compresses each with
+ * libdeflate as a complete gzip member (RFC 1952 2.2: members in a row are
+ * one stream) on two worker threads, and writes the members in order. The
+ * sink is only ever called from the caller's thread, inside
+ * hoist_compressor_write() and hoist_compressor_finish(). A worker's error
+ * is returned by the next write or finish; after any error the compressor
+ * keeps returning it. Output is deterministic for the same input, level,
+ * algorithm and library version, whatever the thread count or write sizes.
  */
 int hoist_compressor_new(struct hoist_compressor **out,
 			 enum hoist_compression c, int level,
 			 const struct hoist_sink *sink, struct hoist_err *err);
 int hoist_compressor_write(struct hoist_compressor *c, const void *data,
 			   size_t len, struct hoist_err *err);
-/* Flush everything and write the trailer. */
+/*
+ * gzip only (other kinds ignore it): compress with n worker threads, 0 to
+ * 8; 0 compresses in the caller's thread. The output is the same for every
+ * n; this exists for tests and benchmarks. Call it before the first write:
+ * later it is HOIST_EINVAL, as is an n out of range.
+ */
+int hoist_compressor_set_threads(struct hoist_compressor *c, int n,
+				 struct hoist_err *err);
+/*
+ * Flush everything and write the trailer. Worker threads are not joined
+ * here but in hoist_compressor_free().
+ */
 int hoist_compressor_finish(struct hoist_compressor *c, struct hoist_err *err);
 void hoist_compressor_free(struct hoist_compressor *c);
 
@@ -58,7 +75,8 @@ struct hoist_decompressor;
 /* Decompress a stream of kind c into sink (NONE passes bytes through). */
 int hoist_decompressor_new(struct hoist_decompressor **out,
 			   enum hoist_compression c,
-			   const struct hoist_sink *sink, struct hoist_err *err);
+			   const struct hoist_sink *sink,
+			   struct hoist_err *err);
 int hoist_decompressor_write(struct hoist_decompressor *d, const void *data,
 			     size_t len, struct hoist_err *err);
 /* HOIST_EINVAL if the stream was truncated or corrupt. */
