@@ -219,6 +219,18 @@ static int read_bases(json_t ***bases, struct hoist_platform **plats,
 	for (size_t i = 0; i < *nplats && !rc; i++) {
 		co.platform = &(*plats)[i];
 		rc = hoist_transport_read(&b[i], s, t, &co, err);
+		if (!rc && !platform_given && *nplats == 1) {
+			/* a single-manifest base of another platform (a pull
+			 * keeps it): build for the base's platform */
+			struct hoist_img_manifest *ms = NULL;
+			size_t n = 0;
+			rc = hoist_imgwalk_manifests(&ms, &n, s, b[i], err);
+			if (!rc && n == 1 && ms[0].platform.os[0] &&
+			    !hoist_platform_equal(&ms[0].platform,
+						  &(*plats)[0]))
+				(*plats)[0] = ms[0].platform;
+			hoist_imgwalk_manifests_free(ms, n);
+		}
 		if (rc == HOIST_ENOTFOUND && !platform_given && *nplats == 1) {
 			/* not for the host: take a single-platform base as is
 			 */

@@ -101,7 +101,9 @@ static int copy_args(int argc, char **argv, const char *cmd, const char *usage,
 		}
 		r = copy_opt(cc, c, optarg, &err);
 		if (r < 0) {
-			*ret = hoist_msg_error(&err);
+			/* a bad option value is a usage error */
+			hoist_msg_error(&err);
+			*ret = HOIST_EXIT_USAGE;
 			return 1;
 		}
 		if (r == 0) {

@@ -96,7 +96,9 @@ int hoist_transport_parse(struct hoist_transport *out, const char *s,
 					     "'%s': empty path", s);
 		}
 		if (colon && colon[1]) {
-			if (out->kind == HOIST_TR_DOCKER_ARCHIVE) {
+			/* docker-archive:FILE:@N picks the Nth image */
+			if (out->kind == HOIST_TR_DOCKER_ARCHIVE &&
+			    colon[1] != '@') {
 				rc = norm_ref(&out->ref, colon + 1,
 					      HOIST_REF_NORMALIZE |
 						      HOIST_REF_DEFAULT_TAG,
