@@ -14,6 +14,7 @@
 #include "lib/ref.h"
 #include "lib/store.h"
 #include "lib/transport.h"
+#include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -264,6 +265,7 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 	struct sync_job *jobs = NULL;
 	size_t njobs = 0, failed = 0, copied = 0, lineno = 0;
 	char *data = NULL, *line, *next;
+	struct hoist_buf failures = HOIST_BUF_INIT;
 	int ret = HOIST_EXIT_FAIL;
 
 	if (copy_args(argc, argv, "sync", sync_usage, &cc, &ret))
@@ -298,18 +300,27 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 			hoist_msg_errorf("%s:%zu: want SOURCE DESTINATION "
 					 "[TAG...]",
 					 argv[optind], lineno);
+			hoist_buf_printf(&failures, NULL,
+					 "sync: failed: %s:%zu\n", argv[optind],
+					 lineno);
 			failed++;
 			continue;
 		}
 		if (expand_line(&jobs, &njobs, words, nw, &cc, &err)) {
 			hoist_err_prefix(&err, "%s:%zu", argv[optind], lineno);
 			hoist_msg_error(&err);
+			hoist_buf_printf(&failures, NULL,
+					 "sync: failed: %s:%zu %s\n",
+					 argv[optind], lineno, words[0]);
 			failed++;
 		}
 	}
 	for (size_t i = 0; i < njobs; i++) {
 		if (copy_one(s, jobs[i].src, jobs[i].dst, &cc.co, &err)) {
 			hoist_msg_error(&err);
+			hoist_buf_printf(&failures, NULL,
+					 "sync: failed: %s -> %s\n",
+					 jobs[i].src, jobs[i].dst);
 			failed++;
 		} else {
 			copied++;
@@ -317,7 +328,8 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 				jobs[i].dst);
 		}
 	}
-	fprintf(stderr, "sync: %zu copied, %zu failed\n", copied, failed);
+	fprintf(stderr, "sync: %zu copied, %zu failed\n%s", copied, failed,
+		failures.data);
 	if (!failed)
 		ret = HOIST_EXIT_OK;
 	else if (!copied)
@@ -331,6 +343,7 @@ out:
 	}
 	free(jobs);
 	free(data);
+	hoist_buf_release(&failures);
 	hoist_store_close(s);
 	return ret;
 }

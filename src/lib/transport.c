@@ -268,6 +268,29 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
 		return hoist_store_tag(s, t->ref, root, err);
 	case HOIST_TR_DOCKER:
 		break;
+	case HOIST_TR_DOCKER_ARCHIVE:
+		if (!o->platform && hoist_image_mt_is_index(hoist_json_str(
+					    root, "mediaType"))) {
+			/* docker load takes one image: the host's, as skopeo */
+			struct hoist_platform host;
+			json_t *one = json_incref((json_t *)root);
+			hoist_platform_host(&host);
+			rc = select_platform(&one, s, &host, err);
+			if (rc) {
+				json_decref(one);
+				return hoist_err_prefix(
+					err, "docker-archive holds one image: "
+					     "give --platform");
+			}
+			hoist_log(HOIST_LOG_INFO,
+				  "docker-archive: writing the %s/%s image of "
+				  "the index",
+				  host.os, host.arch);
+			rc = write_layout(s, one, t, err);
+			json_decref(one);
+			return rc;
+		}
+		return write_layout(s, root, t, err);
 	default:
 		return write_layout(s, root, t, err);
 	}

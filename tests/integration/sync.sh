@@ -100,7 +100,7 @@ check "the summary counts 5 copied, 1 failed" \
 	grep -qx 'sync: 5 copied, 1 failed' "$S/err"
 check "each success is reported" \
 	[ "$(grep -c '^synced ' "$S/err")" -eq 5 ]
-todo "the summary itself names the failed image" sh -c "
+check "the summary itself names the failed image" sh -c "
 	sed -n '/^sync: /,\$p' '$S/err' | grep -q 'missing/app'"
 
 # everything fails: exit 1
