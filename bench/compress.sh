@@ -9,7 +9,6 @@
 # The corpus is bench/gen-tree.py's tree of MIB MiB (default 512; half
 # random, half text) tarred once, or any tar given as CORPUS=file.
 # Needs: a C compiler, pkg-config, python3, tar, gzip, pigz, zstd.
-# Results from this machine are in bench/RESULTS.md.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
