@@ -23,7 +23,7 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 MIB=${1:-512}
 RUNS=${RUNS:-3}
-HOIST=${HOIST:-$HERE/../hoist}
+HOIST=${HOIST:-$HERE/../_build-test/hoist}
 HOIST_SRCDIR=$(cd "$HERE/.." && pwd)
 TMPDIR=${TMPDIR:-/var/tmp}
 REG_MAX_SECONDS=${REG_MAX_SECONDS:-7200}

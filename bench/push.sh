@@ -4,7 +4,7 @@
 # before every fresh push so no blob is reused or mounted).
 #
 # Input: a deterministic tree of MIB MiB (default 1024; half random, half
-# text, bench/gen-tree.py), built once into hoist's store (gzip) and once
+# text, bench/gen-tree.py), or a real tree with TREE=DIR, built once into hoist's store (gzip) and once
 # as an uncompressed OCI layout for skopeo. Neither build is timed.
 # Cases, RUNS runs each (default 3), median wall time:
 #   hoist push              store -> fresh repository (layers already gzip)
@@ -40,8 +40,16 @@ export SOURCE_DATE_EPOCH=1700000000
 W=$T_TMP
 die() { echo "bench: $*" >&2; exit 1; }
 
-echo "# generating a $MIB MiB tree"
-python3 "$HERE/gen-tree.py" "$W/tree" "$MIB" || die "gen-tree failed"
+if [ -n "${TREE:-}" ]; then
+	# a real tree instead (e.g. TREE=/usr/lib/x86_64-linux-gnu): copied so
+	# the runs read the same files
+	echo "# copying $TREE"
+	cp -a "$TREE" "$W/tree" || die "cannot copy $TREE"
+	MIB=$(($(du -sm "$W/tree" | cut -f1)))
+else
+	echo "# generating a $MIB MiB tree"
+	python3 "$HERE/gen-tree.py" "$W/tree" "$MIB" || die "gen-tree failed"
+fi
 SIZE=$(du -sb "$W/tree" | cut -f1)
 echo "# building it into the store (gzip) and as an uncompressed layout"
 "$HOIST" build --rootfs "$W/tree" -t bench/push:1 -o type=image \
