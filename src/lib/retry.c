@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lib/retry.h"
+#include "util/scan.h"
 #include "util/banned.h"
 
 #define DEF_MAX_ATTEMPTS 8
@@ -218,22 +219,10 @@ static int http_date(const char *s, int64_t now, int64_t *out)
 
 long hoist_retry_after_ms(const char *value, int64_t now)
 {
-	const char *s = value, *e;
 	char buf[64];
-	size_t n;
 
-	if (!s)
+	if (hoist_scan_trim(buf, sizeof(buf), value))
 		return -1;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	n = (size_t)(e - s);
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
 
 	if (buf[0] >= '0' && buf[0] <= '9') {
 		long sec = 0;

@@ -215,27 +215,6 @@ static int session_gone(const struct hoist_upload_resp *r)
 	       eq(r->error_code, "BLOB_UPLOAD_UNKNOWN");
 }
 
-/* Trim spaces and tabs into buf; -1 if it does not fit or is empty. */
-static int trimmed(char *buf, size_t len, const char *s)
-{
-	const char *e;
-	size_t n;
-
-	if (!s)
-		return -1;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	n = (size_t)(e - s);
-	if (n == 0 || n >= len)
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return 0;
-}
-
 /*
  * A Range answer ("0-N" or "bytes=0-N") into the offset the registry
  * holds. "0-0" means both 0 and 1 bytes (distribution only subtracts one
@@ -249,7 +228,7 @@ static int range_offset(const char *range, uint64_t hint, uint64_t *out,
 	const char *p = buf;
 	uint64_t end;
 
-	if (trimmed(buf, sizeof(buf), range))
+	if (hoist_scan_trim(buf, sizeof(buf), range))
 		return -1;
 	if (strncmp(p, "bytes=", 6) == 0)
 		p += 6;
@@ -311,7 +290,7 @@ static void apply_min(struct hoist_upload *u, const struct hoist_upload_resp *r)
 	char buf[32];
 	uint64_t v;
 
-	if (trimmed(buf, sizeof(buf), r->chunk_min_length) ||
+	if (hoist_scan_trim(buf, sizeof(buf), r->chunk_min_length) ||
 	    hoist_scan_u64(&v, buf, UINT64_MAX, "chunk minimum", NULL))
 		return;
 	if (v > CHUNK_MIN_CAP)
@@ -595,7 +574,8 @@ static void finish(struct hoist_upload *u, const struct hoist_upload_resp *r)
 	const char *dcd = r->docker_content_digest;
 
 	if (dcd && dcd[strspn(dcd, " \t")] &&
-	    (trimmed(got, sizeof(got), dcd) || strcmp(got, u->digest) != 0)) {
+	    (hoist_scan_trim(got, sizeof(got), dcd) ||
+	     strcmp(got, u->digest) != 0)) {
 		hoist_err_quote(q, sizeof(q), dcd, HOIST_QUOTE_ALL, 0);
 		hoist_err_set(&u->err, HOIST_EDIGEST,
 			      "registry stored '%s' instead of '%s'", q,

@@ -71,3 +71,23 @@ int hoist_scan_bool(int *out, const char *s, const char *what,
 	return hoist_err_set(err, HOIST_EINVAL,
 			     "non-bool value specified for %s: '%s'", what, s);
 }
+
+int hoist_scan_trim(char *buf, size_t len, const char *s)
+{
+	const char *e;
+	size_t n;
+
+	if (!s)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	n = (size_t)(e - s);
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return 0;
+}

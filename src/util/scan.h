@@ -23,4 +23,11 @@ int hoist_scan_i64(int64_t *out, const char *s, int64_t min, int64_t max,
 int hoist_scan_bool(int *out, const char *s, const char *what,
 		    struct hoist_err *err);
 
+/*
+ * Copy s without leading and trailing spaces and tabs into buf (of len
+ * bytes, NUL-terminated). -1 if s is NULL, empty after trimming, or does
+ * not fit; 0 otherwise. For header values.
+ */
+int hoist_scan_trim(char *buf, size_t len, const char *s);
+
 #endif
