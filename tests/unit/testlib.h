@@ -1,0 +1,113 @@
+/*
+ * testlib.h: helpers shared by the cmocka unit tests.
+ *
+ * Two kinds: small file helpers (temporary directories, whole-file read
+ * and write, counting entries, removal) and the processes the live tests
+ * need (a free loopback port, a child tied to the test's life, a
+ * docker-registry started from a scratch config, waiting for an HTTP
+ * answer). Helpers named tl_must_* or documented as asserting fail the
+ * current test through cmocka; the others return a value the caller
+ * checks, so they are safe in group setups too. Include after <cmocka.h>.
+ */
+#ifndef HOIST_TESTLIB_H
+#define HOIST_TESTLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- files ---- */
+
+/*
+ * A new directory $TMPDIR/hoist-TAG-XXXXXX (/tmp without TMPDIR), owned by
+ * the caller; NULL if mkdtemp fails.
+ */
+char *tl_mkdtemp(const char *tag);
+
+/*
+ * Entries of dir other than "." and ".."; with skip_hidden, also none whose
+ * name starts with a dot. Asserts that dir can be opened.
+ */
+size_t tl_count_dir(const char *dir, int skip_hidden);
+
+/* Write content to path with mode, creating the parents. Asserts. */
+void tl_write_file(const char *path, const char *content, mode_t mode);
+
+/* The whole file (NUL-terminated, at most 1 GiB), or NULL; len may be NULL. */
+char *tl_read_file(const char *path, size_t *len);
+
+/* Like tl_read_file, but a file that cannot be read fails the test. */
+char *tl_must_read(const char *path, size_t *len);
+
+/* Run a shell command built from fmt; a non-zero exit fails the test. */
+void tl_must_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * rm -rf path, after giving the owner rwx back everywhere (tests make
+ * read-only trees on purpose). Asserts.
+ */
+void tl_rm_rf(const char *path);
+
+/* ---- processes ---- */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t tl_mono_ms(void);
+
+/* The shell's exit status of script, or -1 if it did not exit. */
+int tl_sh(const char *script);
+
+/*
+ * A 127.0.0.1 port that was free a moment ago, or -1. Racy by nature: bind
+ * soon after.
+ */
+int tl_free_port(void);
+
+/*
+ * Start argv[0] (PATH searched) with stdout and stderr appended to log. With
+ * out_pipe, stdout goes to a pipe whose read end is stored there. The child
+ * gets SIGKILL when the test process dies, so a crash leaves no server
+ * behind. The child's pid, or -1.
+ */
+pid_t tl_spawn(char *const argv[], const char *log, int *out_pipe);
+
+/* SIGTERM and reap *pid if it is positive, then set it to 0. */
+void tl_stop(pid_t *pid);
+
+/*
+ * GET url (TLS unverified) until it answers within ms milliseconds: with
+ * want_200 only a 200 counts, otherwise any HTTP status (401 included).
+ * 1 if it did, 0 if not.
+ */
+int tl_wait_http(const char *url, int want_200, uint64_t ms);
+
+/*
+ * Wait up to ms milliseconds for a server to write its port number to
+ * path. The port, or -1.
+ */
+int tl_port_file(const char *path, uint64_t ms);
+
+/*
+ * A throwaway CA and a server certificate for localhost, 127.0.0.1 and ::1
+ * in DIR/pki: ca.crt, ca.key, server.crt, server.key. 0 or the shell's
+ * exit status.
+ */
+int tl_make_pki(const char *dir);
+
+/* ---- docker-registry ---- */
+
+struct tl_registry {
+	int tls;              /* serve DIR/pki/server.{crt,key} (tl_make_pki) */
+	const char *htpasswd; /* htpasswd file for Basic auth, or NULL */
+	int accesslog;        /* 1: the access log goes to the log file too */
+};
+
+/*
+ * Start docker-registry serve on 127.0.0.1:port from DIR/NAME.yml, written
+ * here, with filesystem storage in DIR/NAME-data and its output appended to
+ * DIR/NAME.log. Does not wait: use tl_wait_http on /v2/, so several
+ * registries can start at once. The pid, or -1.
+ */
+pid_t tl_registry_spawn(const char *dir, const char *name, int port,
+			const struct tl_registry *o);
+
+#endif
