@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,9 +29,8 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/banned.h"
-
-extern char **environ;
 
 static char *tmpdir;
 
@@ -43,27 +41,17 @@ static char *path_in(const char *name)
 
 static void write_file(const char *name, const char *content, mode_t mode)
 {
-	char *p = path_in(name), *dir = hoist_xstrdup(p);
-	FILE *f;
+	char *p = path_in(name);
 
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(hoist_fs_mkdirs(dir, 0755, NULL), 0);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-	chmod(p, mode);
+	tl_write_file(p, content, mode);
 	free(p);
-	free(dir);
 }
 
+/* The file's content, or NULL if it cannot be read. */
 static char *read_file(const char *name)
 {
-	char *p = path_in(name), *data = NULL;
-	size_t len;
+	char *p = path_in(name), *data = tl_read_file(p, NULL);
 
-	if (hoist_fs_read_file(&data, &len, p, 1 << 20, NULL))
-		data = NULL;
 	free(p);
 	return data;
 }
@@ -876,77 +864,8 @@ struct live {
 
 static struct live L;
 
-static int free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		port = -1;
-	else
-		port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
-static pid_t spawn(char *const argv[], const char *logfile)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, logfile,
-					 O_WRONLY | O_CREAT | O_APPEND, 0644);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ))
-		pid = -1;
-	posix_spawn_file_actions_destroy(&fa);
-	return pid;
-}
-
-static void stop(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGTERM);
-		waitpid(*pid, NULL, 0);
-	}
-	*pid = -1;
-}
-
-/* GET url until any HTTP answer arrives (10 s at most). */
-static int wait_up(struct hoist_http *h, const char *url)
-{
-	struct hoist_http_request req;
-	struct hoist_http_response resp;
-
-	memset(&req, 0, sizeof(req));
-	req.method = "GET";
-	req.url = url;
-	req.max_body = 65536;
-	for (int i = 0; i < 200; i++) {
-		int rc = hoist_http_do(h, &req, &resp, NULL);
-		hoist_http_response_release(&resp);
-		if (rc == 0)
-			return 0;
-		usleep(50000);
-	}
-	return -1;
-}
-
-static int run(const char *cmd)
-{
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static int live_setup(void **state)
 {
-	struct hoist_http *h;
 	char *cmd, *p, *tsport, *regcfg, *htpcfg, *tspy;
 	char *argv[32];
 	size_t n = 0;
@@ -954,9 +873,9 @@ static int live_setup(void **state)
 	(void)state;
 	memset(&L, 0, sizeof(L));
 	L.ts_pid = L.reg_pid = L.htp_pid = -1;
-	if (run("command -v docker-registry >/dev/null && "
-		"command -v htpasswd >/dev/null && "
-		"command -v openssl >/dev/null") != 0) {
+	if (tl_sh("command -v docker-registry >/dev/null && "
+		  "command -v htpasswd >/dev/null && "
+		  "command -v openssl >/dev/null") != 0) {
 		L.skip = 1;
 		return 0;
 	}
@@ -968,7 +887,7 @@ static int live_setup(void **state)
 		">/dev/null 2>&1 && htpasswd -Bbn alice s3cret > htpasswd "
 		"2>/dev/null",
 		L.dir);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(tl_sh(cmd), 0);
 	free(cmd);
 
 	/* the token server, on a port of its own choosing */
@@ -1006,24 +925,15 @@ static int live_setup(void **state)
 	argv[n++] = L.ts_log;
 	argv[n] = NULL;
 	p = hoist_xasprintf("%s/ts.out", L.dir);
-	L.ts_pid = spawn(argv, p);
+	L.ts_pid = tl_spawn(argv, p, NULL);
 	free(p);
-	for (int i = 0; i < 200 && !L.ts_port; i++) {
-		char *s = NULL;
-		size_t len;
-		if (hoist_fs_read_file(&s, &len, tsport, 64, NULL) == 0) {
-			L.ts_port = (int)strtol(s, NULL, 10);
-			free(s);
-		} else {
-			usleep(50000);
-		}
-	}
+	L.ts_port = tl_port_file(tsport, 10000);
 	assert_true(L.ts_port > 0);
 	free(tsport);
 	free(tspy);
 
 	/* registry with token auth; realm on "localhost" (not an IP) */
-	L.reg_port = free_port();
+	L.reg_port = tl_free_port();
 	regcfg = hoist_xasprintf(
 		"version: 0.1\nlog: {level: error}\nstorage: {inmemory: {}}\n"
 		"http: {addr: 127.0.0.1:%d}\nauth:\n  token:\n"
@@ -1036,13 +946,13 @@ static int live_setup(void **state)
 	hoist_fs_write_atomic(p, regcfg, strlen(regcfg), 0644, NULL);
 	char *rargv[] = {"docker-registry", "serve", p, NULL};
 	char *rlog = hoist_xasprintf("%s/reg.log", L.dir);
-	L.reg_pid = spawn(rargv, rlog);
+	L.reg_pid = tl_spawn(rargv, rlog, NULL);
 	free(rlog);
 	free(p);
 	free(regcfg);
 
 	/* registry with htpasswd */
-	L.htp_port = free_port();
+	L.htp_port = tl_free_port();
 	htpcfg = hoist_xasprintf(
 		"version: 0.1\nlog: {level: error}\nstorage: {inmemory: {}}\n"
 		"http: {addr: 127.0.0.1:%d}\nauth:\n  htpasswd:\n"
@@ -1052,7 +962,7 @@ static int live_setup(void **state)
 	hoist_fs_write_atomic(p, htpcfg, strlen(htpcfg), 0644, NULL);
 	char *hargv[] = {"docker-registry", "serve", p, NULL};
 	rlog = hoist_xasprintf("%s/htp.log", L.dir);
-	L.htp_pid = spawn(hargv, rlog);
+	L.htp_pid = tl_spawn(hargv, rlog, NULL);
 	free(rlog);
 	free(p);
 	free(htpcfg);
@@ -1062,23 +972,22 @@ static int live_setup(void **state)
 	L.reg_url = hoist_xasprintf("http://localhost:%d", L.reg_port);
 	L.reg_ip_url = hoist_xasprintf("http://127.0.0.1:%d", L.reg_port);
 	L.htp_url = hoist_xasprintf("http://127.0.0.1:%d", L.htp_port);
-	h = new_http();
+	/* any HTTP answer: both say 401 */
 	p = hoist_xasprintf("%s/v2/", L.reg_ip_url);
-	assert_int_equal(wait_up(h, p), 0);
+	assert_true(tl_wait_http(p, 0, 10000));
 	free(p);
 	p = hoist_xasprintf("%s/v2/", L.htp_url);
-	assert_int_equal(wait_up(h, p), 0);
+	assert_true(tl_wait_http(p, 0, 10000));
 	free(p);
-	hoist_http_free(h);
 	return 0;
 }
 
 static int live_teardown(void **state)
 {
 	(void)state;
-	stop(&L.ts_pid);
-	stop(&L.reg_pid);
-	stop(&L.htp_pid);
+	tl_stop(&L.ts_pid);
+	tl_stop(&L.reg_pid);
+	tl_stop(&L.htp_pid);
 	if (L.dir)
 		hoist_fs_rm_rf(L.dir, NULL);
 	free(L.dir);

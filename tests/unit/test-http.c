@@ -34,6 +34,7 @@
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/banned.h"
 
 #ifndef HOIST_TEST_SRCDIR
@@ -55,77 +56,6 @@ struct env {
 static struct env E;
 
 /* ---- helpers ---- */
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = {0};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int run_sh(const char *script)
-{
-	int st = system(script);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static pid_t spawn(char *const argv[], const char *log, int *out_pipe)
-{
-	int p[2] = {-1, -1};
-	pid_t pid;
-
-	if (out_pipe && pipe(p) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		/* never outlive the test, even when it crashes */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(out_pipe ? p[1] : fd, 1);
-		}
-		if (out_pipe) {
-			close(p[0]);
-			close(p[1]);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (out_pipe) {
-		close(p[1]);
-		*out_pipe = p[0];
-	}
-	return pid;
-}
-
-static void stop_child(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGTERM);
-		waitpid(*pid, NULL, 0);
-	}
-	*pid = 0;
-}
 
 static struct hoist_http *client(const char *ua, int max_per_host)
 {
@@ -155,87 +85,22 @@ static int do_simple(struct hoist_http *h, const char *method, const char *url,
 	return hoist_http_do(h, &req, resp, err);
 }
 
-static int wait_up(const char *url, int tls)
+/* /v2/ answers 200 within 20 s. */
+static int reg_up(const char *base)
 {
-	struct hoist_http_tls t = {0};
-	struct hoist_http *h = client(NULL, 0);
-	uint64_t end = mono_ms() + 20000;
-	int up = 0;
+	char *u = hoist_xasprintf("%s/v2/", base);
+	int up = tl_wait_http(u, 1, 20000);
 
-	t.insecure = tls;
-	while (!up && mono_ms() < end) {
-		struct hoist_http_response r;
-		struct hoist_err err;
-		char *u = hoist_xasprintf("%s/v2/", url);
-
-		if (do_simple(h, "GET", u, &t, HOIST_HTTP_AUTO, &r, &err) ==
-			    0 &&
-		    r.status == 200)
-			up = 1;
-		hoist_http_response_release(&r);
-		free(u);
-		if (!up)
-			usleep(50 * 1000);
-	}
-	hoist_http_free(h);
+	free(u);
 	return up;
-}
-
-static char *write_config(const char *name, int port, int tls)
-{
-	char *path = hoist_xasprintf("%s/%s.yml", E.dir, name);
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return NULL;
-	fprintf(f,
-		"version: 0.1\n"
-		"log:\n  level: info\n  accesslog:\n    disabled: true\n"
-		"storage:\n  filesystem:\n    rootdirectory: %s/data-%s\n"
-		"  maintenance:\n    uploadpurging:\n      enabled: false\n"
-		"http:\n  addr: 127.0.0.1:%d\n  secret: hoist-test-secret\n",
-		E.dir, name, port);
-	if (tls)
-		fprintf(f,
-			"  tls:\n    certificate: %s/pki/server.crt\n"
-			"    key: %s/pki/server.key\n",
-			E.dir, E.dir);
-	fclose(f);
-	return path;
-}
-
-static int make_pki(void)
-{
-	char *script = hoist_xasprintf(
-		"set -e; mkdir -p '%s/pki'; cd '%s/pki'; "
-		"openssl req -x509 -newkey ec -pkeyopt "
-		"ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out "
-		"ca.crt "
-		"-days 2 -subj '/CN=hoist test CA' "
-		"-addext 'basicConstraints=critical,CA:TRUE' "
-		"-addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null; "
-		"openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-		"-nodes -keyout server.key -out server.csr -subj "
-		"'/CN=localhost' "
-		"2>/dev/null; "
-		"printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\\n"
-		"extendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' "
-		"> server.ext; "
-		"openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
-		"-CAcreateserial -out server.crt -days 2 -extfile server.ext "
-		"2>/dev/null",
-		E.dir, E.dir);
-	int rc = run_sh(script);
-
-	free(script);
-	return rc;
 }
 
 static int group_setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
 	const char *src = getenv("HOIST_SRCDIR");
-	char *cfg, *sink_py, *sink_log;
+	const struct tl_registry plain = {0}, tls = {.tls = 1};
+	char *sink_py, *sink_log;
 	int reg_port, tls_port, fd;
 	char portbuf[16] = {0};
 	ssize_t n = 0;
@@ -247,43 +112,34 @@ static int group_setup(void **state)
 				tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(E.dir))
 		return -1;
-	if (run_sh("command -v docker-registry >/dev/null && "
-		   "command -v openssl >/dev/null && "
-		   "command -v python3 >/dev/null") != 0) {
+	if (tl_sh("command -v docker-registry >/dev/null && "
+		  "command -v openssl >/dev/null && "
+		  "command -v python3 >/dev/null") != 0) {
 		print_message("docker-registry, openssl or python3 missing: "
 			      "live tests skipped\n");
 		return 0;
 	}
-	if (make_pki() != 0)
+	if (tl_make_pki(E.dir) != 0)
 		return -1;
 	E.ca_file = hoist_xasprintf("%s/pki/ca.crt", E.dir);
 
-	reg_port = free_port();
-	tls_port = free_port();
+	reg_port = tl_free_port();
+	tls_port = tl_free_port();
 	E.reg_url = hoist_xasprintf("http://127.0.0.1:%d", reg_port);
 	E.tls_url = hoist_xasprintf("https://127.0.0.1:%d", tls_port);
 	E.reg_log = hoist_xasprintf("%s/plain.log", E.dir);
 	E.tls_log = hoist_xasprintf("%s/tls.log", E.dir);
 
-	cfg = write_config("plain", reg_port, 0);
-	{
-		char *argv[] = {"docker-registry", "serve", cfg, NULL};
-		E.reg_pid = spawn(argv, E.reg_log, NULL);
-	}
-	free(cfg);
-	cfg = write_config("tls", tls_port, 1);
-	{
-		char *argv[] = {"docker-registry", "serve", cfg, NULL};
-		E.tls_pid = spawn(argv, E.tls_log, NULL);
-	}
-	free(cfg);
+	/* both start at once; logs: plain.log and tls.log */
+	E.reg_pid = tl_registry_spawn(E.dir, "plain", reg_port, &plain);
+	E.tls_pid = tl_registry_spawn(E.dir, "tls", tls_port, &tls);
 
 	sink_py = hoist_xasprintf("%s/tests/integration/http-sink.py",
 				  src && *src ? src : HOIST_TEST_SRCDIR);
 	sink_log = hoist_xasprintf("%s/sink.log", E.dir);
 	{
 		char *argv[] = {"python3", sink_py, NULL};
-		E.sink_pid = spawn(argv, sink_log, &fd);
+		E.sink_pid = tl_spawn(argv, sink_log, &fd);
 	}
 	free(sink_py);
 	free(sink_log);
@@ -302,7 +158,7 @@ static int group_setup(void **state)
 	E.sink_url = hoist_xasprintf("http://127.0.0.1:%ld",
 				     strtol(portbuf, NULL, 10));
 
-	if (!wait_up(E.reg_url, 0) || !wait_up(E.tls_url, 1)) {
+	if (!reg_up(E.reg_url) || !reg_up(E.tls_url)) {
 		print_error("docker-registry did not come up (see %s)\n",
 			    E.dir);
 		return -1;
@@ -314,9 +170,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	stop_child(&E.reg_pid);
-	stop_child(&E.tls_pid);
-	stop_child(&E.sink_pid);
+	tl_stop(&E.reg_pid);
+	tl_stop(&E.tls_pid);
+	tl_stop(&E.sink_pid);
 	/* HOIST_TEST_KEEP=1 keeps the logs and configs for a post-mortem */
 	if (E.dir && !getenv("HOIST_TEST_KEEP"))
 		hoist_fs_rm_rf(E.dir, NULL);
@@ -930,7 +786,7 @@ static void test_tls(void **state)
 					   E.dir);
 		struct hoist_http_tls dir = {0};
 
-		if (run_sh(sh) == 0) {
+		if (tl_sh(sh) == 0) {
 			dir.ca_dir = hoist_xasprintf("%s/pki", E.dir);
 			assert_int_equal(do_simple(h, "GET", url, &dir,
 						   HOIST_HTTP_AUTO, &r, &err),
@@ -1106,7 +962,7 @@ static void timer_fn(void *ctx)
 	struct hoist_err err;
 
 	t->order[t->n] = c->id;
-	t->at[t->n++] = mono_ms() - t->start;
+	t->at[t->n++] = tl_mono_ms() - t->start;
 	if (c->id == 20) {
 		/* from a timer: a later timer and a request */
 		static struct tcall later;
@@ -1136,7 +992,7 @@ static void test_timers(void **state)
 	NEED_SERVERS();
 	t.h = client(NULL, 0);
 	t.url = hoist_xasprintf("%s/v2/", E.reg_url);
-	t.start = mono_ms();
+	t.start = tl_mono_ms();
 	for (i = 0; i < HOIST_ARRAY_SIZE(c); i++)
 		assert_int_equal(
 			hoist_http_timer(t.h, delay[i], timer_fn, &c[i], &err),
@@ -1395,7 +1251,7 @@ static void test_transport_errors(void **state)
 	h = client(NULL, 0);
 
 	/* refused: the query stays out of the message */
-	port = free_port();
+	port = tl_free_port();
 	url = hoist_xasprintf("http://127.0.0.1:%d/v2/x/blobs/uploads/"
 			      "u?_state=secret",
 			      port);
@@ -1434,9 +1290,9 @@ static void test_transport_errors(void **state)
 	assert_int_equal(hoist_http_new(&h, &o, &err), 0);
 	url = hoist_xasprintf("%s/slow-body", E.sink_url);
 	req.url = url;
-	t0 = mono_ms();
+	t0 = tl_mono_ms();
 	assert_int_equal(hoist_http_do(h, &req, &r, &err), HOIST_ENET);
-	assert_true(mono_ms() - t0 < 5000);
+	assert_true(tl_mono_ms() - t0 < 5000);
 	assert_non_null(strstr(err.msg, "too slow"));
 	assert_int_equal(r.status, 200);
 	hoist_http_response_release(&r);
@@ -1503,10 +1359,10 @@ static void test_stop_from_callback(void **state)
 	assert_int_equal(hoist_http_submit(s.h, &req, quick_done, &s, &err), 0);
 	assert_int_equal(
 		hoist_http_timer(s.h, 5000, never, &timer_called, &err), 0);
-	t0 = mono_ms();
+	t0 = tl_mono_ms();
 	assert_int_equal(hoist_http_run(s.h, &err), HOIST_EINTR);
 	assert_int_equal(err.code, HOIST_EINTR);
-	assert_true(mono_ms() - t0 < 2000);
+	assert_true(tl_mono_ms() - t0 < 2000);
 	assert_int_equal(s.quick_called, 1);
 	assert_int_equal(s.stall_called, 0);
 	/* pending work is dropped without callbacks */
@@ -1554,18 +1410,18 @@ static void test_stop_from_signal(void **state)
 
 	/* the loop wakes up from its poll */
 	assert_int_equal(hoist_http_submit(s.h, &req, stall_done, &s, &err), 0);
-	t0 = mono_ms();
+	t0 = tl_mono_ms();
 	arm_alarm(150);
 	assert_int_equal(hoist_http_run(s.h, &err), HOIST_EINTR);
-	assert_true(mono_ms() - t0 >= 100);
-	assert_true(mono_ms() - t0 < 1000);
+	assert_true(tl_mono_ms() - t0 >= 100);
+	assert_true(tl_mono_ms() - t0 < 1000);
 	assert_int_equal(s.stall_called, 0);
 
 	/* a synchronous request ends, and leaves the stop for the loop */
-	t0 = mono_ms();
+	t0 = tl_mono_ms();
 	arm_alarm(150);
 	assert_int_equal(hoist_http_do(s.h, &req, &r, &err), HOIST_EINTR);
-	assert_true(mono_ms() - t0 < 1000);
+	assert_true(tl_mono_ms() - t0 < 1000);
 	hoist_http_response_release(&r);
 	assert_int_equal(hoist_http_run(s.h, &err), HOIST_EINTR);
 

@@ -47,6 +47,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/banned.h"
 
 #define BIG_LAYER (600 * 1024) /* amd64's own layer: the one cut */
@@ -81,147 +82,44 @@ static const char *const PLATS[3] = {"linux/amd64", "linux/arm64",
 
 /* ---- processes ---- */
 
-static int free_port(void)
-{
-	struct sockaddr_in a = {0};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int run_sh(const char *script)
-{
-	int st = system(script);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
+/* Started children are remembered for the group teardown. */
 static void spawn(char *const argv[], const char *log)
 {
-	pid_t pid = fork();
+	pid_t pid = tl_spawn(argv, log, NULL);
 
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		/* never outlive the test, even when it crashes */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
 	if (pid > 0 && E.npids < 8)
 		E.pids[E.npids++] = pid;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Any HTTP answer from url (401 included) within 20 s. */
-static int wait_up(const char *url)
-{
-	struct hoist_http_opts o = {0};
-	struct hoist_http_tls t = {0};
-	struct hoist_http *h = NULL;
-	uint64_t end = mono_ms() + 20000;
-	int up = 0;
-
-	t.insecure = 1;
-	if (hoist_http_new(&h, &o, NULL))
-		return 0;
-	while (!up && mono_ms() < end) {
-		struct hoist_http_request req = {0};
-		struct hoist_http_response r;
-
-		req.method = "GET";
-		req.url = url;
-		req.tls = &t;
-		if (hoist_http_do(h, &req, &r, NULL) == 0 && r.status > 0)
-			up = 1;
-		hoist_http_response_release(&r);
-		if (!up)
-			usleep(30 * 1000);
-	}
-	hoist_http_free(h);
-	return up;
 }
 
 /* Wait for a --port-file and fill addr with 127.0.0.1:PORT. */
 static int port_from_file(const char *path, char *addr, size_t len)
 {
-	uint64_t end = mono_ms() + 20000;
+	int port = tl_port_file(path, 20000);
 
-	while (mono_ms() < end) {
-		char *data = NULL;
-		size_t n;
-
-		if (hoist_fs_read_file(&data, &n, path, 64, NULL) == 0) {
-			long port = strtol(data, NULL, 10);
-			free(data);
-			if (port > 0) {
-				snprintf(addr, len, "127.0.0.1:%ld", port);
-				return 0;
-			}
-		}
-		usleep(20 * 1000);
-	}
-	return -1;
+	if (port <= 0)
+		return -1;
+	snprintf(addr, len, "127.0.0.1:%d", port);
+	return 0;
 }
 
 static int start_registry(const char *name, char *addr, size_t alen, int tls,
 			  const char *htpasswd)
 {
-	char *cfg = hoist_xasprintf("%s/%s.yml", E.dir, name);
-	char *log = hoist_xasprintf("%s/%s.log", E.dir, name);
+	const struct tl_registry o = {
+		.tls = tls, .htpasswd = htpasswd, .accesslog = 1};
+	int port = tl_free_port(), up;
+	pid_t pid = tl_registry_spawn(E.dir, name, port, &o);
 	char *url;
-	int port = free_port(), up;
-	FILE *f = fopen(cfg, "w");
 
-	if (!f)
+	if (pid <= 0)
 		return -1;
-	fprintf(f,
-		"version: 0.1\n"
-		"log:\n  level: info\n  accesslog:\n    disabled: false\n"
-		"storage:\n  filesystem:\n    rootdirectory: %s/%s-data\n"
-		"  maintenance:\n    uploadpurging:\n      enabled: false\n"
-		"http:\n  addr: 127.0.0.1:%d\n  secret: hoist-test-secret\n",
-		E.dir, name, port);
-	if (tls)
-		fprintf(f,
-			"  tls:\n    certificate: %s/pki/server.crt\n"
-			"    key: %s/pki/server.key\n",
-			E.dir, E.dir);
-	if (htpasswd)
-		fprintf(f,
-			"auth:\n  htpasswd:\n    realm: hoist-test\n"
-			"    path: %s\n",
-			htpasswd);
-	fclose(f);
-	{
-		char *argv[] = {"docker-registry", "serve", cfg, NULL};
-		spawn(argv, log);
-	}
+	if (E.npids < 8)
+		E.pids[E.npids++] = pid;
 	snprintf(addr, alen, "127.0.0.1:%d", port);
+	/* any HTTP answer: the one with htpasswd says 401 */
 	url = hoist_xasprintf("%s://%s/v2/", tls ? "https" : "http", addr);
-	up = wait_up(url);
+	up = tl_wait_http(url, 0, 20000);
 	free(url);
-	free(cfg);
-	free(log);
 	return up ? 0 : -1;
 }
 
@@ -403,10 +301,10 @@ static int group_setup(void **state)
 				tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(E.dir))
 		return -1;
-	if (run_sh("command -v docker-registry >/dev/null && "
-		   "command -v openssl >/dev/null && "
-		   "command -v htpasswd >/dev/null && "
-		   "command -v python3 >/dev/null") != 0) {
+	if (tl_sh("command -v docker-registry >/dev/null && "
+		  "command -v openssl >/dev/null && "
+		  "command -v htpasswd >/dev/null && "
+		  "command -v python3 >/dev/null") != 0) {
 		print_message("docker-registry, openssl, htpasswd or python3 "
 			      "missing: live tests skipped\n");
 		return 0;
@@ -416,24 +314,9 @@ static int group_setup(void **state)
 	setenv("XDG_RUNTIME_DIR", E.dir, 1);
 	setenv("XDG_CONFIG_HOME", E.dir, 1);
 	setenv("HOIST_CERTS_D", E.dir, 1);
-	script = hoist_xasprintf(
-		"set -e; mkdir -p '%s/pki'; cd '%s/pki'; "
-		"openssl req -x509 -newkey ec -pkeyopt "
-		"ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out "
-		"ca.crt -days 2 -subj '/CN=hoist test CA' "
-		"-addext 'basicConstraints=critical,CA:TRUE' "
-		"-addext 'keyUsage=critical,keyCertSign,cRLSign' 2>/dev/null; "
-		"openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-		"-nodes -keyout server.key -out server.csr -subj "
-		"'/CN=localhost' 2>/dev/null; "
-		"printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n"
-		"extendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' "
-		"> server.ext; "
-		"openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
-		"-CAcreateserial -out server.crt -days 2 -extfile server.ext "
-		"2>/dev/null; htpasswd -Bbn alice s3cret > ../htpasswd",
-		E.dir, E.dir);
-	if (run_sh(script) != 0)
+	script = hoist_xasprintf("htpasswd -Bbn alice s3cret > '%s/htpasswd'",
+				 E.dir);
+	if (tl_make_pki(E.dir) != 0 || tl_sh(script) != 0)
 		return -1;
 	free(script);
 	E.ca = hoist_xasprintf("%s/pki/ca.crt", E.dir);
