@@ -15,7 +15,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,28 +31,12 @@
 #include "util/log.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/banned.h"
 
-static char tmp[64];
+static char *tmp;
 static int nstores;
 static int have_skopeo;
-
-static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void run(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		print_message("command failed (%d): %s\n", rc, cmd);
-	assert_int_equal(rc, 0);
-}
 
 static char *path_of(const char *rel)
 {
@@ -67,35 +50,39 @@ static int group_setup(void **state)
 	char h[512];
 
 	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/hoist-import-XXXXXX");
-	if (!mkdtemp(tmp))
+	tmp = tl_mkdtemp("import");
+	if (!tmp)
 		return -1;
 	snprintf(h, sizeof(h), "'%s/hoist' --root '%s/hroot'", bld ? bld : ".",
 		 tmp);
-	run("python3 '%s/tests/data/mk-hostile-archives.py' '%s/hx'",
-	    src ? src : "..", tmp);
-	run("cd '%s' && mkdir -p r1/etc r2/usr && printf 'one\\n' > r1/etc/a "
-	    "&& printf 'two\\n' > r2/usr/b && ln -s ../etc/a r2/usr/l",
-	    tmp);
-	run("cd '%s' && SOURCE_DATE_EPOCH=1700000000 %s build -q --rootfs r1 "
-	    "--rootfs r2 -t foo:1 -o type=oci,tar=false,dest=od "
-	    "-o type=oci,dest=o.tar -o type=docker,dest=d.tar >/dev/null",
-	    tmp, h);
-	run("cd '%s' && %s build -q --rootfs r1 -t z:1 "
-	    "-o type=docker,compression=zstd,dest=dz.tar >/dev/null",
-	    tmp, h);
-	run("cd '%s' && %s build -q --rootfs r1 --rootfs r2 "
-	    "--platform linux/amd64,linux/arm64 -t multi:1 "
-	    "-o type=oci,tar=false,dest=md >/dev/null",
-	    tmp, h);
+	tl_must_run("python3 '%s/tests/data/mk-hostile-archives.py' '%s/hx'",
+		    src ? src : "..", tmp);
+	tl_must_run("cd '%s' && mkdir -p r1/etc r2/usr && "
+		    "printf 'one\\n' > r1/etc/a && printf 'two\\n' > r2/usr/b "
+		    "&& ln -s ../etc/a r2/usr/l",
+		    tmp);
+	tl_must_run("cd '%s' && SOURCE_DATE_EPOCH=1700000000 %s build -q "
+		    "--rootfs r1 --rootfs r2 -t foo:1 "
+		    "-o type=oci,tar=false,dest=od -o type=oci,dest=o.tar "
+		    "-o type=docker,dest=d.tar >/dev/null",
+		    tmp, h);
+	tl_must_run("cd '%s' && %s build -q --rootfs r1 -t z:1 "
+		    "-o type=docker,compression=zstd,dest=dz.tar >/dev/null",
+		    tmp, h);
+	tl_must_run("cd '%s' && %s build -q --rootfs r1 --rootfs r2 "
+		    "--platform linux/amd64,linux/arm64 -t multi:1 "
+		    "-o type=oci,tar=false,dest=md >/dev/null",
+		    tmp, h);
 	have_skopeo = system("skopeo --version >/dev/null 2>&1") == 0;
 	if (have_skopeo) {
-		run("cd '%s' && skopeo copy -q --insecure-policy oci:od:1 "
-		    "docker-archive:sd.tar:foo/bar:v1",
-		    tmp);
-		run("cd '%s' && skopeo copy -q --insecure-policy oci:od:1 "
-		    "oci-archive:so.tar:v1",
-		    tmp);
+		tl_must_run(
+			"cd '%s' && skopeo copy -q --insecure-policy oci:od:1 "
+			"docker-archive:sd.tar:foo/bar:v1",
+			tmp);
+		tl_must_run(
+			"cd '%s' && skopeo copy -q --insecure-policy oci:od:1 "
+			"oci-archive:so.tar:v1",
+			tmp);
 	}
 	return 0;
 }
@@ -103,7 +90,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	run("chmod -R u+rwx '%s' && rm -rf '%s'", tmp, tmp);
+	tl_rm_rf(tmp);
+	free(tmp);
 	return 0;
 }
 
@@ -117,18 +105,6 @@ static struct hoist_store *fresh_store(char **root)
 	return s;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-	char *data = NULL;
-	struct hoist_err err;
-
-	if (hoist_fs_read_file(&data, len, path, (size_t)1 << 30, &err)) {
-		print_message("read '%s': %s\n", path, err.msg);
-		fail();
-	}
-	return data;
-}
-
 /* The blob of a layout directory equals the store's copy. */
 static void assert_same_blob(struct hoist_store *s, const char *layout,
 			     const char *digest)
@@ -137,7 +113,7 @@ static void assert_same_blob(struct hoist_store *s, const char *layout,
 				  hoist_digest_hex(digest));
 	char *b = hoist_store_blob_path(s, digest);
 	size_t la, lb;
-	char *da = read_all(a, &la), *db = read_all(b, &lb);
+	char *da = tl_must_read(a, &la), *db = tl_must_read(b, &lb);
 
 	assert_int_equal(la, lb);
 	assert_memory_equal(da, db, la);
@@ -152,7 +128,7 @@ static char *layout_root(const char *layout)
 {
 	char *p = hoist_xasprintf("%s/%s/index.json", tmp, layout);
 	size_t len;
-	char *text = read_all(p, &len), *d;
+	char *text = tl_must_read(p, &len), *d;
 	json_t *idx;
 	struct hoist_err err;
 
@@ -166,20 +142,6 @@ static char *layout_root(const char *layout)
 	return d;
 }
 
-static size_t count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* No ingest file, no name. */
 static void assert_clean(struct hoist_store *s, const char *root)
 {
@@ -187,7 +149,7 @@ static void assert_clean(struct hoist_store *s, const char *root)
 	json_t *list = NULL;
 	struct hoist_err err;
 
-	assert_int_equal(count_dir(ing), 0);
+	assert_int_equal(tl_count_dir(ing, 1), 0);
 	assert_int_equal(hoist_store_list(s, &list, &err), 0);
 	assert_int_equal(json_array_size(list), 0);
 	json_decref(list);
@@ -282,7 +244,7 @@ static void test_oci_dir_multi(void **state)
 	assert_string_equal(hoist_json_str(root, "digest"), want);
 	assert_string_equal(hoist_json_str(root, "mediaType"),
 			    HOIST_MT_OCI_INDEX);
-	assert_int_equal(assert_whole(s, root, "md"), count_dir(mdblobs));
+	assert_int_equal(assert_whole(s, root, "md"), tl_count_dir(mdblobs, 1));
 	assert_int_equal(hoist_imgwalk_manifests(&ms, &n, s, root, &err), 0);
 	assert_int_equal(n, 2);
 	hoist_imgwalk_manifests_free(ms, n);
@@ -418,7 +380,7 @@ static char *od_config(void)
 	char *p = hoist_xasprintf("%s/od/blobs/sha256/%s", tmp,
 				  hoist_digest_hex(m));
 	size_t len;
-	char *text = read_all(p, &len), *d;
+	char *text = tl_must_read(p, &len), *d;
 	json_t *doc;
 	struct hoist_err err;
 

@@ -28,6 +28,7 @@
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/banned.h"
 
 struct fixture {
@@ -79,24 +80,10 @@ static void digest_of(char out[HOIST_DIGEST_MAX], const void *data, size_t len)
 	snprintf(out, HOIST_DIGEST_MAX, "sha256:%s", hex);
 }
 
-static size_t count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static size_t count_ingest(const struct fixture *f)
 {
 	char *p = hoist_xasprintf("%s/ingest", f->root);
-	size_t n = count_dir(p);
+	size_t n = tl_count_dir(p, 0);
 
 	free(p);
 	return n;

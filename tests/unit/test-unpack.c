@@ -33,29 +33,13 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/banned.h"
 
 #define MTIME 1700000000
 
 static char tmp[64];
 static char fx[128], sentinel[128], dest[128];
-
-static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		print_message("command failed (%d): %s\n", rc, cmd);
-	assert_int_equal(rc, 0);
-}
 
 static int setup(void **state)
 {
@@ -69,27 +53,29 @@ static int setup(void **state)
 	snprintf(fx, sizeof(fx), "%s/fx", tmp);
 	snprintf(sentinel, sizeof(sentinel), "%s/sentinel", tmp);
 	snprintf(dest, sizeof(dest), "%s/dest", tmp);
-	run("mkdir '%s' && printf orig > '%s/target'", sentinel, sentinel);
-	run("python3 '%s/tests/data/mk-hostile.py' '%s' '%s'", src ? src : "..",
-	    fx, sentinel);
+	tl_must_run("mkdir '%s' && printf orig > '%s/target'", sentinel,
+		    sentinel);
+	tl_must_run("python3 '%s/tests/data/mk-hostile.py' '%s' '%s'",
+		    src ? src : "..", fx, sentinel);
 	for (size_t i = 0; i < HOIST_ARRAY_SIZE(layers); i++)
-		run("cd '%s' && gzip -n -k %s.tar && zstd -q %s.tar", fx,
-		    layers[i], layers[i]);
+		tl_must_run("cd '%s' && gzip -n -k %s.tar && zstd -q %s.tar",
+			    fx, layers[i], layers[i]);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	run("chmod -R u+rwx '%s' && rm -rf '%s'", tmp, tmp);
+	tl_rm_rf(tmp);
 	return 0;
 }
 
 static void fresh_dest(void)
 {
-	run("if [ -e '%s' ]; then chmod -R u+rwx '%s'; fi; rm -rf '%s' && "
-	    "mkdir '%s'",
-	    dest, dest, dest, dest);
+	tl_must_run(
+		"if [ -e '%s' ]; then chmod -R u+rwx '%s'; fi; rm -rf '%s' && "
+		"mkdir '%s'",
+		dest, dest, dest, dest);
 }
 
 static int unpack_file(const char *name, const struct hoist_unpack_opts *o,
@@ -703,7 +689,7 @@ static void read_fixture(const char *name, char **data, size_t *len)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", fx, name);
-	assert_int_equal(hoist_fs_read_file(data, len, path, 1 << 24, NULL), 0);
+	*data = tl_must_read(path, len);
 }
 
 static void overwrite_blob(struct hoist_store *s, const char *digest,
@@ -914,15 +900,16 @@ static void test_unprivileged(void **state)
 	snprintf(dest2, sizeof(dest2), "%s/dest2", tmp);
 	snprintf(dest3, sizeof(dest3), "%s/dest3", tmp);
 	fresh_dest();
-	run("rm -rf '%s' '%s' && mkdir '%s' '%s'", dest2, dest3, dest2, dest3);
-	run("chmod 0755 '%s' && chown 65534:65534 '%s' '%s' '%s'", tmp, dest,
-	    dest2, dest3);
+	tl_must_run("rm -rf '%s' '%s' && mkdir '%s' '%s'", dest2, dest3, dest2,
+		    dest3);
+	tl_must_run("chmod 0755 '%s' && chown 65534:65534 '%s' '%s' '%s'", tmp,
+		    dest, dest2, dest3);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(unprivileged_child(dest2, dest3));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	run("chmod 0700 '%s'", tmp);
+	tl_must_run("chmod 0700 '%s'", tmp);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_tree(tree3);
@@ -935,8 +922,8 @@ static void test_unprivileged(void **state)
 	hoist_buf_adds(&want, bin, NULL);
 	assert_tree_at(dest3, want.data);
 	hoist_buf_release(&want);
-	run("chmod -R u+rwx '%s' '%s' && rm -rf '%s' '%s'", dest2, dest3, dest2,
-	    dest3);
+	tl_must_run("chmod -R u+rwx '%s' '%s' && rm -rf '%s' '%s'", dest2,
+		    dest3, dest2, dest3);
 	assert_nothing_outside();
 }
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "testlib.h"
 #include "util/scan.h"
 #include "util/banned.h"
 
@@ -394,32 +394,9 @@ static void test_json_parse(void **state)
 
 /* fs */
 
-static char *make_tmpdir(void)
-{
-	char *d = hoist_xstrdup("/tmp/hoist-test-util.XXXXXX");
-
-	if (!mkdtemp(d))
-		fail_msg("mkdtemp: %s", strerror(errno));
-	return d;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void test_fs_write_atomic(void **state)
 {
-	char *dir = make_tmpdir();
+	char *dir = tl_mkdtemp("test-util");
 	char *path = hoist_xasprintf("%s/out.json", dir);
 	struct hoist_err err;
 	struct stat st;
@@ -442,7 +419,7 @@ static void test_fs_write_atomic(void **state)
 	assert_int_equal(hoist_fs_read_file(&data, &len, path, 100, &err), 0);
 	assert_string_equal(data, "second!");
 	free(data);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tl_count_dir(dir, 0), 1);
 	/* read_file honours its cap */
 	data = (char *)1;
 	assert_int_equal(hoist_fs_read_file(&data, &len, path, 6, &err),
@@ -457,7 +434,7 @@ static void test_fs_write_atomic(void **state)
 	assert_int_equal(hoist_fs_write_atomic(deep, "x", 1, 0644, &err),
 			 HOIST_ENOTFOUND);
 	assert_non_null(strstr(err.msg, deep));
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tl_count_dir(dir, 0), 1);
 
 	umask(um);
 	assert_int_equal(hoist_fs_rm_rf(dir, &err), 0);
@@ -470,7 +447,7 @@ static void test_fs_write_atomic(void **state)
 
 static void test_fs_atomic_abort(void **state)
 {
-	char *dir = make_tmpdir();
+	char *dir = tl_mkdtemp("test-util");
 	char *path = hoist_xasprintf("%s/image.tar", dir);
 	struct hoist_fs_atomic a;
 	struct hoist_err err;
@@ -484,12 +461,12 @@ static void test_fs_atomic_abort(void **state)
 	assert_non_null(strstr(a.tmp, HOIST_TMP_PREFIX));
 	assert_int_equal(hoist_fs_write_all(a.fd, "partial", 7, path, &err), 0);
 	assert_false(hoist_fs_exists(path));
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tl_count_dir(dir, 0), 1);
 	hoist_fs_atomic_abort(&a);
 	assert_int_equal(a.fd, -1);
 	assert_null(a.tmp);
 	assert_false(hoist_fs_exists(path));
-	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(tl_count_dir(dir, 0), 0);
 
 	/* abort does not touch an existing destination */
 	assert_int_equal(hoist_fs_write_atomic(path, "old", 3, 0644, &err), 0);
@@ -499,7 +476,7 @@ static void test_fs_atomic_abort(void **state)
 	assert_int_equal(hoist_fs_read_file(&data, NULL, path, 100, &err), 0);
 	assert_string_equal(data, "old");
 	free(data);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tl_count_dir(dir, 0), 1);
 
 	/* commit publishes */
 	assert_int_equal(hoist_fs_atomic_open(&a, path, 0644, &err), 0);
@@ -508,7 +485,7 @@ static void test_fs_atomic_abort(void **state)
 	assert_int_equal(hoist_fs_read_file(&data, NULL, path, 100, &err), 0);
 	assert_string_equal(data, "new");
 	free(data);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(tl_count_dir(dir, 0), 1);
 
 	/* opening in a missing directory fails cleanly */
 	char *bad = hoist_xasprintf("%s/missing/x", dir);
