@@ -895,27 +895,41 @@ static int try_helper(struct hoist_creds *out, const char *suffix,
 	return rc;
 }
 
+/*
+ * Load a credentials file and ask its credHelpers[host] helper, if any.
+ * Returns HOIST_ENOTFOUND (with *doc set, or NULL for no file) when the
+ * caller should go on looking in the file; any other value is final.
+ */
+static int open_cred_file(json_t **doc, struct hoist_creds *out,
+			  const char *path, const char *host,
+			  struct hoist_err *err)
+{
+	const char *suffix;
+	int rc = load_cred_file(doc, path, err);
+
+	if (rc)
+		return rc;
+	if (!*doc)
+		return HOIST_ENOTFOUND;
+	suffix = find_helper(*doc, host);
+	if (suffix)
+		return try_helper(out, suffix, host, err);
+	return HOIST_ENOTFOUND;
+}
+
 /* containers auth.json: credHelpers, then namespace keys longest first. */
 static int lookup_authjson(struct hoist_creds *out, const char *path,
 			   const char *host, const char *repo,
 			   struct hoist_err *err)
 {
 	json_t *doc = NULL, *auths, *v;
-	const char *suffix, *key;
+	const char *key;
 	char *hostn = key_host(host), *cand = NULL;
 	int rc;
 
-	rc = load_cred_file(&doc, path, err);
-	if (rc || !doc) {
-		rc = rc ? rc : HOIST_ENOTFOUND;
+	rc = open_cred_file(&doc, out, path, host, err);
+	if (rc != HOIST_ENOTFOUND || !doc)
 		goto out;
-	}
-	suffix = find_helper(doc, host);
-	if (suffix) {
-		rc = try_helper(out, suffix, host, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-	}
 	auths = json_object_get(doc, "auths");
 	cand = repo && *repo ? hoist_xasprintf("%s/%s", hostn, repo)
 			     : hoist_xstrdup(hostn);
@@ -965,17 +979,9 @@ static int lookup_docker(struct hoist_creds *out, const char *path,
 	char *want = key_host(host);
 	int rc;
 
-	rc = load_cred_file(&doc, path, err);
-	if (rc || !doc) {
-		rc = rc ? rc : HOIST_ENOTFOUND;
+	rc = open_cred_file(&doc, out, path, host, err);
+	if (rc != HOIST_ENOTFOUND || !doc)
 		goto out;
-	}
-	suffix = find_helper(doc, host);
-	if (suffix) {
-		rc = try_helper(out, suffix, host, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-	}
 	suffix = hoist_json_str(doc, "credsStore");
 	if (!find_helper(doc, host) && suffix && *suffix) {
 		rc = try_helper(out, suffix, host, err);
