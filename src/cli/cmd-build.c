@@ -11,14 +11,13 @@
 #include <errno.h>
 
 #include "cli/cmd.h"
-#include "cli/msg.h"
+#include "cli/opts.h"
+#include "lib/base.h"
 #include "lib/build.h"
 #include "lib/export.h"
 #include "lib/output.h"
 #include "lib/platform.h"
 #include "lib/store.h"
-#include "lib/imgwalk.h"
-#include "lib/transport.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -166,101 +165,9 @@ enum {
 	OPT_STOPSIGNAL,
 	OPT_PUSH,
 	OPT_METADATA,
-	OPT_PROGRESS,
 	OPT_ANNOTATION,
 	OPT_FROM,
 };
-
-/*
- * --from REF: a transport (docker://, oci:, oci-archive:,
- * docker-archive:), or a name: the staging area's image of that name if
- * there is one, else the registry's.
- */
-static int from_transport(struct hoist_transport *t, struct hoist_store *s,
-			  const char *from, struct hoist_err *err)
-{
-	int rc = hoist_transport_parse(t, from, err);
-	json_t *d = NULL;
-	char *ref;
-
-	if (rc || t->kind != HOIST_TR_STORE)
-		return rc;
-	if (hoist_store_resolve(s, t->ref, &d, NULL) == 0) {
-		json_decref(d);
-		return 0;
-	}
-	ref = t->ref;
-	t->ref = NULL;
-	hoist_transport_release(t);
-	rc = hoist_transport_parse(t, "docker://", NULL);
-	(void)rc;
-	memset(t, 0, sizeof(*t));
-	t->kind = HOIST_TR_DOCKER;
-	t->ref = ref;
-	return 0;
-}
-
-/*
- * The base manifest of each platform. With no --platform, the host's; a
- * base with a single manifest of another platform sets the platform.
- */
-static int read_bases(json_t ***bases, struct hoist_platform **plats,
-		      size_t *nplats, int platform_given, struct hoist_store *s,
-		      const struct hoist_transport *t,
-		      const struct hoist_registry_opts *ro,
-		      struct hoist_err *err)
-{
-	struct hoist_copy_opts co;
-	json_t **b = hoist_xcalloc(*nplats + 1, sizeof(*b));
-	int rc = 0;
-
-	memset(&co, 0, sizeof(co));
-	co.reg = *ro;
-	for (size_t i = 0; i < *nplats && !rc; i++) {
-		co.platform = &(*plats)[i];
-		rc = hoist_transport_read(&b[i], s, t, &co, err);
-		if (!rc && !platform_given && *nplats == 1) {
-			/* a single-manifest base of another platform (a pull
-			 * keeps it): build for the base's platform */
-			struct hoist_img_manifest *ms = NULL;
-			size_t n = 0;
-			rc = hoist_imgwalk_manifests(&ms, &n, s, b[i], err);
-			if (!rc && n == 1 && ms[0].platform.os[0] &&
-			    !hoist_platform_equal(&ms[0].platform,
-						  &(*plats)[0]))
-				(*plats)[0] = ms[0].platform;
-			hoist_imgwalk_manifests_free(ms, n);
-		}
-		if (rc == HOIST_ENOTFOUND && !platform_given && *nplats == 1) {
-			/* not for the host: take a single-platform base as is
-			 */
-			struct hoist_img_manifest *ms = NULL;
-			size_t n = 0;
-			co.platform = NULL;
-			rc = hoist_transport_read(&b[i], s, t, &co, err);
-			if (!rc)
-				rc = hoist_imgwalk_manifests(&ms, &n, s, b[i],
-							     err);
-			if (!rc && n != 1)
-				rc = hoist_err_set(
-					err, HOIST_ENOTFOUND,
-					"the base image has no manifest for "
-					"this machine's platform: give "
-					"--platform");
-			if (!rc)
-				(*plats)[0] = ms[0].platform;
-			hoist_imgwalk_manifests_free(ms, n);
-		}
-	}
-	if (rc) {
-		for (size_t i = 0; i < *nplats; i++)
-			json_decref(b[i]);
-		free(b);
-		return hoist_err_prefix(err, "--from");
-	}
-	*bases = b;
-	return 0;
-}
 
 /*
  * buildx --annotation "[TYPE[,TYPE...]:]KEY=VALUE": each TYPE (manifest,
@@ -335,10 +242,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"annotation", required_argument, NULL, OPT_ANNOTATION},
 		{"from", required_argument, NULL, OPT_FROM},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
-		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
 		HOIST_REGISTRY_LONGOPTS,
+		HOIST_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct hoist_registry_opts ro;
@@ -353,31 +259,21 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_store *store = NULL;
 	struct hoist_build *build = NULL;
 	struct hoist_err err;
-	enum hoist_progress_mode progress = HOIST_PROGRESS_AUTO;
+	struct hoist_cli_opts cl = {
+		"build", build_usage, &ro, HOIST_PROGRESS_AUTO, 0, 0};
 	const char *platform = NULL, *metadata = NULL, *from = NULL;
 	json_t **bases = NULL;
-	struct hoist_transport from_t;
 	char **exposed_norm = NULL;
 	json_t *meta = NULL;
 	size_t nplats = 0, nplans = 0, i;
 	int64_t epoch;
-	int push = 0, quiet = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
+	int push = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
 
 	memset(&bo, 0, sizeof(bo));
 	memset(&ro, 0, sizeof(ro));
-	memset(&from_t, 0, sizeof(from_t));
 	hoist_err_clear(&err);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:o:qh", opts, NULL)) != -1) {
-		if (c >= HOIST_OPT_CA_CERT && c <= HOIST_OPT_NO_RESUME) {
-			if (hoist_cli_registry_opt(c, optarg, &ro, &err)) {
-				/* a bad flag value is a usage error */
-				hoist_msg_error(&err);
-				ret = HOIST_EXIT_USAGE;
-				goto out;
-			}
-			continue;
-		}
 		switch (c) {
 		case OPT_ROOTFS:
 			vec_push(&layers, optarg);
@@ -434,25 +330,11 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		case OPT_METADATA:
 			metadata = optarg;
 			break;
-		case OPT_PROGRESS:
-			if (hoist_msg_parse_progress(&progress, optarg) < 0) {
-				ret = hoist_msg_usage("build",
-						      "invalid --progress '%s'",
-						      optarg);
+		default:
+			if (hoist_cli_opt(&cl, c, optarg)) {
+				ret = cl.status;
 				goto out;
 			}
-			break;
-		case 'q':
-			quiet = 1;
-			progress = HOIST_PROGRESS_QUIET;
-			break;
-		case 'h':
-			fputs(build_usage, stdout);
-			ret = HOIST_EXIT_OK;
-			goto out;
-		default:
-			ret = hoist_msg_usage("build", "invalid option");
-			goto out;
 		}
 	}
 	if (optind < argc) {
@@ -460,7 +342,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				      argv[optind]);
 		goto out;
 	}
-	hoist_msg_init(progress);
+	hoist_msg_init(cl.progress);
 
 	if (read_epoch(&epoch, &err))
 		goto fail;
@@ -574,9 +456,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 
 	if (hoist_cli_open_store(&store, g, &err))
 		goto fail;
-	if (from && (from_transport(&from_t, store, from, &err) ||
-		     read_bases(&bases, &plats, &nplats, platform != NULL,
-				store, &from_t, &ro, &err)))
+	if (from && hoist_base_read(&bases, plats, nplats, platform != NULL,
+				    store, from, &ro, &err))
 		goto fail;
 	for (i = 0; i < layers.n; i++) {
 		size_t k;
@@ -621,7 +502,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	}
 	if (metadata && hoist_cli_write_json(metadata, meta, &err))
 		goto fail;
-	if (quiet) {
+	if (cl.quiet) {
 		const char *d =
 			hoist_json_str(meta, "containerimage.config.digest");
 		if (!d)
@@ -647,7 +528,6 @@ out:
 	for (i = 0; bases && i < nplats; i++)
 		json_decref(bases[i]);
 	free(bases);
-	hoist_transport_release(&from_t);
 	free(plats);
 	free(lplats);
 	free(blayers);

@@ -1,6 +1,14 @@
-/* cmd.h: the command table's entry points and shared global options. */
+/*
+ * cmd.h: the command table's entry points, the global options, and what
+ * several commands share (main.c, cmd-copy.c, cmd-login.c define it).
+ */
 #ifndef HOIST_CLI_CMD_H
 #define HOIST_CLI_CMD_H
+
+#include <jansson.h>
+
+#include "cli/msg.h"
+#include "lib/transport.h"
 
 struct hoist_global {
 	const char *root; /* --root, or NULL for the default */
@@ -17,42 +25,6 @@ int hoist_cmd_logout(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_copy(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g);
 
-/* Registry flags shared by build and push (getopt values). */
-enum {
-	HOIST_OPT_CA_CERT = 1000,
-	HOIST_OPT_INSECURE,
-	HOIST_OPT_CHUNK_SIZE,
-	HOIST_OPT_MAX_CONCURRENT,
-	HOIST_OPT_HTTP_VERSION,
-	HOIST_OPT_NO_RESUME,
-};
-#define HOIST_REGISTRY_LONGOPTS                                                \
-	{"ca-cert", required_argument, NULL, HOIST_OPT_CA_CERT},               \
-		{"insecure", no_argument, NULL, HOIST_OPT_INSECURE},           \
-		{"chunk-size", required_argument, NULL, HOIST_OPT_CHUNK_SIZE}, \
-		{"max-concurrent", required_argument, NULL,                    \
-		 HOIST_OPT_MAX_CONCURRENT},                                    \
-		{"http-version", required_argument, NULL,                      \
-		 HOIST_OPT_HTTP_VERSION},                                      \
-	{                                                                      \
-		"no-resume", no_argument, NULL, HOIST_OPT_NO_RESUME            \
-	}
-#define HOIST_REGISTRY_OPTIONS_HELP                                            \
-	"Registry:\n"                                                          \
-	"      --ca-cert FILE    trust this CA (also certs.d: ca.crt)\n"       \
-	"      --insecure        allow plain http and skip TLS verification\n" \
-	"      --chunk-size N    upload in chunks of N bytes (K, M, G)\n"      \
-	"      --max-concurrent N  blobs in flight (default 4)\n"              \
-	"      --http-version V  1.1, 2 or auto for blob bodies\n"             \
-	"      --no-resume       ignore saved upload sessions\n"
-
-struct hoist_registry_opts;
-struct hoist_err;
-/* Apply one registry flag. */
-int hoist_cli_registry_opt(int c, const char *arg,
-			   struct hoist_registry_opts *o,
-			   struct hoist_err *err);
-
 /* The store root to use: --root, $HOIST_ROOT, or the XDG default. */
 char *hoist_cli_root(const struct hoist_global *g);
 
@@ -62,8 +34,37 @@ struct hoist_err;
 int hoist_cli_open_store(struct hoist_store **s, const struct hoist_global *g,
 			 struct hoist_err *err);
 /* Write buildx-style metadata (indented JSON) atomically to path. */
-#include <jansson.h>
 int hoist_cli_write_json(const char *path, const json_t *v,
 			 struct hoist_err *err);
+
+/* copy and sync: their options and one copy (cmd-copy.c). */
+#define HOIST_COPY_OPTIONS_HELP                                                \
+	"      --all             every platform of an index (the default)\n"   \
+	"      --platform P      only the manifest of platform P\n"            \
+	"      --digest          push by digest to a docker:// destination\n"  \
+	"      --progress MODE   auto, plain or quiet\n"
+
+struct hoist_cli_copy {
+	struct hoist_copy_opts co;
+	struct hoist_platform platform;
+	enum hoist_progress_mode progress;
+};
+
+/*
+ * getopt for copy and sync. Returns 1 when the command must return *ret
+ * now (help shown, or an error printed), 0 to go on with argv[optind...].
+ */
+int hoist_cli_copy_args(int argc, char **argv, const char *cmd,
+			const char *usage, struct hoist_cli_copy *cc, int *ret);
+/* Copy src_s to dst_s (transports) through the staging area. */
+int hoist_cli_copy_one(struct hoist_store *s, const char *src_s,
+		       const char *dst_s, const struct hoist_copy_opts *co,
+		       struct hoist_err *err);
+
+/*
+ * The registry part of a reference or URL, "host[:port]", with Docker
+ * Hub's aliases folded to docker.io (login and logout). New string.
+ */
+char *hoist_cli_registry_host(const char *arg);
 
 #endif
