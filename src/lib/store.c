@@ -297,6 +297,20 @@ const char *hoist_store_root(const struct hoist_store *s)
 	return s->root;
 }
 
+int hoist_store_cache_dir(char **out, const struct hoist_store *s,
+			  struct hoist_err *err)
+{
+	char *path = hoist_xasprintf("%s/cache", s->root);
+	int rc = hoist_fs_mkdirs(path, 0755, err);
+
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	*out = path;
+	return 0;
+}
+
 char *hoist_store_blob_path(const struct hoist_store *s, const char *digest)
 {
 	if (check_digest(digest, NULL))

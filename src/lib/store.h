@@ -44,6 +44,13 @@ int hoist_store_open(struct hoist_store **out, const char *root,
 		     struct hoist_err *err);
 void hoist_store_close(struct hoist_store *s);
 const char *hoist_store_root(const struct hoist_store *s);
+/*
+ * ROOT/cache, the build cache's directory (see cache.h), created if
+ * missing. gc leaves it alone; hoist_cache_prune keeps it tidy. *out is
+ * owned by the caller.
+ */
+int hoist_store_cache_dir(char **out, const struct hoist_store *s,
+			  struct hoist_err *err);
 
 /*
  * Path of a blob file (whether or not it exists). Caller frees. NULL if

@@ -1,0 +1,837 @@
+/*
+ * cache.c: the build cache (see cache.h for the model): stat digests of
+ * input trees, the JSON index files that map them to layers, the
+ * recompression records, and pruning.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/cache.h"
+#include "lib/image.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/banned.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define CACHE_VERSION 1
+#define INDEX_MAX (1u << 20)
+#define TMP_STALE_SECS 3600
+
+struct hoist_cache {
+	struct hoist_store *store;
+	char *dir;
+	char *lock;
+};
+
+int hoist_cache_open(struct hoist_cache **out, struct hoist_store *s,
+		     struct hoist_err *err)
+{
+	struct hoist_cache *c;
+	char *dir = NULL;
+	int rc = hoist_store_cache_dir(&dir, s, err);
+
+	if (rc)
+		return hoist_err_prefix(err, "build cache");
+	c = hoist_xcalloc(1, sizeof(*c));
+	c->store = s;
+	c->dir = dir;
+	c->lock = hoist_xasprintf("%s/lock", dir);
+	*out = c;
+	return 0;
+}
+
+void hoist_cache_close(struct hoist_cache *c)
+{
+	if (!c)
+		return;
+	free(c->dir);
+	free(c->lock);
+	free(c);
+}
+
+static int cache_lock(const struct hoist_cache *c, struct hoist_err *err)
+{
+	int fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644), r;
+
+	if (fd < 0)
+		return hoist_err_sys(err, errno, "open '%s'", c->lock);
+	do
+		r = flock(fd, LOCK_EX);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = hoist_err_sys(err, errno, "lock '%s'", c->lock);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * The file system's clock: the ctime of a new file in the cache directory,
+ * so it has the same granularity as the stamps it is compared with.
+ */
+static int fs_clock(const struct hoist_cache *c, struct timespec *now,
+		    struct hoist_err *err)
+{
+	struct stat st;
+	char *tmp = NULL;
+	int fd = open(c->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), rc = 0;
+
+	if (fd < 0) { /* a file system without O_TMPFILE */
+		tmp = hoist_xasprintf("%s/" HOIST_TMP_PREFIX "clock-XXXXXX",
+				      c->dir);
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd < 0) {
+			rc = hoist_err_sys(err, errno, "create '%s'", tmp);
+			goto out;
+		}
+		unlink(tmp);
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = hoist_err_sys(err, errno, "stat a file in '%s'", c->dir);
+		goto out;
+	}
+	*now = st.st_ctim;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	return rc;
+}
+
+/* --- the stat walk --- */
+
+struct scan {
+	struct hoist_sha256 sha;
+	struct hoist_cache_scan *out;
+	struct hoist_buf rel; /* path relative to the root */
+};
+
+static void put_u64(struct hoist_sha256 *h, uint64_t v)
+{
+	unsigned char b[8];
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (8 * i));
+	hoist_sha256_update(h, b, sizeof(b));
+}
+
+static void put_bytes(struct hoist_sha256 *h, const void *p, size_t n)
+{
+	put_u64(h, n);
+	hoist_sha256_update(h, p, n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Hash of the xattrs (sorted names, each with its value) into hex, or ""
+ * when there are none. Through fd when given, else through the
+ * /proc/self/fd/<dirfd>/<name> alias with the l*() calls (no open).
+ */
+static int xattr_hash(char hex[HOIST_SHA256_HEXLEN + 1], int fd, int dirfd,
+		      const char *name, const char *rel, struct hoist_err *err)
+{
+	char path[64 + NAME_MAX + 1];
+	char *names = NULL, **v = NULL, *val = NULL;
+	struct hoist_sha256 h;
+	ssize_t len, vlen;
+	size_t n = 0;
+	int rc = 0;
+
+	hex[0] = '\0';
+	if (fd < 0)
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd,
+			 name);
+	for (;;) {
+		len = fd >= 0 ? flistxattr(fd, NULL, 0)
+			      : llistxattr(path, NULL, 0);
+		if (len <= 0) {
+			if (len == 0 || errno == ENOTSUP || errno == ENOENT)
+				return 0;
+			return hoist_err_sys(err, errno, "list xattrs of '%s'",
+					     rel);
+		}
+		free(names);
+		names = hoist_xmalloc((size_t)len + 1);
+		len = fd >= 0 ? flistxattr(fd, names, (size_t)len)
+			      : llistxattr(path, names, (size_t)len);
+		if (len >= 0)
+			break;
+		if (errno != ERANGE) {
+			rc = hoist_err_sys(err, errno, "list xattrs of '%s'",
+					   rel);
+			goto out;
+		}
+	}
+	names[len] = '\0';
+	for (size_t off = 0; off < (size_t)len;
+	     off += strlen(names + off) + 1) {
+		if (!names[off])
+			continue;
+		v = hoist_xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = names + off;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	hoist_sha256_init(&h);
+	for (size_t i = 0; i < n; i++) {
+		for (;;) {
+			vlen = fd >= 0 ? fgetxattr(fd, v[i], NULL, 0)
+				       : lgetxattr(path, v[i], NULL, 0);
+			if (vlen < 0)
+				break;
+			free(val);
+			val = hoist_xmalloc((size_t)vlen + 1);
+			vlen = fd >= 0 ? fgetxattr(fd, v[i], val, (size_t)vlen)
+				       : lgetxattr(path, v[i], val,
+						   (size_t)vlen);
+			if (vlen >= 0 || errno != ERANGE)
+				break;
+		}
+		if (vlen < 0) {
+			if (errno == ENODATA) /* removed meanwhile */
+				continue;
+			rc = hoist_err_sys(err, errno,
+					   "read xattr '%s' of '%s'", v[i],
+					   rel);
+			hoist_sha256_release(&h);
+			goto out;
+		}
+		put_bytes(&h, v[i], strlen(v[i]));
+		put_bytes(&h, val, (size_t)vlen);
+	}
+	hoist_sha256_final_hex(&h, hex);
+out:
+	free(val);
+	free(v);
+	free(names);
+	return rc;
+}
+
+static void ts_max(struct timespec *m, const struct timespec *t)
+{
+	if (t->tv_sec > m->tv_sec ||
+	    (t->tv_sec == m->tv_sec && t->tv_nsec > m->tv_nsec))
+		*m = *t;
+}
+
+/* Hash one entry's record. fd is the entry itself (the root) or -1. */
+static int scan_record(struct scan *sc, int fd, int dirfd, const char *name,
+		       const struct stat *st, struct hoist_err *err)
+{
+	char xhex[HOIST_SHA256_HEXLEN + 1];
+	char *target = NULL;
+	ssize_t tlen = 0;
+	int rc;
+
+	if (S_ISLNK(st->st_mode)) {
+		size_t cap = st->st_size > 0 ? (size_t)st->st_size + 1 : 256;
+
+		for (;;) {
+			target = hoist_xrealloc(target, cap);
+			tlen = readlinkat(dirfd, name, target, cap);
+			if (tlen < 0) {
+				rc = hoist_err_sys(err, errno, "readlink '%s'",
+						   sc->rel.data);
+				goto out;
+			}
+			if ((size_t)tlen < cap)
+				break;
+			cap *= 2;
+		}
+	}
+	if ((rc = xattr_hash(xhex, fd, dirfd, name, sc->rel.data, err)) < 0)
+		goto out;
+	put_bytes(&sc->sha, sc->rel.data, sc->rel.len);
+	put_u64(&sc->sha, st->st_mode);
+	put_u64(&sc->sha, st->st_uid);
+	put_u64(&sc->sha, st->st_gid);
+	put_u64(&sc->sha, (uint64_t)st->st_size);
+	put_u64(&sc->sha, (uint64_t)st->st_mtim.tv_sec);
+	put_u64(&sc->sha, (uint64_t)st->st_mtim.tv_nsec);
+	put_u64(&sc->sha, (uint64_t)st->st_ctim.tv_sec);
+	put_u64(&sc->sha, (uint64_t)st->st_ctim.tv_nsec);
+	put_u64(&sc->sha, st->st_ino);
+	put_u64(&sc->sha, st->st_dev);
+	put_u64(&sc->sha, st->st_nlink);
+	put_u64(&sc->sha, st->st_rdev);
+	put_bytes(&sc->sha, xhex, strlen(xhex));
+	put_bytes(&sc->sha, target ? target : "", (size_t)tlen);
+	sc->out->entries++;
+	ts_max(&sc->out->newest, &st->st_mtim);
+	ts_max(&sc->out->newest, &st->st_ctim);
+	if (!st->st_mtim.tv_nsec && !st->st_ctim.tv_nsec) {
+		int64_t s = st->st_mtim.tv_sec > st->st_ctim.tv_sec
+				    ? st->st_mtim.tv_sec
+				    : st->st_ctim.tv_sec;
+		if (s > sc->out->newest_coarse)
+			sc->out->newest_coarse = s;
+	}
+out:
+	free(target);
+	return rc;
+}
+
+static void buf_cut(struct hoist_buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
+/* Record every member of the directory open at dfd; closes dfd. */
+static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0, rel_len = sc->rel.len;
+	struct dirent *de;
+	DIR *d = fdopendir(dfd);
+	int rc = 0;
+
+	if (!d) {
+		rc = hoist_err_sys(err, errno, "read '%s'", sc->rel.data);
+		close(dfd);
+		return rc;
+	}
+	for (;;) {
+		errno = 0;
+		if (!(de = readdir(d))) {
+			if (errno)
+				rc = hoist_err_sys(err, errno, "read '%s'",
+						   sc->rel.data);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = hoist_xreallocarray(names, cap, sizeof(*names));
+		}
+		names[n++] = hoist_xstrdup(de->d_name);
+	}
+	if (!rc && n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct stat st;
+
+		buf_cut(&sc->rel, rel_len);
+		if ((rel_len && (rc = hoist_buf_addch(&sc->rel, '/', err))) ||
+		    (rc = hoist_buf_adds(&sc->rel, names[i], err)))
+			break;
+		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = hoist_err_sys(err, errno, "stat '%s'",
+					   sc->rel.data);
+			break;
+		}
+		if ((rc = scan_record(sc, -1, dirfd(d), names[i], &st, err)))
+			break;
+		if (S_ISDIR(st.st_mode)) {
+			int fd = openat(dirfd(d), names[i],
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						O_CLOEXEC);
+			if (fd < 0) {
+				rc = hoist_err_sys(err, errno, "read '%s'",
+						   sc->rel.data);
+				break;
+			}
+			rc = scan_dir(sc, fd, err);
+		}
+	}
+	buf_cut(&sc->rel, rel_len);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+int hoist_cache_scan_tree(struct hoist_cache_scan *out, const char *dir,
+			  struct hoist_err *err)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1];
+	struct scan sc;
+	struct stat st;
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->newest_coarse = INT64_MIN;
+	memset(&sc, 0, sizeof(sc));
+	sc.out = out;
+	hoist_buf_init(&sc.rel, HOIST_BUF_UNLIMITED);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = hoist_err_sys(err, errno, "open '%s'", dir);
+		goto out_buf;
+	}
+	hoist_sha256_init(&sc.sha);
+	put_bytes(&sc.sha, "hoist-stat-index", 16);
+	if (fstat(fd, &st) < 0) {
+		rc = hoist_err_sys(err, errno, "stat '%s'", dir);
+		close(fd);
+	} else if (!(rc = scan_record(&sc, fd, -1, NULL, &st, err))) {
+		rc = scan_dir(&sc, fd, err);
+	} else {
+		close(fd);
+	}
+	if (rc) {
+		hoist_sha256_release(&sc.sha);
+		memset(out, 0, sizeof(*out));
+	} else {
+		hoist_sha256_final_hex(&sc.sha, hex);
+		hoist_digest_from_sha256_hex(&out->stat, hex);
+	}
+out_buf:
+	hoist_buf_release(&sc.rel);
+	return rc;
+}
+
+int hoist_cache_scan_racy(const struct hoist_cache_scan *scan,
+			  const struct timespec *start)
+{
+	if (scan->newest.tv_sec > start->tv_sec ||
+	    (scan->newest.tv_sec == start->tv_sec &&
+	     scan->newest.tv_nsec >= start->tv_nsec))
+		return 1;
+	return scan->newest_coarse >= (int64_t)start->tv_sec;
+}
+
+/* --- index files --- */
+
+static const char *layer_mt(enum hoist_compression c)
+{
+	switch (c) {
+	case HOIST_COMP_GZIP:
+		return HOIST_MT_OCI_LAYER_GZIP;
+	case HOIST_COMP_ZSTD:
+		return HOIST_MT_OCI_LAYER_ZSTD;
+	default:
+		return HOIST_MT_OCI_LAYER;
+	}
+}
+
+/* ROOT/cache/<kind>-<sha256 of the NUL-separated parts>.json */
+static char *entry_path(const struct hoist_cache *c, const char *kind,
+			const char *const *parts, size_t nparts)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1];
+	struct hoist_sha256 h;
+
+	hoist_sha256_init(&h);
+	put_bytes(&h, kind, strlen(kind));
+	put_bytes(&h, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
+	for (size_t i = 0; i < nparts; i++)
+		put_bytes(&h, parts[i], strlen(parts[i]));
+	hoist_sha256_final_hex(&h, hex);
+	return hoist_xasprintf("%s/%s-%s.json", c->dir, kind, hex);
+}
+
+/* A parsed index file of the current version, or NULL. */
+static json_t *load(const char *path)
+{
+	struct hoist_err err;
+	json_t *j = NULL;
+	char *data = NULL;
+	size_t len;
+
+	if (hoist_fs_read_file(&data, &len, path, INDEX_MAX, &err) < 0)
+		return NULL;
+	if (hoist_json_parse(&j, data, len, path, &err) < 0 ||
+	    !json_is_object(j) ||
+	    json_integer_value(json_object_get(j, "version")) !=
+		    CACHE_VERSION) {
+		hoist_log(HOIST_LOG_DEBUG, "build cache: ignoring '%s'", path);
+		json_decref(j);
+		j = NULL;
+	}
+	free(data);
+	return j;
+}
+
+static int save(const char *path, const json_t *j, struct hoist_err *err)
+{
+	char *text = NULL;
+	size_t len;
+	int rc = hoist_json_dump(&text, &len, j, 0, err);
+
+	if (!rc)
+		rc = hoist_fs_write_atomic(path, text, len, 0644, err);
+	free(text);
+	return rc;
+}
+
+static uint64_t u64_of(const json_t *j, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(j, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/*
+ * 1 if the blob record b is in the store with its size; its digest goes
+ * to dg.
+ */
+static int blob_ok(const struct hoist_cache *c, const json_t *b,
+		   struct hoist_digest *dg, uint64_t *size)
+{
+	const char *d = hoist_json_str(b, "digest");
+	uint64_t want = u64_of(b, "size"), have;
+
+	if (!d || hoist_digest_parse(dg, d, NULL) < 0 ||
+	    hoist_store_blob_size(c->store, d, &have, NULL) < 0 || have != want)
+		return 0;
+	*size = have;
+	return 1;
+}
+
+static int blob_matches(const json_t *b, const char *mt, int level)
+{
+	const char *m = hoist_json_str(b, "mediaType");
+
+	return m && strcmp(m, mt) == 0 &&
+	       json_integer_value(json_object_get(b, "level")) == level;
+}
+
+static int start_of(const json_t *j, struct timespec *ts)
+{
+	const json_t *a = json_object_get(j, "start");
+
+	if (!json_is_array(a) || json_array_size(a) != 2)
+		return -1;
+	ts->tv_sec = (time_t)json_integer_value(json_array_get(a, 0));
+	ts->tv_nsec = (long)json_integer_value(json_array_get(a, 1));
+	return 0;
+}
+
+/* The cached layer for scan, or 0. */
+static int layer_lookup(const struct hoist_cache *c, const char *path,
+			const struct hoist_cache_scan *scan,
+			const struct hoist_layer_opts *opts,
+			struct hoist_layer *out)
+{
+	const char *mt = layer_mt(opts->compression), *s;
+	struct timespec start;
+	json_t *j = load(path), *b;
+	size_t i;
+	int hit = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!j)
+		return 0;
+	s = hoist_json_str(j, "stat");
+	if (!s || strcmp(s, scan->stat.str) != 0 || start_of(j, &start) ||
+	    hoist_cache_scan_racy(scan, &start))
+		goto out;
+	s = hoist_json_str(j, "diffID");
+	if (!s || hoist_digest_parse(&out->diff_id, s, NULL) < 0)
+		goto out;
+	json_array_foreach(json_object_get(j, "blobs"), i, b)
+	{
+		if (!blob_matches(b, mt, opts->level))
+			continue;
+		if (!blob_ok(c, b, &out->digest, &out->size))
+			break;
+		/* Uncompressed, the blob is the tar. */
+		if (opts->compression == HOIST_COMP_NONE &&
+		    strcmp(out->digest.str, out->diff_id.str) != 0)
+			break;
+		out->tar_size = u64_of(j, "tarSize");
+		out->compression = opts->compression;
+		hit = 1;
+		break;
+	}
+out:
+	json_decref(j);
+	if (!hit)
+		memset(out, 0, sizeof(*out));
+	return hit;
+}
+
+static json_t *blob_record(const char *mt, int level,
+			   const struct hoist_digest *d, uint64_t size)
+{
+	return json_pack("{s:s, s:i, s:s, s:I}", "mediaType", mt, "level",
+			 level, "digest", d->str, "size", (json_int_t)size);
+}
+
+/* Record the layer built for scan, keeping blobs of other levels. */
+static int layer_record(const struct hoist_cache *c, const char *path,
+			const char *tree, const struct hoist_cache_scan *scan,
+			const struct timespec *start,
+			const struct hoist_layer_opts *opts,
+			const struct hoist_layer *l, struct hoist_err *err)
+{
+	const char *mt = layer_mt(opts->compression);
+	json_t *old = NULL, *j = NULL, *blobs, *b;
+	size_t i;
+	int lock, rc;
+
+	if ((lock = cache_lock(c, err)) < 0)
+		return lock;
+	if (hoist_cache_scan_racy(scan, start)) {
+		/* Too fresh to trust: drop what the next build cannot use. */
+		unlink(path);
+		rc = 0;
+		goto out;
+	}
+	blobs = json_array();
+	old = load(path);
+	if (old && hoist_json_str(old, "stat") &&
+	    strcmp(hoist_json_str(old, "stat"), scan->stat.str) == 0 &&
+	    hoist_json_str(old, "diffID") &&
+	    strcmp(hoist_json_str(old, "diffID"), l->diff_id.str) == 0)
+		json_array_foreach(json_object_get(old, "blobs"), i, b)
+		{
+			if (json_is_object(b) &&
+			    !blob_matches(b, mt, opts->level))
+				json_array_append(blobs, b);
+		}
+	json_array_append_new(
+		blobs, blob_record(mt, opts->level, &l->digest, l->size));
+	j = json_pack("{s:i, s:s, s:s, s:I, s:[I,I], s:s, s:I, s:s, s:I, "
+		      "s:o}",
+		      "version", CACHE_VERSION, "tree", tree, "prefix",
+		      opts->prefix ? opts->prefix : "", "epoch",
+		      (json_int_t)opts->epoch, "start",
+		      (json_int_t)start->tv_sec, (json_int_t)start->tv_nsec,
+		      "stat", scan->stat.str, "entries",
+		      (json_int_t)scan->entries, "diffID", l->diff_id.str,
+		      "tarSize", (json_int_t)l->tar_size, "blobs", blobs);
+	rc = save(path, j, err);
+out:
+	close(lock);
+	json_decref(old);
+	json_decref(j);
+	return rc;
+}
+
+int hoist_cache_layer_from_dir(struct hoist_layer *out, int *hit,
+			       struct hoist_cache *c, struct hoist_store *s,
+			       const char *dir,
+			       const struct hoist_layer_opts *opts,
+			       struct hoist_err *err)
+{
+	struct hoist_cache_scan scan;
+	struct hoist_err cerr;
+	struct timespec start = {0, 0};
+	char epoch[24], *tree = NULL, *path = NULL;
+	const char *parts[3];
+	int rc;
+
+	*hit = 0;
+	if (!c)
+		return hoist_layer_from_dir(out, s, dir, opts, err);
+	hoist_err_clear(&cerr);
+	if (!(tree = realpath(dir, NULL)) || fs_clock(c, &start, &cerr) ||
+	    hoist_cache_scan_tree(&scan, tree, &cerr)) {
+		/* The layer engine reports a bad tree properly. */
+		free(tree);
+		return hoist_layer_from_dir(out, s, dir, opts, err);
+	}
+	snprintf(epoch, sizeof(epoch), "%lld", (long long)opts->epoch);
+	parts[0] = tree;
+	parts[1] = opts->prefix ? opts->prefix : "";
+	parts[2] = epoch;
+	path = entry_path(c, "layer", parts, 3);
+	if (layer_lookup(c, path, &scan, opts, out)) {
+		*hit = 1;
+		rc = 0;
+		goto out;
+	}
+	rc = hoist_layer_from_dir(out, s, dir, opts, err);
+	if (rc)
+		goto out;
+	if (layer_record(c, path, tree, &scan, &start, opts, out, &cerr))
+		hoist_log(HOIST_LOG_WARN, "build cache: %s",
+			  hoist_err_msg(&cerr));
+out:
+	free(tree);
+	free(path);
+	return rc;
+}
+
+/* --- recompressed base layers --- */
+
+static char *recomp_path(const struct hoist_cache *c, const char *from,
+			 enum hoist_compression compression, int level)
+{
+	char lv[16];
+	const char *parts[3];
+
+	snprintf(lv, sizeof(lv), "%d", level);
+	parts[0] = from;
+	parts[1] = layer_mt(compression);
+	parts[2] = lv;
+	return entry_path(c, "recomp", parts, 3);
+}
+
+int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
+			   enum hoist_compression compression, int level,
+			   struct hoist_digest *digest, uint64_t *size)
+{
+	char *path;
+	json_t *j;
+	const char *f;
+	int hit = 0;
+
+	if (!c)
+		return 0;
+	path = recomp_path(c, from, compression, level);
+	j = load(path);
+	f = j ? hoist_json_str(j, "from") : NULL;
+	if (f && strcmp(f, from) == 0 &&
+	    blob_matches(j, layer_mt(compression), level))
+		hit = blob_ok(c, j, digest, size);
+	json_decref(j);
+	free(path);
+	return hit;
+}
+
+int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
+			   enum hoist_compression compression, int level,
+			   const struct hoist_digest *digest, uint64_t size,
+			   struct hoist_err *err)
+{
+	char *path;
+	json_t *j;
+	int lock, rc;
+
+	if (!c)
+		return 0;
+	if ((lock = cache_lock(c, err)) < 0)
+		return lock;
+	path = recomp_path(c, from, compression, level);
+	j = blob_record(layer_mt(compression), level, digest, size);
+	json_object_set_new(j, "version", json_integer(CACHE_VERSION));
+	json_object_set_new(j, "from", json_string(from));
+	rc = save(path, j, err);
+	close(lock);
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
+/* --- prune --- */
+
+static int has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* Prune one index file: 1 if it was removed. */
+static int prune_one(struct hoist_cache *c, int dfd, const char *name,
+		     const char *path, struct hoist_cache_prune_stats *st,
+		     struct hoist_err *err)
+{
+	struct hoist_digest d;
+	json_t *j = load(path), *kept, *b;
+	uint64_t size;
+	size_t i, n;
+	int rc = 0;
+
+	if (j && has_prefix(name, "recomp-") && blob_ok(c, j, &d, &size))
+		goto out;
+	if (j && has_prefix(name, "layer-")) {
+		kept = json_array();
+		n = json_array_size(json_object_get(j, "blobs"));
+		json_array_foreach(json_object_get(j, "blobs"), i, b)
+		{
+			if (blob_ok(c, b, &d, &size))
+				json_array_append(kept, b);
+		}
+		st->blobs_dropped += n - json_array_size(kept);
+		if (json_array_size(kept) && json_array_size(kept) < n) {
+			json_object_set_new(j, "blobs", kept);
+			rc = save(path, j, err);
+			goto out;
+		}
+		i = json_array_size(kept);
+		json_decref(kept);
+		if (i)
+			goto out;
+	}
+	if (unlinkat(dfd, name, 0) == 0)
+		st->entries_removed++;
+	rc = 1;
+out:
+	json_decref(j);
+	return rc;
+}
+
+int hoist_cache_prune(struct hoist_cache *c, int all,
+		      struct hoist_cache_prune_stats *stats,
+		      struct hoist_err *err)
+{
+	struct hoist_cache_prune_stats st = {0, 0};
+	time_t now = time(NULL);
+	struct dirent *e;
+	DIR *d = NULL;
+	int lock, rc = 0;
+
+	if ((lock = cache_lock(c, err)) < 0)
+		goto out;
+	if (!(d = opendir(c->dir))) {
+		rc = hoist_err_sys(err, errno, "open '%s'", c->dir);
+		goto out;
+	}
+	while ((e = readdir(d))) {
+		struct stat sb;
+		char *path;
+
+		if (has_prefix(e->d_name, HOIST_TMP_PREFIX)) {
+			if (fstatat(dirfd(d), e->d_name, &sb,
+				    AT_SYMLINK_NOFOLLOW) == 0 &&
+			    now - sb.st_mtime >= TMP_STALE_SECS)
+				unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
+		if (!has_prefix(e->d_name, "layer-") &&
+		    !has_prefix(e->d_name, "recomp-"))
+			continue;
+		if (all) {
+			if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+				st.entries_removed++;
+			continue;
+		}
+		path = hoist_xasprintf("%s/%s", c->dir, e->d_name);
+		rc = prune_one(c, dirfd(d), e->d_name, path, &st, err);
+		free(path);
+		if (rc < 0)
+			goto out;
+		rc = 0;
+	}
+out:
+	if (d)
+		closedir(d);
+	if (lock >= 0)
+		close(lock);
+	else
+		rc = lock;
+	if (rc)
+		hoist_err_prefix(err, "prune build cache");
+	if (stats)
+		*stats = st;
+	return rc;
+}
