@@ -12,12 +12,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/cache.h"
 #include "lib/image.h"
+#include "lib/tar.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -144,88 +144,35 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_xattr(const void *a, const void *b)
+{
+	return strcmp(((const struct hoist_tar_xattr *)a)->name,
+		      ((const struct hoist_tar_xattr *)b)->name);
+}
+
 /*
- * Hash of the xattrs (sorted names, each with its value) into hex, or ""
- * when there are none. Through fd when given, else through the
- * /proc/self/fd/<dirfd>/<name> alias with the l*() calls (no open).
+ * Hash of the xattrs (sorted by name, each with its value) into hex, or ""
+ * when there are none. Read as the tar writer reads them, with no open.
  */
 static int xattr_hash(char hex[HOIST_SHA256_HEXLEN + 1], int fd, int dirfd,
 		      const char *name, const char *rel, struct hoist_err *err)
 {
-	char path[64 + NAME_MAX + 1];
-	char *names = NULL, **v = NULL, *val = NULL;
+	struct hoist_tar_xattrs xs;
 	struct hoist_sha256 h;
-	ssize_t len, vlen;
-	size_t n = 0;
-	int rc = 0;
+	int rc = hoist_tar_xattrs_read(&xs, fd, dirfd, name, rel, err);
 
 	hex[0] = '\0';
-	if (fd < 0)
-		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd,
-			 name);
-	for (;;) {
-		len = fd >= 0 ? flistxattr(fd, NULL, 0)
-			      : llistxattr(path, NULL, 0);
-		if (len <= 0) {
-			if (len == 0 || errno == ENOTSUP || errno == ENOENT)
-				return 0;
-			return hoist_err_sys(err, errno, "list xattrs of '%s'",
-					     rel);
-		}
-		free(names);
-		names = hoist_xmalloc((size_t)len + 1);
-		len = fd >= 0 ? flistxattr(fd, names, (size_t)len)
-			      : llistxattr(path, names, (size_t)len);
-		if (len >= 0)
-			break;
-		if (errno != ERANGE) {
-			rc = hoist_err_sys(err, errno, "list xattrs of '%s'",
-					   rel);
-			goto out;
-		}
-	}
-	names[len] = '\0';
-	for (size_t off = 0; off < (size_t)len;
-	     off += strlen(names + off) + 1) {
-		if (!names[off])
-			continue;
-		v = hoist_xreallocarray(v, n + 1, sizeof(*v));
-		v[n++] = names + off;
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_str);
+	if (rc < 0 || !xs.n)
+		goto out;
+	qsort(xs.v, xs.n, sizeof(*xs.v), cmp_xattr);
 	hoist_sha256_init(&h);
-	for (size_t i = 0; i < n; i++) {
-		for (;;) {
-			vlen = fd >= 0 ? fgetxattr(fd, v[i], NULL, 0)
-				       : lgetxattr(path, v[i], NULL, 0);
-			if (vlen < 0)
-				break;
-			free(val);
-			val = hoist_xmalloc((size_t)vlen + 1);
-			vlen = fd >= 0 ? fgetxattr(fd, v[i], val, (size_t)vlen)
-				       : lgetxattr(path, v[i], val,
-						   (size_t)vlen);
-			if (vlen >= 0 || errno != ERANGE)
-				break;
-		}
-		if (vlen < 0) {
-			if (errno == ENODATA) /* removed meanwhile */
-				continue;
-			rc = hoist_err_sys(err, errno,
-					   "read xattr '%s' of '%s'", v[i],
-					   rel);
-			hoist_sha256_release(&h);
-			goto out;
-		}
-		put_bytes(&h, v[i], strlen(v[i]));
-		put_bytes(&h, val, (size_t)vlen);
+	for (size_t i = 0; i < xs.n; i++) {
+		put_bytes(&h, xs.v[i].name, strlen(xs.v[i].name));
+		put_bytes(&h, xs.v[i].value, xs.v[i].len);
 	}
 	hoist_sha256_final_hex(&h, hex);
 out:
-	free(val);
-	free(v);
-	free(names);
+	hoist_tar_xattrs_release(&xs);
 	return rc;
 }
 
@@ -242,25 +189,14 @@ static int scan_record(struct scan *sc, int fd, int dirfd, const char *name,
 {
 	char xhex[HOIST_SHA256_HEXLEN + 1];
 	char *target = NULL;
-	ssize_t tlen = 0;
+	size_t tlen = 0;
 	int rc;
 
-	if (S_ISLNK(st->st_mode)) {
-		size_t cap = st->st_size > 0 ? (size_t)st->st_size + 1 : 256;
-
-		for (;;) {
-			target = hoist_xrealloc(target, cap);
-			tlen = readlinkat(dirfd, name, target, cap);
-			if (tlen < 0) {
-				rc = hoist_err_sys(err, errno, "readlink '%s'",
-						   sc->rel.data);
-				goto out;
-			}
-			if ((size_t)tlen < cap)
-				break;
-			cap *= 2;
-		}
-	}
+	if (S_ISLNK(st->st_mode) &&
+	    (rc = hoist_fs_readlinkat(&target, &tlen, dirfd, name,
+				      st->st_size > 0 ? (size_t)st->st_size : 0,
+				      sc->rel.data, err)) < 0)
+		goto out;
 	if ((rc = xattr_hash(xhex, fd, dirfd, name, sc->rel.data, err)) < 0)
 		goto out;
 	put_bytes(&sc->sha, sc->rel.data, sc->rel.len);
@@ -277,7 +213,7 @@ static int scan_record(struct scan *sc, int fd, int dirfd, const char *name,
 	put_u64(&sc->sha, st->st_nlink);
 	put_u64(&sc->sha, st->st_rdev);
 	put_bytes(&sc->sha, xhex, strlen(xhex));
-	put_bytes(&sc->sha, target ? target : "", (size_t)tlen);
+	put_bytes(&sc->sha, target ? target : "", tlen);
 	sc->out->entries++;
 	ts_max(&sc->out->newest, &st->st_mtim);
 	ts_max(&sc->out->newest, &st->st_ctim);

@@ -27,6 +27,7 @@
 
 #include "lib/tar.h"
 #include "util/buf.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
@@ -454,14 +455,7 @@ static const char *link_check(struct walk *wk, dev_t dev, ino_t ino,
 	return NULL;
 }
 
-struct xattr_set {
-	struct hoist_tar_xattr *v;
-	size_t n;
-	char *names;
-	char **values;
-};
-
-static void xattrs_release(struct xattr_set *xs)
+void hoist_tar_xattrs_release(struct hoist_tar_xattrs *xs)
 {
 	size_t i;
 
@@ -488,8 +482,9 @@ static int xattr_skip(const char *name)
  * /proc/self/fd/<dirfd>/<name> alias with the l*() calls, which resolve
  * name inside the directory we hold without following a final symlink.
  */
-static int xattrs_read(struct xattr_set *xs, int fd, int dirfd,
-		       const char *name, const char *rel, struct hoist_err *err)
+int hoist_tar_xattrs_read(struct hoist_tar_xattrs *xs, int fd, int dirfd,
+			  const char *name, const char *rel,
+			  struct hoist_err *err)
 {
 	char path[64 + 256];
 	ssize_t len, vlen;
@@ -561,7 +556,7 @@ static int xattrs_read(struct xattr_set *xs, int fd, int dirfd,
 	}
 out:
 	if (rc < 0)
-		xattrs_release(xs);
+		hoist_tar_xattrs_release(xs);
 	return rc;
 }
 
@@ -637,7 +632,7 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 		    struct hoist_err *err)
 {
 	struct hoist_tar_entry e;
-	struct xattr_set xs = {0};
+	struct hoist_tar_xattrs xs = {0};
 	struct stat st, st2;
 	char *target = NULL;
 	int fd = -1, rc = 0;
@@ -677,8 +672,8 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 				goto out;
 			}
 		}
-		if ((rc = xattrs_read(&xs, fd, dirfd, name, wk->rel.data,
-				      err)) < 0)
+		if ((rc = hoist_tar_xattrs_read(&xs, fd, dirfd, name,
+						wk->rel.data, err)) < 0)
 			goto out;
 		e.type = HOIST_TAR_REG;
 		e.size = (uint64_t)st.st_size;
@@ -711,8 +706,8 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 			goto out;
 		entry_from_stat(&e, wk, &st);
 		e.type = HOIST_TAR_DIR;
-		if ((rc = xattrs_read(&xs, fd, dirfd, name, wk->rel.data,
-				      err)) < 0)
+		if ((rc = hoist_tar_xattrs_read(&xs, fd, dirfd, name,
+						wk->rel.data, err)) < 0)
 			goto out;
 		e.xattrs = xs.v;
 		e.nxattrs = xs.n;
@@ -722,22 +717,11 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 		fd = -1; /* walk_dir closed it */
 		goto out;
 	case S_IFLNK: {
-		size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 256;
-		ssize_t n;
-
-		for (;;) {
-			target = hoist_xrealloc(target, cap);
-			n = readlinkat(dirfd, name, target, cap);
-			if (n < 0) {
-				rc = hoist_err_sys(err, errno, "readlink '%s'",
-						   wk->rel.data);
-				goto out;
-			}
-			if ((size_t)n < cap)
-				break;
-			cap *= 2;
-		}
-		target[n] = '\0';
+		if ((rc = hoist_fs_readlinkat(
+			     &target, NULL, dirfd, name,
+			     st.st_size > 0 ? (size_t)st.st_size : 0,
+			     wk->rel.data, err)) < 0)
+			goto out;
 		entry_from_stat(&e, wk, &st);
 		e.type = HOIST_TAR_SYMLINK;
 		e.linkname = target;
@@ -762,7 +746,8 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 			  wk->rel.data);
 		return 0;
 	}
-	if ((rc = xattrs_read(&xs, -1, dirfd, name, wk->rel.data, err)) < 0)
+	if ((rc = hoist_tar_xattrs_read(&xs, -1, dirfd, name, wk->rel.data,
+					err)) < 0)
 		goto out;
 	e.xattrs = xs.v;
 	e.nxattrs = xs.n;
@@ -771,7 +756,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(target);
-	xattrs_release(&xs);
+	hoist_tar_xattrs_release(&xs);
 	return rc;
 }
 
@@ -904,7 +889,7 @@ int hoist_tar_write_tree(struct hoist_tar_writer *w, const char *dir,
 	wk.buf = hoist_xmalloc(READ_BUF);
 	if (wk.opts->root_entry) {
 		struct hoist_tar_entry e;
-		struct xattr_set xs;
+		struct hoist_tar_xattrs xs;
 
 		if ((rc = hoist_buf_adds(&wk.aname,
 					 *wk.prefix ? wk.prefix : "./", err)) <
@@ -914,14 +899,15 @@ int hoist_tar_write_tree(struct hoist_tar_writer *w, const char *dir,
 		}
 		entry_from_stat(&e, &wk, &st);
 		e.type = HOIST_TAR_DIR;
-		if ((rc = xattrs_read(&xs, fd, -1, NULL, ".", err)) < 0) {
+		if ((rc = hoist_tar_xattrs_read(&xs, fd, -1, NULL, ".", err)) <
+		    0) {
 			close(fd);
 			goto out;
 		}
 		e.xattrs = xs.v;
 		e.nxattrs = xs.n;
 		rc = hoist_tar_write_header(w, &e, err);
-		xattrs_release(&xs);
+		hoist_tar_xattrs_release(&xs);
 		if (rc < 0) {
 			close(fd);
 			goto out;

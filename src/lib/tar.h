@@ -33,6 +33,26 @@ struct hoist_tar_xattr {
 	size_t len;
 };
 
+/* The xattrs of one file, as hoist_tar_xattrs_read found them. */
+struct hoist_tar_xattrs {
+	struct hoist_tar_xattr *v; /* in listxattr order */
+	size_t n;
+	char *names;
+	char **values;
+};
+
+/*
+ * Read every xattr of a file except security.selinux (the build host's
+ * label, not content): through fd when fd >= 0, else name in the
+ * directory dirfd without following a final symlink (no file is opened).
+ * A file system without xattrs gives none. Errors name rel. Release xs
+ * with hoist_tar_xattrs_release, also after an error (a no-op then).
+ */
+int hoist_tar_xattrs_read(struct hoist_tar_xattrs *xs, int fd, int dirfd,
+			  const char *name, const char *rel,
+			  struct hoist_err *err);
+void hoist_tar_xattrs_release(struct hoist_tar_xattrs *xs);
+
 struct hoist_tar_entry {
 	const char *name; /* relative, no leading "./"; dirs end in '/' */
 	enum hoist_tar_type type;

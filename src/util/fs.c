@@ -420,6 +420,33 @@ out:
 	return rc;
 }
 
+int hoist_fs_readlinkat(char **out, size_t *len, int dirfd, const char *name,
+			size_t hint, const char *what, struct hoist_err *err)
+{
+	size_t cap = hint ? hint + 1 : 256;
+	char *target = NULL;
+	ssize_t n;
+
+	for (;;) {
+		target = hoist_xrealloc(target, cap);
+		n = readlinkat(dirfd, name, target, cap);
+		if (n < 0) {
+			int rc = hoist_err_sys(err, errno, "readlink '%s'",
+					       what);
+			free(target);
+			return rc;
+		}
+		if ((size_t)n < cap)
+			break;
+		cap *= 2;
+	}
+	target[n] = '\0';
+	*out = target;
+	if (len)
+		*len = (size_t)n;
+	return 0;
+}
+
 int hoist_fs_exists(const char *path)
 {
 	struct stat st;

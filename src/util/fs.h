@@ -87,6 +87,14 @@ void hoist_fs_tmp_unregister(const char *path);
 /* Install the signal handlers that do the removal (the CLI calls this). */
 void hoist_fs_install_signal_cleanup(void);
 
+/*
+ * The target of the symlink name in dirfd, as a new NUL-terminated string
+ * owned by the caller (*len its length). hint is a size guess (lstat's
+ * st_size), 0 if unknown. Errors read "readlink 'WHAT': ...".
+ */
+int hoist_fs_readlinkat(char **out, size_t *len, int dirfd, const char *name,
+			size_t hint, const char *what, struct hoist_err *err);
+
 /* 1 if path exists (lstat), 0 if not. */
 int hoist_fs_exists(const char *path);
 /* 1 if path is a directory (stat, following links). */
