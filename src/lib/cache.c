@@ -139,11 +139,6 @@ static void put_bytes(struct hoist_sha256 *h, const void *p, size_t n)
 	hoist_sha256_update(h, p, n);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int cmp_xattr(const void *a, const void *b)
 {
 	return strcmp(((const struct hoist_tar_xattr *)a)->name,
@@ -241,35 +236,9 @@ static void buf_cut(struct hoist_buf *b, size_t len)
 static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
 {
 	char **names = NULL;
-	size_t n = 0, cap = 0, rel_len = sc->rel.len;
-	struct dirent *de;
-	DIR *d = fdopendir(dfd);
-	int rc = 0;
+	size_t n = 0, rel_len = sc->rel.len;
+	int rc = hoist_fs_dir_names(&names, &n, dfd, sc->rel.data, err);
 
-	if (!d) {
-		rc = hoist_err_sys(err, errno, "read '%s'", sc->rel.data);
-		close(dfd);
-		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		if (!(de = readdir(d))) {
-			if (errno)
-				rc = hoist_err_sys(err, errno, "read '%s'",
-						   sc->rel.data);
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = hoist_xreallocarray(names, cap, sizeof(*names));
-		}
-		names[n++] = hoist_xstrdup(de->d_name);
-	}
-	if (!rc && n)
-		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct stat st;
 
@@ -277,15 +246,15 @@ static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
 		if ((rel_len && (rc = hoist_buf_addch(&sc->rel, '/', err))) ||
 		    (rc = hoist_buf_adds(&sc->rel, names[i], err)))
 			break;
-		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = hoist_err_sys(err, errno, "stat '%s'",
 					   sc->rel.data);
 			break;
 		}
-		if ((rc = scan_record(sc, -1, dirfd(d), names[i], &st, err)))
+		if ((rc = scan_record(sc, -1, dfd, names[i], &st, err)))
 			break;
 		if (S_ISDIR(st.st_mode)) {
-			int fd = openat(dirfd(d), names[i],
+			int fd = openat(dfd, names[i],
 					O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 						O_CLOEXEC);
 			if (fd < 0) {
@@ -297,10 +266,8 @@ static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
 		}
 	}
 	buf_cut(&sc->rel, rel_len);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	hoist_fs_names_free(names, n);
+	close(dfd);
 	return rc;
 }
 

@@ -14,7 +14,6 @@
  * after opening, so a tree that changes while we read it can make the build
  * fail but cannot redirect it to a file outside the tree.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -769,50 +768,15 @@ static void buf_truncate(struct hoist_buf *b, size_t len)
 	}
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Write every member of the directory open at dirfd; closes dirfd. */
 static int walk_dir(struct walk *wk, int dirfd, struct hoist_err *err)
 {
 	char **names = NULL;
-	size_t n = 0, cap = 0, i, rel_len = wk->rel.len,
-	       aname_len = wk->aname.len;
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	size_t n = 0, i, rel_len = wk->rel.len, aname_len = wk->aname.len;
+	int rc;
 
-	d = fdopendir(dirfd);
-	if (!d) {
-		rc = hoist_err_sys(err, errno, "read '%s'", wk->rel.data);
-		close(dirfd);
-		return rc;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno) {
-				rc = hoist_err_sys(err, errno, "read '%s'",
-						   wk->rel.data);
-				goto out;
-			}
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = hoist_xreallocarray(names, cap, sizeof(*names));
-		}
-		names[n++] = hoist_xstrdup(de->d_name);
-	}
-	/* strcmp compares as unsigned char: byte-wise, locale-free. */
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_name);
+	if ((rc = hoist_fs_dir_names(&names, &n, dirfd, wk->rel.data, err)))
+		goto out;
 	for (i = 0; i < n; i++) {
 		buf_truncate(&wk->rel, rel_len);
 		buf_truncate(&wk->aname, aname_len);
@@ -827,10 +791,8 @@ static int walk_dir(struct walk *wk, int dirfd, struct hoist_err *err)
 out:
 	buf_truncate(&wk->rel, rel_len);
 	buf_truncate(&wk->aname, aname_len);
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	hoist_fs_names_free(names, n);
+	close(dirfd);
 	return rc;
 }
 

@@ -1,4 +1,5 @@
 /* fs.c: crash-safe file writing, directory helpers and tree removal. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -445,6 +446,62 @@ int hoist_fs_readlinkat(char **out, size_t *len, int dirfd, const char *name,
 	if (len)
 		*len = (size_t)n;
 	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int hoist_fs_dir_names(char ***out, size_t *n, int dfd, const char *what,
+		       struct hoist_err *err)
+{
+	char **names = NULL;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0), rc = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		rc = hoist_err_sys(err, errno, "read '%s'", what);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	for (;;) {
+		errno = 0;
+		if (!(de = readdir(d))) {
+			if (errno)
+				rc = hoist_err_sys(err, errno, "read '%s'",
+						   what);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 32;
+			names = hoist_xreallocarray(names, cap, sizeof(*names));
+		}
+		names[cnt++] = hoist_xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (rc) {
+		hoist_fs_names_free(names, cnt);
+		return rc;
+	}
+	if (cnt)
+		qsort(names, cnt, sizeof(*names), cmp_name);
+	*out = names;
+	*n = cnt;
+	return 0;
+}
+
+void hoist_fs_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 int hoist_fs_exists(const char *path)

@@ -95,6 +95,17 @@ void hoist_fs_install_signal_cleanup(void);
 int hoist_fs_readlinkat(char **out, size_t *len, int dirfd, const char *name,
 			size_t hint, const char *what, struct hoist_err *err);
 
+/*
+ * The names in the directory open at dfd other than "." and "..", sorted
+ * byte-wise (strcmp: locale-free), in a new array *out of *n strings owned
+ * by the caller (hoist_fs_names_free). dfd stays open; it is read through
+ * a duplicate, so it must not be read elsewhere meanwhile. Errors read
+ * "read 'WHAT': ...".
+ */
+int hoist_fs_dir_names(char ***out, size_t *n, int dfd, const char *what,
+		       struct hoist_err *err);
+void hoist_fs_names_free(char **names, size_t n);
+
 /* 1 if path exists (lstat), 0 if not. */
 int hoist_fs_exists(const char *path);
 /* 1 if path is a directory (stat, following links). */
