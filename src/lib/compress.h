@@ -10,13 +10,8 @@
 #include <stddef.h>
 
 #include "util/err.h"
+#include "lib/mediatype.h"
 #include "lib/sink.h"
-
-enum hoist_compression {
-	HOIST_COMP_NONE,
-	HOIST_COMP_GZIP,
-	HOIST_COMP_ZSTD,
-};
 
 #define HOIST_COMP_LEVEL_DEFAULT (-1)
 

@@ -238,7 +238,7 @@ int hoist_export_fs(const struct hoist_export_plan *p, struct hoist_store *s,
 	struct hoist_img_manifest *ms = NULL;
 	struct hoist_unpack_opts uo;
 	size_t n = 0;
-	char *tmp = NULL, *near = NULL;
+	char *tmp = NULL;
 	int split, rc;
 
 	rc = hoist_imgwalk_manifests(&ms, &n, s, root, err);
@@ -254,8 +254,7 @@ int hoist_export_fs(const struct hoist_export_plan *p, struct hoist_store *s,
 	if (p->type == HOIST_EXPORT_LOCAL) {
 		rc = hoist_fs_mkdtemp_near(&tmp, p->dest, err);
 	} else {
-		near = hoist_xasprintf("%s/unpack", hoist_store_root(s));
-		rc = hoist_fs_mkdtemp_near(&tmp, near, err);
+		rc = hoist_store_mkdtemp(s, &tmp, err);
 	}
 	if (rc)
 		goto out;
@@ -270,7 +269,6 @@ out:
 	if (tmp)
 		hoist_fs_rm_rf(tmp, NULL);
 	free(tmp);
-	free(near);
 	hoist_imgwalk_manifests_free(ms, n);
 	if (rc)
 		return hoist_err_prefix(err, "export %s to '%s'", p->type_name,

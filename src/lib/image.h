@@ -1,5 +1,5 @@
 /*
- * image.h: the image model: media types, descriptors, image configs,
+ * image.h: the image model: descriptors, image configs,
  * manifests and indexes, serialised with stable bytes.
  *
  * Field order follows the image-spec Go structs (what BuildKit emits), so
@@ -9,7 +9,8 @@
  *   platform:   architecture, os, variant
  * Manifests and indexes are indented with two spaces (Go MarshalIndent);
  * configs are compact with sorted top-level keys (BuildKit re-marshals the
- * config through a map).
+ * config through a map). The media types, compression kinds and size caps
+ * are in mediatype.h.
  */
 #ifndef HOIST_LIB_IMAGE_H
 #define HOIST_LIB_IMAGE_H
@@ -19,43 +20,8 @@
 #include <jansson.h>
 
 #include "util/err.h"
-#include "lib/compress.h"
+#include "lib/mediatype.h"
 #include "lib/platform.h"
-
-#define HOIST_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define HOIST_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
-#define HOIST_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
-#define HOIST_MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
-#define HOIST_MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
-#define HOIST_MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
-#define HOIST_MT_DOCKER_LIST                                                   \
-	"application/vnd.docker.distribution.manifest.list.v2+json"
-#define HOIST_MT_DOCKER_MANIFEST                                               \
-	"application/vnd.docker.distribution.manifest.v2+json"
-#define HOIST_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
-#define HOIST_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar"
-#define HOIST_MT_DOCKER_LAYER_GZIP                                             \
-	"application/vnd.docker.image.rootfs.diff.tar.gzip"
-#define HOIST_MT_DOCKER_LAYER_ZSTD                                             \
-	"application/vnd.docker.image.rootfs.diff.tar.zstd"
-
-#define HOIST_ANN_IMAGE_NAME "io.containerd.image.name"
-#define HOIST_ANN_REF_NAME "org.opencontainers.image.ref.name"
-#define HOIST_ANN_CREATED "org.opencontainers.image.created"
-
-/* Largest manifest or index hoist reads or writes. */
-#define HOIST_MANIFEST_MAX (4u << 20)
-/* Largest image config hoist reads. */
-#define HOIST_CONFIG_MAX (8u << 20)
-
-/* Layer media type for a compression and a media-type family. */
-const char *hoist_image_layer_mt(enum hoist_compression c, int oci);
-/* 1 for index / manifest-list types, 0 otherwise. */
-int hoist_image_mt_is_index(const char *mt);
-/* 1 for image manifest types (OCI or Docker v2s2), 0 otherwise. */
-int hoist_image_mt_is_manifest(const char *mt);
-/* 1 for layer media types (any compression, OCI or Docker). */
-int hoist_image_mt_is_layer(const char *mt);
 
 /* A new descriptor {mediaType, digest, size}. */
 json_t *hoist_image_desc(const char *mt, const char *digest, uint64_t size);

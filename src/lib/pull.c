@@ -614,33 +614,14 @@ static int sink_tail(void *ctx, const void *data, size_t len,
 	return 0;
 }
 
-/* An unnamed file next to the ingest files (same file system). */
+/* An unnamed file on the store's file system. */
 static int tail_open(struct job *j, struct hoist_err *err)
 {
-	char *dir, *path;
-
 	if (j->tail_fd >= 0)
 		return ftruncate(j->tail_fd, 0) < 0
 			       ? hoist_err_sys(err, errno, "truncate tail")
 			       : 0;
-	dir = hoist_xasprintf("%s/ingest", hoist_store_root(j->p->s));
-	j->tail_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (j->tail_fd < 0) {
-		/* no O_TMPFILE on this file system: create and unlink */
-		path = hoist_xasprintf("%s/pull-tail-XXXXXX", dir);
-		j->tail_fd = mkostemp(path, O_CLOEXEC);
-		if (j->tail_fd >= 0)
-			unlink(path);
-		free(path);
-	}
-	if (j->tail_fd < 0) {
-		int rc =
-			hoist_err_sys(err, errno, "create a file in '%s'", dir);
-		free(dir);
-		return rc;
-	}
-	free(dir);
-	return 0;
+	return hoist_store_tmpfile(j->p->s, &j->tail_fd, err);
 }
 
 /* Move the tail into the ingest; with restart, into a new ingest. */

@@ -57,51 +57,37 @@ struct blob_job {
 	size_t nhdrs;
 	int auth_retries;
 	int64_t started_ms;
-	char *state_path;
+	char *session_key;
 	int resumed;
 	uint64_t last_logged;
 };
 
 /* ---- upload sessions on disk ---- */
 
-static char *state_path(struct reg *r, const char *digest)
+static char *session_key(struct reg *r, const char *digest)
 {
-	char hex[HOIST_SHA256_HEXLEN + 1];
-	char *key = hoist_xasprintf("%s/%s@%s", r->c.host, r->c.repo, digest);
-	char *p;
-
-	hoist_sha256_hex(key, strlen(key), hex);
-	free(key);
-	p = hoist_xasprintf("%s/uploads/%s.json", hoist_store_root(r->store),
-			    hex);
-	return p;
+	return hoist_xasprintf("%s/%s@%s", r->c.host, r->c.repo, digest);
 }
 
 static int load_session(struct blob_job *j, char **location, uint64_t *offset)
 {
-	char *data = NULL;
-	size_t len;
 	json_t *doc = NULL, *off;
 	const char *loc;
 	int found = 0;
 
-	if (hoist_fs_read_file(&data, &len, j->state_path, 64 * 1024, NULL))
+	if (hoist_store_session_load(j->r->store, j->session_key, &doc))
 		return 0;
-	if (hoist_json_parse(&doc, data, len, "upload state", NULL) == 0) {
-		loc = hoist_json_str(doc, "location");
-		off = json_object_get(doc, "offset");
-		if (loc && json_is_integer(off) &&
-		    json_integer_value(off) >= 0 &&
-		    (uint64_t)json_integer_value(off) <= j->size &&
-		    hoist_json_str(doc, "digest") &&
-		    strcmp(hoist_json_str(doc, "digest"), j->digest) == 0) {
-			*location = hoist_xstrdup(loc);
-			*offset = (uint64_t)json_integer_value(off);
-			found = 1;
-		}
+	loc = hoist_json_str(doc, "location");
+	off = json_object_get(doc, "offset");
+	if (loc && json_is_integer(off) && json_integer_value(off) >= 0 &&
+	    (uint64_t)json_integer_value(off) <= j->size &&
+	    hoist_json_str(doc, "digest") &&
+	    strcmp(hoist_json_str(doc, "digest"), j->digest) == 0) {
+		*location = hoist_xstrdup(loc);
+		*offset = (uint64_t)json_integer_value(off);
+		found = 1;
 	}
 	json_decref(doc);
-	free(data);
 	return found;
 }
 
@@ -110,8 +96,6 @@ static void save_session(struct blob_job *j)
 	const char *loc;
 	uint64_t off;
 	json_t *doc;
-	char *text, *dir;
-	size_t len;
 
 	if (!hoist_upload_checkpoint(j->u, &loc, &off))
 		return;
@@ -122,39 +106,17 @@ static void save_session(struct blob_job *j)
 	json_object_set_new(doc, "size", json_integer((json_int_t)j->size));
 	hoist_json_set_str(doc, "location", loc);
 	json_object_set_new(doc, "offset", json_integer((json_int_t)off));
-	if (hoist_json_dump(&text, &len, doc, 0, NULL) == 0) {
-		dir = hoist_xasprintf("%s/uploads",
-				      hoist_store_root(j->r->store));
-		hoist_fs_mkdirs(dir, 0755, NULL);
-		free(dir);
-		hoist_fs_write_atomic(j->state_path, text, len, 0600, NULL);
-		free(text);
-	}
+	hoist_store_session_save(j->r->store, j->session_key, doc, NULL);
 	json_decref(doc);
 }
 
 /* ---- per-registry memory ---- */
-
-static char *strategy_path(struct reg *r)
-{
-	char *name = hoist_xstrdup(r->c.host);
-	char *p;
-	for (char *c = name; *c; c++)
-		if (*c == ':' || *c == '/' || *c == '[' || *c == ']')
-			*c = '_';
-	p = hoist_xasprintf("%s/registries/%s.json", hoist_store_root(r->store),
-			    name);
-	free(name);
-	return p;
-}
 
 static const char *const mode_names[] = {"auto", "monolithic", "stream",
 					 "chunked"};
 
 static void load_strategy(struct reg *r)
 {
-	char *path, *data = NULL;
-	size_t len;
 	json_t *doc = NULL;
 
 	r->mode = r->opts->mode;
@@ -163,9 +125,7 @@ static void load_strategy(struct reg *r)
 		r->mode = HOIST_UPLOAD_CHUNKED;
 	if (r->mode != HOIST_UPLOAD_AUTO)
 		return;
-	path = strategy_path(r);
-	if (hoist_fs_read_file(&data, &len, path, 4096, NULL) == 0 &&
-	    hoist_json_parse(&doc, data, len, "strategy", NULL) == 0) {
+	if (hoist_store_registry_load(r->store, r->c.host, &doc) == 0) {
 		const char *m = hoist_json_str(doc, "mode");
 		json_t *cs = json_object_get(doc, "chunk_size");
 		for (int i = 0; m && i < 4; i++)
@@ -179,15 +139,11 @@ static void load_strategy(struct reg *r)
 				  r->c.host, mode_names[r->mode]);
 	}
 	json_decref(doc);
-	free(data);
-	free(path);
 }
 
 static void save_strategy(struct reg *r, enum hoist_upload_mode mode,
 			  uint64_t chunk)
 {
-	char *path, *dir, *text;
-	size_t len;
 	json_t *doc;
 
 	if (r->opts->mode != HOIST_UPLOAD_AUTO || r->opts->chunk_size)
@@ -197,18 +153,10 @@ static void save_strategy(struct reg *r, enum hoist_upload_mode mode,
 		return;
 	if (mode == HOIST_UPLOAD_AUTO || mode == HOIST_UPLOAD_MONOLITHIC)
 		return; /* the default worked: nothing to remember */
-	dir = hoist_xasprintf("%s/registries", hoist_store_root(r->store));
-	hoist_fs_mkdirs(dir, 0755, NULL);
-	free(dir);
 	doc = json_object();
 	hoist_json_set_str(doc, "mode", mode_names[mode]);
 	json_object_set_new(doc, "chunk_size", json_integer((json_int_t)chunk));
-	path = strategy_path(r);
-	if (hoist_json_dump(&text, &len, doc, 1, NULL) == 0) {
-		hoist_fs_write_atomic(path, text, len, 0644, NULL);
-		free(text);
-	}
-	free(path);
+	hoist_store_registry_save(r->store, r->c.host, doc, NULL);
 	json_decref(doc);
 	r->mode = mode;
 	r->chunk_size = chunk;
@@ -405,7 +353,7 @@ static void job_step(struct blob_job *j)
 		}
 		hoist_upload_learned(j->u, &mode, &chunk);
 		save_strategy(r, mode, chunk);
-		unlink(j->state_path);
+		hoist_store_session_drop(r->store, j->session_key);
 		job_finish(j);
 		return;
 	}
@@ -499,7 +447,7 @@ static void job_free(struct blob_job *j)
 	free(j->url);
 	free(j->hdr_auth);
 	free(j->hdr_range);
-	free(j->state_path);
+	free(j->session_key);
 	free(j);
 }
 
@@ -667,7 +615,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 			 hoist_json_str(b, "digest"));
 		j->size = (uint64_t)json_integer_value(
 			json_object_get(b, "size"));
-		j->state_path = state_path(&r, j->digest);
+		j->session_key = session_key(&r, j->digest);
 		r.jobs = hoist_xreallocarray(r.jobs, r.njobs + 1,
 					     sizeof(*r.jobs));
 		r.jobs[r.njobs++] = j;

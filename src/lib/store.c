@@ -23,7 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/store.h"
+#include "lib/image.h"
+#include "lib/store-int.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/json.h"
@@ -31,22 +32,11 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-#define SHA256_PREFIX "sha256:"
-#define SHA256_PREFIX_LEN 7
+#define SHA256_PREFIX STORE_SHA256_PREFIX
+#define SHA256_PREFIX_LEN STORE_SHA256_PREFIX_LEN
 #define INDEX_MAX ((size_t)64 << 20)
-#define MANIFEST_MAX ((size_t)4 << 20)
 #define INGEST_STALE_SECS 3600
-#define NAME_ANNOTATION "io.containerd.image.name"
-#define OCI_INDEX_TYPE "application/vnd.oci.image.index.v1+json"
-
-struct hoist_store {
-	char *root;
-	char *blobs;  /* ROOT/blobs/sha256 */
-	char *ingest; /* ROOT/ingest */
-	char *index;  /* ROOT/index.json */
-	char *index_lock;
-	int gc_fd; /* ROOT/gc.lock, held shared */
-};
+#define NAME_ANNOTATION HOIST_ANN_IMAGE_NAME
 
 struct hoist_ingest {
 	struct hoist_store *s;
@@ -72,8 +62,7 @@ char *hoist_store_default_root(void)
 	return NULL;
 }
 
-/* flock that survives signals; blocking unless op has LOCK_NB. */
-static int lock_fd(int fd, int op)
+int hoist_store_lock_fd(int fd, int op)
 {
 	int r;
 
@@ -87,7 +76,7 @@ static int lock_fd(int fd, int op)
  * Refuse anything but a valid sha256 digest: the only algorithm whose blobs
  * this store keeps, and the only text that may become a file name.
  */
-static int check_digest(const char *digest, struct hoist_err *err)
+int hoist_store_check_digest(const char *digest, struct hoist_err *err)
 {
 	int rc = hoist_digest_validate(digest, err);
 
@@ -100,12 +89,12 @@ static int check_digest(const char *digest, struct hoist_err *err)
 	return 0;
 }
 
-static char *blob_path_of(const struct hoist_store *s, const char *digest)
+char *hoist_store_blob_path_of(const struct hoist_store *s, const char *digest)
 {
 	return hoist_xasprintf("%s/%s", s->blobs, digest + SHA256_PREFIX_LEN);
 }
 
-static int open_lock_file(const char *path, struct hoist_err *err)
+int hoist_store_open_lock(const char *path, struct hoist_err *err)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
@@ -117,11 +106,11 @@ static int open_lock_file(const char *path, struct hoist_err *err)
 /* Take index.lock exclusively; returns the fd to close, or an error. */
 static int index_lock(struct hoist_store *s, struct hoist_err *err)
 {
-	int fd = open_lock_file(s->index_lock, err);
+	int fd = hoist_store_open_lock(s->index_lock, err);
 
 	if (fd < 0)
 		return fd;
-	if (lock_fd(fd, LOCK_EX) < 0) {
+	if (hoist_store_lock_fd(fd, LOCK_EX) < 0) {
 		int rc = hoist_err_sys(err, errno, "lock '%s'", s->index_lock);
 		close(fd);
 		return rc;
@@ -140,7 +129,7 @@ static json_t *empty_index(void)
 	json_t *idx = json_object();
 
 	json_object_set_new(idx, "schemaVersion", json_integer(2));
-	hoist_json_set_str(idx, "mediaType", OCI_INDEX_TYPE);
+	hoist_json_set_str(idx, "mediaType", HOIST_MT_OCI_INDEX);
 	json_object_set_new(idx, "manifests", json_array());
 	return idx;
 }
@@ -249,6 +238,8 @@ int hoist_store_open(struct hoist_store **out, const char *root,
 	s->root = hoist_xstrdup(root);
 	s->blobs = hoist_xasprintf("%s/blobs/sha256", root);
 	s->ingest = hoist_xasprintf("%s/ingest", root);
+	s->uploads = hoist_xasprintf("%s/uploads", root);
+	s->registries = hoist_xasprintf("%s/registries", root);
 	s->index = hoist_xasprintf("%s/index.json", root);
 	s->index_lock = hoist_xasprintf("%s/index.lock", root);
 	gc_path = hoist_xasprintf("%s/gc.lock", root);
@@ -257,12 +248,12 @@ int hoist_store_open(struct hoist_store **out, const char *root,
 	if (rc)
 		goto out;
 	/* Take the gc lock first: a running gc finishes before we start. */
-	s->gc_fd = open_lock_file(gc_path, err);
+	s->gc_fd = hoist_store_open_lock(gc_path, err);
 	if (s->gc_fd < 0) {
 		rc = s->gc_fd;
 		goto out;
 	}
-	if (lock_fd(s->gc_fd, LOCK_SH) < 0) {
+	if (hoist_store_lock_fd(s->gc_fd, LOCK_SH) < 0) {
 		rc = hoist_err_sys(err, errno, "lock '%s'", gc_path);
 		goto out;
 	}
@@ -287,6 +278,8 @@ void hoist_store_close(struct hoist_store *s)
 	free(s->root);
 	free(s->blobs);
 	free(s->ingest);
+	free(s->uploads);
+	free(s->registries);
 	free(s->index);
 	free(s->index_lock);
 	free(s);
@@ -313,9 +306,9 @@ int hoist_store_cache_dir(char **out, const struct hoist_store *s,
 
 char *hoist_store_blob_path(const struct hoist_store *s, const char *digest)
 {
-	if (check_digest(digest, NULL))
+	if (hoist_store_check_digest(digest, NULL))
 		return NULL;
-	return blob_path_of(s, digest);
+	return hoist_store_blob_path_of(s, digest);
 }
 
 int hoist_store_has(const struct hoist_store *s, const char *digest)
@@ -324,9 +317,9 @@ int hoist_store_has(const struct hoist_store *s, const char *digest)
 	char *path;
 	int r;
 
-	if (check_digest(digest, NULL))
+	if (hoist_store_check_digest(digest, NULL))
 		return 0;
-	path = blob_path_of(s, digest);
+	path = hoist_store_blob_path_of(s, digest);
 	r = stat(path, &st) == 0 && S_ISREG(st.st_mode);
 	free(path);
 	return r;
@@ -337,11 +330,11 @@ int hoist_store_blob_size(const struct hoist_store *s, const char *digest,
 {
 	struct stat st;
 	char *path = NULL;
-	int rc = check_digest(digest, err);
+	int rc = hoist_store_check_digest(digest, err);
 
 	if (rc)
 		return rc;
-	path = blob_path_of(s, digest);
+	path = hoist_store_blob_path_of(s, digest);
 	if (stat(path, &st) < 0) {
 		rc = hoist_err_sys(err, errno, "blob '%s'", digest);
 		goto out;
@@ -373,7 +366,7 @@ int hoist_ingest_open(struct hoist_ingest **out, struct hoist_store *s,
 		goto out;
 	}
 	/* Nobody else knows the name yet, so this cannot block. */
-	if (lock_fd(in->fd, LOCK_EX | LOCK_NB) < 0) {
+	if (hoist_store_lock_fd(in->fd, LOCK_EX | LOCK_NB) < 0) {
 		rc = hoist_err_sys(err, errno, "lock '%s'", in->path);
 		goto out;
 	}
@@ -437,7 +430,7 @@ int hoist_ingest_commit(struct hoist_ingest *in, const char *expected,
 	/* Built by hand so the store needs only digest validation. */
 	snprintf(d.str, sizeof(d.str), SHA256_PREFIX "%s", hex);
 	if (expected) {
-		rc = check_digest(expected, err);
+		rc = hoist_store_check_digest(expected, err);
 		if (rc)
 			goto out;
 		if (strcmp(expected, d.str) != 0) {
@@ -464,7 +457,7 @@ int hoist_ingest_commit(struct hoist_ingest *in, const char *expected,
 		rc = hoist_err_sys(err, errno, "chmod '%s'", in->path);
 		goto out;
 	}
-	dest = blob_path_of(in->s, d.str);
+	dest = hoist_store_blob_path_of(in->s, d.str);
 	if (hoist_fs_exists(dest))
 		goto out;
 	if (rename(in->path, dest) < 0) {
@@ -518,12 +511,12 @@ int hoist_store_get(struct hoist_store *s, const char *digest, size_t max,
 	char hex[HOIST_SHA256_HEXLEN + 1];
 	char *path = NULL, *buf = NULL;
 	size_t n = 0;
-	int rc = check_digest(digest, err);
+	int rc = hoist_store_check_digest(digest, err);
 
 	*data = NULL;
 	if (rc)
 		return rc;
-	path = blob_path_of(s, digest);
+	path = hoist_store_blob_path_of(s, digest);
 	rc = hoist_fs_read_file(&buf, &n, path, max, err);
 	if (rc) {
 		hoist_err_prefix(err, "blob '%s'", digest);
@@ -595,7 +588,7 @@ int hoist_store_tag(struct hoist_store *s, const char *name, const json_t *desc,
 				   "size");
 		goto out;
 	}
-	rc = check_digest(digest, err);
+	rc = hoist_store_check_digest(digest, err);
 	if (rc)
 		goto out;
 	/* A name that points at nothing could never be exported. */
@@ -713,22 +706,6 @@ int hoist_store_list(struct hoist_store *s, json_t **list,
 	return 0;
 }
 
-/* Media types whose blobs list further descriptors. */
-static int is_index_type(const char *mt)
-{
-	return mt && (strcmp(mt, OCI_INDEX_TYPE) == 0 ||
-		      strcmp(mt, "application/vnd.docker.distribution."
-				 "manifest.list.v2+json") == 0);
-}
-
-static int is_manifest_type(const char *mt)
-{
-	return mt &&
-	       (strcmp(mt, "application/vnd.oci.image.manifest.v1+json") == 0 ||
-		strcmp(mt, "application/vnd.docker.distribution."
-			   "manifest.v2+json") == 0);
-}
-
 /* Queue a descriptor: remember its digest and, if new, visit it later. */
 static void mark_desc(json_t *seen, json_t *todo, const json_t *desc)
 {
@@ -763,14 +740,14 @@ static int visit(struct hoist_store *s, json_t *seen, json_t *todo,
 	size_t len = 0;
 	int rc;
 
-	if (hoist_digest_validate(digest, NULL) ||
-	    strncmp(digest, SHA256_PREFIX, SHA256_PREFIX_LEN) != 0 ||
+	if (hoist_store_check_digest(digest, NULL) ||
 	    !hoist_store_has(s, digest))
 		return 0;
 	/* Without a media type, the blob's own one may tell. */
-	if (mt && !is_index_type(mt) && !is_manifest_type(mt))
+	if (mt && !hoist_image_mt_is_index(mt) &&
+	    !hoist_image_mt_is_manifest(mt))
 		return 0;
-	rc = hoist_store_get(s, digest, MANIFEST_MAX, &data, &len, err);
+	rc = hoist_store_get(s, digest, HOIST_MANIFEST_MAX, &data, &len, err);
 	if (rc == HOIST_ELIMIT && !mt) {
 		rc = 0;
 		goto out;
@@ -790,9 +767,9 @@ static int visit(struct hoist_store *s, json_t *seen, json_t *todo,
 	}
 	if (!mt)
 		mt = hoist_json_str(doc, "mediaType");
-	if (is_index_type(mt)) {
+	if (hoist_image_mt_is_index(mt)) {
 		mark_array(seen, todo, json_object_get(doc, "manifests"));
-	} else if (is_manifest_type(mt)) {
+	} else if (hoist_image_mt_is_manifest(mt)) {
 		mark_desc(seen, todo, json_object_get(doc, "config"));
 		mark_array(seen, todo, json_object_get(doc, "layers"));
 	}
@@ -802,17 +779,6 @@ out:
 	json_decref(doc);
 	free(data);
 	return rc;
-}
-
-static int is_hex64(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') ||
-		      (s[n] >= 'a' && s[n] <= 'f')))
-			return 0;
-	return n == HOIST_SHA256_HEXLEN;
 }
 
 static int sweep_blobs(struct hoist_store *s, const json_t *seen,
@@ -829,9 +795,11 @@ static int sweep_blobs(struct hoist_store *s, const json_t *seen,
 		struct stat sb;
 
 		/* Only names that are digests; leave anything else alone. */
-		if (!is_hex64(e->d_name))
+		if (strlen(e->d_name) != HOIST_SHA256_HEXLEN)
 			continue;
-		snprintf(key, sizeof(key), SHA256_PREFIX "%.64s", e->d_name);
+		snprintf(key, sizeof(key), SHA256_PREFIX "%s", e->d_name);
+		if (hoist_store_check_digest(key, NULL))
+			continue;
 		if (json_object_get(seen, key))
 			continue;
 		if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
@@ -886,7 +854,7 @@ static uint64_t sweep_stale(const char *dir, int (*want)(const char *))
 			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		if (lock_fd(fd, LOCK_EX | LOCK_NB) == 0 &&
+		if (hoist_store_lock_fd(fd, LOCK_EX | LOCK_NB) == 0 &&
 		    unlinkat(dirfd(d), e->d_name, 0) == 0)
 			n++;
 		close(fd);
@@ -917,8 +885,8 @@ int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
 	 * flock cannot upgrade atomically; dropping our shared lock first is
 	 * what lets us wait for the others without deadlocking on ourselves.
 	 */
-	lock_fd(s->gc_fd, LOCK_UN);
-	if (lock_fd(s->gc_fd, LOCK_EX) < 0) {
+	hoist_store_lock_fd(s->gc_fd, LOCK_UN);
+	if (hoist_store_lock_fd(s->gc_fd, LOCK_EX) < 0) {
 		rc = hoist_err_sys(err, errno, "lock gc.lock");
 		goto out;
 	}
@@ -946,7 +914,7 @@ int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
 out:
 	if (lock >= 0)
 		index_unlock(lock);
-	lock_fd(s->gc_fd, LOCK_SH);
+	hoist_store_lock_fd(s->gc_fd, LOCK_SH);
 	if (rc)
 		hoist_err_prefix(err, "gc '%s'", s->root);
 	if (stats)

@@ -7,7 +7,12 @@
  *                                annotated io.containerd.image.name=<name>
  *   ROOT/blobs/sha256/<hex>      immutable blobs (mode 0444)
  *   ROOT/ingest/                 blobs being written (temp files)
+ *   ROOT/uploads/<sha256>.json   upload sessions of interrupted pushes
+ *   ROOT/registries/<host>.json  what was learned about each registry
  *   ROOT/index.lock, ROOT/gc.lock  flock(2) lock files
+ *
+ * Only store*.c know this layout: everything else goes through the
+ * functions below.
  *
  * Root: --root DIR, else $HOIST_ROOT, else ${XDG_DATA_HOME:-$HOME/.local/
  * share}/hoist (hoist_store_default_root).
@@ -85,6 +90,49 @@ int hoist_ingest_commit(struct hoist_ingest *in, const char *expected,
 			struct hoist_err *err);
 /* Drop an unfinished blob. Frees in. NULL is a no-op. */
 void hoist_ingest_abort(struct hoist_ingest *in);
+
+/*
+ * Scratch space on the store's file system, for data that is not a blob
+ * (so a rename or a copy stays on one device and gc can find leftovers).
+ *
+ * hoist_store_tmpfile: an anonymous read-write file (O_TMPFILE, or a file
+ * unlinked at once). *fd is the caller's to close; nothing is left behind
+ * even when the process is killed.
+ * hoist_store_mkdtemp: a fresh private directory. *path is the caller's to
+ * free, and the caller removes the directory (hoist_fs_rm_rf); one left by
+ * a killed process is removed by the next gc.
+ */
+int hoist_store_tmpfile(struct hoist_store *s, int *fd, struct hoist_err *err);
+int hoist_store_mkdtemp(struct hoist_store *s, char **path,
+			struct hoist_err *err);
+
+/*
+ * Upload sessions: small JSON records that let an interrupted push resume
+ * an upload, keyed by any text (registry.c uses "host/repo@digest"). The
+ * record's "digest" member names the blob being uploaded: gc drops a
+ * session whose blob is no longer in the store (see hoist_store_gc).
+ *
+ * load: 0 and *doc (caller owns) when a readable record exists,
+ * HOIST_ENOTFOUND otherwise (a corrupt record reads as absent).
+ * save: atomic replace; HOIST_EINVAL if doc has no valid "digest", else an
+ * I/O error. drop: remove the record; a missing one is not an error.
+ */
+int hoist_store_session_load(struct hoist_store *s, const char *key,
+			     json_t **doc);
+int hoist_store_session_save(struct hoist_store *s, const char *key,
+			     const json_t *doc, struct hoist_err *err);
+void hoist_store_session_drop(struct hoist_store *s, const char *key);
+
+/*
+ * Per-registry memory: one small JSON record per registry host (e.g. the
+ * upload strategy that worked). load: 0 and *doc (caller owns), or
+ * HOIST_ENOTFOUND when there is none or it is unreadable. save: atomic
+ * replace, or an I/O error. Never collected by gc.
+ */
+int hoist_store_registry_load(struct hoist_store *s, const char *host,
+			      json_t **doc);
+int hoist_store_registry_save(struct hoist_store *s, const char *host,
+			      const json_t *doc, struct hoist_err *err);
 
 /* Store a whole buffer as a blob. */
 int hoist_store_put(struct hoist_store *s, const void *data, size_t len,

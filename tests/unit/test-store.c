@@ -887,6 +887,72 @@ static void test_open_race(void **state)
 	free(root);
 }
 
+/* Upload sessions, registry memory and scratch files, by key only. */
+static void test_state(void **state)
+{
+	struct fixture *f = *state;
+	struct hoist_err err;
+	char digest[HOIST_DIGEST_MAX], *dir = NULL;
+	json_t *doc, *got = NULL;
+	struct stat st;
+	int fd = -1;
+
+	digest_of(digest, "x", 1);
+	assert_int_equal(hoist_store_session_load(f->s, "r/a@x", &got),
+			 HOIST_ENOTFOUND);
+	doc = json_pack("{s:s,s:s,s:i}", "digest", digest, "location",
+			"https://r/up/1", "offset", 5);
+	assert_int_equal(hoist_store_session_save(f->s, "r/a@x", doc, &err), 0);
+	assert_int_equal(hoist_store_session_load(f->s, "r/a@x", &got), 0);
+	assert_true(json_equal(doc, got));
+	json_decref(got);
+	/* Another key is another session. */
+	assert_int_equal(hoist_store_session_load(f->s, "r/b@x", &got),
+			 HOIST_ENOTFOUND);
+	hoist_store_session_drop(f->s, "r/a@x");
+	assert_int_equal(hoist_store_session_load(f->s, "r/a@x", &got),
+			 HOIST_ENOTFOUND);
+	hoist_store_session_drop(f->s, "r/a@x");
+	/* A session must name its blob, or gc could never judge it. */
+	json_object_set_new(doc, "digest", json_string("sha256:nope"));
+	assert_int_equal(hoist_store_session_save(f->s, "k", doc, &err),
+			 HOIST_EINVAL);
+	json_decref(doc);
+
+	/* Registry memory: hosts with ports and brackets stay one file. */
+	doc = json_pack("{s:s}", "mode", "chunked");
+	assert_int_equal(hoist_store_registry_load(f->s, "[::1]:5000", &got),
+			 HOIST_ENOTFOUND);
+	assert_int_equal(
+		hoist_store_registry_save(f->s, "[::1]:5000", doc, &err), 0);
+	assert_int_equal(hoist_store_registry_save(f->s, "../x", doc, &err), 0);
+	assert_int_equal(hoist_store_registry_load(f->s, "[::1]:5000", &got),
+			 0);
+	assert_true(json_equal(doc, got));
+	json_decref(got);
+	assert_int_equal(hoist_store_registry_load(f->s, "::1", &got),
+			 HOIST_ENOTFOUND);
+	json_decref(doc);
+	{
+		char *p = hoist_xasprintf("%s/registries/_._x.json", f->root);
+		assert_true(hoist_fs_exists(p));
+		free(p);
+	}
+
+	/* An anonymous file leaves no name behind. */
+	assert_int_equal(hoist_store_tmpfile(f->s, &fd, &err), 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_nlink, 0);
+	close(fd);
+	assert_int_equal(hoist_store_mkdtemp(f->s, &dir, &err), 0);
+	assert_true(hoist_fs_is_dir(dir));
+	assert_int_equal(strncmp(dir, f->root, strlen(f->root)), 0);
+	assert_int_equal(hoist_fs_rm_rf(dir, &err), 0);
+	hoist_fs_tmp_unregister(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -909,6 +975,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gc_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_race, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
