@@ -3,6 +3,7 @@
  * reading descriptors back with validation.
  */
 #include <string.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -71,6 +72,18 @@ static json_t *platform_json(const struct hoist_platform *p)
 void hoist_image_desc_set_platform(json_t *desc, const struct hoist_platform *p)
 {
 	json_object_set_new(desc, "platform", platform_json(p));
+}
+
+void hoist_image_platform_from_json(struct hoist_platform *p, const json_t *o)
+{
+	const char *os = hoist_json_str(o, "os");
+	const char *arch = hoist_json_str(o, "architecture");
+	const char *var = hoist_json_str(o, "variant");
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->os, sizeof(p->os), "%s", os ? os : "");
+	snprintf(p->arch, sizeof(p->arch), "%s", arch ? arch : "");
+	snprintf(p->variant, sizeof(p->variant), "%s", var ? var : "");
 }
 
 int hoist_image_desc_get(const json_t *desc, const char **mt,

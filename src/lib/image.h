@@ -29,6 +29,12 @@ json_t *hoist_image_desc(const char *mt, const char *digest, uint64_t size);
 void hoist_image_desc_set_platform(json_t *desc,
 				   const struct hoist_platform *p);
 /*
+ * The os, architecture and variant of o (a descriptor's "platform" or an
+ * image config) into p, as written (no normalisation; absent fields are
+ * ""). Values too long for p are truncated.
+ */
+void hoist_image_platform_from_json(struct hoist_platform *p, const json_t *o);
+/*
  * Read a descriptor's fields with validation: mediaType string, valid
  * digest, non-negative size. Pointers borrow from desc.
  */

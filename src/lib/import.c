@@ -35,6 +35,7 @@
 #include "lib/compress.h"
 #include "lib/digest.h"
 #include "lib/image.h"
+#include "lib/imgwalk.h"
 #include "lib/import.h"
 #include "lib/ref.h"
 #include "util/buf.h"
@@ -51,10 +52,6 @@
 #define READ_BLOCK (128 * 1024)
 /* JSON documents read from the input: index.json, manifest.json, configs. */
 #define DOC_MAX ((size_t)HOIST_MANIFEST_MAX)
-/* Nesting deeper than this is refused: no real image needs it. */
-#define WALK_MAX_DEPTH 8
-/* Distinct blobs one image may reach. */
-#define WALK_MAX_BLOBS 100000
 /* Members remembered while reading a docker archive's first pass. */
 #define MEMBERS_MAX 200000
 /* Layers of one docker-archive image (each holds an ingest open). */
@@ -352,13 +349,6 @@ out:
 typedef int (*ensure_fn)(void *ctx, const char *digest, uint64_t size,
 			 struct hoist_err *err);
 
-struct walk {
-	struct hoist_store *s;
-	ensure_fn ensure;
-	void *ctx;
-	json_t *seen; /* digest -> true */
-};
-
 static int check_store_size(struct hoist_store *s, const char *digest,
 			    uint64_t size, struct hoist_err *err)
 {
@@ -376,86 +366,28 @@ static int check_store_size(struct hoist_store *s, const char *digest,
 	return 0;
 }
 
-static int walk_desc(struct walk *w, const json_t *desc, int depth,
-		     struct hoist_err *err)
-{
-	const char *mt, *digest;
-	json_t *doc = NULL, *v;
-	char *data = NULL;
-	uint64_t size;
-	size_t len, i;
-	int rc;
+struct walk {
+	ensure_fn ensure;
+	void *ctx;
+};
 
-	if (depth > WALK_MAX_DEPTH)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "indexes nested too deeply");
-	rc = hoist_image_desc_get(desc, &mt, &digest, &size, err);
-	if (rc)
-		return rc;
-	if (json_object_get(w->seen, digest))
-		return 0;
-	if (json_object_size(w->seen) >= WALK_MAX_BLOBS)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "image reaches more than %d blobs",
-				     WALK_MAX_BLOBS);
-	json_object_set_new(w->seen, digest, json_true());
-	rc = w->ensure(w->ctx, digest, size, err);
-	if (rc)
-		return rc;
-	if (!hoist_image_mt_is_index(mt) && !hoist_image_mt_is_manifest(mt))
-		return 0;
-	if (size > DOC_MAX)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "manifest '%s' is larger than %zu bytes",
-				     digest, (size_t)DOC_MAX);
-	/* The store's copy was verified on the way in. */
-	rc = hoist_store_get(w->s, digest, DOC_MAX, &data, &len, err);
-	if (!rc)
-		rc = hoist_json_parse(&doc, data, len, digest, err);
-	if (rc)
-		goto out;
-	if (hoist_image_mt_is_index(mt)) {
-		v = json_object_get(doc, "manifests");
-		if (!json_is_array(v)) {
-			rc = hoist_err_set(err, HOIST_EINVAL,
-					   "index '%s' has no manifests",
-					   digest);
-			goto out;
-		}
-		json_array_foreach(json_object_get(doc, "manifests"), i, v)
-		{
-			rc = walk_desc(w, v, depth + 1, err);
-			if (rc)
-				goto out;
-		}
-		goto out;
-	}
-	v = json_object_get(doc, "layers");
-	if (!json_is_object(json_object_get(doc, "config")) ||
-	    (v && !json_is_array(v))) {
-		rc = hoist_err_set(err, HOIST_EINVAL,
-				   "manifest '%s' has no config or layers",
-				   digest);
-		goto out;
-	}
-	rc = walk_desc(w, json_object_get(doc, "config"), depth + 1, err);
-	for (i = 0; !rc && i < json_array_size(v); i++)
-		rc = walk_desc(w, json_array_get(v, i), depth + 1, err);
-out:
-	json_decref(doc);
-	free(data);
-	return rc;
+static int walk_pre(void *ctx, const struct hoist_imgwalk_node *n,
+		    struct hoist_err *err)
+{
+	struct walk *w = ctx;
+
+	return w->ensure(w->ctx, n->digest, n->size, err);
 }
 
-/* Walk root and everything it reaches, ensuring each blob. */
+/* Walk root and everything it reaches, ensuring each blob before it is
+ * read back from the store (which verified it on the way in). */
 static int walk_image(struct hoist_store *s, const json_t *root,
 		      ensure_fn ensure, void *ctx, struct hoist_err *err)
 {
-	struct walk w = {s, ensure, ctx, json_object()};
-	int rc = walk_desc(&w, root, 0, err);
+	static const struct hoist_imgwalk_ops ops = {walk_pre, NULL, NULL};
+	struct walk w = {ensure, ctx};
 
-	json_decref(w.seen);
-	return rc;
+	return hoist_imgwalk(s, root, HOIST_IMGWALK_ONCE, &ops, &w, err);
 }
 
 /* ---------------------------------------------------------------------
@@ -1356,18 +1288,6 @@ static int docker_pass2(struct docker_import *di, struct archive *a,
 	return rc < 0 ? rc : 0;
 }
 
-static void platform_of(struct hoist_platform *p, const json_t *cfg)
-{
-	const char *os = hoist_json_str(cfg, "os");
-	const char *arch = hoist_json_str(cfg, "architecture");
-	const char *var = hoist_json_str(cfg, "variant");
-
-	memset(p, 0, sizeof(*p));
-	snprintf(p->os, sizeof(p->os), "%s", os ? os : "");
-	snprintf(p->arch, sizeof(p->arch), "%s", arch ? arch : "");
-	snprintf(p->variant, sizeof(p->variant), "%s", var ? var : "");
-}
-
 /* Check the config, store everything and make the v2s2 manifest. */
 static int docker_finish(struct docker_import *di, json_t **root,
 			 struct hoist_err *err)
@@ -1460,7 +1380,7 @@ static int docker_finish(struct docker_import *di, json_t **root,
 	if (rc)
 		goto out;
 	desc = hoist_image_desc(HOIST_MT_DOCKER_MANIFEST, md.str, mlen);
-	platform_of(&plat, cfg);
+	hoist_image_platform_from_json(&plat, cfg);
 	if (plat.os[0] && plat.arch[0])
 		hoist_image_desc_set_platform(desc, &plat);
 	*root = desc;

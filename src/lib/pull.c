@@ -40,6 +40,7 @@
 
 #include "lib/digest.h"
 #include "lib/image.h"
+#include "lib/imgwalk.h"
 #include "lib/pull.h"
 #include "lib/ref.h"
 #include "lib/regconn.h"
@@ -51,7 +52,6 @@
 #include "util/banned.h"
 
 #define PULL_MAX_REDIRECTS 5
-#define PULL_MAX_DEPTH 8
 #define PULL_COPY_BUF (256u * 1024)
 
 #define MT_SCHEMA1_PREFIX "application/vnd.docker.distribution.manifest.v1+"
@@ -95,6 +95,8 @@ struct pull {
 	size_t njobs, next, active;
 	int failed;
 	struct hoist_err err;
+	const json_t *walk_root; /* walk(): the root whose doc is known */
+	json_t *walk_doc;
 	/* for other origins (storage redirects): the registry's CA, but
 	 * neither its client certificate nor its "insecure" setting */
 	struct hoist_http_tls foreign_tls;
@@ -347,70 +349,56 @@ static int want_blob(struct pull *p, const json_t *desc, struct hoist_err *err)
 	return 0;
 }
 
-static int want_image(struct pull *p, const json_t *doc, struct hoist_err *err)
+static int walk_pre(void *ctx, const struct hoist_imgwalk_node *n,
+		    struct hoist_err *err)
 {
-	json_t *l;
-	size_t i;
-	int rc = want_blob(p, json_object_get(doc, "config"), err);
+	struct pull *p = ctx;
 
-	if (rc || p->opts->manifests_only)
-		return rc;
-	if (!json_is_array(json_object_get(doc, "layers")))
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "image manifest without layers");
-	json_array_foreach(json_object_get(doc, "layers"), i, l)
-	{
-		rc = want_blob(p, l, err);
-		if (rc)
-			return rc;
+	switch (n->role) {
+	case HOIST_IMGWALK_CONFIG:
+		return want_blob(p, n->desc, err);
+	case HOIST_IMGWALK_LAYER:
+		return p->opts->manifests_only ? 0 : want_blob(p, n->desc, err);
+	default:
+		break;
 	}
+	if (n->kind == HOIST_IMGWALK_BLOB)
+		return hoist_err_set(err, HOIST_EUNSUPPORTED,
+				     "manifest '%s' has unsupported media "
+				     "type '%.100s'",
+				     n->digest, n->mt);
 	return 0;
 }
 
-static int walk(struct pull *p, const json_t *desc, const json_t *doc,
-		int depth, struct hoist_err *err);
-
-/* Fetch the manifest desc names and everything under it. */
-static int walk_child(struct pull *p, const json_t *desc, int depth,
-		      struct hoist_err *err)
+/* The root's document was fetched already; the rest from the registry. */
+static int walk_load(void *ctx, const struct hoist_imgwalk_node *n,
+		     json_t **doc, struct hoist_err *err)
 {
-	json_t *doc, *got;
+	struct pull *p = ctx;
+	json_t *got = NULL;
 	int rc;
 
-	if (depth > PULL_MAX_DEPTH)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "indexes nested too deeply");
-	rc = get_manifest(p, NULL, desc, &doc, &got, err);
-	if (rc)
-		return rc;
-	rc = walk(p, got, doc, depth, err);
-	json_decref(doc);
+	if (n->desc == p->walk_root) {
+		*doc = json_incref(p->walk_doc);
+		return 0;
+	}
+	rc = get_manifest(p, NULL, n->desc, doc, &got, err);
 	json_decref(got);
 	return rc;
 }
 
-static int walk(struct pull *p, const json_t *desc, const json_t *doc,
-		int depth, struct hoist_err *err)
+/*
+ * Fetch everything under desc and remember the blobs it needs. doc is
+ * desc's document when it was fetched already, else NULL.
+ */
+static int walk(struct pull *p, const json_t *desc, json_t *doc,
+		struct hoist_err *err)
 {
-	const char *mt = hoist_json_str(desc, "mediaType");
-	json_t *ms, *e;
-	size_t i;
-	int rc;
+	static const struct hoist_imgwalk_ops ops = {walk_pre, walk_load, NULL};
 
-	if (!hoist_image_mt_is_index(mt))
-		return want_image(p, doc, err);
-	ms = json_object_get(doc, "manifests");
-	if (!json_is_array(ms))
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "index '%s' has no manifests",
-				     hoist_json_str(desc, "digest"));
-	json_array_foreach(ms, i, e)
-	{
-		rc = walk_child(p, e, depth + 1, err);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	p->walk_root = doc ? desc : NULL;
+	p->walk_doc = doc;
+	return hoist_imgwalk(p->s, desc, 0, &ops, p, err);
 }
 
 /* Does an index entry's platform match one of the filter's? */
@@ -485,7 +473,7 @@ static int select_platforms(struct pull *p, json_t **root, const json_t *doc,
 		rc = get_manifest(p, NULL, one, &doc1, &got, err);
 		if (rc)
 			goto out;
-		rc = walk(p, got, doc1, 1, err);
+		rc = walk(p, got, doc1, err);
 		json_decref(doc1);
 		if (rc) {
 			json_decref(got);
@@ -513,7 +501,7 @@ static int select_platforms(struct pull *p, json_t **root, const json_t *doc,
 					 d.str, len);
 		json_array_foreach(sel, i, e)
 		{
-			rc = walk_child(p, e, 1, err);
+			rc = walk(p, e, NULL, err);
 			if (rc)
 				break;
 		}
@@ -524,7 +512,7 @@ static int select_platforms(struct pull *p, json_t **root, const json_t *doc,
 		json_decref(*root);
 		*root = nroot;
 	} else {
-		rc = walk(p, *root, doc, 0, err);
+		rc = walk(p, *root, (json_t *)doc, err);
 	}
 out:
 	json_decref(sel);
@@ -1153,7 +1141,7 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	    hoist_image_mt_is_index(hoist_json_str(desc, "mediaType")))
 		rc = select_platforms(&p, &desc, doc, err);
 	else
-		rc = walk(&p, desc, doc, 0, err);
+		rc = walk(&p, desc, doc, err);
 	if (rc)
 		goto out;
 	stats->blobs = json_object_size(p.blobs);

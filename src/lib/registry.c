@@ -515,42 +515,38 @@ out:
 	return rc;
 }
 
-/* Children first (by digest), then this one to ref. */
-static int push_manifests(struct reg *r, const json_t *desc, const char *ref,
-			  int depth, struct hoist_err *err)
-{
-	const char *mt = hoist_json_str(desc, "mediaType");
-	const char *digest = hoist_json_str(desc, "digest");
-	int rc;
+struct put_walk {
+	struct reg *r;
+	const char *root_ref;
+};
 
-	if (depth > 8)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "indexes nested too deeply");
-	if (hoist_image_mt_is_index(mt)) {
-		char *data;
-		size_t len, i;
-		json_t *doc, *child;
-		rc = hoist_store_get(r->store, digest, HOIST_MANIFEST_MAX,
-				     &data, &len, err);
-		if (rc)
-			return rc;
-		rc = hoist_json_parse(&doc, data, len, digest, err);
-		free(data);
-		if (rc)
-			return rc;
-		json_array_foreach(json_object_get(doc, "manifests"), i, child)
-		{
-			rc = push_manifests(r, child,
-					    hoist_json_str(child, "digest"),
-					    depth + 1, err);
-			if (rc)
-				break;
-		}
-		json_decref(doc);
-		if (rc)
-			return rc;
-	}
-	return put_manifest(r, desc, ref, err);
+static int put_post(void *ctx, const struct hoist_imgwalk_node *n,
+		    struct hoist_err *err)
+{
+	struct put_walk *w = ctx;
+
+	return put_manifest(
+		w->r, n->desc,
+		n->role == HOIST_IMGWALK_ROOT ? w->root_ref : n->digest, err);
+}
+
+static int put_pre(void *ctx, const struct hoist_imgwalk_node *n,
+		   struct hoist_err *err)
+{
+	(void)ctx;
+	(void)err;
+	/* configs and layers went up with the blobs */
+	return n->kind == HOIST_IMGWALK_BLOB ? HOIST_IMGWALK_PRUNE : 0;
+}
+
+/* Every manifest, children first (by digest), the root last to ref. */
+static int push_manifests(struct reg *r, const json_t *root, const char *ref,
+			  struct hoist_err *err)
+{
+	static const struct hoist_imgwalk_ops ops = {put_pre, NULL, put_post};
+	struct put_walk w = {r, ref};
+
+	return hoist_imgwalk(r->store, root, HOIST_IMGWALK_ONCE, &ops, &w, err);
 }
 
 /* ---- the push ---- */
@@ -632,8 +628,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	if (rc)
 		goto out;
 	rc = push_manifests(&r, root,
-			    (!by_digest && pr.tag) ? pr.tag : root_digest, 0,
-			    err);
+			    (!by_digest && pr.tag) ? pr.tag : root_digest, err);
 out:
 	stats->retries += r.c.retries;
 	json_decref(blobs);
