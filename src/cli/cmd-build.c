@@ -14,6 +14,7 @@
 #include "cli/opts.h"
 #include "lib/base.h"
 #include "lib/build.h"
+#include "lib/cache.h"
 #include "lib/export.h"
 #include "lib/output.h"
 #include "lib/platform.h"
@@ -65,6 +66,9 @@ static const char build_usage[] =
 	"      --metadata-file FILE write buildx's build result metadata\n"
 	"      --progress MODE      auto, plain or quiet\n"
 	"  -q, --quiet              no progress; print the image digest\n"
+	"      --no-cache           tar and compress every layer again, even\n"
+	"                           when its tree is unchanged since the last "
+	"build\n"
 	"\n"
 	"\n" HOIST_REGISTRY_OPTIONS_HELP "\n"
 	"SOURCE_DATE_EPOCH, when set, clamps file times and sets created.\n"
@@ -167,6 +171,7 @@ enum {
 	OPT_METADATA,
 	OPT_ANNOTATION,
 	OPT_FROM,
+	OPT_NO_CACHE,
 };
 
 /*
@@ -241,6 +246,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"push", no_argument, NULL, OPT_PUSH},
 		{"annotation", required_argument, NULL, OPT_ANNOTATION},
 		{"from", required_argument, NULL, OPT_FROM},
+		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
 		{"quiet", no_argument, NULL, 'q'},
 		HOIST_REGISTRY_LONGOPTS,
@@ -258,6 +264,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_build_layer *blayers = NULL;
 	struct hoist_store *store = NULL;
 	struct hoist_build *build = NULL;
+	struct hoist_cache *cache = NULL;
 	struct hoist_err err;
 	struct hoist_cli_opts cl = {
 		"build", build_usage, &ro, HOIST_PROGRESS_AUTO, 0, 0};
@@ -267,7 +274,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	json_t *meta = NULL;
 	size_t nplats = 0, nplans = 0, i;
 	int64_t epoch;
-	int push = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
+	int push = 0, no_cache = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
 
 	memset(&bo, 0, sizeof(bo));
 	memset(&ro, 0, sizeof(ro));
@@ -323,6 +330,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			break;
 		case OPT_ANNOTATION:
 			vec_push(&annotations, optarg);
+			break;
+		case OPT_NO_CACHE:
+			no_cache = 1;
 			break;
 		case OPT_FROM:
 			from = optarg;
@@ -454,7 +464,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		goto fail;
 	}
 
-	if (hoist_cli_open_store(&store, g, &err))
+	if (hoist_cli_open_store(&store, g, &err) ||
+	    (!no_cache && hoist_cache_open(&cache, store, &err)))
 		goto fail;
 	if (from && hoist_base_read(&bases, plats, nplats, platform != NULL,
 				    store, from, &ro, &err))
@@ -481,6 +492,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	bo.layers = blayers;
 	bo.nlayers = layers.n;
 	bo.epoch = epoch;
+	bo.cache = cache;
 	bo.rc.entrypoint = entry.v;
 	bo.rc.nentrypoint = entry.n;
 	bo.rc.cmd = cmd.v;
@@ -523,6 +535,7 @@ out:
 	free(exposed_norm);
 	json_decref(meta);
 	hoist_build_free(build);
+	hoist_cache_close(cache);
 	hoist_store_close(store);
 
 	for (i = 0; bases && i < nplats; i++)

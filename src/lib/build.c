@@ -1,8 +1,8 @@
 /*
  * build.c: from layer directories and a run configuration to manifests in
- * the store. Layers are cached per (directory, compression, level), so
+ * the store. Layers are kept per (directory, compression, level), so
  * several outputs of one build never tar a tree twice for the same
- * compression.
+ * compression; across builds, the build cache (cache.h) reuses them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +97,7 @@ static int get_layer(struct hoist_build *b, size_t dir,
 {
 	struct hoist_layer_opts lo;
 	struct built_layer *bl;
-	int rc;
+	int hit, rc;
 
 	for (size_t i = 0; i < b->nlayers; i++) {
 		bl = b->layers[i];
@@ -111,16 +111,17 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	lo.compression = spec->compression;
 	lo.level = spec->level;
 	lo.epoch = b->opts.epoch;
-	hoist_log(HOIST_LOG_INFO, "building layer %zu from '%s' (%s)", dir + 1,
-		  b->opts.layers[dir].dir,
-		  hoist_compression_name(spec->compression));
 	bl = hoist_xcalloc(1, sizeof(*bl));
-	rc = hoist_layer_from_dir(&bl->layer, b->store, b->opts.layers[dir].dir,
-				  &lo, err);
+	rc = hoist_cache_layer_from_dir(&bl->layer, &hit, b->opts.cache,
+					b->store, b->opts.layers[dir].dir, &lo,
+					err);
 	if (rc) {
 		free(bl);
 		return rc; /* the layer engine names the directory */
 	}
+	hoist_log(HOIST_LOG_INFO, "%s layer %zu from '%s' (%s)",
+		  hit ? "cached" : "built", dir + 1, b->opts.layers[dir].dir,
+		  hoist_compression_name(spec->compression));
 	bl->dir = dir;
 	bl->compression = spec->compression;
 	bl->level = spec->level;
@@ -248,6 +249,7 @@ static int recompress(struct hoist_build *b, const char *digest,
 	struct hoist_decompressor *dec = NULL;
 	struct hoist_sink to_ingest, to_comp;
 	struct recompressed r;
+	struct hoist_err cerr;
 	char *path = NULL, *buf = NULL;
 	int fd = -1, rc;
 
@@ -258,9 +260,15 @@ static int recompress(struct hoist_build *b, const char *digest,
 			*out = b->recomp[i];
 			return 0;
 		}
+	memset(&r, 0, sizeof(r));
+	if (hoist_cache_recomp_get(b->opts.cache, digest, spec->compression,
+				   spec->level, &r.digest, &r.size)) {
+		hoist_log(HOIST_LOG_INFO, "cached base layer %.19s in %s",
+			  digest, hoist_compression_name(spec->compression));
+		goto done;
+	}
 	hoist_log(HOIST_LOG_INFO, "recompressing base layer %.19s to %s",
 		  digest, hoist_compression_name(spec->compression));
-	memset(&r, 0, sizeof(r));
 	rc = hoist_ingest_open(&in, b->store, err);
 	if (rc)
 		return rc;
@@ -310,6 +318,11 @@ out:
 	if (rc)
 		return hoist_err_prefix(err, "recompress base layer '%s'",
 					digest);
+	if (hoist_cache_recomp_put(b->opts.cache, digest, spec->compression,
+				   spec->level, &r.digest, r.size, &cerr))
+		hoist_log(HOIST_LOG_WARN, "build cache: %s",
+			  hoist_err_msg(&cerr));
+done:
 	snprintf(r.from, sizeof(r.from), "%s", digest);
 	r.compression = spec->compression;
 	r.level = spec->level;

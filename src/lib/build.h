@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "util/err.h"
+#include "lib/cache.h"
 #include "lib/compress.h"
 #include "lib/digest.h"
 #include "lib/image.h"
@@ -40,6 +41,11 @@ struct hoist_build_opts {
 	 * force_compression), its config is inherited, its history goes on.
 	 */
 	const json_t *const *bases;
+	/*
+	 * The build cache (cache.h), or NULL: a layer tree whose stat index
+	 * is unchanged, and a base layer already recompressed, are reused.
+	 */
+	struct hoist_cache *cache;
 };
 
 /* How one output wants its image. */
