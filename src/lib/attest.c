@@ -1,0 +1,323 @@
+/*
+ * attest.c: in-toto statements, the SLSA v0.2 provenance predicate and
+ * attestation manifests, laid out as BuildKit does (see attest.h).
+ *
+ * Objects are built in the Go struct field order of BuildKit's types
+ * (in-toto-golang's Statement, slsa02.ProvenancePredicate, image-spec's
+ * Manifest and Descriptor), so the same inputs always serialise to the
+ * same bytes.
+ */
+#include <string.h>
+#include <stdlib.h>
+
+#include "lib/attest.h"
+#include "lib/digest.h"
+#include "lib/image.h"
+#include "lib/ref.h"
+#include "util/buf.h"
+#include "util/hash.h"
+#include "util/json.h"
+#include "util/mem.h"
+#include "util/banned.h"
+
+int hoist_attest_purl_add(struct hoist_buf *b, const char *s, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~' || c == ':' ||
+		    (keep_slash && c == '/')) {
+			if (hoist_buf_addch(b, (char)c, NULL))
+				return -1;
+		} else if (hoist_buf_addch(b, '%', NULL) ||
+			   hoist_buf_addch(b, hex[c >> 4], NULL) ||
+			   hoist_buf_addch(b, hex[c & 15], NULL)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int hoist_attest_purl(char **out, const char *ref,
+		      const struct hoist_platform *p, struct hoist_err *err)
+{
+	struct hoist_ref r, bare;
+	struct hoist_buf b;
+	char *fam = NULL, *last;
+	char plat[100];
+	int ret;
+
+	*out = NULL;
+	ret = hoist_ref_parse(&r, ref,
+			      HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
+	if (ret)
+		return ret;
+	bare = r;
+	bare.tag = NULL;
+	bare.digest = NULL;
+	fam = hoist_ref_familiar(&bare);
+	hoist_buf_init(&b, HOIST_BUF_UNLIMITED);
+	ret = HOIST_ENOMEM;
+	last = strrchr(fam, '/');
+	if (hoist_buf_adds(&b, "pkg:docker/", err))
+		goto out;
+	if (last) {
+		*last = '\0';
+		if (hoist_attest_purl_add(&b, fam, 1) ||
+		    hoist_buf_addch(&b, '/', err))
+			goto out;
+	}
+	if (hoist_attest_purl_add(&b, last ? last + 1 : fam, 0) ||
+	    hoist_buf_addch(&b, '@', err) ||
+	    hoist_attest_purl_add(&b, r.tag ? r.tag : r.digest, 0))
+		goto out;
+	if (p) {
+		hoist_platform_format(p, plat, sizeof(plat));
+		if (hoist_buf_adds(&b, "?platform=", err) ||
+		    hoist_attest_purl_add(&b, plat, 0))
+			goto out;
+	}
+	*out = hoist_buf_detach(&b, NULL);
+	ret = 0;
+out:
+	hoist_buf_release(&b);
+	free(fam);
+	hoist_ref_release(&r);
+	return ret;
+}
+
+/* {"sha256": "<hex>"}, or NULL for a malformed digest */
+static json_t *digest_set(const char *digest, struct hoist_err *err)
+{
+	struct hoist_digest d;
+	json_t *o;
+	char algo[8];
+	size_t n;
+
+	if (hoist_digest_parse(&d, digest, err))
+		return NULL;
+	n = hoist_digest_algo_len(d.str);
+	if (n >= sizeof(algo))
+		return NULL;
+	memcpy(algo, d.str, n);
+	algo[n] = '\0';
+	o = json_object();
+	hoist_json_set_str(o, algo, hoist_digest_hex(d.str));
+	return o;
+}
+
+json_t *hoist_attest_provenance(const struct hoist_provenance *p)
+{
+	json_t *pred, *o, *inv, *params, *meta, *comp, *mats, *cfg;
+	int64_t started = p->epoch >= 0 ? p->epoch : p->started;
+	int64_t finished = p->epoch >= 0 ? p->epoch : p->finished;
+	int all_params = 1;
+	char when[32];
+
+	pred = json_object();
+	o = json_object();
+	hoist_json_set_str(o, "id", p->builder_id ? p->builder_id : "");
+	json_object_set_new(pred, "builder", o);
+	hoist_json_set_str(pred, "buildType", HOIST_BUILD_TYPE);
+
+	inv = json_object();
+	json_object_set_new(inv, "configSource", json_object());
+	params = json_object();
+	hoist_json_set_str(params, "frontend", "hoist.build");
+	for (size_t i = 0; i < p->nparams; i++) {
+		if (p->params[i].max_only && p->mode != HOIST_PROV_MAX) {
+			all_params = 0;
+			continue;
+		}
+		hoist_json_set_str(params, p->params[i].key,
+				   p->params[i].value);
+	}
+	json_object_set_new(inv, "parameters", params);
+	o = json_object();
+	if (p->platform)
+		hoist_json_set_str(o, "platform", p->platform);
+	json_object_set_new(inv, "environment", o);
+	json_object_set_new(pred, "invocation", inv);
+
+	if (p->mode == HOIST_PROV_MAX) {
+		json_t *steps = json_array();
+		cfg = json_object();
+		for (size_t i = 0; i < p->nparams; i++) {
+			o = json_object();
+			hoist_json_set_str(o, "id", p->params[i].key);
+			hoist_json_set_str(o, "value", p->params[i].value);
+			json_array_append_new(steps, o);
+		}
+		json_object_set_new(cfg, "definition", steps);
+		json_object_set_new(pred, "buildConfig", cfg);
+	}
+
+	meta = json_object();
+	hoist_image_time(started, when);
+	hoist_json_set_str(meta, "buildStartedOn", when);
+	hoist_image_time(finished, when);
+	hoist_json_set_str(meta, "buildFinishedOn", when);
+	comp = json_object();
+	json_object_set_new(comp, "parameters", json_boolean(all_params));
+	json_object_set_new(comp, "environment", json_true());
+	/* every input of a hoist build is a tree or a base image */
+	json_object_set_new(comp, "materials", json_true());
+	json_object_set_new(meta, "completeness", comp);
+	json_object_set_new(meta, "reproducible", json_boolean(p->epoch >= 0));
+	o = json_object();
+	hoist_json_set_str(o, "version", p->version ? p->version : "");
+	json_object_set_new(meta, HOIST_BUILD_TYPE "#metadata", o);
+	json_object_set_new(pred, "metadata", meta);
+
+	mats = json_array();
+	for (size_t i = 0; i < p->nmaterials; i++) {
+		json_t *d = digest_set(p->materials[i].digest, NULL);
+		if (!d)
+			continue; /* callers pass validated digests */
+		o = json_object();
+		hoist_json_set_str(o, "uri", p->materials[i].uri);
+		json_object_set_new(o, "digest", d);
+		json_array_append_new(mats, o);
+	}
+	json_object_set_new(pred, "materials", mats);
+	return pred;
+}
+
+int hoist_attest_statement(char **out, size_t *len, const char *pred_type,
+			   const struct hoist_attest_subject *subjects,
+			   size_t nsubjects, const json_t *predicate,
+			   struct hoist_err *err)
+{
+	json_t *st, *subj;
+	int ret;
+
+	*out = NULL;
+	st = json_object();
+	hoist_json_set_str(st, "_type", HOIST_INTOTO_STATEMENT);
+	hoist_json_set_str(st, "predicateType", pred_type);
+	subj = json_array();
+	json_object_set_new(st, "subject", subj);
+	for (size_t i = 0; i < nsubjects; i++) {
+		json_t *o, *d = digest_set(subjects[i].digest, err);
+		if (!d) {
+			ret = hoist_err_prefix(err, "subject '%s'",
+					       subjects[i].name);
+			goto out;
+		}
+		o = json_object();
+		hoist_json_set_str(o, "name", subjects[i].name);
+		json_object_set_new(o, "digest", d);
+		json_array_append_new(subj, o);
+	}
+	json_object_set(st, "predicate", (json_t *)predicate);
+	ret = hoist_json_dump(out, len, st, 0, err);
+	if (!ret && *len > HOIST_ATTEST_MAX) {
+		free(*out);
+		*out = NULL;
+		ret = hoist_err_set(err, HOIST_ELIMIT,
+				    "attestation '%s' is larger than %u bytes",
+				    pred_type, HOIST_ATTEST_MAX);
+	}
+out:
+	json_decref(st);
+	return ret;
+}
+
+int hoist_attest_manifest(char **out, size_t *len, char **config,
+			  size_t *config_len, const json_t *subject,
+			  const struct hoist_attest_layer *layers,
+			  size_t nlayers, int artifact, struct hoist_err *err)
+{
+	json_t *m, *ls, *cdesc, *subj = NULL;
+	const char *smt, *sdg;
+	uint64_t ssize;
+	char *cfg = NULL;
+	size_t cfg_len = 0;
+	int ret;
+
+	*out = NULL;
+	*config = NULL;
+	*config_len = 0;
+	ret = hoist_image_desc_get(subject, &smt, &sdg, &ssize, err);
+	if (ret)
+		return hoist_err_prefix(err, "attestation subject");
+	ls = json_array();
+	for (size_t i = 0; i < nlayers; i++) {
+		json_t *d = hoist_image_desc(HOIST_MT_INTOTO, layers[i].digest,
+					     layers[i].size);
+		json_t *a = json_object();
+		hoist_json_set_str(a, HOIST_ANN_PREDICATE_TYPE,
+				   layers[i].pred_type);
+		json_object_set_new(d, "annotations", a);
+		json_array_append_new(ls, d);
+	}
+	if (artifact) {
+		cdesc = hoist_image_desc(HOIST_MT_OCI_EMPTY,
+					 HOIST_DIGEST_OCI_EMPTY, 2);
+		hoist_json_set_str(cdesc, "data", "e30=");
+		subj = hoist_image_desc(smt, sdg, ssize);
+	} else {
+		/* image-spec's Image for unknown/unknown, as Go marshals it */
+		json_t *img = json_object(), *rootfs = json_object();
+		json_t *diffs = json_array();
+		char hex[HOIST_SHA256_HEXLEN + 1];
+
+		hoist_json_set_str(img, "architecture", "unknown");
+		hoist_json_set_str(img, "os", "unknown");
+		json_object_set_new(img, "config", json_object());
+		hoist_json_set_str(rootfs, "type", "layers");
+		for (size_t i = 0; i < nlayers; i++)
+			json_array_append_new(diffs,
+					      json_string(layers[i].digest));
+		json_object_set_new(rootfs, "diff_ids", diffs);
+		json_object_set_new(img, "rootfs", rootfs);
+		ret = hoist_json_dump(&cfg, &cfg_len, img, 0, err);
+		json_decref(img);
+		if (ret) {
+			json_decref(ls);
+			return ret;
+		}
+		hoist_sha256_hex(cfg, cfg_len, hex);
+		char *dg = hoist_xasprintf("sha256:%s", hex);
+		cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, dg, cfg_len);
+		free(dg);
+	}
+	m = json_object();
+	json_object_set_new(m, "schemaVersion", json_integer(2));
+	hoist_json_set_str(m, "mediaType", HOIST_MT_OCI_MANIFEST);
+	if (artifact)
+		hoist_json_set_str(m, "artifactType", HOIST_MT_ATTEST_ARTIFACT);
+	json_object_set_new(m, "config", cdesc);
+	json_object_set_new(m, "layers", ls);
+	if (subj)
+		json_object_set_new(m, "subject", subj);
+	ret = hoist_json_dump(out, len, m, 1, err);
+	json_decref(m);
+	if (ret) {
+		free(cfg);
+		return ret;
+	}
+	*config = cfg;
+	*config_len = cfg_len;
+	return 0;
+}
+
+json_t *hoist_attest_index_desc(const char *digest, uint64_t size,
+				const char *image_digest, int artifact)
+{
+	struct hoist_platform unknown = {"unknown", "unknown", ""};
+	json_t *d = hoist_image_desc(HOIST_MT_OCI_MANIFEST, digest, size);
+	json_t *a = json_object();
+
+	/* Go marshals map keys sorted: digest before type */
+	hoist_json_set_str(a, HOIST_ANN_REF_DIGEST, image_digest);
+	hoist_json_set_str(a, HOIST_ANN_REF_TYPE, HOIST_REF_TYPE_ATTEST);
+	json_object_set_new(d, "annotations", a);
+	hoist_image_desc_set_platform(d, &unknown);
+	if (artifact)
+		hoist_json_set_str(d, "artifactType", HOIST_MT_ATTEST_ARTIFACT);
+	return d;
+}
