@@ -7,6 +7,7 @@
  * Manifest and Descriptor), so the same inputs always serialise to the
  * same bytes.
  */
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -14,6 +15,8 @@
 #include "lib/digest.h"
 #include "lib/image.h"
 #include "lib/ref.h"
+#include "lib/sbom.h"
+#include "lib/store.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/json.h"
@@ -320,4 +323,244 @@ json_t *hoist_attest_index_desc(const char *digest, uint64_t size,
 	if (artifact)
 		hoist_json_set_str(d, "artifactType", HOIST_MT_ATTEST_ARTIFACT);
 	return d;
+}
+
+static void desc_platform(const json_t *d, struct hoist_platform *p)
+{
+	const json_t *pl = json_object_get(d, "platform");
+	const char *os = hoist_json_str(pl, "os");
+	const char *arch = hoist_json_str(pl, "architecture");
+	const char *variant = hoist_json_str(pl, "variant");
+
+	snprintf(p->os, sizeof(p->os), "%s", os ? os : "");
+	snprintf(p->arch, sizeof(p->arch), "%s", arch ? arch : "");
+	snprintf(p->variant, sizeof(p->variant), "%s", variant ? variant : "");
+}
+
+/* Store data; *desc (may be NULL) gets a new descriptor of media type mt. */
+static int put_blob(struct hoist_store *s, const char *data, size_t len,
+		    const char *mt, json_t **desc, struct hoist_err *err)
+{
+	struct hoist_digest d;
+	int ret = hoist_store_put(s, data, len, &d, err);
+
+	if (!ret && desc)
+		*desc = hoist_image_desc(mt, d.str, len);
+	return ret;
+}
+
+/* One statement for subjects, stored and listed in layers[*n]. */
+static int put_statement(struct hoist_store *s, const char *pred_type,
+			 const struct hoist_attest_subject *subj, size_t nsubj,
+			 const json_t *pred, struct hoist_attest_layer *l,
+			 char *digest_buf, struct hoist_err *err)
+{
+	struct hoist_digest d;
+	char *st;
+	size_t len;
+	int ret;
+
+	ret = hoist_attest_statement(&st, &len, pred_type, subj, nsubj, pred,
+				     err);
+	if (ret)
+		return ret;
+	ret = hoist_store_put(s, st, len, &d, err);
+	free(st);
+	if (ret)
+		return ret;
+	memcpy(digest_buf, d.str, sizeof(d.str));
+	l->digest = digest_buf;
+	l->size = len;
+	l->pred_type = pred_type;
+	return 0;
+}
+
+static json_t *platform_provenance(const struct hoist_attest_opts *o,
+				   const struct hoist_platform *p)
+{
+	struct hoist_attest_material *mats;
+	struct hoist_provenance prov = o->prov;
+	char plat[100];
+	json_t *pred;
+	size_t n = 0;
+
+	mats = hoist_xcalloc(o->prov.nmaterials + 1, sizeof(*mats));
+	for (size_t i = 0; i < o->prov.nmaterials; i++)
+		if (!o->prov.materials[i].platform ||
+		    hoist_platform_equal(o->prov.materials[i].platform, p))
+			mats[n++] = o->prov.materials[i];
+	prov.materials = mats;
+	prov.nmaterials = n;
+	hoist_platform_format(p, plat, sizeof(plat));
+	prov.platform = plat;
+	pred = hoist_attest_provenance(&prov);
+	free(mats);
+	return pred;
+}
+
+static json_t *platform_sbom(const struct hoist_attest_opts *o,
+			     const struct hoist_platform *p,
+			     struct hoist_err *err)
+{
+	const char **roots = hoist_xcalloc(o->ndirs + 1, sizeof(*roots));
+	struct hoist_sbom sb;
+	json_t *doc = NULL;
+	size_t n = 0;
+
+	/* topmost first */
+	for (size_t i = o->ndirs; i > 0; i--)
+		if (!o->dir_platforms || !o->dir_platforms[i - 1] ||
+		    hoist_platform_equal(o->dir_platforms[i - 1], p))
+			roots[n++] = o->dirs[i - 1];
+	hoist_sbom_init(&sb);
+	if (hoist_sbom_scan(&sb, roots, n, err) == 0)
+		doc = hoist_sbom_spdx(&sb, o->nnames ? o->names[0] : "rootfs",
+				      o->created, o->prov.version);
+	hoist_sbom_release(&sb);
+	free(roots);
+	return doc;
+}
+
+/* The attestation manifest of one platform manifest; *adesc is its entry. */
+static int attest_one(struct hoist_store *s, const json_t *mdesc,
+		      const struct hoist_attest_opts *o, json_t **adesc,
+		      json_t **pred_out, struct hoist_err *err)
+{
+	struct hoist_attest_subject *subj;
+	struct hoist_attest_layer layers[2];
+	char digests[2][HOIST_DIGEST_MAX];
+	struct hoist_platform p;
+	const char *mdigest = hoist_json_str(mdesc, "digest");
+	char *m = NULL, *cfg = NULL;
+	size_t mlen, cfglen, nl = 0;
+	json_t *pred = NULL, *doc = NULL, *md = NULL;
+	int ret = 0;
+
+	*adesc = NULL;
+	desc_platform(mdesc, &p);
+	subj = hoist_xcalloc(o->nnames + 1, sizeof(*subj));
+	for (size_t i = 0; i < o->nnames && !ret; i++) {
+		ret = hoist_attest_purl((char **)&subj[i].name, o->names[i], &p,
+					err);
+		subj[i].digest = mdigest;
+	}
+	if (ret)
+		goto out;
+	if (o->provenance) {
+		pred = platform_provenance(o, &p);
+		ret = put_statement(s, HOIST_PRED_SLSA02, subj, o->nnames, pred,
+				    &layers[nl], digests[nl], err);
+		if (ret)
+			goto out;
+		nl++;
+	}
+	if (o->sbom) {
+		doc = platform_sbom(o, &p, err);
+		if (!doc) {
+			ret = hoist_err_prefix(err, "sbom");
+			goto out;
+		}
+		ret = put_statement(s, HOIST_PRED_SPDX, subj, o->nnames, doc,
+				    &layers[nl], digests[nl], err);
+		if (ret)
+			goto out;
+		nl++;
+	}
+	ret = hoist_attest_manifest(&m, &mlen, &cfg, &cfglen, mdesc, layers, nl,
+				    o->artifact, err);
+	if (ret)
+		goto out;
+	ret = cfg ? put_blob(s, cfg, cfglen, NULL, NULL, err)
+		  : put_blob(s, "{}", 2, NULL, NULL, err);
+	if (!ret)
+		ret = put_blob(s, m, mlen, HOIST_MT_OCI_MANIFEST, &md, err);
+	if (ret)
+		goto out;
+	*adesc = hoist_attest_index_desc(hoist_json_str(md, "digest"), mlen,
+					 mdigest, o->artifact);
+	if (pred_out && pred)
+		*pred_out = json_incref(pred);
+out:
+	for (size_t i = 0; i < o->nnames; i++)
+		free((char *)subj[i].name);
+	free(subj);
+	json_decref(md);
+	json_decref(pred);
+	json_decref(doc);
+	free(m);
+	free(cfg);
+	return ret;
+}
+
+int hoist_attest_attach(struct hoist_store *s, const json_t *root,
+			const struct hoist_attest_opts *o, json_t **out,
+			json_t **prov_meta, struct hoist_err *err)
+{
+	const char *mt = hoist_json_str(root, "mediaType");
+	json_t *index = NULL, *manifests, *atts, *ann = NULL;
+	char *data = NULL, *ix = NULL;
+	size_t len, ixlen;
+	int ret = 0;
+
+	*out = NULL;
+	if (prov_meta)
+		*prov_meta = NULL;
+	if (!mt || (strcmp(mt, HOIST_MT_OCI_INDEX) != 0 &&
+		    strcmp(mt, HOIST_MT_OCI_MANIFEST) != 0))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "attestations need OCI media types: "
+				     "remove \"oci-mediatypes=false\"");
+	manifests = json_array();
+	atts = json_array();
+	if (strcmp(mt, HOIST_MT_OCI_INDEX) == 0) {
+		const json_t *e;
+		size_t i;
+
+		ret = hoist_store_get(s, hoist_json_str(root, "digest"),
+				      HOIST_MANIFEST_MAX, &data, &len, err);
+		if (!ret)
+			ret = hoist_json_parse(&index, data, len, "index", err);
+		if (ret)
+			goto out;
+		ann = json_object_get(index, "annotations");
+		json_array_foreach(json_object_get(index, "manifests"), i, e)
+		{
+			/* attestations of an earlier attach are replaced */
+			if (hoist_json_str(json_object_get(e, "annotations"),
+					   HOIST_ANN_REF_TYPE))
+				continue;
+			json_array_append(manifests, (json_t *)e);
+		}
+	} else {
+		json_array_append(manifests, (json_t *)root);
+	}
+	for (size_t i = 0; i < json_array_size(manifests); i++) {
+		json_t *ad = NULL;
+
+		ret = attest_one(s, json_array_get(manifests, i), o, &ad,
+				 prov_meta && !*prov_meta ? prov_meta : NULL,
+				 err);
+		if (ret)
+			goto out;
+		json_array_append_new(atts, ad);
+	}
+	json_array_extend(manifests, atts);
+	ret = hoist_image_index(&ix, &ixlen, manifests, ann, 1, err);
+	if (!ret)
+		ret = put_blob(s, ix, ixlen, HOIST_MT_OCI_INDEX, out, err);
+	if (!ret && json_object_get(root, "annotations") &&
+	    strcmp(mt, HOIST_MT_OCI_INDEX) == 0)
+		json_object_set(*out, "annotations",
+				json_object_get(root, "annotations"));
+out:
+	if (ret && prov_meta) {
+		json_decref(*prov_meta);
+		*prov_meta = NULL;
+	}
+	json_decref(index);
+	json_decref(manifests);
+	json_decref(atts);
+	free(data);
+	free(ix);
+	return ret;
 }

@@ -26,6 +26,8 @@
 #include "util/err.h"
 #include "lib/platform.h"
 
+struct hoist_store;
+
 #define HOIST_INTOTO_STATEMENT "https://in-toto.io/Statement/v1"
 #define HOIST_MT_INTOTO "application/vnd.in-toto+json"
 #define HOIST_ANN_PREDICATE_TYPE "in-toto.io/predicate-type"
@@ -60,6 +62,8 @@ struct hoist_attest_subject {
 struct hoist_attest_material {
 	const char *uri;
 	const char *digest;
+	/* the platform it went into, or NULL for every platform */
+	const struct hoist_platform *platform;
 };
 
 /* A build option as it appears in invocation.parameters. */
@@ -152,5 +156,39 @@ int hoist_attest_manifest(char **out, size_t *len, char **config,
  */
 json_t *hoist_attest_index_desc(const char *digest, uint64_t size,
 				const char *image_digest, int artifact);
+
+/* What hoist_attest_attach adds to every platform of an image. */
+struct hoist_attest_opts {
+	int provenance; /* attach SLSA provenance built from prov */
+	/* template: materials of other platforms are left out per
+	 * platform, and environment.platform is set per platform */
+	struct hoist_provenance prov;
+	int sbom; /* attach an SPDX SBOM of the platform's rootfs */
+	/* the layer directories, bottom first, each for every platform
+	 * (platform NULL) or one: the SBOM reads the platform's stack */
+	const char *const *dirs;
+	const struct hoist_platform *const *dir_platforms;
+	size_t ndirs;
+	const char *const *names; /* image names, for statement subjects */
+	size_t nnames;
+	int artifact;    /* oci-artifact=true form (else legacy config) */
+	int64_t created; /* SBOM creation time */
+};
+
+/*
+ * Attach attestations to the image whose root (a manifest with platform,
+ * or an OCI index of manifests) is in s: for each platform manifest the
+ * statements, their attestation manifest (and config) are stored, and a
+ * new OCI index lists the platform manifests and then, in the same
+ * order, one attestation manifest each (BuildKit's layout; the root's
+ * index annotations are kept). *out is the new root descriptor, owned by
+ * the caller. With prov_meta non-NULL it receives the provenance predicate
+ * of the first platform (buildx's buildx.build.provenance metadata), or
+ * NULL. HOIST_EINVAL for a Docker media-type root (attestations need OCI
+ * media types, as BuildKit >= v0.31 says), store and SBOM errors.
+ */
+int hoist_attest_attach(struct hoist_store *s, const json_t *root,
+			const struct hoist_attest_opts *o, json_t **out,
+			json_t **prov_meta, struct hoist_err *err);
 
 #endif

@@ -338,10 +338,19 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 	struct http_xfer *x = ud;
 	size_t want = size * nitems;
 	uint64_t left = x->body_len - x->pos;
-	ssize_t got;
+	ssize_t got = 0;
 
-	if (want > left)
+	if (x->body_kind == HOIST_HTTP_BODY_STREAM) {
+		do {
+			got = read(x->fd, buf, want);
+		} while (got < 0 && errno == EINTR);
+		if (got >= 0) {
+			x->pos += (uint64_t)got;
+			return (size_t)got;
+		}
+	} else if (want > left) {
 		want = (size_t)left;
+	}
 	if (!want)
 		return 0;
 	if (x->body_kind == HOIST_HTTP_BODY_BUF) {
@@ -349,9 +358,11 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 		x->pos += want;
 		return want;
 	}
-	do {
+	while (x->body_kind == HOIST_HTTP_BODY_FD) {
 		got = pread(x->fd, buf, want, (off_t)(x->body_off + x->pos));
-	} while (got < 0 && errno == EINTR);
+		if (got >= 0 || errno != EINTR)
+			break;
+	}
 	if (got < 0) {
 		int e = errno;
 
@@ -376,6 +387,8 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
 	struct http_xfer *x = ud;
 	int64_t base;
 
+	if (x->body_kind == HOIST_HTTP_BODY_STREAM)
+		return CURL_SEEKFUNC_CANTSEEK;
 	switch (origin) {
 	case SEEK_SET:
 		base = 0;
@@ -480,11 +493,13 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 	has_body = req->body_kind != HOIST_HTTP_BODY_NONE;
 	if ((req->body_kind == HOIST_HTTP_BODY_BUF && !req->body &&
 	     req->body_len) ||
-	    (req->body_kind == HOIST_HTTP_BODY_FD && req->body_fd < 0) ||
+	    (req->body_kind >= HOIST_HTTP_BODY_FD && req->body_fd < 0) ||
+	    (req->body_kind == HOIST_HTTP_BODY_STREAM &&
+	     strcmp(req->method, "POST") != 0) ||
 	    (req->body_kind == HOIST_HTTP_BODY_FD &&
 	     (req->body_offset > INT64_MAX ||
 	      req->body_len > INT64_MAX - req->body_offset)) ||
-	    req->body_kind > HOIST_HTTP_BODY_FD)
+	    req->body_kind > HOIST_HTTP_BODY_STREAM)
 		return hoist_err_set(err, HOIST_EINVAL, "%s '%s': bad body",
 				     req->method, qurl);
 	for (i = 0; i < req->nheaders; i++)
@@ -557,6 +572,8 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 		SETOPT(CURLOPT_PIPEWAIT, 1L);
 	}
 
+	if (req->unix_socket)
+		SETOPT(CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
 	if (tls && tls->ca_file)
 		SETOPT(CURLOPT_CAINFO, tls->ca_file);
 	if (tls && tls->ca_dir)
@@ -585,7 +602,10 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 		SETOPT(CURLOPT_NOBODY, 1L);
 	} else if (is_post) {
 		SETOPT(CURLOPT_POST, 1L);
-		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE,
+		       x->body_kind == HOIST_HTTP_BODY_STREAM
+			       ? (curl_off_t)-1
+			       : (curl_off_t)x->body_len);
 		if (!has_body)
 			SETOPT(CURLOPT_POSTFIELDS, "");
 	} else if (has_body || is_put || is_patch) {

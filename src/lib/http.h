@@ -26,7 +26,8 @@
  * Bodies:
  *  - Request bodies come from a buffer or from a byte range of a file
  *    descriptor (pread, so the range can be rewound when libcurl must
- *    resend it). Content-Length is always sent for PUT/POST/PATCH, also 0.
+ *    resend it), or are streamed from a socket (POST only, chunked).
+ *    Content-Length is always sent for PUT/POST/PATCH, also 0.
  *    On HTTP/1.1 libcurl adds "Expect: 100-continue" to PUT/PATCH with a
  *    body and to POST bodies over 1 MiB, so a 401 or 413 can arrive before
  *    the body is sent; a request header "Expect:" (empty) turns it off.
@@ -98,6 +99,9 @@ enum hoist_http_body_kind {
 	HOIST_HTTP_BODY_NONE,
 	HOIST_HTTP_BODY_BUF,
 	HOIST_HTTP_BODY_FD, /* [fd_offset, fd_offset + length) of fd */
+	/* read() from fd until end of file; length unknown, so HTTP/1.1
+	 * sends it chunked; cannot be resent (POST only) */
+	HOIST_HTTP_BODY_STREAM,
 };
 
 /* Default cap for collected response bodies (error and token bodies). */
@@ -117,6 +121,9 @@ struct hoist_http_request {
 	const struct hoist_sink *sink;    /* if set, stream a 2xx body here */
 	const struct hoist_http_tls *tls; /* NULL: verify with system CAs */
 	enum hoist_http_version version;
+	/* connect to this unix socket instead of the URL's host (Docker
+	 * Engine API); NULL: TCP */
+	const char *unix_socket;
 	/* called with the running byte counts while the body goes out */
 	void (*progress)(void *ctx, uint64_t sent, uint64_t received);
 	void *progress_ctx;

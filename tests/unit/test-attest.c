@@ -16,6 +16,7 @@
 #include "lib/attest.h"
 #include "lib/image.h"
 #include "lib/sbom.h"
+#include "lib/store.h"
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -62,8 +63,8 @@ static const struct hoist_attest_param params[] = {
 	{"env", "TOKEN=secret", 1},
 };
 static const struct hoist_attest_material mats[] = {
-	{"pkg:docker/alpine@3.19?platform=linux%2Famd64", D2},
-	{"file:rootfs", D3},
+	{"pkg:docker/alpine@3.19?platform=linux%2Famd64", D2, NULL},
+	{"file:rootfs", D3, NULL},
 };
 
 static json_t *statement(enum hoist_prov_mode mode, int64_t epoch)
@@ -450,6 +451,151 @@ static void sbom_scan_rootfs(void **state)
 	free(dir);
 }
 
+static json_t *get_json(struct hoist_store *st, const char *digest)
+{
+	struct hoist_err err;
+	char *data;
+	size_t len;
+	json_t *v;
+
+	assert_int_equal(
+		hoist_store_get(st, digest, 1 << 20, &data, &len, &err), 0);
+	assert_int_equal(hoist_json_parse(&v, data, len, "blob", &err), 0);
+	free(data);
+	return v;
+}
+
+static void attach_to_image(void **state)
+{
+	char *dir = tl_mkdtemp("attest"), path[4096];
+	struct hoist_platform amd = {"linux", "amd64", ""};
+	struct hoist_attest_material pmats[] = {
+		{"pkg:docker/base@1?platform=linux%2Famd64", D2, &amd},
+		{"pkg:docker/base@1?platform=linux%2Farm64", D3, NULL}};
+	const char *names[] = {"localhost:5000/me/app:1"};
+	const char *dirs[1];
+	struct hoist_attest_opts o;
+	struct hoist_store *st;
+	struct hoist_err err;
+	struct hoist_digest cd, md;
+	struct hoist_image_layer none[1];
+	json_t *cdesc, *root, *out, *meta, *ix, *e, *am, *stmt;
+	char *m;
+	size_t mlen;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/store", dir);
+	assert_int_equal(hoist_store_open(&st, path, &err), 0);
+	snprintf(path, sizeof(path), "%s/rootfs/var/lib/dpkg/status", dir);
+	tl_write_file(path, DPKG, 0644);
+	snprintf(path, sizeof(path), "%s/rootfs", dir);
+	dirs[0] = path;
+	assert_int_equal(hoist_store_put(st, "{}", 2, &cd, &err), 0);
+	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, 2);
+	assert_int_equal(
+		hoist_image_manifest(&m, &mlen, cdesc, none, 0, NULL, 1, &err),
+		0);
+	assert_int_equal(hoist_store_put(st, m, mlen, &md, &err), 0);
+	free(m);
+	root = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
+	hoist_image_desc_set_platform(root, &amd);
+
+	memset(&o, 0, sizeof(o));
+	o.provenance = 1;
+	o.prov.mode = HOIST_PROV_MAX;
+	o.prov.materials = pmats;
+	o.prov.nmaterials = 2;
+	o.prov.epoch = 7;
+	o.prov.version = "0.1.0";
+	o.sbom = 1;
+	o.dirs = dirs;
+	o.ndirs = 1;
+	o.names = names;
+	o.nnames = 1;
+	o.artifact = 1;
+	assert_int_equal(hoist_attest_attach(st, root, &o, &out, &meta, &err),
+			 0);
+	assert_string_equal(hoist_json_str(out, "mediaType"),
+			    HOIST_MT_OCI_INDEX);
+	assert_non_null(meta);
+	assert_string_equal(
+		hoist_json_str(
+			json_object_get(json_object_get(meta, "invocation"),
+					"environment"),
+			"platform"),
+		"linux/amd64");
+	json_decref(meta);
+
+	ix = get_json(st, hoist_json_str(out, "digest"));
+	assert_int_equal(json_array_size(json_object_get(ix, "manifests")), 2);
+	e = json_array_get(json_object_get(ix, "manifests"), 0);
+	assert_string_equal(hoist_json_str(e, "digest"), md.str);
+	e = json_array_get(json_object_get(ix, "manifests"), 1);
+	assert_string_equal(hoist_json_str(json_object_get(e, "annotations"),
+					   HOIST_ANN_REF_DIGEST),
+			    md.str);
+	assert_string_equal(
+		hoist_json_str(json_object_get(e, "platform"), "os"),
+		"unknown");
+	am = get_json(st, hoist_json_str(e, "digest"));
+	assert_int_equal(json_array_size(json_object_get(am, "layers")), 2);
+	assert_true(hoist_store_has(st, HOIST_DIGEST_OCI_EMPTY));
+
+	/* the provenance lists this platform's materials only */
+	stmt = get_json(
+		st,
+		hoist_json_str(json_array_get(json_object_get(am, "layers"), 0),
+			       "digest"));
+	assert_string_equal(
+		hoist_json_str(
+			json_array_get(json_object_get(stmt, "subject"), 0),
+			"name"),
+		"pkg:docker/localhost:5000/me/app@1?platform=linux%2Famd64");
+	assert_int_equal(
+		json_array_size(json_object_get(
+			json_object_get(stmt, "predicate"), "materials")),
+		2);
+	json_decref(stmt);
+	/* the SBOM lists the rootfs's packages */
+	stmt = get_json(
+		st,
+		hoist_json_str(json_array_get(json_object_get(am, "layers"), 1),
+			       "digest"));
+	assert_string_equal(hoist_json_str(stmt, "predicateType"),
+			    HOIST_PRED_SPDX);
+	assert_int_equal(
+		json_array_size(json_object_get(
+			json_object_get(stmt, "predicate"), "packages")),
+		3);
+	json_decref(stmt);
+	json_decref(am);
+
+	/* attaching again to the index replaces, not adds */
+	{
+		json_t *again;
+		assert_int_equal(
+			hoist_attest_attach(st, out, &o, &again, NULL, &err),
+			0);
+		assert_string_equal(hoist_json_str(again, "digest"),
+				    hoist_json_str(out, "digest"));
+		json_decref(again);
+	}
+	json_decref(ix);
+	json_decref(out);
+
+	/* Docker media types cannot carry attestations */
+	json_object_set_new(root, "mediaType",
+			    json_string(HOIST_MT_DOCKER_MANIFEST));
+	assert_int_equal(hoist_attest_attach(st, root, &o, &out, NULL, &err),
+			 HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "oci-mediatypes=false"));
+	json_decref(root);
+	json_decref(cdesc);
+	hoist_store_close(st);
+	tl_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +606,7 @@ int main(void)
 		cmocka_unit_test(sbom_parsers),
 		cmocka_unit_test(sbom_spdx),
 		cmocka_unit_test(sbom_scan_rootfs),
+		cmocka_unit_test(attach_to_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
