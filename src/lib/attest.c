@@ -7,7 +7,6 @@
  * Manifest and Descriptor), so the same inputs always serialise to the
  * same bytes.
  */
-#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -325,18 +324,6 @@ json_t *hoist_attest_index_desc(const char *digest, uint64_t size,
 	return d;
 }
 
-static void desc_platform(const json_t *d, struct hoist_platform *p)
-{
-	const json_t *pl = json_object_get(d, "platform");
-	const char *os = hoist_json_str(pl, "os");
-	const char *arch = hoist_json_str(pl, "architecture");
-	const char *variant = hoist_json_str(pl, "variant");
-
-	snprintf(p->os, sizeof(p->os), "%s", os ? os : "");
-	snprintf(p->arch, sizeof(p->arch), "%s", arch ? arch : "");
-	snprintf(p->variant, sizeof(p->variant), "%s", variant ? variant : "");
-}
-
 /* Store data; *desc (may be NULL) gets a new descriptor of media type mt. */
 static int put_blob(struct hoist_store *s, const char *data, size_t len,
 		    const char *mt, json_t **desc, struct hoist_err *err)
@@ -437,7 +424,7 @@ static int attest_one(struct hoist_store *s, const json_t *mdesc,
 	int ret = 0;
 
 	*adesc = NULL;
-	desc_platform(mdesc, &p);
+	hoist_image_platform_from_json(&p, json_object_get(mdesc, "platform"));
 	subj = hoist_xcalloc(o->nnames + 1, sizeof(*subj));
 	for (size_t i = 0; i < o->nnames && !ret; i++) {
 		ret = hoist_attest_purl((char **)&subj[i].name, o->names[i], &p,
