@@ -6,6 +6,9 @@
 #ifndef HOIST_LIB_STORE_INT_H
 #define HOIST_LIB_STORE_INT_H
 
+#include <stdint.h>
+#include <jansson.h>
+
 #include "lib/store.h"
 
 #define STORE_SHA256_PREFIX "sha256:"
@@ -34,5 +37,81 @@ int hoist_store_open_lock(const char *path, struct hoist_err *err);
 int hoist_store_check_digest(const char *digest, struct hoist_err *err);
 /* ROOT/blobs/sha256/<hex> for a digest already checked. Caller frees. */
 char *hoist_store_blob_path_of(const struct hoist_store *s, const char *digest);
+
+/* ---- index.json (store-index.c) ---- */
+
+/* Take index.lock exclusively: the fd to pass to unlock, or HOIST_E*. */
+int hoist_store_index_lock(struct hoist_store *s, struct hoist_err *err);
+void hoist_store_index_unlock(int fd);
+/* Load index.json (a missing file is an empty index). *out: caller's. */
+int hoist_store_index_load(struct hoist_store *s, json_t **out,
+			   struct hoist_err *err);
+/* Replace index.json atomically; the caller holds index.lock. */
+int hoist_store_index_save(struct hoist_store *s, const json_t *idx,
+			   struct hoist_err *err);
+/* Create an empty index.json unless there is one. */
+int hoist_store_index_init(struct hoist_store *s, struct hoist_err *err);
+
+/* ---- the manifest graph and leftovers (store-gc.c) ---- */
+
+/* What the walk found at a reachable descriptor. */
+enum store_reach {
+	STORE_REACH_OK,      /* present (and, for a manifest, readable) */
+	STORE_REACH_MISSING, /* no blob with that digest */
+	STORE_REACH_INVALID, /* the descriptor has no valid sha256 digest */
+	STORE_REACH_SIZE,    /* the blob's size is not the descriptor's */
+	STORE_REACH_CORRUPT, /* a manifest whose bytes fail their digest */
+	STORE_REACH_BAD_DOC, /* a manifest or index that is not JSON */
+};
+
+/*
+ * Called for each descriptor visited, with what was found and, for a
+ * problem, why (in e). A non-zero return stops the walk and is returned,
+ * with e copied into the walk's err.
+ */
+typedef int (*store_reach_fn)(void *ctx, const json_t *desc,
+			      enum store_reach what,
+			      const struct hoist_err *e);
+
+/*
+ * Visit every descriptor reachable from the array roots, each digest once
+ * (seen: a JSON object of digests, filled as it goes; pre-filled digests
+ * are not visited). Indexes are followed by "manifests", manifests by
+ * "config" and "layers", both by "subject", chosen by the descriptor's
+ * mediaType (the blob's own mediaType when the descriptor has none; a blob
+ * without one that is not JSON is a leaf).
+ */
+int hoist_store_reach(struct hoist_store *s, const json_t *roots,
+		      json_t *seen, store_reach_fn fn, void *ctx,
+		      struct hoist_err *err);
+
+/* Kinds of leftovers a killed process leaves (see hoist_store_gc). */
+enum store_stale {
+	STORE_STALE_INGEST,  /* ROOT/ingest/ file nobody holds a lock on */
+	STORE_STALE_TMP,     /* ROOT/.hoist-tmp-* file or directory */
+	STORE_STALE_SESSION, /* ROOT/uploads/ record of an unusable upload */
+};
+typedef void (*store_stale_fn)(void *ctx, enum store_stale kind,
+			       const char *path);
+
+/*
+ * Find the leftovers, call fn (may be NULL) for each, and remove them when
+ * remove is set. alone: the caller holds gc.lock exclusively, so no live
+ * process has the store open and every temporary is stale; otherwise only
+ * ingest files (by their lock) and sessions are judged. Returns the number
+ * found per kind in counts[3].
+ */
+void hoist_store_stale(struct hoist_store *s, int alone, int remove,
+		       store_stale_fn fn, void *ctx, uint64_t counts[3]);
+
+/*
+ * Take gc.lock exclusively (dropping our shared hold first: flock cannot
+ * upgrade atomically). nb: do not wait; 1 when taken, 0 when others hold
+ * it (the shared hold is back then), or HOIST_E*.
+ */
+int hoist_store_lock_alone(struct hoist_store *s, int nb,
+			   struct hoist_err *err);
+/* Back to the shared hold every open store keeps. */
+void hoist_store_unlock_alone(struct hoist_store *s);
 
 #endif

@@ -9,6 +9,7 @@
  *   ROOT/ingest/                 blobs being written (temp files)
  *   ROOT/uploads/<sha256>.json   upload sessions of interrupted pushes
  *   ROOT/registries/<host>.json  what was learned about each registry
+ *   ROOT/cache/                  the build cache (cache.h)
  *   ROOT/index.lock, ROOT/gc.lock  flock(2) lock files
  *
  * Only store*.c know this layout: everything else goes through the
@@ -170,26 +171,90 @@ int hoist_store_list(struct hoist_store *s, json_t **list,
 struct hoist_store_gc_stats {
 	uint64_t blobs_removed;
 	uint64_t bytes_removed;
-	uint64_t ingest_removed;
+	uint64_t ingest_removed;   /* stale ingest files and temporaries */
+	uint64_t sessions_removed; /* stale upload sessions */
 };
 /*
  * Remove every blob no name reaches (following index -> manifests ->
- * config and layers), and stale ingest files. Waits for other writers
- * (exclusive gc lock, released again before returning; the caller's own
- * shared lock is dropped during the collection).
+ * config and layers), and what killed processes left behind. Waits until
+ * no other process has the store open (exclusive gc lock, released again
+ * before returning; the caller's own shared lock is dropped meanwhile).
  *
  * Which blobs are followed is decided by the descriptor's mediaType (the
  * blob's own mediaType when the descriptor has none): OCI and Docker
  * indexes/manifest lists by "manifests", OCI and Docker image manifests by
  * "config" and "layers"; "subject" is followed in both. Other blobs are
  * leaves. A reachable manifest that is corrupt or not JSON stops gc before
- * anything is removed. Ingest files (and the store's own temporaries)
- * older than an hour go, unless a process holds an flock on them.
+ * anything is removed (HOIST_EDIGEST / HOIST_EINVAL).
+ *
+ * Stale, and removed (the rule hoist(1) documents):
+ *   - every ingest file and every ".hoist-tmp-*" temporary of the store:
+ *     every writer keeps the store open while it writes, so once gc holds
+ *     the lock none of them has a live owner (each ingest file is also
+ *     flock'ed by its writer, which is how fsck tells without waiting);
+ *   - an upload session whose record is unreadable, whose blob is no longer
+ *     in the store (after this sweep), or that is older than 7 days.
  * Because flock locks belong to open files, a process must not call this
  * while it has a second hoist_store open on the same root: gc would wait
  * for itself.
  */
 int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
 		   struct hoist_err *err);
+
+/* What fsck found. The first five make the store unsound. */
+enum hoist_fsck_kind {
+	HOIST_FSCK_CORRUPT,   /* a blob whose content fails its digest */
+	HOIST_FSCK_MISSING,   /* a name or manifest refers to an absent blob */
+	HOIST_FSCK_BAD_REF,   /* a descriptor with a bad digest or size */
+	HOIST_FSCK_BAD_DOC,   /* a reachable manifest or index is not JSON */
+	HOIST_FSCK_BAD_INDEX, /* index.json cannot be read */
+	HOIST_FSCK_ORPHAN,    /* a blob no name reaches (prune removes it) */
+	HOIST_FSCK_STALE,     /* a leftover of a killed process */
+};
+
+struct hoist_fsck_finding {
+	enum hoist_fsck_kind kind;
+	const char *subject; /* a digest, or a path for STALE */
+	const char *name;    /* the image name that reaches it, or NULL */
+	const char *detail;  /* why, for a problem; else NULL */
+	int repaired;        /* --repair removed subject */
+};
+
+/* Called for each finding; the pointers are valid during the call only. */
+typedef void (*hoist_fsck_report_fn)(void *ctx,
+				     const struct hoist_fsck_finding *f);
+
+struct hoist_store_fsck_stats {
+	uint64_t blobs;    /* blob files checked */
+	uint64_t bytes;    /* bytes hashed */
+	uint64_t names;    /* names checked */
+	uint64_t problems; /* unsound findings left after any repair */
+	uint64_t repaired; /* files removed by repair */
+	uint64_t orphans;
+	uint64_t stale;
+	int partial; /* others had the store open: temporaries not judged */
+};
+
+/*
+ * Check the store: every blob file against its digest, every name's
+ * manifest graph (each reachable blob present with its descriptor's size,
+ * each reachable manifest and index readable), and report orphans and
+ * stale leftovers (the rule of hoist_store_gc) through report (may be
+ * NULL). Without repair it does not wait for other processes: when some
+ * have the store open, scratch temporaries are not judged (stats.partial)
+ * and orphans may be blobs a running build has not named yet.
+ *
+ * repair: wait for the store to be free (as gc does), remove every corrupt
+ * blob (the names that reach it are reported as MISSING, so a rebuild or a
+ * pull can bring it back) and every stale leftover. Orphans stay (prune).
+ *
+ * Returns 0 when the check ran; the store is sound when stats->problems is
+ * 0. HOIST_E* when it could not run (a lock or directory could not be
+ * opened).
+ */
+int hoist_store_fsck(struct hoist_store *s, int repair,
+		     hoist_fsck_report_fn report, void *ctx,
+		     struct hoist_store_fsck_stats *stats,
+		     struct hoist_err *err);
 
 #endif
