@@ -17,9 +17,13 @@ int hoist_cmd_prune(int argc, char **argv, const struct hoist_global *g)
 	static const char usage[] =
 		"Usage: hoist prune [--all]\n"
 		"\n"
-		"Delete every blob that no image name reaches, stale ingest "
-		"files, and\n"
-		"build cache entries whose blobs are gone.\n"
+		"Delete every blob that no image name reaches, what killed "
+		"processes left\n"
+		"behind (ingest files, temporaries, upload sessions of blobs "
+		"that are gone;\n"
+		"see STALE FILES in hoist(1)), and build cache entries whose "
+		"blobs are gone.\n"
+		"Waits for other hoist processes to finish.\n"
 		"\n"
 		"      --all    also empty the build cache (the next build of "
 		"every tree\n"
@@ -47,11 +51,12 @@ int hoist_cmd_prune(int argc, char **argv, const struct hoist_global *g)
 		ret = hoist_msg_error(&err);
 		goto out;
 	}
-	printf("Deleted %llu blobs, %llu bytes; %llu stale ingest files; "
-	       "%llu build cache entries\n",
+	printf("Deleted %llu blobs, %llu bytes; %llu stale ingest files, "
+	       "%llu stale upload sessions; %llu build cache entries\n",
 	       (unsigned long long)st.blobs_removed,
 	       (unsigned long long)st.bytes_removed,
 	       (unsigned long long)st.ingest_removed,
+	       (unsigned long long)st.sessions_removed,
 	       (unsigned long long)cst.entries_removed);
 out:
 	hoist_cache_close(c);

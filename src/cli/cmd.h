@@ -19,6 +19,7 @@ int hoist_cmd_images(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_inspect(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_rm(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_prune(int argc, char **argv, const struct hoist_global *g);
+int hoist_cmd_fsck(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_login(int argc, char **argv, const struct hoist_global *g);
 int hoist_cmd_logout(int argc, char **argv, const struct hoist_global *g);

@@ -23,6 +23,7 @@ static const struct {
 	{"inspect", hoist_cmd_inspect, "show an image's manifest and config"},
 	{"rm", hoist_cmd_rm, "remove image names from the staging area"},
 	{"prune", hoist_cmd_prune, "delete blobs that no name reaches"},
+	{"fsck", hoist_cmd_fsck, "check the staging area (--repair)"},
 	{"push", hoist_cmd_push, "push an image to a registry"},
 	{"copy", hoist_cmd_copy,
 	 "copy an image between registries, layouts and archives"},

@@ -30,14 +30,13 @@ struct fsck {
 	hoist_fsck_report_fn report;
 	void *ctx;
 	struct hoist_store_fsck_stats *st;
-	json_t *present; /* digest -> true, blob files that stay */
-	json_t *corrupt; /* digest -> why */
+	json_t *present;  /* digest -> true, blob files that stay */
+	json_t *corrupt;  /* digest -> why */
 	const char *name; /* the name being walked */
 };
 
-static void say(struct fsck *f, enum hoist_fsck_kind kind,
-		const char *subject, const char *name, const char *detail,
-		int repaired)
+static void say(struct fsck *f, enum hoist_fsck_kind kind, const char *subject,
+		const char *name, const char *detail, int repaired)
 {
 	struct hoist_fsck_finding fd = {kind, subject, name, detail, repaired};
 
@@ -103,8 +102,7 @@ static int check_blobs(struct fsck *f, struct hoist_err *err)
 
 		if (strlen(e->d_name) != HOIST_SHA256_HEXLEN)
 			continue;
-		snprintf(key, sizeof(key), STORE_SHA256_PREFIX "%s",
-			 e->d_name);
+		snprintf(key, sizeof(key), STORE_SHA256_PREFIX "%s", e->d_name);
 		if (hoist_store_check_digest(key, NULL))
 			continue;
 		f->st->blobs++;
@@ -168,7 +166,6 @@ static int name_reach(void *ctx, const json_t *desc, enum store_reach what,
 	case STORE_REACH_MISSING:
 		kind = HOIST_FSCK_MISSING;
 		break;
-	case STORE_REACH_INVALID:
 	case STORE_REACH_SIZE:
 		kind = HOIST_FSCK_BAD_REF;
 		break;
@@ -186,18 +183,17 @@ static int name_reach(void *ctx, const json_t *desc, enum store_reach what,
 }
 
 /* Every name's manifest graph; reached digests go into seen. */
-static int check_names(struct fsck *f, json_t *seen, struct hoist_err *err)
+static void check_names(struct fsck *f, json_t *seen)
 {
 	json_t *idx = NULL, *e;
 	struct hoist_err why;
 	size_t i;
-	int rc = 0;
 
 	hoist_err_clear(&why);
 	if (hoist_store_index_load(f->s, &idx, &why)) {
 		say(f, HOIST_FSCK_BAD_INDEX, "index.json", NULL, why.msg, 0);
 		f->st->problems++;
-		return 0;
+		return;
 	}
 	json_array_foreach(json_object_get(idx, "manifests"), i, e)
 	{
@@ -206,16 +202,22 @@ static int check_names(struct fsck *f, json_t *seen, struct hoist_err *err)
 		f->name = hoist_json_str(json_object_get(e, "annotations"),
 					 HOIST_ANN_IMAGE_NAME);
 		f->st->names++;
-		rc = hoist_store_reach(f->s, roots, one, name_reach, f, err);
+		hoist_err_clear(&why);
+		/* name_reach never stops it: only the walk's own limits do. */
+		if (hoist_store_reach(f->s, roots, one, name_reach, f, &why)) {
+			say(f, HOIST_FSCK_BAD_DOC,
+			    hoist_json_str(e, "digest")
+				    ? hoist_json_str(e, "digest")
+				    : "",
+			    f->name, why.msg, 0);
+			f->st->problems++;
+		}
 		json_object_update(seen, one);
 		json_decref(roots);
 		json_decref(one);
-		if (rc)
-			break;
 	}
 	f->name = NULL;
 	json_decref(idx);
-	return rc;
 }
 
 static void stale_found(void *ctx, enum store_stale kind, const char *path)
@@ -239,8 +241,8 @@ int hoist_store_fsck(struct hoist_store *s, int repair,
 		     struct hoist_err *err)
 {
 	struct hoist_store_fsck_stats st;
-	struct fsck f = {s,         repair,        report, ctx, &st,
-			 json_object(), json_object(), NULL};
+	struct fsck f = {s,   repair,        report,        ctx,
+			 &st, json_object(), json_object(), NULL};
 	json_t *seen = json_object();
 	const char *key;
 	json_t *v;
@@ -256,10 +258,9 @@ int hoist_store_fsck(struct hoist_store *s, int repair,
 	}
 	st.partial = !alone;
 	rc = check_blobs(&f, err);
-	if (!rc)
-		rc = check_names(&f, seen, err);
 	if (rc)
 		goto out;
+	check_names(&f, seen);
 	json_object_foreach(f.present, key, v)
 	{
 		if (json_object_get(seen, key))

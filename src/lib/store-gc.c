@@ -1,6 +1,7 @@
 /*
  * store-gc.c: garbage collection of the staging area. It walks the
- * manifest graph from the names (hoist_store_reach, shared with fsck),
+ * manifest graph from the names (hoist_store_reach: imgwalk's one walker
+ * in its tolerant mode, following subjects; shared with fsck),
  * removes the blobs nothing reaches, and removes what killed processes
  * left behind, by the rule stated in store.h and hoist(1):
  *   - gc holds gc.lock exclusively, which it only gets when no other
@@ -25,16 +26,17 @@
 #include <unistd.h>
 
 #include "lib/image.h"
+#include "lib/imgwalk.h"
 #include "lib/store-int.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
 #define SESSION_MAX_AGE (7 * 24 * 3600)
 
-int hoist_store_lock_alone(struct hoist_store *s, int nb,
-			   struct hoist_err *err)
+int hoist_store_lock_alone(struct hoist_store *s, int nb, struct hoist_err *err)
 {
 	hoist_store_lock_fd(s->gc_fd, LOCK_UN);
 	if (hoist_store_lock_fd(s->gc_fd, LOCK_EX | (nb ? LOCK_NB : 0)) == 0)
@@ -53,120 +55,114 @@ void hoist_store_unlock_alone(struct hoist_store *s)
 	hoist_store_lock_fd(s->gc_fd, LOCK_SH);
 }
 
-/* Queue a descriptor: remember its digest and, if new, visit it later. */
-static void mark_desc(json_t *seen, json_t *todo, const json_t *desc)
-{
-	const char *d = hoist_json_str(desc, "digest");
+struct reach {
+	struct hoist_store *s;
+	json_t *seen;
+	store_reach_fn fn;
+	void *ctx;
+};
 
-	if (!json_is_object(desc) || (d && json_object_get(seen, d)))
-		return;
-	if (d)
-		json_object_set_new(seen, d, json_true());
-	json_array_append(todo, (json_t *)desc);
+/* Tell the caller; a non-zero answer stops the walk with e. */
+static int found(struct reach *r, const json_t *desc, enum store_reach what,
+		 const struct hoist_err *e, struct hoist_err *err)
+{
+	int rc = r->fn(r->ctx, desc, what, e);
+
+	if (rc && err)
+		*err = *e;
+	return rc;
 }
 
-static void mark_array(json_t *seen, json_t *todo, const json_t *arr)
+/* Each digest once over all roots; a present blob has its stated size. */
+static int reach_pre(void *ctx, const struct hoist_imgwalk_node *n,
+		     struct hoist_err *err)
 {
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(arr, i, e) mark_desc(seen, todo, e);
-}
-
-/*
- * Look at one reachable descriptor and queue what it references. Returns
- * what was found; e says why for a problem.
- */
-static enum store_reach visit(struct hoist_store *s, json_t *seen,
-			      json_t *todo, const json_t *desc,
-			      struct hoist_err *e)
-{
-	const char *digest = hoist_json_str(desc, "digest");
-	const char *mt = hoist_json_str(desc, "mediaType");
-	json_t *doc = NULL, *jsize = json_object_get(desc, "size");
+	struct reach *r = ctx;
 	enum store_reach what = STORE_REACH_OK;
-	char *data = NULL;
-	size_t len = 0;
+	struct hoist_err e;
 	uint64_t size;
 	int rc;
 
-	if (hoist_store_check_digest(digest, e))
-		return STORE_REACH_INVALID;
-	if (hoist_store_blob_size(s, digest, &size, NULL)) {
-		hoist_err_set(e, HOIST_ENOTFOUND, "blob '%s' is missing",
-			      digest);
-		return STORE_REACH_MISSING;
-	}
-	if (json_is_integer(jsize) &&
-	    (uint64_t)json_integer_value(jsize) != size) {
-		hoist_err_set(e, HOIST_EINVAL,
+	if (json_object_get(r->seen, n->digest))
+		return HOIST_IMGWALK_PRUNE;
+	json_object_set_new(r->seen, n->digest, json_true());
+	hoist_err_clear(&e);
+	if (hoist_store_blob_size(r->s, n->digest, &size, NULL)) {
+		hoist_err_set(&e, HOIST_ENOTFOUND, "blob '%s' is missing",
+			      n->digest);
+		what = STORE_REACH_MISSING;
+	} else if (json_is_integer(json_object_get(n->desc, "size")) &&
+		   n->size != size) {
+		hoist_err_set(&e, HOIST_EINVAL,
 			      "blob '%s' has %llu bytes, its descriptor says "
-			      "%lld",
-			      digest, (unsigned long long)size,
-			      (long long)json_integer_value(jsize));
+			      "%llu",
+			      n->digest, (unsigned long long)size,
+			      (unsigned long long)n->size);
 		what = STORE_REACH_SIZE;
 	}
-	/* Without a media type, the blob's own one may tell. */
-	if (mt && !hoist_image_mt_is_index(mt) &&
-	    !hoist_image_mt_is_manifest(mt))
-		return what;
-	rc = hoist_store_get(s, digest, HOIST_MANIFEST_MAX, &data, &len, e);
-	if (rc == HOIST_ELIMIT && !mt)
-		goto out;
-	if (rc) {
-		what = STORE_REACH_CORRUPT;
-		goto out;
-	}
-	if (hoist_json_parse(&doc, data, len, "manifest", NULL) ||
-	    !json_is_object(doc)) {
-		if (mt) {
-			hoist_err_set(e, HOIST_EINVAL,
-				      "manifest '%s' is not a JSON object",
-				      digest);
-			what = STORE_REACH_BAD_DOC;
-		}
-		goto out;
-	}
-	if (!mt)
-		mt = hoist_json_str(doc, "mediaType");
-	if (hoist_image_mt_is_index(mt)) {
-		mark_array(seen, todo, json_object_get(doc, "manifests"));
-	} else if (hoist_image_mt_is_manifest(mt)) {
-		mark_desc(seen, todo, json_object_get(doc, "config"));
-		mark_array(seen, todo, json_object_get(doc, "layers"));
-	}
-	/* Referrers point at their subject; keep it. */
-	mark_desc(seen, todo, json_object_get(doc, "subject"));
-out:
-	json_decref(doc);
-	free(data);
-	return what;
+	rc = found(r, n->desc, what, &e, err);
+	if (rc)
+		return rc;
+	return what == STORE_REACH_MISSING ? HOIST_IMGWALK_PRUNE : 0;
 }
 
-int hoist_store_reach(struct hoist_store *s, const json_t *roots,
-		      json_t *seen, store_reach_fn fn, void *ctx,
-		      struct hoist_err *err)
+/*
+ * Read an index or manifest. One that cannot be read is reported; when
+ * the caller lets the walk go on, it is walked as an empty document.
+ */
+static int reach_load(void *ctx, const struct hoist_imgwalk_node *n,
+		      json_t **doc, struct hoist_err *err)
 {
-	json_t *todo = json_array();
-	int rc = 0;
+	struct reach *r = ctx;
+	enum store_reach what = STORE_REACH_CORRUPT;
+	struct hoist_err e;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
 
-	mark_array(seen, todo, roots);
-	for (size_t i = 0; i < json_array_size(todo); i++) {
-		const json_t *desc = json_array_get(todo, i);
-		struct hoist_err e;
-		enum store_reach what;
-
-		hoist_err_clear(&e);
-		what = visit(s, seen, todo, desc, &e);
-		rc = fn(ctx, desc, what, &e);
-		if (rc) {
-			if (err)
-				*err = e;
-			break;
-		}
+	*doc = NULL;
+	hoist_err_clear(&e);
+	rc = hoist_store_get(r->s, n->digest, HOIST_MANIFEST_MAX, &data, &len,
+			     &e);
+	if (!rc) {
+		what = STORE_REACH_BAD_DOC;
+		rc = hoist_json_parse(doc, data, len, n->digest, &e);
+		if (!rc && !json_is_object(*doc))
+			rc = hoist_err_set(&e, HOIST_EINVAL,
+					   "manifest '%s' is not a JSON object",
+					   n->digest);
 	}
-	json_decref(todo);
-	return rc;
+	free(data);
+	if (!rc)
+		return 0;
+	json_decref(*doc);
+	*doc = NULL;
+	rc = found(r, n->desc, what, &e, err);
+	if (rc)
+		return rc;
+	*doc = json_object();
+	return 0;
+}
+
+int hoist_store_reach(struct hoist_store *s, const json_t *roots, json_t *seen,
+		      store_reach_fn fn, void *ctx, struct hoist_err *err)
+{
+	static const struct hoist_imgwalk_ops ops = {reach_pre, reach_load,
+						     NULL};
+	struct reach r = {s, seen, fn, ctx};
+	size_t i;
+	json_t *root;
+	int rc;
+
+	json_array_foreach(roots, i, root)
+	{
+		rc = hoist_imgwalk(
+			s, root, HOIST_IMGWALK_TOLERANT | HOIST_IMGWALK_SUBJECT,
+			&ops, &r, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /*
@@ -200,8 +196,7 @@ static int sweep_blobs(struct hoist_store *s, const json_t *seen,
 		/* Only names that are digests; leave anything else alone. */
 		if (strlen(e->d_name) != HOIST_SHA256_HEXLEN)
 			continue;
-		snprintf(key, sizeof(key), STORE_SHA256_PREFIX "%s",
-			 e->d_name);
+		snprintf(key, sizeof(key), STORE_SHA256_PREFIX "%s", e->d_name);
 		if (hoist_store_check_digest(key, NULL) ||
 		    json_object_get(seen, key))
 			continue;
@@ -245,8 +240,7 @@ static int unlocked(int dirfd, const char *name)
 }
 
 /* An upload session record that can no longer be used. */
-static int session_stale(struct hoist_store *s, const char *path,
-			 time_t mtime)
+static int session_stale(struct hoist_store *s, const char *path, time_t mtime)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -350,14 +344,11 @@ int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
 	alone = 1;
 	rc = 0;
 	/* Every writer is out now; the index lock is for outside tools. */
-	lock = hoist_store_index_lock(s, err);
+	lock = hoist_store_index_begin(s, &idx, err);
 	if (lock < 0) {
 		rc = lock;
 		goto out;
 	}
-	rc = hoist_store_index_load(s, &idx, err);
-	if (rc)
-		goto out;
 	rc = hoist_store_reach(s, json_object_get(idx, "manifests"), seen,
 			       gc_reach, NULL, err);
 	if (rc)
@@ -367,7 +358,8 @@ int hoist_store_gc(struct hoist_store *s, struct hoist_store_gc_stats *stats,
 		goto out;
 	/* After the sweep: sessions of blobs just removed go too. */
 	hoist_store_stale(s, 1, 1, NULL, NULL, counts);
-	st.ingest_removed = counts[STORE_STALE_INGEST] + counts[STORE_STALE_TMP];
+	st.ingest_removed =
+		counts[STORE_STALE_INGEST] + counts[STORE_STALE_TMP];
 	st.sessions_removed = counts[STORE_STALE_SESSION];
 out:
 	if (lock >= 0)

@@ -53,7 +53,7 @@ static json_t *empty_index(void)
 }
 
 int hoist_store_index_save(struct hoist_store *s, const json_t *idx,
-		      struct hoist_err *err)
+			   struct hoist_err *err)
 {
 	char *text = NULL;
 	size_t len;
@@ -69,7 +69,7 @@ out:
 
 /* Load index.json; a missing file reads as an empty index. */
 int hoist_store_index_load(struct hoist_store *s, json_t **out,
-		      struct hoist_err *err)
+			   struct hoist_err *err)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -100,6 +100,23 @@ out:
 	json_decref(idx);
 	free(text);
 	return rc;
+}
+
+int hoist_store_index_begin(struct hoist_store *s, json_t **idx,
+			    struct hoist_err *err)
+{
+	int lock = hoist_store_index_lock(s, err);
+	int rc;
+
+	*idx = NULL;
+	if (lock < 0)
+		return lock;
+	rc = hoist_store_index_load(s, idx, err);
+	if (rc) {
+		hoist_store_index_unlock(lock);
+		return rc;
+	}
+	return lock;
 }
 
 int hoist_store_index_init(struct hoist_store *s, struct hoist_err *err)
@@ -189,14 +206,11 @@ int hoist_store_tag(struct hoist_store *s, const char *name, const json_t *desc,
 	}
 	hoist_json_set_str(ann, NAME_ANNOTATION, name);
 
-	lock = hoist_store_index_lock(s, err);
+	lock = hoist_store_index_begin(s, &idx, err);
 	if (lock < 0) {
 		rc = lock;
 		goto out;
 	}
-	rc = hoist_store_index_load(s, &idx, err);
-	if (rc)
-		goto out;
 	manifests = json_object_get(idx, "manifests");
 	at = find_name(manifests, name);
 	/* Replace in place, so the order of the other names is stable. */
@@ -251,12 +265,9 @@ int hoist_store_untag(struct hoist_store *s, const char *name,
 
 	if (rc)
 		return rc;
-	lock = hoist_store_index_lock(s, err);
+	lock = hoist_store_index_begin(s, &idx, err);
 	if (lock < 0)
 		return lock;
-	rc = hoist_store_index_load(s, &idx, err);
-	if (rc)
-		goto out;
 	manifests = json_object_get(idx, "manifests");
 	at = find_name(manifests, name);
 	if (at < 0) {

@@ -49,6 +49,12 @@ int hoist_store_index_load(struct hoist_store *s, json_t **out,
 /* Replace index.json atomically; the caller holds index.lock. */
 int hoist_store_index_save(struct hoist_store *s, const json_t *idx,
 			   struct hoist_err *err);
+/*
+ * Lock and load: *idx (caller's) and the lock fd to unlock, or HOIST_E*
+ * with nothing held.
+ */
+int hoist_store_index_begin(struct hoist_store *s, json_t **idx,
+			    struct hoist_err *err);
 /* Create an empty index.json unless there is one. */
 int hoist_store_index_init(struct hoist_store *s, struct hoist_err *err);
 
@@ -58,7 +64,6 @@ int hoist_store_index_init(struct hoist_store *s, struct hoist_err *err);
 enum store_reach {
 	STORE_REACH_OK,      /* present (and, for a manifest, readable) */
 	STORE_REACH_MISSING, /* no blob with that digest */
-	STORE_REACH_INVALID, /* the descriptor has no valid sha256 digest */
 	STORE_REACH_SIZE,    /* the blob's size is not the descriptor's */
 	STORE_REACH_CORRUPT, /* a manifest whose bytes fail their digest */
 	STORE_REACH_BAD_DOC, /* a manifest or index that is not JSON */
@@ -67,23 +72,22 @@ enum store_reach {
 /*
  * Called for each descriptor visited, with what was found and, for a
  * problem, why (in e). A non-zero return stops the walk and is returned,
- * with e copied into the walk's err.
+ * with e copied into the walk's err. After a problem the walk goes on as
+ * if the blob had no children.
  */
 typedef int (*store_reach_fn)(void *ctx, const json_t *desc,
-			      enum store_reach what,
-			      const struct hoist_err *e);
+			      enum store_reach what, const struct hoist_err *e);
 
 /*
- * Visit every descriptor reachable from the array roots, each digest once
- * (seen: a JSON object of digests, filled as it goes; pre-filled digests
- * are not visited). Indexes are followed by "manifests", manifests by
- * "config" and "layers", both by "subject", chosen by the descriptor's
- * mediaType (the blob's own mediaType when the descriptor has none; a blob
- * without one that is not JSON is a leaf).
+ * Visit every descriptor reachable from the array roots with imgwalk's
+ * tolerant walk, following "subject" (see imgwalk.h for the media-type
+ * policy; descriptors without a valid sha256 digest are skipped), each
+ * digest once (seen: a JSON object of digests, filled as it goes;
+ * pre-filled digests are not visited). Returns 0, fn's code, or
+ * imgwalk's (HOIST_ELIMIT for indexes nested too deeply).
  */
-int hoist_store_reach(struct hoist_store *s, const json_t *roots,
-		      json_t *seen, store_reach_fn fn, void *ctx,
-		      struct hoist_err *err);
+int hoist_store_reach(struct hoist_store *s, const json_t *roots, json_t *seen,
+		      store_reach_fn fn, void *ctx, struct hoist_err *err);
 
 /* Kinds of leftovers a killed process leaves (see hoist_store_gc). */
 enum store_stale {

@@ -49,6 +49,20 @@ int hoist_store_mkdtemp(struct hoist_store *s, char **path,
 	return rc;
 }
 
+int hoist_store_cache_dir(char **out, const struct hoist_store *s,
+			  struct hoist_err *err)
+{
+	char *path = hoist_xasprintf("%s/cache", s->root);
+	int rc = hoist_fs_mkdirs(path, 0755, err);
+
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	*out = path;
+	return 0;
+}
+
 /*
  * Read a small JSON record; anything unreadable is HOIST_ENOTFOUND.
  * Frees path.

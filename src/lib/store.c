@@ -72,7 +72,8 @@ int hoist_store_check_digest(const char *digest, struct hoist_err *err)
 
 char *hoist_store_blob_path_of(const struct hoist_store *s, const char *digest)
 {
-	return hoist_xasprintf("%s/%s", s->blobs, digest + STORE_SHA256_PREFIX_LEN);
+	return hoist_xasprintf("%s/%s", s->blobs,
+			       digest + STORE_SHA256_PREFIX_LEN);
 }
 
 int hoist_store_open_lock(const char *path, struct hoist_err *err)

@@ -30,6 +30,20 @@ check "fewer blobs after prune" test "$blobs_after" -lt "$blobs_before"
 check "kept images still inspect after prune" "$HOIST" inspect docker.io/me/app:2
 check "every remaining blob matches its digest" sh -c "
 	cd '$HOIST_ROOT/blobs/sha256' && for f in *; do echo \"\$f  \$f\"; done | sha256sum -c --quiet"
+check "fsck passes on a sound store" sh -c "'$HOIST' fsck > '$S/f' && grep -q ' 0 problems' '$S/f'"
+# Corrupt a layer by hand: same size, other bytes.
+layer=$("$HOIST" inspect docker.io/me/app:2 | jq -r '.images[0].manifest.layers[0].digest' | sed 's/sha256://')
+check "a blob corrupted by hand" sh -c "chmod u+w '$HOIST_ROOT/blobs/sha256/$layer' &&
+	python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,\"rb\").read()); b[len(b)//2]^=1; open(p,\"wb\").write(b)' '$HOIST_ROOT/blobs/sha256/$layer'"
+check "is found by fsck (exit 1, the image named)" sh -c "! '$HOIST' fsck > '$S/f' 2>'$S/e' &&
+	grep -q '^corrupt sha256:$layer' '$S/f' && grep -q \"image 'docker.io/me/app:2'\" '$S/f' && grep -q 'not sound' '$S/e'"
+check "an ingest file of a killed build" sh -c ": > '$HOIST_ROOT/ingest/123-killed'"
+check "fsck --repair removes the blob and the leftover, reports the name" sh -c "! '$HOIST' fsck --repair > '$S/f' &&
+	grep -q '^corrupt sha256:$layer.*removed' '$S/f' && grep -q \"^missing sha256:$layer (image 'docker.io/me/app:2')\" '$S/f' &&
+	grep -q '^stale .*123-killed.*removed' '$S/f' && test ! -e '$HOIST_ROOT/blobs/sha256/$layer' && test ! -e '$HOIST_ROOT/ingest/123-killed'"
+check "a rebuild heals it" sh -c "'$HOIST' build --rootfs '$S/tree' -o 'type=image,\"name=busybox,me/app:2\"' &&
+	'$HOIST' fsck > '$S/f' && grep -q ' 0 problems' '$S/f'"
+check "fsck takes no argument but --repair" sh -c "'$HOIST' fsck --bogus; test \$? = 2"
 check "a cacheonly build leaves a warm store and no name" sh -c "
 	n=\$('$HOIST' images -q | wc -l) && '$HOIST' build --rootfs '$S/tree' -o type=cacheonly &&
 	test \"\$('$HOIST' images -q | wc -l)\" = \"\$n\""
