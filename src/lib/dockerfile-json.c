@@ -64,24 +64,8 @@ static int json_hex4(struct json *j, unsigned *v)
 static void put_utf8(struct hoist_buf *b, unsigned cp)
 {
 	char u[4];
-	size_t n;
 
-	if (cp < 0x80) {
-		u[0] = (char)cp, n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-	}
-	hoist_buf_add(b, u, n, NULL);
+	hoist_buf_add(b, u, hoist_shellwords_encode(u, cp), NULL);
 }
 
 /* A string at j->pos (on the '"'); into b when b is not NULL. */

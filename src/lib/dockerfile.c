@@ -113,33 +113,6 @@ static int re_space(int c)
 	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
-/* strings.TrimSpace on [s, s+*n): returns the new start, updates *n. */
-static const char *trim_space(const char *s, size_t *n)
-{
-	size_t l;
-
-	while (*n && (l = hoist_shellwords_space(s, *n))) {
-		s += l;
-		*n -= l;
-	}
-	/* trailing: scan back to a character start */
-	for (;;) {
-		size_t k = *n, start;
-
-		if (!k)
-			break;
-		start = k - 1;
-		while (start > 0 && k - start < 4 &&
-		       ((unsigned char)s[start] & 0xc0) == 0x80)
-			start--;
-		l = hoist_shellwords_space(s + start, k - start);
-		if (l != k - start)
-			break;
-		*n = start;
-	}
-	return s;
-}
-
 /* The JSON form: the strings appended to args. */
 static int json_args(struct strv *args, const char *rest, size_t n)
 {
@@ -686,7 +659,7 @@ static int new_instr(struct parser *p, struct hoist_df_instr *in,
 	const char *rest;
 
 	in->original = hoist_xstrndup(line, n);
-	line = trim_space(line, &n);
+	line = hoist_shellwords_trim(line, &n);
 	while (kl < n && !re_space(line[kl]))
 		kl++;
 	in->keyword = hoist_xstrndup(line, kl);
@@ -702,7 +675,7 @@ static int new_instr(struct parser *p, struct hoist_df_instr *in,
 	in->nflags = flags.n;
 	rest += off;
 	n -= off;
-	rest = trim_space(rest, &n);
+	rest = hoist_shellwords_trim(rest, &n);
 	return instr_args(p, in, rest, n);
 }
 

@@ -75,6 +75,30 @@ bad:
 	return 1;
 }
 
+size_t hoist_shellwords_encode(char u[4], unsigned cp)
+{
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	u[0] = (char)(0xf0 | (cp >> 18));
+	u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	u[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 static int space_rune(unsigned r)
 {
 	return (r >= 9 && r <= 13) || r == ' ' || r == 0x85 || r == 0xa0 ||
@@ -91,6 +115,32 @@ size_t hoist_shellwords_space(const char *s, size_t n)
 		return 0;
 	l = hoist_shellwords_rune(s, n, &cp);
 	return space_rune(cp) ? l : 0;
+}
+
+const char *hoist_shellwords_trim(const char *s, size_t *n)
+{
+	size_t l;
+
+	while (*n && (l = hoist_shellwords_space(s, *n))) {
+		s += l;
+		*n -= l;
+	}
+	/* trailing: scan back to a character start */
+	for (;;) {
+		size_t k = *n, start;
+
+		if (!k)
+			break;
+		start = k - 1;
+		while (start > 0 && k - start < 4 &&
+		       ((unsigned char)s[start] & 0xc0) == 0x80)
+			start--;
+		l = hoist_shellwords_space(s + start, k - start);
+		if (l != k - start)
+			break;
+		*n = start;
+	}
+	return s;
 }
 
 const char *hoist_shellwords_lookup(const struct hoist_shellwords_env *env,

@@ -103,6 +103,16 @@ void hoist_shellwords_free(char **words);
 size_t hoist_shellwords_space(const char *s, size_t n);
 
 /*
+ * Go's strings.TrimSpace on the n bytes at s: returns the first byte kept
+ * and sets *n to the length kept.
+ */
+const char *hoist_shellwords_trim(const char *s, size_t *n);
+
+/* Encode code point cp (at most 0x10FFFF) as UTF-8 into out; returns the
+ * length (1 to 4). */
+size_t hoist_shellwords_encode(char out[4], unsigned cp);
+
+/*
  * Decode the UTF-8 character starting s (n > 0 bytes). Returns its length
  * and sets *cp; a byte that starts no valid sequence is one character of
  * length 1 with *cp = 0xFFFD.
