@@ -50,7 +50,7 @@ int hoist_cmd_login(int argc, char **argv, const struct hoist_global *g)
 		{NULL, 0, NULL, 0},
 	};
 	const char *user = NULL, *pass = NULL;
-	struct hoist_buf in = HOIST_BUF_INIT;
+	struct hoist_buf in = HOIST_BUF_INIT(HOIST_KiB(64));
 	struct hoist_err err;
 	char *host = NULL;
 	int from_stdin = 0, c, ret = HOIST_EXIT_FAIL;

@@ -95,7 +95,8 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 	struct sync_job *jobs = NULL;
 	size_t njobs = 0, failed = 0, copied = 0, lineno = 0;
 	char *data = NULL, *line, *next;
-	struct hoist_buf failures = HOIST_BUF_INIT;
+	struct hoist_buf failures =
+		HOIST_BUF_INIT(HOIST_BUF_UNLIMITED); /* lines of the file */
 	int ret = HOIST_EXIT_FAIL;
 
 	if (hoist_cli_copy_args(argc, argv, "sync", sync_usage, &cc, &ret))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/msg.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/banned.h"
 
@@ -35,9 +36,7 @@ static struct {
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)hoist_clock_ms() / 1000.0;
 }
 
 static void human(char *buf, size_t len, unsigned long long n)

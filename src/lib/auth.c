@@ -29,6 +29,7 @@
 
 #include "lib/auth.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -444,13 +445,6 @@ void hoist_creds_set_helper_timeout(long ms)
 	helper_timeout_ms = ms > 0 ? ms : 30000;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int helper_name_ok(const char *suffix)
 {
 	if (!*suffix || strlen(suffix) > 128)
@@ -536,10 +530,10 @@ static int helper_run(const char *suffix, const char *action, const char *input,
 	if (!inlen)
 		shutdown(in[0], SHUT_WR);
 
-	deadline = mono_ms() + helper_timeout_ms;
+	deadline = hoist_clock_ms() + helper_timeout_ms;
 	while (outp[0] >= 0) {
 		struct pollfd pf[2];
-		int nf = 0, left = (int)(deadline - mono_ms());
+		int nf = 0, left = (int)(deadline - hoist_clock_ms());
 
 		if (left <= 0) {
 			kill(pid, SIGKILL);
@@ -611,7 +605,7 @@ static int helper_run(const char *suffix, const char *action, const char *input,
 			rc = hoist_err_sys(err, errno, "wait for '%s'", name);
 			goto out;
 		}
-		if (mono_ms() >= deadline) {
+		if (hoist_clock_ms() >= deadline) {
 			rc = hoist_err_set(err, HOIST_EAUTH,
 					   "credential helper '%s' %s: timed "
 					   "out after %ld ms",
@@ -1536,7 +1530,7 @@ static void free_strv(char **v, size_t n)
 
 static char *join_strv(char **v, size_t n, const char *sep)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			hoist_buf_adds(&b, sep, NULL);
@@ -1725,7 +1719,8 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 {
 	struct hoist_http_response resp;
 	struct token_resp tr = {NULL, NULL, 0};
-	struct hoist_buf form = HOIST_BUF_INIT, url = HOIST_BUF_INIT;
+	struct hoist_buf form = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED),
+			 url = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	char q[HOIST_QUOTE_BUF], *basic = NULL, *up = NULL, *b64 = NULL;
 	char *joined = NULL;
 	int send_creds = 0, rc, have_resp = 0;
@@ -1773,7 +1768,7 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 	hoist_buf_adds(&url, a->realm, NULL);
 	hoist_buf_addch(&url, strchr(a->realm, '?') ? '&' : '?', NULL);
 	{
-		struct hoist_buf qs = HOIST_BUF_INIT;
+		struct hoist_buf qs = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		if (a->service)
 			add_form(&qs, "service", a->service);
 		for (size_t i = 0; i < n; i++)

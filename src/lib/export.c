@@ -564,7 +564,7 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 	if (rc)
 		goto fail;
 	if (ntags) {
-		struct hoist_buf all = HOIST_BUF_INIT;
+		struct hoist_buf all = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		for (i = 0; i < ntags; i++) {
 			if (i)
 				hoist_buf_addch(&all, ',', NULL);
@@ -716,7 +716,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		if (p->raw_names)
 			hoist_json_set_str(meta, "image.name", p->raw_names);
 	} else if (p->nnames) {
-		struct hoist_buf all = HOIST_BUF_INIT;
+		struct hoist_buf all = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		for (size_t i = 0; i < p->nnames; i++) {
 			if (i)
 				hoist_buf_addch(&all, ',', NULL);

@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "lib/http.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -107,14 +108,6 @@ static void http_global_init(void)
 	http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * libcurl's messages start sentences with capitals ("Recv failure:
  * Connection reset by peer"); hoist's are lower case. Lower a capital that
@@ -169,11 +162,8 @@ static void fail_xfer(struct http_xfer *x, int code, const char *fmt, ...)
 	if (x->failed)
 		return;
 	x->failed = 1;
-	hoist_err_clear(&x->err);
-	x->err.code = code;
 	va_start(ap, fmt);
-	if (vsnprintf(x->err.msg, sizeof(x->err.msg), fmt, ap) < 0)
-		x->err.msg[0] = '\0';
+	hoist_err_setv(&x->err, code, fmt, ap);
 	va_end(ap);
 }
 
@@ -849,7 +839,8 @@ int hoist_http_timer(struct hoist_http *h, long delay_ms, void (*fn)(void *ctx),
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "timer without callback");
 	t = hoist_xcalloc(1, sizeof(*t));
-	t->due_ms = now_ms() + (uint64_t)(delay_ms > 0 ? delay_ms : 0);
+	t->due_ms = (uint64_t)hoist_clock_ms() +
+		    (uint64_t)(delay_ms > 0 ? delay_ms : 0);
 	t->fn = fn;
 	t->ctx = ctx;
 	/* after every timer due at the same time: ties fire in order */
@@ -874,7 +865,7 @@ void hoist_http_stop(struct hoist_http *h)
 
 static void fire_timers(struct hoist_http *h)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)hoist_clock_ms();
 	struct http_timer *t;
 
 	while (!h->stop && (t = h->timers) && t->due_ms <= now) {
@@ -933,7 +924,7 @@ int hoist_http_run(struct hoist_http *h, struct hoist_err *err)
 			continue;
 		if (!h->xfers && !h->timers)
 			return 0;
-		now = now_ms();
+		now = (uint64_t)hoist_clock_ms();
 		if (h->timers) {
 			uint64_t due = h->timers->due_ms;
 

@@ -729,7 +729,7 @@ int hoist_import_oci_archive(json_t **root, struct hoist_store *s,
 			     const char *file, const char *ref,
 			     struct hoist_err *err)
 {
-	struct hoist_buf index = HOIST_BUF_INIT;
+	struct hoist_buf index = HOIST_BUF_INIT(DOC_MAX);
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	json_t *idx = NULL, *desc = NULL;
@@ -1397,7 +1397,7 @@ int hoist_import_docker_archive(json_t **root, struct hoist_store *s,
 				struct hoist_err *err)
 {
 	struct docker_import di;
-	struct hoist_buf mj = HOIST_BUF_INIT;
+	struct hoist_buf mj = HOIST_BUF_INIT(DOC_MAX);
 	struct archive *a = NULL;
 	json_t *list = NULL;
 	const json_t *entry;

@@ -59,16 +59,18 @@ static int spec_err(struct hoist_err *err, const char *spec, const char *fmt,
 		    ...)
 {
 	char echo[SPEC_ECHO_MAX + 4];
-	char what[HOIST_ERR_MSG_MAX];
 	va_list ap;
+	int code;
 
-	hoist_err_quote(echo, sizeof(echo), spec, HOIST_QUOTE_ALL,
-			HOIST_QUOTE_UTF8);
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	code = hoist_err_setv(err, HOIST_EINVAL, fmt, ap);
 	va_end(ap);
-	return hoist_err_set(err, HOIST_EINVAL, "invalid output '%s': %s", echo,
-			     what);
+	if (err) {
+		hoist_err_quote(echo, sizeof(echo), spec, HOIST_QUOTE_ALL,
+				HOIST_QUOTE_UTF8);
+		hoist_err_prefix(err, "invalid output '%s'", echo);
+	}
+	return code;
 }
 
 static int csv_err(struct hoist_err *err, const char *spec, size_t col,
@@ -89,7 +91,8 @@ static int csv_split(struct fields *f, const char *spec, struct hoist_err *err)
 {
 	size_t len = strlen(spec);
 	const char *p = spec, *end;
-	struct hoist_buf field = HOIST_BUF_INIT;
+	struct hoist_buf field =
+		HOIST_BUF_INIT(HOIST_BUF_UNLIMITED); /* < spec */
 	int ret = 0;
 
 	if (len > 0 && spec[len - 1] == '\n')

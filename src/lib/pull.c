@@ -45,6 +45,7 @@
 #include "lib/ref.h"
 #include "lib/regconn.h"
 #include "lib/retry.h"
+#include "util/clock.h"
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -728,12 +729,11 @@ static void job_retry(struct job *j, const struct hoist_http_response *resp)
 	if (hoist_ingest_size(j->in) > j->best) {
 		j->best = hoist_ingest_size(j->in);
 		j->attempt = 0;
-		j->started_ms = hoist_regconn_now_ms();
+		j->started_ms = hoist_clock_ms();
 	}
 	j->attempt++;
 	delay = hoist_retry_delay(
-		&p->pol, j->attempt,
-		(long)(hoist_regconn_now_ms() - j->started_ms),
+		&p->pol, j->attempt, (long)(hoist_clock_ms() - j->started_ms),
 		resp ? hoist_http_header_get(resp, "Retry-After") : NULL,
 		(int64_t)time(NULL), hoist_regconn_rnd32());
 	if (delay < 0) {
@@ -995,7 +995,7 @@ static void start_jobs(struct pull *p)
 			continue;
 		}
 		j->url = hoist_xstrdup(j->blob_url);
-		j->started_ms = hoist_regconn_now_ms();
+		j->started_ms = hoist_clock_ms();
 		hoist_progress(j->id, "pulling", 0, j->size, 0);
 		job_send(j);
 	}

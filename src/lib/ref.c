@@ -59,14 +59,15 @@ static void describe_char(char *dst, size_t len, char c)
 __attribute__((format(printf, 2, 3))) static int bad(struct refctx *c,
 						     const char *fmt, ...)
 {
-	char reason[HOIST_ERR_MSG_MAX];
 	va_list ap;
+	int code;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	code = hoist_err_setv(c->err, HOIST_EINVAL, fmt, ap);
 	va_end(ap);
-	return hoist_err_set(c->err, HOIST_EINVAL, "invalid reference '%s': %s",
-			     c->q, reason);
+	if (c->err)
+		hoist_err_prefix(c->err, "invalid reference '%s'", c->q);
+	return code;
 }
 
 static int is_lower_alnum(char c)

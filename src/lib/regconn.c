@@ -11,6 +11,7 @@
 #include "lib/image.h"
 #include "lib/regconn.h"
 #include "lib/retry.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -20,13 +21,6 @@
 const char hoist_reg_manifest_accept[] =
 	"Accept: " HOIST_MT_OCI_MANIFEST ", " HOIST_MT_OCI_INDEX
 	", " HOIST_MT_DOCKER_MANIFEST ", " HOIST_MT_DOCKER_LIST;
-
-int64_t hoist_regconn_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 uint32_t hoist_regconn_rnd32(void)
 {
@@ -172,7 +166,7 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 			  struct hoist_err *err)
 {
 	struct hoist_retry_policy pol;
-	int64_t start = hoist_regconn_now_ms();
+	int64_t start = hoist_clock_ms();
 	int attempt = 0, auth_tries = 0;
 
 	hoist_retry_defaults(&pol);
@@ -220,7 +214,7 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 			return rc;
 		attempt++;
 		long delay = hoist_retry_delay(
-			&pol, attempt, (long)(hoist_regconn_now_ms() - start),
+			&pol, attempt, (long)(hoist_clock_ms() - start),
 			rc == 0 ? hoist_http_header_get(resp, "Retry-After")
 				: NULL,
 			(int64_t)time(NULL), hoist_regconn_rnd32());

@@ -89,8 +89,7 @@ void hoist_regconn_error_body(const struct hoist_http_response *resp,
 			      const char **code, const char **msg,
 			      json_t **doc);
 
-/* Monotonic milliseconds, and randomness for jitter. */
-int64_t hoist_regconn_now_ms(void);
+/* Randomness for jitter. */
 uint32_t hoist_regconn_rnd32(void);
 
 #endif

@@ -23,6 +23,7 @@
 #include "lib/registry.h"
 #include "lib/retry.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/json.h"
@@ -235,7 +236,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	}
 	ur.now = (int64_t)time(NULL);
 	ur.rnd = hoist_regconn_rnd32();
-	ur.elapsed_ms = (long)(hoist_regconn_now_ms() - j->started_ms);
+	ur.elapsed_ms = (long)(hoist_clock_ms() - j->started_ms);
 	hoist_upload_feed(j->u, &ur);
 	json_decref(doc);
 	save_session(j);
@@ -415,7 +416,7 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	}
 	rc = hoist_upload_new(&j->u, &p, err);
 	free(loc);
-	j->started_ms = hoist_regconn_now_ms();
+	j->started_ms = hoist_clock_ms();
 	return rc;
 }
 

@@ -218,7 +218,8 @@ int hoist_tar_write_header(struct hoist_tar_writer *w,
 			   const struct hoist_tar_entry *e,
 			   struct hoist_err *err)
 {
-	struct hoist_buf pax = HOIST_BUF_INIT;
+	struct hoist_buf pax =
+		HOIST_BUF_INIT(HOIST_BUF_UNLIMITED); /* one entry */
 	const struct hoist_tar_xattr **xs = NULL;
 	char h[BLOCK];
 	char *dirname = NULL;

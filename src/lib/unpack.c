@@ -181,14 +181,15 @@ static int fail(struct unpacker *u, int code, const char *fmt, ...)
 /* "layer 'W': entry 'E': <message>" */
 static int fail(struct unpacker *u, int code, const char *fmt, ...)
 {
-	char msg[HOIST_ERR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = hoist_err_setv(u->err, code, fmt, ap);
 	va_end(ap);
-	return hoist_err_set(u->err, code, "layer '%s': entry '%s': %s",
-			     u->what, u->entry, msg);
+	if (u->err)
+		hoist_err_prefix(u->err, "layer '%s': entry '%s'", u->what,
+				 u->entry);
+	return code;
 }
 
 static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
@@ -196,14 +197,16 @@ static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
 
 static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
 {
-	char msg[HOIST_ERR_MSG_MAX];
 	va_list ap;
+	int code;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = hoist_err_sysv(u->err, errnum, fmt, ap);
 	va_end(ap);
-	return hoist_err_sys(u->err, errnum, "layer '%s': entry '%s': %s",
-			     u->what, u->entry, msg);
+	if (u->err)
+		hoist_err_prefix(u->err, "layer '%s': entry '%s'", u->what,
+				 u->entry);
+	return code;
 }
 
 /*

@@ -8,11 +8,11 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-static char buf_empty[1];
+char hoist_buf_empty[1];
 
 void hoist_buf_init(struct hoist_buf *b, size_t max)
 {
-	b->data = buf_empty;
+	b->data = hoist_buf_empty;
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
@@ -22,7 +22,7 @@ void hoist_buf_release(struct hoist_buf *b)
 {
 	if (b->cap)
 		free(b->data);
-	b->data = buf_empty;
+	b->data = hoist_buf_empty;
 	b->len = 0;
 	b->cap = 0;
 }
@@ -32,14 +32,16 @@ void hoist_buf_reset(struct hoist_buf *b)
 	b->len = 0;
 	if (b->cap)
 		b->data[0] = '\0';
+	else
+		b->data = hoist_buf_empty;
 }
 
 static int buf_grow(struct hoist_buf *b, size_t extra, struct hoist_err *err)
 {
 	size_t need;
 
-	if (!b->data)
-		hoist_buf_init(b, b->max ? b->max : HOIST_BUF_UNLIMITED);
+	if (!b->data) /* zero-filled: a cap of 0 unless max was set */
+		hoist_buf_init(b, b->max);
 	if (extra > b->max || b->len > b->max - extra)
 		return hoist_err_set(err, HOIST_ELIMIT,
 				     "data exceeds the limit of %zu bytes",
@@ -114,7 +116,7 @@ char *hoist_buf_detach(struct hoist_buf *b, size_t *len)
 		p = b->data;
 	else
 		p = hoist_xstrdup("");
-	b->data = buf_empty;
+	b->data = hoist_buf_empty;
 	b->len = 0;
 	b->cap = 0;
 	return p;

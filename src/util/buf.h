@@ -1,7 +1,18 @@
 /*
- * buf.h: a growable byte buffer, always NUL-terminated, with an optional
- * cap. Appending past the cap fails with HOIST_ELIMIT and leaves the buffer
- * as it was, so buffers that collect remote or file input stay bounded.
+ * buf.h: a growable byte buffer, always NUL-terminated, with a cap.
+ * Appending past the cap fails with HOIST_ELIMIT and leaves the buffer as
+ * it was, so buffers that collect remote or file input stay bounded.
+ *
+ * Every buffer states its cap when it starts: HOIST_BUF_INIT(max) or
+ * hoist_buf_init(b, max). A buffer whose size only the program controls
+ * says so with HOIST_BUF_UNLIMITED. data is never NULL once initialised:
+ * it is "" (static, not to be freed) while nothing is allocated, so an
+ * empty buffer prints as an empty string. A zero-filled struct is an
+ * uninitialised buffer with a cap of 0: nothing can be added to it.
+ *
+ * Errors: only HOIST_ELIMIT (cap passed) and HOIST_EINVAL (bad printf
+ * format). Allocation failure aborts (see mem.h). The buffer owns data
+ * until hoist_buf_detach() hands it to the caller.
  */
 #ifndef HOIST_UTIL_BUF_H
 #define HOIST_UTIL_BUF_H
@@ -17,10 +28,18 @@ struct hoist_buf {
 	size_t max; /* largest len allowed */
 };
 
+/* The shared "" that empty buffers point at; never written to. */
+extern char hoist_buf_empty[1];
+
+/* Caps in bytes: HOIST_KiB(64), HOIST_MiB(4). */
+#define HOIST_KiB(n) ((size_t)(n) << 10)
+#define HOIST_MiB(n) ((size_t)(n) << 20)
+/* The cap of a buffer whose size only the program controls. */
 #define HOIST_BUF_UNLIMITED ((size_t)-1)
-#define HOIST_BUF_INIT                                                         \
+/* An empty buffer holding at most max bytes, for initialisers. */
+#define HOIST_BUF_INIT(max)                                                    \
 	{                                                                      \
-		NULL, 0, 0, HOIST_BUF_UNLIMITED                                \
+		hoist_buf_empty, 0, 0, (max)                                   \
 	}
 
 /* Start an empty buffer holding at most max bytes. */

@@ -28,16 +28,22 @@ err_vformat(struct hoist_err *err, const char *fmt, va_list ap)
 		err->msg[0] = '\0';
 }
 
-int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
+int hoist_err_setv(struct hoist_err *err, int code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (!err)
 		return code;
 	hoist_err_clear(err);
 	err->code = code;
-	va_start(ap, fmt);
 	err_vformat(err, fmt, ap);
+	return code;
+}
+
+int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = hoist_err_setv(err, code, fmt, ap);
 	va_end(ap);
 	return code;
 }
@@ -45,6 +51,17 @@ int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
 int hoist_err_sys(struct hoist_err *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = hoist_err_sysv(err, errnum, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int hoist_err_sysv(struct hoist_err *err, int errnum, const char *fmt,
+		   va_list ap)
+{
 	int code;
 	size_t len;
 
@@ -69,9 +86,7 @@ int hoist_err_sys(struct hoist_err *err, int errnum, const char *fmt, ...)
 	hoist_err_clear(err);
 	err->code = code;
 	err->sys_errno = errnum;
-	va_start(ap, fmt);
 	err_vformat(err, fmt, ap);
-	va_end(ap);
 	len = strlen(err->msg);
 	snprintf(err->msg + len, sizeof(err->msg) - len, ": %s",
 		 strerror(errnum));

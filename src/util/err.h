@@ -50,6 +50,10 @@ void hoist_err_clear(struct hoist_err *err);
 int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* hoist_err_set() for a va_list, to build helpers that add context. */
+int hoist_err_setv(struct hoist_err *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 /*
  * Record a failed system call: the message gets ": strerror(errnum)"
  * appended, sys_errno is set and the code is HOIST_ENOTFOUND for ENOENT,
@@ -58,6 +62,9 @@ int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
  */
 int hoist_err_sys(struct hoist_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* hoist_err_sys() for a va_list. */
+int hoist_err_sysv(struct hoist_err *err, int errnum, const char *fmt,
+		   va_list ap) __attribute__((format(printf, 3, 0)));
 
 /*
  * Prepend "context: " to the message of an error already set. Returns the

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 
 #include "util/fs.h"
@@ -18,39 +19,67 @@
 
 #define TMP_SLOTS 64
 
-/* Paths are copied into fixed slots so the handler never touches malloc. */
+/*
+ * Paths are copied into fixed slots so the handler never touches malloc.
+ * A slot is claimed (FREE -> WRITING) with a compare-and-swap, so two
+ * threads never share one, and published (-> LIVE) with a release store
+ * only after its path and kind are complete: the handler, which acquires
+ * the state, never sees a torn or half-copied path. The state is a
+ * lock-free atomic int, safe to read in a signal handler. The handler
+ * takes each live slot (LIVE -> DYING) before it reads the path, so no
+ * other thread can free and rewrite it meanwhile.
+ */
+enum { SLOT_FREE, SLOT_WRITING, SLOT_LIVE, SLOT_DYING };
+
 static struct {
-	volatile sig_atomic_t used;
+	atomic_int state;
 	int is_dir;
 	char path[4096];
 } tmp_slots[TMP_SLOTS];
 
 void hoist_fs_tmp_register(const char *path, int is_dir)
 {
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp_slots[0].path))
+		return;
 	for (int i = 0; i < TMP_SLOTS; i++) {
-		if (tmp_slots[i].used)
+		int expect = SLOT_FREE;
+
+		if (!atomic_compare_exchange_strong(&tmp_slots[i].state,
+						    &expect, SLOT_WRITING))
 			continue;
-		if (strlen(path) >= sizeof(tmp_slots[i].path))
-			return;
-		memcpy(tmp_slots[i].path, path, strlen(path) + 1);
+		memcpy(tmp_slots[i].path, path, n + 1);
 		tmp_slots[i].is_dir = is_dir;
-		tmp_slots[i].used = 1;
+		atomic_store_explicit(&tmp_slots[i].state, SLOT_LIVE,
+				      memory_order_release);
 		return;
 	}
 }
 
 void hoist_fs_tmp_unregister(const char *path)
 {
-	for (int i = 0; i < TMP_SLOTS; i++)
-		if (tmp_slots[i].used && strcmp(tmp_slots[i].path, path) == 0)
-			tmp_slots[i].used = 0;
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		int expect = SLOT_LIVE;
+
+		if (atomic_load_explicit(&tmp_slots[i].state,
+					 memory_order_acquire) != SLOT_LIVE ||
+		    strcmp(tmp_slots[i].path, path) != 0)
+			continue;
+		/* fails only when the handler has taken the slot */
+		atomic_compare_exchange_strong(&tmp_slots[i].state, &expect,
+					       SLOT_FREE);
+	}
 }
 
 /* Only async-signal-safe calls below: unlink, fork, execve, waitpid. */
 static void tmp_cleanup_handler(int sig)
 {
 	for (int i = 0; i < TMP_SLOTS; i++) {
-		if (!tmp_slots[i].used)
+		int expect = SLOT_LIVE;
+
+		if (!atomic_compare_exchange_strong(&tmp_slots[i].state,
+						    &expect, SLOT_DYING))
 			continue;
 		if (!tmp_slots[i].is_dir) {
 			unlink(tmp_slots[i].path);
@@ -126,10 +155,14 @@ int hoist_fs_read_full(int fd, void *data, size_t len, size_t *got,
 
 int hoist_fs_mkdirs(const char *path, mode_t mode, struct hoist_err *err)
 {
-	char *tmp = hoist_xstrdup(path);
+	char *tmp;
 	struct stat st;
 	int rc = 0;
 
+	if (!*path)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "create directory '': empty path");
+	tmp = hoist_xstrdup(path);
 	for (char *p = tmp + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;

@@ -24,7 +24,10 @@ int hoist_fs_write_all(int fd, const void *data, size_t len, const char *what,
 int hoist_fs_read_full(int fd, void *data, size_t len, size_t *got,
 		       const char *what, struct hoist_err *err);
 
-/* mkdir -p; existing directories are fine, a file in the way is not. */
+/*
+ * mkdir -p; existing directories are fine. HOIST_EEXIST when a file is in
+ * the way, HOIST_EINVAL for an empty path, hoist_err_sys codes otherwise.
+ */
 int hoist_fs_mkdirs(const char *path, mode_t mode, struct hoist_err *err);
 
 /* fsync a directory so that renames and creations in it are durable. */
@@ -80,7 +83,10 @@ int hoist_fs_link_or_copy(const char *src, const char *dst, mode_t mode,
  * SIGHUP or SIGPIPE (SIGKILL cannot be caught: stale ".hoist-tmp-*" names
  * are then left for the next run or prune). hoist_fs_atomic_open and
  * hoist_fs_mkdtemp_near register theirs; commit/abort unregister. At most
- * 64 at a time; registration beyond that is silently skipped.
+ * 64 at a time; registration beyond that (or of a path of 4096 bytes or
+ * more) is silently skipped. Thread-safe; a path is published to the
+ * handler only once fully copied. Unregister from the thread that
+ * registered.
  */
 void hoist_fs_tmp_register(const char *path, int is_dir);
 void hoist_fs_tmp_unregister(const char *path);

@@ -55,7 +55,7 @@ static void check_shape(const struct hoist_auth_challenge *c, size_t n)
 
 static char *format(const struct hoist_auth_challenge *c, size_t n)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 
 	for (size_t i = 0; i < n; i++) {
 		hoist_buf_printf(&b, NULL, "%s%s", i ? ", " : "", c[i].scheme);

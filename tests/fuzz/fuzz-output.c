@@ -44,7 +44,7 @@ static int same(const char *a, const char *b)
 
 static void check_ok(const struct hoist_output *o)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	struct hoist_output back;
 	struct hoist_err err;
 	int v;

@@ -136,7 +136,10 @@ n=$(count_req Q "$mark" '^\(POST\|PATCH\|PUT\) /v2/[^ ]*/blobs/')
 if [ "$n" -eq 0 ]; then ok "the re-run skipped every present blob (no upload)"; else not_ok "the re-run made $n blob uploads"; fi
 n=$(count_req Q "$mark" '^HEAD /v2/[^ ]*/blobs/sha256:.* 200$')
 if [ "$n" -ge 8 ]; then ok "the re-run checked blobs with HEAD ($n)"; else not_ok "the re-run made $n blob HEADs, want >= 8"; fi
-check "a re-run of the good list: exit 0" $H sync --progress quiet --insecure "$S/good"
+check "a re-run of the good list: exit 0" sh -c "
+	$H sync --progress quiet --insecure '$S/good' 2>'$S/err-good'"
+check "a fully successful sync prints nothing after its summary" \
+	sh -c "tail -n 1 '$S/err-good' | grep -qx 'sync: [0-9]* copied, 0 failed'"
 
 # usage errors
 check_fails "no FILE is a usage error" $H sync

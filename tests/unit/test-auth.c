@@ -95,7 +95,7 @@ static int env_teardown(void **state)
 /* Challenges as "scheme[k=v;k=v] scheme[...]" for table comparisons. */
 static char *show(const struct hoist_auth_challenge *c, size_t n)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 
 	for (size_t i = 0; i < n; i++) {
 		hoist_buf_printf(&b, NULL, "%s%s[", i ? " " : "", c[i].scheme);
@@ -217,7 +217,7 @@ static void test_parse_caps(void **state)
 {
 	struct hoist_auth_challenge *c;
 	struct hoist_err err;
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	size_t n;
 
 	(void)state;

@@ -308,7 +308,7 @@ static void test_names_and_levels(void **state)
 	enum hoist_compression c;
 	struct hoist_err err;
 	struct hoist_compressor *comp = NULL;
-	struct hoist_buf out = HOIST_BUF_INIT;
+	struct hoist_buf out = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	struct hoist_sink sink = {mem_write, &out};
 
 	(void)state;
@@ -742,7 +742,7 @@ static void test_gzip_errors(void **state)
 
 	/* freed in the middle, with work queued */
 	{
-		struct hoist_buf out = HOIST_BUF_INIT;
+		struct hoist_buf out = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		struct hoist_sink sink = {mem_write, &out};
 
 		assert_int_equal(hoist_compressor_new(&c, HOIST_COMP_GZIP, 9,
@@ -754,7 +754,7 @@ static void test_gzip_errors(void **state)
 	}
 	/* the thread count is set before the first write, and bounded */
 	{
-		struct hoist_buf out = HOIST_BUF_INIT;
+		struct hoist_buf out = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		struct hoist_sink sink = {mem_write, &out};
 
 		assert_int_equal(hoist_compressor_new(&c, HOIST_COMP_GZIP, 6,
@@ -778,7 +778,7 @@ static void test_gzip_tar_tools(void **state)
 	const char *src = getenv("HOIST_SRCDIR");
 	char tpath[] = "/tmp/hoist-test-compress-XXXXXX";
 	char zpath[] = "/tmp/hoist-test-compress-XXXXXX";
-	struct hoist_buf t = HOIST_BUF_INIT, z;
+	struct hoist_buf t = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED), z;
 	char buf[65536];
 	char *cmd, *want, *got;
 	size_t n, pat = 10000;

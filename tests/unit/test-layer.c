@@ -93,7 +93,7 @@ static void build_and_check(struct hoist_layer *l, struct hoist_store *s,
 {
 	struct hoist_layer_opts o = {c, HOIST_COMP_LEVEL_DEFAULT, epoch, NULL};
 	struct hoist_decompressor *d;
-	struct hoist_buf tar = HOIST_BUF_INIT;
+	struct hoist_buf tar = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	struct hoist_sink sink = {mem_write, &tar};
 	struct hoist_err err;
 	char hex[HOIST_SHA256_HEXLEN + 1];

@@ -626,7 +626,7 @@ static void write_tree(struct arch *a, const struct hoist_tar_tree_opts *o)
 
 static char *run(const char *cmd)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	char line[1024];
 	FILE *f = popen(cmd, "r");
 

@@ -103,7 +103,7 @@ static size_t dump_n;
 static int dump_one(const char *path, const struct stat *st, int flag,
 		    struct FTW *ftw)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	const char *rel = path + dump_prefix;
 
 	(void)flag;
@@ -889,7 +889,7 @@ static void assert_tree_at(const char *dir, const char *expected)
 static void test_unprivileged(void **state)
 {
 	char dest2[160], dest3[160];
-	struct hoist_buf want = HOIST_BUF_INIT;
+	struct hoist_buf want = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	const char *bin;
 	int status;
 	pid_t pid;

@@ -1,6 +1,7 @@
 /*
  * test-util.c: the util layer (src/util): capped buffers, strict scanners,
- * stable JSON bytes, crash-safe file writes and error records.
+ * stable JSON bytes, crash-safe file writes, the signal cleanup slots,
+ * error records and the monotonic clock.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,11 +12,15 @@
 #include <string.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
 #include "util/json.h"
@@ -65,7 +70,7 @@ static void test_buf_cap(void **state)
 
 static void test_buf_grow_detach(void **state)
 {
-	struct hoist_buf b = HOIST_BUF_INIT;
+	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	size_t len = 99;
 	char *s;
 
@@ -91,6 +96,45 @@ static void test_buf_grow_detach(void **state)
 	assert_int_equal(memcmp(b.data, "a\0b", 4), 0);
 	hoist_buf_release(&b);
 	hoist_buf_release(&b);
+}
+
+/* The header's promises: data is "" while empty, and every buffer has a cap. */
+static void test_buf_init_contract(void **state)
+{
+	struct hoist_buf b = HOIST_BUF_INIT(4), z;
+	char line[32];
+
+	(void)state;
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	assert_int_equal(b.max, 4);
+	/* what `hoist sync` printed as "(null)" after a clean run */
+	snprintf(line, sizeof(line), "[%s]", b.data);
+	assert_string_equal(line, "[]");
+	assert_int_equal(hoist_buf_adds(&b, "abcde", NULL), HOIST_ELIMIT);
+	assert_string_equal(b.data, "");
+	assert_int_equal(hoist_buf_adds(&b, "abcd", NULL), 0);
+	assert_string_equal(b.data, "abcd");
+	hoist_buf_release(&b);
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	assert_int_equal(b.max, 4); /* release keeps the cap */
+	hoist_buf_reset(&b);
+	assert_string_equal(b.data, "");
+
+	/* a zero-filled buffer has a cap of 0, not "unlimited" */
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(hoist_buf_addch(&z, 'x', NULL), HOIST_ELIMIT);
+	assert_non_null(z.data);
+	assert_string_equal(z.data, "");
+	memset(&z, 0, sizeof(z));
+	hoist_buf_reset(&z);
+	assert_string_equal(z.data, "");
+	hoist_buf_release(&z);
+
+	/* the byte-size helpers */
+	assert_int_equal(HOIST_KiB(64), 65536);
+	assert_int_equal(HOIST_MiB(4), 4194304);
 }
 
 /* scan */
@@ -501,7 +545,203 @@ static void test_fs_atomic_abort(void **state)
 	free(dir);
 }
 
+/* mkdir -p, and the empty path that used to read past its copy */
+static void test_fs_mkdirs(void **state)
+{
+	char *dir = tl_mkdtemp("test-util");
+	char *deep = hoist_xasprintf("%s/a//b/c/", dir);
+	char *file = hoist_xasprintf("%s/f", dir);
+	char *under = hoist_xasprintf("%s/f/x", dir);
+	struct hoist_err err;
+
+	(void)state;
+	assert_int_equal(hoist_fs_mkdirs("", 0755, &err), HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "empty"));
+	assert_int_equal(hoist_fs_mkdirs("", 0755, NULL), HOIST_EINVAL);
+	assert_int_equal(hoist_fs_mkdirs(deep, 0755, &err), 0);
+	assert_true(hoist_fs_is_dir(deep));
+	assert_int_equal(hoist_fs_mkdirs(deep, 0755, &err), 0);
+	assert_int_equal(hoist_fs_mkdirs("/", 0755, &err), 0);
+	tl_write_file(file, "x", 0644);
+	assert_int_equal(hoist_fs_mkdirs(file, 0755, &err), HOIST_EEXIST);
+	assert_int_equal(hoist_fs_mkdirs(under, 0755, &err), HOIST_EEXIST);
+	tl_rm_rf(dir);
+	free(under);
+	free(file);
+	free(deep);
+	free(dir);
+}
+
+/*
+ * The signal cleanup slots. Four threads register one pinned temporary
+ * each at the same moment, then churn their slots, registering a long and
+ * a short path in turn, until SIGTERM. Afterwards every pinned file must
+ * be gone (no two threads claimed one slot), and the canary, named as the
+ * short path written over the long one without its final NUL would read,
+ * must survive (no half-copied path was visible to the handler).
+ */
+#define SLOT_THREADS 4
+
+struct slot_churn {
+	pthread_barrier_t *start;
+	char *pinned, *lng, *shrt;
+	int ready; /* write end: one byte once pinned is registered */
+};
+
+static void *slot_thread(void *arg)
+{
+	struct slot_churn *c = arg;
+
+	pthread_barrier_wait(c->start);
+	hoist_fs_tmp_register(c->pinned, 0);
+	if (write(c->ready, "r", 1) != 1)
+		_exit(4);
+	for (;;) {
+		hoist_fs_tmp_register(c->lng, 0);
+		hoist_fs_tmp_unregister(c->lng);
+		hoist_fs_tmp_register(c->shrt, 0);
+		hoist_fs_tmp_unregister(c->shrt);
+	}
+	return NULL;
+}
+
+static void slot_child(const char *dir, int round, int ready)
+{
+	pthread_barrier_t start;
+	struct slot_churn c[SLOT_THREADS];
+	pthread_t t;
+
+	hoist_fs_install_signal_cleanup();
+	pthread_barrier_init(&start, NULL, SLOT_THREADS);
+	for (int i = 0; i < SLOT_THREADS; i++) {
+		c[i].start = &start;
+		c[i].ready = ready;
+		c[i].pinned = hoist_xasprintf("%s/pin-%d-%d", dir, round, i);
+		c[i].lng = hoist_xasprintf("%s/s%d%0200d", dir, i, 0);
+		c[i].shrt = hoist_xasprintf("%s/s%d", dir, i);
+		if (pthread_create(&t, NULL, slot_thread, &c[i]))
+			_exit(3);
+	}
+	for (;;)
+		pause();
+}
+
+static void test_fs_tmp_slots(void **state)
+{
+	char *dir = tl_mkdtemp("test-util");
+
+	(void)state;
+	for (int i = 0; i < SLOT_THREADS; i++) {
+		char *canary = hoist_xasprintf("%s/s%d%0199d", dir, i, 0);
+		tl_write_file(canary, "", 0644);
+		free(canary);
+	}
+	for (int round = 0; round < 10; round++) {
+		int status, pfd[2];
+		char got[SLOT_THREADS];
+		size_t n = 0;
+		pid_t pid;
+
+		for (int i = 0; i < SLOT_THREADS; i++) {
+			char *pin =
+				hoist_xasprintf("%s/pin-%d-%d", dir, round, i);
+			tl_write_file(pin, "", 0644);
+			free(pin);
+		}
+		assert_int_equal(pipe(pfd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(pfd[0]);
+			slot_child(dir, round, pfd[1]);
+		}
+		close(pfd[1]);
+		while (n < SLOT_THREADS) {
+			ssize_t r = read(pfd[0], got, SLOT_THREADS - n);
+			assert_true(r > 0);
+			n += (size_t)r;
+		}
+		close(pfd[0]);
+		usleep(2000 + 3000 * (useconds_t)round);
+		assert_int_equal(kill(pid, SIGTERM), 0);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGTERM);
+		for (int i = 0; i < SLOT_THREADS; i++) {
+			char *pin =
+				hoist_xasprintf("%s/pin-%d-%d", dir, round, i);
+			char *canary =
+				hoist_xasprintf("%s/s%d%0199d", dir, i, 0);
+			assert_false(hoist_fs_exists(pin));
+			assert_true(hoist_fs_exists(canary));
+			free(canary);
+			free(pin);
+		}
+	}
+	tl_rm_rf(dir);
+	free(dir);
+}
+
 /* err */
+
+/* A helper of the kind hoist_err_setv exists for: context after the text. */
+__attribute__((format(printf, 3, 4))) static int
+ctx_fail(struct hoist_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = hoist_err_setv(err, code, fmt, ap);
+	va_end(ap);
+	if (err)
+		hoist_err_prefix(err, "layer '%s'", "l1");
+	return code;
+}
+
+__attribute__((format(printf, 3, 4))) static int
+ctx_sys(struct hoist_err *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, fmt);
+	code = hoist_err_sysv(err, errnum, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static void test_err_setv(void **state)
+{
+	struct hoist_err err;
+	char want[256];
+
+	(void)state;
+	err.sys_errno = 5;
+	assert_int_equal(ctx_fail(&err, HOIST_ELIMIT, "%d > %s", 7, "6"),
+			 HOIST_ELIMIT);
+	assert_int_equal(err.code, HOIST_ELIMIT);
+	assert_int_equal(err.sys_errno, 0);
+	assert_string_equal(err.msg, "layer 'l1': 7 > 6");
+	assert_int_equal(ctx_fail(NULL, HOIST_EDIGEST, "x"), HOIST_EDIGEST);
+	assert_int_equal(ctx_sys(&err, EACCES, "open '%s'", "f"), HOIST_EIO);
+	assert_int_equal(err.sys_errno, EACCES);
+	snprintf(want, sizeof(want), "open 'f': %s", strerror(EACCES));
+	assert_string_equal(err.msg, want);
+	assert_int_equal(ctx_sys(NULL, ENOENT, "x"), HOIST_ENOTFOUND);
+}
+
+/* The monotonic clock moves forward with time. */
+static void test_clock(void **state)
+{
+	int64_t t0 = hoist_clock_ms(), t1;
+
+	(void)state;
+	assert_true(t0 >= 0);
+	usleep(30000);
+	t1 = hoist_clock_ms();
+	assert_true(t1 - t0 >= 29);
+	assert_true(t1 - t0 < 60000);
+}
 
 static void test_err(void **state)
 {
@@ -714,6 +954,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_buf_grow_detach),
+		cmocka_unit_test(test_buf_init_contract),
 		cmocka_unit_test(test_scan_u64),
 		cmocka_unit_test(test_scan_i64),
 		cmocka_unit_test(test_scan_bool),
@@ -722,7 +963,11 @@ int main(void)
 		cmocka_unit_test(test_json_parse),
 		cmocka_unit_test(test_fs_write_atomic),
 		cmocka_unit_test(test_fs_atomic_abort),
+		cmocka_unit_test(test_fs_mkdirs),
+		cmocka_unit_test(test_fs_tmp_slots),
 		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_err_setv),
+		cmocka_unit_test(test_clock),
 		cmocka_unit_test(test_err_quote),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
