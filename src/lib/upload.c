@@ -277,6 +277,15 @@ static char *digest_url(const struct hoist_upload *u)
 	return url;
 }
 
+/* A Location with a control byte or a space is no usable Location. */
+static int loc_usable(const char *loc)
+{
+	for (; *loc; loc++)
+		if ((unsigned char)*loc <= 0x20 || *loc == 0x7f)
+			return 0;
+	return 1;
+}
+
 static void set_loc(struct hoist_upload *u, const struct hoist_upload_resp *r)
 {
 	if (r->location && *r->location) {
@@ -817,7 +826,8 @@ int hoist_upload_new(struct hoist_upload **out,
 				     "invalid repository '%s' to mount from",
 				     p->mount_from);
 	if (p->resume_location &&
-	    (!*p->resume_location || p->resume_offset > p->size))
+	    (!*p->resume_location || !loc_usable(p->resume_location) ||
+	     p->resume_offset > p->size))
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "invalid upload session to resume");
 
@@ -884,6 +894,13 @@ void hoist_upload_next(struct hoist_upload *u, struct hoist_upload_req *req,
 void hoist_upload_feed(struct hoist_upload *u,
 		       const struct hoist_upload_resp *r)
 {
+	struct hoist_upload_resp clean;
+
+	if (r->location && !loc_usable(r->location)) {
+		clean = *r;
+		clean.location = NULL;
+		r = &clean;
+	}
 	switch (u->st) {
 	case ST_HEAD:
 	case ST_LOST:
