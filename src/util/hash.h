@@ -1,6 +1,8 @@
 /*
  * hash.h: streaming SHA-256 over OpenSSL EVP (SHA-NI where the CPU has it,
  * about 1.4 GB/s per core here; see reference/performance.md).
+ * Nothing here returns an error: OpenSSL failures abort. The context is
+ * owned by the struct until final_hex or release frees it.
  */
 #ifndef HOIST_UTIL_HASH_H
 #define HOIST_UTIL_HASH_H

@@ -99,10 +99,15 @@ int hoist_json_parse(json_t **out, const char *data, size_t len,
 	json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 
 	*out = NULL;
-	if (!v)
+	if (!v) {
+		char why[HOIST_QUOTE_BUF];
+
+		hoist_err_quote(why, sizeof(why), jerr.text, HOIST_QUOTE_ALL,
+				HOIST_QUOTE_UTF8);
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "parse %s: line %d column %d: %s", what,
-				     jerr.line, jerr.column, jerr.text);
+				     jerr.line, jerr.column, why);
+	}
 	*out = v;
 	return 0;
 }

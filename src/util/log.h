@@ -1,6 +1,8 @@
 /*
  * log.h: the library never prints. It reports progress and warnings through
  * a callback the CLI installs; with none installed, messages are dropped.
+ * Nothing here fails. The strings a callback receives (msg, and the
+ * members of struct hoist_progress) are valid only during the call.
  */
 #ifndef HOIST_UTIL_LOG_H
 #define HOIST_UTIL_LOG_H

@@ -4,6 +4,9 @@
  * with a message instead of returning NULL, which keeps every caller free of
  * unreachable error paths. Buffers that hold remote or file input are capped
  * (see buf.h), so an attacker cannot drive these into exhaustion.
+ *
+ * None of them returns NULL or an error code; every pointer returned is
+ * owned by the caller, who frees it with free().
  */
 #ifndef HOIST_UTIL_MEM_H
 #define HOIST_UTIL_MEM_H

@@ -1,6 +1,9 @@
 /*
  * scan.h: bounded, strict number parsers for untrusted text. They accept
  * the whole string or fail; no sign, space or trailing garbage slips by.
+ * The hoist_scan_u64/i64/bool functions return 0, or HOIST_EINVAL (empty,
+ * malformed or out of range; the message names what) with *out untouched.
+ * Nothing is allocated.
  */
 #ifndef HOIST_UTIL_SCAN_H
 #define HOIST_UTIL_SCAN_H

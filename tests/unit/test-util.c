@@ -434,6 +434,12 @@ static void test_json_parse(void **state)
 	assert_int_equal(hoist_json_parse(&v, doc, strlen(doc), "x", &err),
 			 HOIST_EINVAL);
 	assert_int_equal(hoist_json_parse(&v, "", 0, "x", &err), HOIST_EINVAL);
+	/* jansson echoes input in its reason: it reaches the message quoted */
+	doc = "[1,\x1b[2J]";
+	assert_int_equal(hoist_json_parse(&v, doc, strlen(doc), "x", &err),
+			 HOIST_EINVAL);
+	for (const char *p = err.msg; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
 }
 
 /* fs */
