@@ -210,6 +210,77 @@ static void test_scan_i64(void **state)
 			fail_msg("'%s' accepted", bad[i]);
 }
 
+static void test_scan_content_range(void **state)
+{
+	static const char *const bad[] = {
+		"bytes 1-0/5",
+		"bytes 0-100/100",
+		"bytes 0-1/18446744073709551615",
+		"bytes 0-99999999999999999999/*",
+		"bytes 0-18446744073709551616/*",
+		"bytes -1-2/3",
+		"bytes 0-1",
+		"bytes 0-1/",
+		"bytes  0-1/2",
+		"bytes 0-1/2 ",
+		" bytes 0-1/2",
+		"bytes +1-2/3",
+		"bytes 1 -2/3",
+		"bits 0-1/2",
+		"bytes0-1/2",
+		"bytes 0-1/2x",
+		"bytes 0-1/*/",
+		"bytes */*",
+		"bytes *",
+		"bytes */",
+		"bytes */-1",
+		"bytes 1-2/3\n",
+		"",
+		NULL,
+	};
+	struct hoist_content_range r;
+	struct hoist_err err;
+
+	(void)state;
+	assert_int_equal(hoist_scan_content_range(&r, "bytes 0-99/100", &err),
+			 0);
+	assert_true(r.first == 0 && r.last == 99 && r.complete == 100 &&
+		    !r.unsatisfied);
+	assert_int_equal(hoist_scan_content_range(&r, "BYTES 5-5/*", &err), 0);
+	assert_true(r.first == 5 && r.last == 5 &&
+		    r.complete == HOIST_RANGE_UNKNOWN);
+	assert_int_equal(hoist_scan_content_range(&r, "bytes */100", &err), 0);
+	assert_true(r.unsatisfied && r.complete == 100 && r.first == 0 &&
+		    r.last == 0);
+	assert_int_equal(hoist_scan_content_range(
+				 &r, "bytes 00-018446744073709551614/*", &err),
+			 0);
+	assert_true(r.last == UINT64_MAX - 1);
+	assert_int_equal(
+		hoist_scan_content_range(
+			&r, "bytes 1-18446744073709551613/18446744073709551614",
+			&err),
+		0);
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(bad); i++) {
+		r.first = 42;
+		if (hoist_scan_content_range(&r, bad[i], &err) != HOIST_EINVAL)
+			fail_msg("'%s' was accepted", bad[i]);
+		assert_int_equal(r.first, 42); /* untouched */
+		assert_non_null(strstr(err.msg, "invalid Content-Range '"));
+		assert_null(strchr(err.msg, '\n'));
+	}
+	assert_int_equal(hoist_scan_content_range(&r, "x", NULL), HOIST_EINVAL);
+	/* the value is quoted in the message */
+	assert_int_equal(hoist_scan_content_range(&r, "bytes \x1b[2J", &err),
+			 HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "'bytes \\x1b[2J'"));
+	/* so are the numbers the plain scanners refuse */
+	uint64_t v;
+	assert_int_equal(hoist_scan_u64(&v, "1\x1b", 10, "n", &err),
+			 HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "'1\\x1b'"));
+}
+
 static void test_scan_bool(void **state)
 {
 	static const char *const yes[] = {"1",    "t",    "T",
@@ -963,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_buf_init_contract),
 		cmocka_unit_test(test_scan_u64),
 		cmocka_unit_test(test_scan_i64),
+		cmocka_unit_test(test_scan_content_range),
 		cmocka_unit_test(test_scan_bool),
 		cmocka_unit_test(test_json_dump),
 		cmocka_unit_test(test_json_go_escapes),
