@@ -888,7 +888,7 @@ int hoist_shellwords_split(char ***out, size_t *n,
 			   const struct hoist_shellwords *lex, const char *word,
 			   struct hoist_err *err)
 {
-	struct words w = {HOIST_BUF_INIT, 0, NULL, 0, 0};
+	struct words w = {HOIST_BUF_INIT(HOIST_SHELLWORDS_MAX), 0, NULL, 0, 0};
 	struct hoist_err local;
 	int rc;
 
