@@ -63,6 +63,16 @@ struct hoist_image_spec {
 	json_t *ann_manifest_desc_plat;
 };
 
+/*
+ * A build: created from opts, then asked for an image per output. The
+ * struct is copied but not what it points to: the platforms, layers,
+ * strings and bases must outlive the build. hoist_build_new returns 0, or
+ * HOIST_EINVAL (no platform) or the code of reading a base image from the
+ * store (HOIST_ENOTFOUND, HOIST_EIO, HOIST_EINVAL, prefixed "base
+ * image"); *out is the caller's (hoist_build_free).
+ * hoist_build_image returns 0 or what building a layer returns (see
+ * layer.h) and the store's codes for writing manifests.
+ */
 struct hoist_build;
 
 int hoist_build_new(struct hoist_build **out, struct hoist_store *s,

@@ -27,7 +27,15 @@
 #include "util/err.h"
 #include "lib/store.h"
 
-/* *root: new descriptor of the imported root, owned by the caller. */
+/*
+ * *root: new descriptor of the imported root, owned by the caller
+ * (json_decref), NULL on failure. 0, or: HOIST_ENOTFOUND (no such file,
+ * or no entry matches REF), HOIST_EINVAL (a malformed layout or archive,
+ * an ambiguous REF), HOIST_EDIGEST (a blob does not match its digest),
+ * HOIST_ELIMIT (a document over its cap), HOIST_EUNSUPPORTED (a media
+ * type or layout version hoist does not read), HOIST_EIO (reading or
+ * writing the store).
+ */
 int hoist_import_oci_dir(json_t **root, struct hoist_store *s, const char *dir,
 			 const char *ref, struct hoist_err *err);
 int hoist_import_oci_archive(json_t **root, struct hoist_store *s,

@@ -31,7 +31,15 @@ struct hoist_layer {
 	enum hoist_compression compression;
 };
 
-/* Build one layer from dir into the store. */
+/*
+ * Build one layer from dir into the store. 0 with *out filled, or a
+ * negative code with *out zeroed, no blob added and the message prefixed
+ * "layer 'DIR'": HOIST_ENOTFOUND or HOIST_EIO (reading the tree or writing
+ * the store; sys_errno says why), HOIST_EINVAL (an entry the tar format
+ * cannot hold, a bad compression level), HOIST_ELIMIT (a tar field limit),
+ * HOIST_EUNSUPPORTED (a compression this build lacks). opts and dir stay
+ * the caller's.
+ */
 int hoist_layer_from_dir(struct hoist_layer *out, struct hoist_store *s,
 			 const char *dir, const struct hoist_layer_opts *opts,
 			 struct hoist_err *err);

@@ -31,10 +31,10 @@ struct hoist_ref {
 };
 
 /*
- * Parse s. On success out owns heap strings (release with
- * hoist_ref_release). On failure out is zeroed and err says what is wrong
- * with which part, e.g. "invalid reference 'Foo/bar': repository name
- * must be lowercase".
+ * Parse s. 0, and out owns heap strings (release with hoist_ref_release);
+ * or HOIST_EINVAL, the only error, with out zeroed and err saying what is
+ * wrong with which part, e.g. "invalid reference 'Foo/bar': repository
+ * name must be lowercase". The other functions cannot fail.
  */
 int hoist_ref_parse(struct hoist_ref *out, const char *s, int flags,
 		    struct hoist_err *err);

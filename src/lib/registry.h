@@ -58,6 +58,15 @@ struct hoist_push_stats {
  * Push the image whose root descriptor is root to ref, a full reference
  * ("host/repo:tag", "host/repo@sha256:..." or, with by_digest, "host/repo").
  * The root goes to the tag when there is one, else by digest.
+ *
+ * 0, or: HOIST_EINVAL (a bad reference or descriptor), HOIST_ENOTFOUND or
+ * HOIST_EIO (the image is not whole in the store), HOIST_ENET and
+ * HOIST_ETLS (connection and certificate failures), HOIST_EAUTH
+ * (credentials missing or refused), HOIST_EHTTP (the registry refused;
+ * http_status is set), HOIST_EDIGEST (the registry reported another
+ * digest), HOIST_EINTR (interrupted). stats (required) is caller-owned and
+ * filled as far as the push got, also on failure; root, ref and opts are
+ * only read.
  */
 int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	       int by_digest, const struct hoist_registry_opts *opts,

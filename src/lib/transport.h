@@ -36,7 +36,15 @@ struct hoist_transport {
 	char *ref;  /* normalised reference, ref.name, or NULL */
 };
 
-/* Parse a transport string. out owns its strings. */
+/*
+ * Parse a transport string. 0 and out owns its strings (release with
+ * hoist_transport_release), or HOIST_EINVAL (unknown transport, bad
+ * reference) or HOIST_EUNSUPPORTED (a transport hoist knows but does not
+ * do). The read/write/list functions return 0, or the codes of the side
+ * they talk to: import.h for layouts and archives, registry.h and pull.h
+ * for docker:// (HOIST_ENET, HOIST_ETLS, HOIST_EAUTH, HOIST_EHTTP,
+ * HOIST_EDIGEST), HOIST_ENOTFOUND for a name missing from the store.
+ */
 int hoist_transport_parse(struct hoist_transport *out, const char *s,
 			  struct hoist_err *err);
 void hoist_transport_release(struct hoist_transport *t);
