@@ -2,7 +2,10 @@
 # run.sh: build hoist and run the whole test suite twice: a normal build
 # with warnings as errors, then an ASan+UBSan build. Ends with one line
 # "N passed, N failed". Build trees: _build-test and _build-asan.
-# Set HOIST_NO_ASAN=1 to skip the sanitizer pass.
+# Set HOIST_NO_ASAN=1 to skip the sanitizer pass. With
+# HOIST_FUZZ_SECONDS=N, a third build (_build-fuzz, CC=clang
+# --enable-fuzzing) then runs every libFuzzer target for N seconds
+# (tests/fuzz/run.sh); a target that finds something counts as failed.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -71,6 +74,24 @@ if [ -z "${HOIST_NO_ASAN:-}" ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		run_suite asan --enable-asan
+fi
+if [ -n "${HOIST_FUZZ_SECONDS:-}" ]; then
+	dir=$top/_build-fuzz
+	mkdir -p "$dir"
+	echo "== fuzz: configure CC=clang --enable-fuzzing"
+	if (cd "$dir" && CC=clang "$top/configure" --enable-fuzzing \
+		>configure.out 2>&1); then
+		(cd "$dir" && sh "$top/tests/fuzz/run.sh" "$HOIST_FUZZ_SECONDS") |
+			tee "$dir/fuzz.out"
+		t=$(sed -n 's/^fuzz: \([0-9]*\) targets, \([0-9]*\) found.*/\1 \2/p' \
+			"$dir/fuzz.out")
+		set -- $t
+		passed=$((passed + ${1:-0} - ${2:-0}))
+		failed=$((failed + ${2:-1}))
+	else
+		tail -n 20 "$dir/configure.out"
+		failed=$((failed + 1))
+	fi
 fi
 [ "$failed" -eq 0 ] || status=1
 echo "$passed passed, $failed failed"
