@@ -147,6 +147,9 @@ int hoist_scan_content_range(struct hoist_content_range *out, const char *s,
 		}
 		p += 2;
 		rc = range_num(&r.complete, &p, '\0', "complete length", err);
+		if (!rc && r.complete == HOIST_RANGE_UNKNOWN)
+			rc = hoist_err_set(err, HOIST_EINVAL,
+					   "complete length is too large");
 		goto out;
 	}
 	if ((rc = range_num(&r.first, &p, '-', "first byte", err)) ||

@@ -234,6 +234,7 @@ static void test_scan_content_range(void **state)
 		"bytes *",
 		"bytes */",
 		"bytes */-1",
+		"bytes */18446744073709551615",
 		"bytes 1-2/3\n",
 		"",
 		NULL,
