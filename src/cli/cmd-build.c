@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <time.h>
 
 #include "cli/cmd.h"
 #include "cli/opts.h"
+#include "lib/attest.h"
 #include "lib/base.h"
 #include "lib/build.h"
 #include "lib/cache.h"
@@ -40,7 +42,8 @@ static const char build_usage[] =
 	"      --rootfs DIR         add DIR as a layer (repeatable, in order)\n"
 	"      --layer [PLAT=]DIR   the same; with PLAT=, for that platform "
 	"only\n"
-	"      --platform LIST      os/arch[/variant][,...] (default: host)\n"
+	"      --platform LIST      os/arch[/variant][,...] (repeatable; "
+	"default: host)\n"
 	"\n"
 	"Image configuration:\n"
 	"      --entrypoint CMD     JSON array or a single string\n"
@@ -61,7 +64,16 @@ static const char build_usage[] =
 	"                           type=local,dest=DIR  type=tar,dest=fs.tar\n"
 	"                           type=image,name=NAME  type=cacheonly\n"
 	"                           DIR (local)  - (tar on stdout)\n"
-	"      --push               shorthand for type=image,push=true\n"
+	"      --push               push=true on every image output (else "
+	"adds\n"
+	"                           type=image,push=true)\n"
+	"      --provenance VAL     SLSA provenance: true, false, "
+	"mode=min|max\n"
+	"      --sbom VAL           SPDX SBOM of the rootfs: true or false\n"
+	"      --attest SPEC        type=provenance|sbom[,ATTR=V...] "
+	"(repeatable)\n"
+	"      --iidfile FILE       write the image ID (config digest) to "
+	"FILE\n"
 	"      --annotation [TYPE:]K=V  annotation for every output (buildx)\n"
 	"      --metadata-file FILE write buildx's build result metadata\n"
 	"      --progress MODE      auto, plain or quiet\n"
@@ -172,6 +184,10 @@ enum {
 	OPT_ANNOTATION,
 	OPT_FROM,
 	OPT_NO_CACHE,
+	OPT_PROVENANCE,
+	OPT_SBOM,
+	OPT_ATTEST,
+	OPT_IIDFILE,
 };
 
 /*
@@ -226,6 +242,125 @@ out:
 	return rc;
 }
 
+/*
+ * The attestations asked for: provenance from the build options (env and
+ * labels, which may carry secrets, in mode=max only), the base image of
+ * each platform and the layer trees (their digests are read from the
+ * built image) as materials; the SBOM reads the layer directories.
+ */
+static void
+attest_setup(struct hoist_attest_opts *ao, const struct hoist_attest_req *r,
+	     const struct hoist_build_opts *bo, const char *from,
+	     const char *platform, struct hoist_attest_param **params,
+	     struct hoist_attest_material **mats, const char ***dirs,
+	     const struct hoist_platform ***dplats)
+{
+	size_t np = 0, nm = 0,
+	       max = 8 + bo->rc.nenv + bo->rc.nlabels + bo->rc.nexposed +
+		     bo->rc.nvolumes + bo->nlayers;
+	struct hoist_attest_param *pa = hoist_xcalloc(max, sizeof(*pa));
+	struct hoist_attest_material *ma =
+		hoist_xcalloc(bo->nplatforms + 1, sizeof(*ma));
+
+#define PARAM(k, v, secret)                                                    \
+	do {                                                                   \
+		pa[np].key = (k);                                              \
+		pa[np].value = (v);                                            \
+		pa[np++].max_only = (secret);                                  \
+	} while (0)
+	if (platform)
+		PARAM(hoist_xstrdup("platform"), hoist_xstrdup(platform), 0);
+	if (from)
+		PARAM(hoist_xstrdup("from"), hoist_xstrdup(from), 0);
+	for (size_t i = 0; i < bo->nlayers; i++) {
+		char pl[100] = "";
+		if (bo->layers[i].platform)
+			hoist_platform_format(bo->layers[i].platform, pl,
+					      sizeof(pl));
+		PARAM(hoist_xasprintf("layer:%zu", i),
+		      hoist_xasprintf("%s%s%s", pl, pl[0] ? "=" : "",
+				      bo->layers[i].dir),
+		      0);
+	}
+	if (bo->rc.workdir)
+		PARAM(hoist_xstrdup("workdir"), hoist_xstrdup(bo->rc.workdir),
+		      0);
+	if (bo->rc.user)
+		PARAM(hoist_xstrdup("user"), hoist_xstrdup(bo->rc.user), 0);
+	if (bo->rc.stop_signal)
+		PARAM(hoist_xstrdup("stop-signal"),
+		      hoist_xstrdup(bo->rc.stop_signal), 0);
+	for (size_t i = 0; i < bo->rc.nexposed; i++)
+		PARAM(hoist_xasprintf("expose:%zu", i),
+		      hoist_xstrdup(bo->rc.exposed[i]), 0);
+	for (size_t i = 0; i < bo->rc.nvolumes; i++)
+		PARAM(hoist_xasprintf("volume:%zu", i),
+		      hoist_xstrdup(bo->rc.volumes[i]), 0);
+	for (size_t i = 0; i < bo->rc.nenv; i++)
+		PARAM(hoist_xasprintf("env:%zu", i),
+		      hoist_xstrdup(bo->rc.env[i]), 1);
+	for (size_t i = 0; i < bo->rc.nlabels; i++)
+		PARAM(hoist_xasprintf("label:%zu", i),
+		      hoist_xstrdup(bo->rc.labels[i]), 1);
+#undef PARAM
+	for (size_t i = 0; bo->bases && i < bo->nplatforms; i++) {
+		const char *d = bo->bases[i]
+					? hoist_json_str(bo->bases[i], "digest")
+					: NULL;
+		char *uri = NULL;
+		if (!d)
+			continue;
+		if (hoist_attest_purl(&uri, from, &bo->platforms[i], NULL))
+			uri = hoist_xstrdup(from);
+		ma[nm].uri = uri;
+		ma[nm].digest = d;
+		ma[nm++].platform = &bo->platforms[i];
+	}
+	*dirs = hoist_xcalloc(bo->nlayers + 1, sizeof(**dirs));
+	*dplats = hoist_xcalloc(bo->nlayers + 1, sizeof(**dplats));
+	for (size_t i = 0; i < bo->nlayers; i++) {
+		(*dirs)[i] = bo->layers[i].dir;
+		(*dplats)[i] = bo->layers[i].platform;
+	}
+	ao->provenance = r->provenance == 1;
+	ao->prov.mode = r->mode;
+	ao->prov.builder_id = r->builder_id;
+	ao->prov.materials = ma;
+	ao->prov.nmaterials = nm;
+	ao->prov.params = pa;
+	ao->prov.nparams = np;
+	ao->prov.started = time(NULL);
+	ao->prov.finished = ao->prov.started;
+	ao->prov.epoch = bo->epoch;
+	ao->prov.version = PACKAGE_VERSION;
+	ao->sbom = r->sbom == 1;
+	ao->dirs = *dirs;
+	ao->dir_platforms = *dplats;
+	ao->ndirs = bo->nlayers;
+	ao->artifact = 1;
+	ao->created = bo->epoch >= 0 ? bo->epoch : ao->prov.started;
+	*params = pa;
+	*mats = ma;
+}
+
+static void attest_release(struct hoist_attest_opts *ao,
+			   struct hoist_attest_param *params,
+			   struct hoist_attest_material *mats,
+			   const char **dirs,
+			   const struct hoist_platform **dplats)
+{
+	for (size_t i = 0; params && i < ao->prov.nparams; i++) {
+		free((char *)params[i].key);
+		free((char *)params[i].value);
+	}
+	for (size_t i = 0; mats && i < ao->prov.nmaterials; i++)
+		free((char *)mats[i].uri);
+	free(params);
+	free(mats);
+	free(dirs);
+	free(dplats);
+}
+
 int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 {
 	static const struct option opts[] = {
@@ -246,6 +381,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"push", no_argument, NULL, OPT_PUSH},
 		{"annotation", required_argument, NULL, OPT_ANNOTATION},
 		{"from", required_argument, NULL, OPT_FROM},
+		{"provenance", required_argument, NULL, OPT_PROVENANCE},
+		{"sbom", required_argument, NULL, OPT_SBOM},
+		{"attest", required_argument, NULL, OPT_ATTEST},
+		{"iidfile", required_argument, NULL, OPT_IIDFILE},
 		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
 		{"quiet", no_argument, NULL, 'q'},
@@ -268,7 +407,15 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_err err;
 	struct hoist_cli_opts cl = {
 		"build", build_usage, &ro, HOIST_PROGRESS_AUTO, 0, 0};
-	const char *platform = NULL, *metadata = NULL, *from = NULL;
+	const char *metadata = NULL, *from = NULL, *iidfile = NULL;
+	char *platform = NULL;
+	struct hoist_attest_req areq;
+	struct hoist_attest_opts aopts;
+	struct hoist_attest_param *aparams = NULL;
+	struct hoist_attest_material *amats = NULL;
+	const char **adirs = NULL;
+	const struct hoist_platform **adplats = NULL;
+	int push_used = 0;
 	json_t **bases = NULL;
 	char **exposed_norm = NULL;
 	json_t *meta = NULL;
@@ -277,6 +424,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	int push = 0, no_cache = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
 
 	memset(&bo, 0, sizeof(bo));
+	memset(&aopts, 0, sizeof(aopts));
+	hoist_attest_req_init(&areq);
 	memset(&ro, 0, sizeof(ro));
 	hoist_err_clear(&err);
 	optind = 1;
@@ -285,8 +434,28 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		case OPT_ROOTFS:
 			vec_push(&layers, optarg);
 			break;
-		case OPT_PLATFORM:
-			platform = optarg;
+		case OPT_PLATFORM: {
+			/* buildx: repeated flags accumulate */
+			char *all = platform ? hoist_xasprintf("%s,%s",
+							       platform, optarg)
+					     : hoist_xstrdup(optarg);
+			free(platform);
+			platform = all;
+			break;
+		}
+		case OPT_PROVENANCE:
+		case OPT_SBOM:
+		case OPT_ATTEST:
+			if (hoist_attest_req_parse(&areq,
+						   c == OPT_PROVENANCE
+							   ? "provenance"
+						   : c == OPT_SBOM ? "sbom"
+								   : "attest",
+						   optarg, &err))
+				goto fail;
+			break;
+		case OPT_IIDFILE:
+			iidfile = optarg;
 			break;
 		case OPT_ENTRYPOINT:
 			if (parse_command(&entry, optarg, "--entrypoint", &err))
@@ -429,16 +598,24 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	}
 
 	/* check every output before doing any work */
-	if (push)
-		vec_push(&outputs, "type=image,push=true,unpack=false");
-	if (!outputs.n) {
+	if (!outputs.n && !push) {
 		hoist_msg_warn("%s", no_output_warning);
 		vec_push(&outputs, "type=cacheonly");
 	}
-	plans = hoist_xcalloc(outputs.n, sizeof(*plans));
+	if (!outputs.n) {
+		vec_push(&outputs, "type=image,push=true,unpack=false");
+		push_used = 1;
+	}
+	plans = hoist_xcalloc(outputs.n + 1, sizeof(*plans));
 	for (i = 0; i < outputs.n; i++) {
 		struct hoist_output o;
 		int rc = hoist_output_parse(&o, outputs.v[i], &err);
+		/* buildx: --push sets push=true on every image output */
+		if (!rc && push &&
+		    (!strcmp(o.type, "image") || !strcmp(o.type, "registry"))) {
+			hoist_output_set(&o, "push", "true");
+			push_used = 1;
+		}
 		for (size_t a = 0; !rc && a < annotations.n; a++)
 			rc = add_annotation(&o, annotations.v[a], &err);
 		if (rc && o.type)
@@ -457,12 +634,24 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			plans[i].reg.insecure = insecure;
 		}
 		stdout_users += hoist_export_uses_stdout(&plans[i]);
+		if (i + 1 == outputs.n && push && !push_used) {
+			vec_push(&outputs, "type=image,push=true,unpack=false");
+			push_used = 1;
+		}
 	}
 	if (stdout_users > 1) {
 		hoist_err_set(&err, HOIST_EINVAL,
 			      "multiple outputs configured to write to stdout");
 		goto fail;
 	}
+	for (i = 0; i < nplans; i++)
+		if (plans[i].type == HOIST_EXPORT_DOCKER && nplats > 1) {
+			/* buildx refuses it before building */
+			hoist_err_set(&err, HOIST_EUNSUPPORTED,
+				      "docker exporter does not currently "
+				      "support exporting manifest lists");
+			goto fail;
+		}
 
 	if (hoist_cli_open_store(&store, g, &err) ||
 	    (!no_cache && hoist_cache_open(&cache, store, &err)))
@@ -505,6 +694,12 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	bo.rc.nexposed = exposed.n;
 	bo.rc.volumes = volumes.v;
 	bo.rc.nvolumes = volumes.n;
+	if (areq.provenance == 1 || areq.sbom == 1) {
+		attest_setup(&aopts, &areq, &bo, from, platform, &aparams,
+			     &amats, &adirs, &adplats);
+		for (i = 0; i < nplans; i++)
+			plans[i].attest = &aopts;
+	}
 	if (hoist_build_new(&build, store, &bo, &err))
 		goto fail;
 	meta = json_object();
@@ -514,6 +709,16 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	}
 	if (metadata && hoist_cli_write_json(metadata, meta, &err))
 		goto fail;
+	if (iidfile) {
+		/* buildx: the config digest, else the root's; no newline */
+		const char *d =
+			hoist_json_str(meta, "containerimage.config.digest");
+		if (!d)
+			d = hoist_json_str(meta, "containerimage.digest");
+		if (d &&
+		    hoist_fs_write_atomic(iidfile, d, strlen(d), 0644, &err))
+			goto fail;
+	}
 	if (cl.quiet) {
 		const char *d =
 			hoist_json_str(meta, "containerimage.config.digest");
@@ -530,6 +735,9 @@ out:
 	for (i = 0; i < nplans; i++)
 		hoist_export_plan_release(&plans[i]);
 	free(plans);
+	attest_release(&aopts, aparams, amats, adirs, adplats);
+	hoist_attest_req_release(&areq);
+	free(platform);
 	for (i = 0; i < exposed.n && exposed_norm; i++)
 		free(exposed_norm[i]);
 	free(exposed_norm);

@@ -362,25 +362,94 @@ static int put_statement(struct hoist_store *s, const char *pred_type,
 	return 0;
 }
 
-static json_t *platform_provenance(const struct hoist_attest_opts *o,
+/* 1 if layer directory i goes into platform p */
+static int dir_applies(const struct hoist_attest_opts *o, size_t i,
+		       const struct hoist_platform *p)
+{
+	return !o->dir_platforms || !o->dir_platforms[i] ||
+	       hoist_platform_equal(o->dir_platforms[i], p);
+}
+
+/*
+ * The image's diff_ids (from its config): the last ones are the layer
+ * directories of p, in order, so each tree gets its digest. *uris holds
+ * "file:DIR" strings the materials borrow (free each and the array).
+ */
+static size_t tree_materials(struct hoist_store *s, const json_t *mdesc,
+			     const struct hoist_attest_opts *o,
+			     const struct hoist_platform *p,
+			     struct hoist_attest_material *out, char **uris)
+{
+	json_t *m = NULL, *cfg = NULL;
+	const json_t *diffs;
+	char *data = NULL;
+	size_t len, k = 0, n = 0, nd;
+
+	for (size_t i = 0; i < o->ndirs; i++)
+		k += dir_applies(o, i, p);
+	if (!k ||
+	    hoist_store_get(s, hoist_json_str(mdesc, "digest"),
+			    HOIST_MANIFEST_MAX, &data, &len, NULL) ||
+	    hoist_json_parse(&m, data, len, "manifest", NULL))
+		goto out;
+	free(data);
+	data = NULL;
+	if (hoist_store_get(
+		    s, hoist_json_str(json_object_get(m, "config"), "digest"),
+		    HOIST_CONFIG_MAX, &data, &len, NULL) ||
+	    hoist_json_parse(&cfg, data, len, "config", NULL))
+		goto out;
+	diffs = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+	nd = json_array_size(diffs);
+	if (nd < k)
+		goto out;
+	for (size_t i = 0, j = nd - k; i < o->ndirs; i++) {
+		const char *d;
+		if (!dir_applies(o, i, p))
+			continue;
+		d = json_string_value(json_array_get(diffs, j++));
+		if (!d || hoist_digest_validate(d, NULL))
+			continue;
+		uris[n] = hoist_xasprintf("file:%s", o->dirs[i]);
+		out[n].uri = uris[n];
+		out[n].digest = hoist_xstrdup(d);
+		n++;
+	}
+out:
+	json_decref(m);
+	json_decref(cfg);
+	free(data);
+	return n;
+}
+
+static json_t *platform_provenance(struct hoist_store *s, const json_t *mdesc,
+				   const struct hoist_attest_opts *o,
 				   const struct hoist_platform *p)
 {
 	struct hoist_attest_material *mats;
 	struct hoist_provenance prov = o->prov;
-	char plat[100];
+	char plat[100], **uris;
 	json_t *pred;
-	size_t n = 0;
+	size_t n = 0, nt;
 
-	mats = hoist_xcalloc(o->prov.nmaterials + 1, sizeof(*mats));
+	mats = hoist_xcalloc(o->prov.nmaterials + o->ndirs + 1, sizeof(*mats));
+	uris = hoist_xcalloc(o->ndirs + 1, sizeof(*uris));
 	for (size_t i = 0; i < o->prov.nmaterials; i++)
 		if (!o->prov.materials[i].platform ||
 		    hoist_platform_equal(o->prov.materials[i].platform, p))
 			mats[n++] = o->prov.materials[i];
+	nt = tree_materials(s, mdesc, o, p, mats + n, uris);
+	n += nt;
 	prov.materials = mats;
 	prov.nmaterials = n;
 	hoist_platform_format(p, plat, sizeof(plat));
 	prov.platform = plat;
 	pred = hoist_attest_provenance(&prov);
+	for (size_t i = 0; i < nt; i++) {
+		free(uris[i]);
+		free((char *)mats[n - nt + i].digest);
+	}
+	free(uris);
 	free(mats);
 	return pred;
 }
@@ -396,8 +465,7 @@ static json_t *platform_sbom(const struct hoist_attest_opts *o,
 
 	/* topmost first */
 	for (size_t i = o->ndirs; i > 0; i--)
-		if (!o->dir_platforms || !o->dir_platforms[i - 1] ||
-		    hoist_platform_equal(o->dir_platforms[i - 1], p))
+		if (dir_applies(o, i - 1, p))
 			roots[n++] = o->dirs[i - 1];
 	hoist_sbom_init(&sb);
 	if (hoist_sbom_scan(&sb, roots, n, err) == 0)
@@ -434,7 +502,7 @@ static int attest_one(struct hoist_store *s, const json_t *mdesc,
 	if (ret)
 		goto out;
 	if (o->provenance) {
-		pred = platform_provenance(o, &p);
+		pred = platform_provenance(s, mdesc, o, &p);
 		ret = put_statement(s, HOIST_PRED_SLSA02, subj, o->nnames, pred,
 				    &layers[nl], digests[nl], err);
 		if (ret)
@@ -549,5 +617,131 @@ out:
 	json_decref(atts);
 	free(data);
 	free(ix);
+	return ret;
+}
+
+void hoist_attest_req_init(struct hoist_attest_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->provenance = -1;
+	r->sbom = -1;
+	r->mode = HOIST_PROV_MIN;
+}
+
+void hoist_attest_req_release(struct hoist_attest_req *r)
+{
+	free(r->builder_id);
+	hoist_attest_req_init(r);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "t") ||
+	    !strcmp(v, "TRUE") || !strcmp(v, "True") || !strcmp(v, "T"))
+		*out = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "f") ||
+		 !strcmp(v, "FALSE") || !strcmp(v, "False") || !strcmp(v, "F"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+int hoist_attest_req_parse(struct hoist_attest_req *r, const char *flag,
+			   const char *value, struct hoist_err *err)
+{
+	char *copy = hoist_xstrdup(value), *save = NULL, *f;
+	int is_attest = strcmp(flag, "attest") == 0;
+	int type = is_attest ? 0 : (strcmp(flag, "sbom") == 0 ? 2 : 1);
+	int on = 1, b, ret = 0, mode = -1;
+	char *builder = NULL;
+
+	if (!is_attest && parse_bool(value, &b) == 0) {
+		free(copy);
+		if (type == 1) {
+			r->provenance = b;
+			r->mode = HOIST_PROV_MAX;
+		} else {
+			r->sbom = b;
+		}
+		return 0;
+	}
+	for (f = strtok_r(copy, ",", &save); f;
+	     f = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(f, '=');
+		const char *v = eq ? eq + 1 : "";
+
+		if (eq)
+			*eq = '\0';
+		if (!strcmp(f, "type") && is_attest) {
+			if (!strcmp(v, "provenance"))
+				type = 1;
+			else if (!strcmp(v, "sbom"))
+				type = 2;
+			else {
+				ret = hoist_err_set(
+					err, HOIST_EINVAL,
+					"invalid --%s '%s': unknown "
+					"attestation type '%s'",
+					flag, value, v);
+				goto out;
+			}
+		} else if (!strcmp(f, "disabled")) {
+			if (parse_bool(v, &b)) {
+				ret = hoist_err_set(err, HOIST_EINVAL,
+						    "invalid --%s '%s': "
+						    "disabled wants a boolean",
+						    flag, value);
+				goto out;
+			}
+			on = !b;
+		} else if (!strcmp(f, "mode")) {
+			if (!strcmp(v, "min"))
+				mode = HOIST_PROV_MIN;
+			else if (!strcmp(v, "max"))
+				mode = HOIST_PROV_MAX;
+			else {
+				ret = hoist_err_set(err, HOIST_EINVAL,
+						    "invalid --%s '%s': mode "
+						    "must be min or max",
+						    flag, value);
+				goto out;
+			}
+		} else if (!strcmp(f, "builder-id")) {
+			free(builder);
+			builder = hoist_xstrdup(v);
+		} else if (!strcmp(f, "version")) {
+			if (strcmp(v, "v0.2") != 0) {
+				ret = hoist_err_set(err, HOIST_EUNSUPPORTED,
+						    "--%s '%s': hoist writes "
+						    "SLSA provenance v0.2 only",
+						    flag, value);
+				goto out;
+			}
+		}
+		/* other attributes (generator=, inline-only=, filename=,
+		 * scan-context=) are accepted and have no effect here */
+	}
+	if (!type) {
+		ret = hoist_err_set(err, HOIST_EINVAL,
+				    "invalid --attest '%s': type= is required",
+				    value);
+		goto out;
+	}
+	if (type == 1) {
+		r->provenance = on;
+		r->mode =
+			mode >= 0 ? (enum hoist_prov_mode)mode : HOIST_PROV_MIN;
+		if (builder) {
+			free(r->builder_id);
+			r->builder_id = builder;
+			builder = NULL;
+		}
+	} else {
+		r->sbom = on;
+	}
+out:
+	free(builder);
+	free(copy);
 	return ret;
 }

@@ -157,6 +157,31 @@ int hoist_attest_manifest(char **out, size_t *len, char **config,
 json_t *hoist_attest_index_desc(const char *digest, uint64_t size,
 				const char *image_digest, int artifact);
 
+/* What --provenance, --sbom and --attest asked for (buildx's syntax). */
+struct hoist_attest_req {
+	int provenance; /* -1 not given, 0 off, 1 on */
+	enum hoist_prov_mode mode;
+	char *builder_id; /* NULL: "" */
+	int sbom;         /* -1 not given, 0 off, 1 on */
+};
+
+/* An empty request (nothing given). */
+void hoist_attest_req_init(struct hoist_attest_req *r);
+void hoist_attest_req_release(struct hoist_attest_req *r);
+
+/*
+ * Apply one flag: flag is "provenance", "sbom" or "attest". For the first
+ * two a boolean (true/false, 1/0) switches the attestation on (provenance:
+ * mode=max, as buildx documents) or off, anything else is a CSV of its
+ * attributes; --attest takes type=provenance|sbom and attributes. Known
+ * attributes: disabled=BOOL; provenance mode=min|max, builder-id=ID,
+ * version=v0.2; sbom generator= (only hoist's own scanner: ignored).
+ * HOIST_EINVAL with the flag and the bad part, HOIST_EUNSUPPORTED for a
+ * provenance version other than v0.2.
+ */
+int hoist_attest_req_parse(struct hoist_attest_req *r, const char *flag,
+			   const char *value, struct hoist_err *err);
+
 /* What hoist_attest_attach adds to every platform of an image. */
 struct hoist_attest_opts {
 	int provenance; /* attach SLSA provenance built from prov */

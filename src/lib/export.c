@@ -685,6 +685,24 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 	rc = hoist_build_image(b, &p->spec, &root, &cfg, err);
 	if (rc)
 		return rc;
+	if (p->attest &&
+	    (p->type == HOIST_EXPORT_IMAGE || p->type == HOIST_EXPORT_OCI)) {
+		/* docker, local and tar ignore attestations, as buildx */
+		struct hoist_attest_opts ao = *p->attest;
+		const char *md = getenv("BUILDX_METADATA_PROVENANCE");
+		json_t *att = NULL, *prov = NULL;
+
+		ao.names = (const char *const *)p->names;
+		ao.nnames = p->nnames;
+		rc = hoist_attest_attach(s, root, &ao, &att, &prov, err);
+		if (rc)
+			goto out;
+		json_decref(root);
+		root = att;
+		if (prov && !(md && strcmp(md, "disabled") == 0))
+			json_object_set(meta, "buildx.build.provenance", prov);
+		json_decref(prov);
+	}
 	switch (p->type) {
 	case HOIST_EXPORT_CACHEONLY:
 		goto out;

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "util/err.h"
+#include "lib/attest.h"
 #include "lib/build.h"
 #include "lib/output.h"
 #include "lib/registry.h"
@@ -61,6 +62,9 @@ struct hoist_export_plan {
 	 * org.opencontainers.image.ref.name=layout_ref (skopeo's oci:DIR:REF)
 	 */
 	char *layout_ref;
+	/* image and oci outputs: attestations to attach (set by the CLI
+	 * from --provenance/--sbom/--attest; names come from the plan) */
+	const struct hoist_attest_opts *attest;
 };
 
 /*

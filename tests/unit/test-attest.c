@@ -596,6 +596,52 @@ static void attach_to_image(void **state)
 	free(dir);
 }
 
+static void req_flags(void **state)
+{
+	struct hoist_attest_req r;
+	struct hoist_err err;
+	(void)state;
+
+	hoist_attest_req_init(&r);
+	assert_int_equal(
+		hoist_attest_req_parse(&r, "provenance", "false", &err), 0);
+	assert_int_equal(r.provenance, 0);
+	assert_int_equal(hoist_attest_req_parse(&r, "provenance", "true", &err),
+			 0);
+	assert_int_equal(r.provenance, 1);
+	assert_int_equal(r.mode, HOIST_PROV_MAX);
+	assert_int_equal(hoist_attest_req_parse(&r, "provenance",
+						"mode=min,builder-id=ci://x",
+						&err),
+			 0);
+	assert_int_equal(r.mode, HOIST_PROV_MIN);
+	assert_string_equal(r.builder_id, "ci://x");
+	assert_int_equal(hoist_attest_req_parse(&r, "sbom", "true", &err), 0);
+	assert_int_equal(r.sbom, 1);
+	assert_int_equal(hoist_attest_req_parse(
+				 &r, "attest", "type=sbom,disabled=true", &err),
+			 0);
+	assert_int_equal(r.sbom, 0);
+	assert_int_equal(hoist_attest_req_parse(&r, "attest",
+						"type=provenance,mode=max",
+						&err),
+			 0);
+	assert_int_equal(r.mode, HOIST_PROV_MAX);
+	assert_int_equal(hoist_attest_req_parse(&r, "attest", "mode=max", &err),
+			 HOIST_EINVAL);
+	assert_string_equal(err.msg,
+			    "invalid --attest 'mode=max': type= is required");
+	assert_int_equal(hoist_attest_req_parse(&r, "attest", "type=vex", &err),
+			 HOIST_EINVAL);
+	assert_int_equal(
+		hoist_attest_req_parse(&r, "provenance", "mode=huge", &err),
+		HOIST_EINVAL);
+	assert_int_equal(
+		hoist_attest_req_parse(&r, "provenance", "version=v1", &err),
+		HOIST_EUNSUPPORTED);
+	hoist_attest_req_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -607,6 +653,7 @@ int main(void)
 		cmocka_unit_test(sbom_spdx),
 		cmocka_unit_test(sbom_scan_rootfs),
 		cmocka_unit_test(attach_to_image),
+		cmocka_unit_test(req_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

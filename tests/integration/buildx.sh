@@ -1,0 +1,129 @@
+#!/bin/sh
+# buildx.sh: the docker buildx build flags around outputs, against a real
+# docker-registry on loopback, read back with skopeo: --push on an image
+# output, repeated --platform, --provenance / --sbom / --attest (an
+# attestation manifest per platform with in-toto layers in the pushed
+# index, an SPDX document listing a dpkg rootfs's packages), --iidfile and
+# the buildx.build.provenance metadata key.
+. "$(dirname "$0")/lib.sh"
+need docker-registry skopeo curl openssl python3 jq timeout
+. "$(dirname "$0")/registry.sh"
+need_hoist_push
+push_env
+export SOURCE_DATE_EPOCH=1700000000
+
+S=$T_TMP
+H="timeout 120 $HOIST"
+SK="timeout 60 skopeo --insecure-policy"
+mktree "$S/tree" --no-special
+mkdir -p "$S/deb/var/lib/dpkg" "$S/deb/etc"
+printf 'ID=debian\nVERSION_ID="12"\n' >"$S/deb/etc/os-release"
+cat >"$S/deb/var/lib/dpkg/status" <<EOT
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Source: glibc
+Version: 2.36-9+deb12u4
+Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>
+Description: GNU C Library
+ shared libraries
+
+Package: bash
+Status: install ok installed
+Architecture: amd64
+Version: 5.2.15-2+b2
+
+Package: gone
+Status: deinstall ok config-files
+Version: 1.0
+EOT
+
+check "plain registry starts" reg_start_plain P
+P=$P_ADDR
+raw() { $SK inspect --tls-verify=false --raw "docker://$1"; }
+
+# --push sets push=true on the image output (buildx), no "tag is needed"
+check "--push -o type=image,name=R/x:1 pushes" \
+	$H build --rootfs "$S/tree" --push --insecure -o "type=image,name=$P/bx/x:1"
+check "R/x:1 is in the registry" sh -c "$SK inspect --tls-verify=false docker://$P/bx/x:1 >/dev/null"
+
+# --platform accumulates, repeated or comma-separated
+check "two --platform flags give two manifests" sh -c "
+	$H build --rootfs '$S/tree' --platform linux/amd64 --platform linux/arm64,linux/arm/v7 \
+		--insecure -o 'type=registry,name=$P/bx/multi:1' &&
+	$SK inspect --tls-verify=false --raw docker://$P/bx/multi:1 > '$S/multi.json' &&
+	jq -e '[.manifests[].platform.architecture] == [\"amd64\",\"arm64\",\"arm\"]' '$S/multi.json'"
+
+# --provenance=false is accepted; without --provenance nothing is attached
+check "--provenance=false --sbom=false accepted" \
+	$H build --rootfs "$S/tree" --provenance=false --sbom=false --insecure \
+	-o "type=registry,name=$P/bx/noprov:1"
+check "no attestation without --provenance" sh -c "
+	raw $P/bx/noprov:1 | jq -e '.mediaType | test(\"manifest\")'"
+
+# --provenance=mode=max: an attestation manifest with an in-toto layer
+check "--provenance=mode=max push" \
+	$H build --rootfs "$S/deb" --platform linux/amd64 --provenance=mode=max \
+	--insecure --metadata-file "$S/prov.json" --iidfile "$S/iid" \
+	-o "type=registry,name=$P/bx/prov:1"
+raw "$P/bx/prov:1" >"$S/prov-index.json" 2>/dev/null
+check "the pushed root is an index with an attestation entry" jq -e '
+	(.manifests | length) == 2 and
+	.manifests[1].platform == {"architecture":"unknown","os":"unknown"} and
+	.manifests[1].annotations["vnd.docker.reference.type"] == "attestation-manifest" and
+	.manifests[1].annotations["vnd.docker.reference.digest"] == .manifests[0].digest' \
+	"$S/prov-index.json"
+AM=$(jq -r '.manifests[1].digest' "$S/prov-index.json")
+raw "$P/bx/prov@$AM" >"$S/prov-am.json" 2>/dev/null
+check "its layer is an in-toto statement with the SLSA predicate type" jq -e '
+	.layers[0].mediaType == "application/vnd.in-toto+json" and
+	.layers[0].annotations["in-toto.io/predicate-type"] == "https://slsa.dev/provenance/v0.2"' \
+	"$S/prov-am.json"
+L=$(jq -r '.layers[0].digest' "$S/prov-am.json")
+check "the statement names the image and the input tree" sh -c "
+	curl -sf http://$P/v2/bx/prov/blobs/$L > '$S/stmt.json' &&
+	jq -e '.subject[0].name == \"pkg:docker/$P/bx/prov@1?platform=linux%2Famd64\" and
+		.predicate.metadata.reproducible == true and
+		(.predicate.materials[0].uri | startswith(\"file:\")) and
+		(.predicate.invocation.parameters | has(\"layer:0\"))' '$S/stmt.json'"
+check "skopeo copies the index with its attestations" sh -c "
+	$SK copy --all --src-tls-verify=false docker://$P/bx/prov:1 'oci:$S/copy:1' >/dev/null &&
+	jq -e '.manifests | length == 1' '$S/copy/index.json'"
+check "metadata has buildx.build.provenance" \
+	jq -e '."buildx.build.provenance".buildType != null' "$S/prov.json"
+check "--iidfile holds the image digest" sh -c "
+	test \"\$(cat '$S/iid')\" = \"\$(jq -r '.\"containerimage.config.digest\" // .\"containerimage.digest\"' '$S/prov.json')\""
+
+# --sbom=true: the packages of the rootfs's dpkg database
+check "--sbom=true push" \
+	$H build --rootfs "$S/deb" --platform linux/amd64 --sbom=true \
+	--insecure -o "type=registry,name=$P/bx/sbom:1"
+raw "$P/bx/sbom:1" >"$S/sbom-index.json" 2>/dev/null
+AM=$(jq -r '.manifests[1].digest' "$S/sbom-index.json")
+L=$(raw "$P/bx/sbom@$AM" 2>/dev/null | jq -r '.layers[0].digest')
+check "the SBOM lists bash and libc6 with versions, not removed packages" sh -c "
+	curl -sf http://$P/v2/bx/sbom/blobs/$L > '$S/sbom.json' &&
+	jq -e '.predicateType == \"https://spdx.dev/Document\" and
+		.predicate.spdxVersion == \"SPDX-2.3\" and
+		([.predicate.packages[] | select(.name != null) | \"\\(.name)=\\(.versionInfo)\"] |
+		 index(\"libc6=2.36-9+deb12u4\") != null and index(\"bash=5.2.15-2+b2\") != null) and
+		([.predicate.packages[].name] | index(\"gone\") == null)' '$S/sbom.json'"
+
+# --attest type=provenance,mode=min on an oci layout; local ignores them
+check "--attest type=provenance into an oci tarball" \
+	$H build --rootfs "$S/tree" --attest type=provenance,mode=min \
+	-o "type=oci,dest=$S/att.tar"
+check "the oci tarball has the attestation manifest" sh -c "
+	mkdir -p '$S/att' && tar -xf '$S/att.tar' -C '$S/att' &&
+	D=\$(jq -r '.manifests[0].digest' '$S/att/index.json' | cut -d: -f2) &&
+	jq -e '.manifests[1].annotations[\"vnd.docker.reference.type\"] == \"attestation-manifest\"' \"$S/att/blobs/sha256/\$D\""
+check "local output ignores attestations" sh -c "
+	$H build --rootfs '$S/tree' --sbom=true -o 'type=local,dest=$S/loc' &&
+	test -d '$S/loc/etc' && ! ls '$S/loc' | grep -q json"
+check_fails "--attest without type is refused" \
+	$H build --rootfs "$S/tree" --attest mode=max -o "type=oci,dest=$S/x.tar"
+check_fails "--provenance=mode=huge is refused" \
+	$H build --rootfs "$S/tree" --provenance=mode=huge -o "type=oci,dest=$S/x.tar"
+check_fails "multi-platform type=docker is refused before building" \
+	$H build --rootfs "$S/tree" --platform linux/amd64,linux/arm64 -o "type=docker,dest=$S/d.tar"
+done_testing
