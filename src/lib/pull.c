@@ -6,22 +6,10 @@
  * store ingest that hashes it on the way, so a blob is named only once
  * its digest and size are proven.
  *
- * A blob download, per attempt:
- *
- *   state            answer                    next
- *   ---------------  ------------------------  ------------------------------
- *   GET (from 0)     2xx, all bytes            commit (digest + size check)
- *                    2xx short, cut, 5xx, 429  retry with Range from the
- *                                              bytes kept (backoff, retry.h)
- *                    401 (+ fresh creds)       same request again
- *                    301/302/303/307/308       GET Location (<= 5 hops; no
- *                                              https -> http; credentials
- *                                              only for the registry origin)
- *                    other 4xx                 fail
- *   GET with Range   206, Content-Range N-     the body continues the ingest
- *                    other 2xx                 the body is the blob from 0:
- *                                              a new ingest starts with it
- *                    206 with another range    start again from 0
+ * Each blob download is driven by the download engine (download.h, where
+ * its state table is): it says which GET to send, to which origin and
+ * from which byte, and what to do with the bytes held; this file sends
+ * it, answers 401s with fresh credentials, and keeps the bytes.
  *
  * The sink of a ranged attempt cannot see the response headers, so its
  * body goes to an unnamed temporary file (the "tail") and is moved into
@@ -34,11 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/digest.h"
+#include "lib/download.h"
 #include "lib/image.h"
 #include "lib/imgwalk.h"
 #include "lib/pull.h"
@@ -46,13 +34,13 @@
 #include "lib/regconn.h"
 #include "lib/retry.h"
 #include "util/clock.h"
+#include "lib/xfer.h"
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
-#define PULL_MAX_REDIRECTS 5
 #define PULL_COPY_BUF (256u * 1024)
 
 #define MT_SCHEMA1_PREFIX "application/vnd.docker.distribution.manifest.v1+"
@@ -64,24 +52,17 @@ struct job {
 	char digest[HOIST_DIGEST_MAX];
 	char id[24]; /* short digest for progress and logs */
 	uint64_t size;
-	struct hoist_ingest *in;
-	char *blob_url; /* the registry's URL for the blob */
-	char *url;      /* this request's URL (after redirects) */
-	int hops;
+	struct hoist_ingest *in; /* the bytes held */
+	char *blob_url;          /* the registry's URL for the blob */
+	struct hoist_download *dl;
+	struct hoist_download_req req; /* the engine's current step */
 	char *hdr_auth;
 	char *hdr_range;
 	const char *hdrs[2];
 	struct hoist_sink sink;
 	int tail_fd; /* body of a ranged attempt until it is placed */
 	uint64_t tail_len;
-	uint64_t offset; /* ingest size when this attempt started */
-	uint64_t best;   /* the most bytes the ingest ever held */
 	int auth_retries;
-	int attempt;
-	int64_t started_ms;
-	int resumed;   /* some bytes came from a Range request */
-	int restarted; /* a bad digest after a resume was retried once */
-	struct hoist_err last; /* why the last attempt failed */
 };
 
 struct pull {
@@ -91,11 +72,10 @@ struct pull {
 	struct hoist_pull_stats *stats;
 	struct hoist_retry_policy pol;
 	const char *ref;
-	json_t *blobs; /* digest -> size: configs and layers needed */
-	struct job **jobs;
-	size_t njobs, next, active;
-	int failed;
-	struct hoist_err err;
+	json_t *blobs;     /* digest -> size: configs and layers needed */
+	struct job **jobs; /* the blobs to download */
+	size_t njobs;
+	struct hoist_xfer x;
 	const json_t *walk_root; /* walk(): the root whose doc is known */
 	json_t *walk_doc;
 	/* for other origins (storage redirects): the registry's CA, but
@@ -104,12 +84,6 @@ struct pull {
 };
 
 /* ---- manifests ---- */
-
-static int is_redirect(int status)
-{
-	return status == 301 || status == 302 || status == 303 ||
-	       status == 307 || status == 308;
-}
 
 /* The Content-Type without parameters, in buf. */
 static const char *content_type(const struct hoist_http_response *resp,
@@ -523,37 +497,28 @@ out:
 /* ---- blobs on the event loop ---- */
 
 static void job_send(struct job *j);
-static void start_jobs(struct pull *p);
-
-static void fail_pull(struct pull *p, const struct hoist_err *e)
+static void job_step(struct job *j);
+/* The job ended: drop what it holds and tell the pool. */
+static void job_end(struct job *j, int rc, const struct hoist_err *e)
 {
-	if (p->failed)
-		return;
-	p->failed = 1;
-	p->err = *e;
-	/* one failed blob fails the pull: stop the others now */
-	hoist_http_stop(p->c.http);
-}
-
-static void job_finish(struct job *j)
-{
-	struct pull *p = j->p;
-
 	hoist_ingest_abort(j->in);
 	j->in = NULL;
 	if (j->tail_fd >= 0) {
 		close(j->tail_fd);
 		j->tail_fd = -1;
 	}
-	p->active--;
-	start_jobs(p);
+	hoist_xfer_end(&j->p->x, rc, e);
+}
+
+static void job_finish(struct job *j)
+{
+	job_end(j, 0, NULL);
 }
 
 static void job_fail(struct job *j, struct hoist_err *e)
 {
 	hoist_err_prefix(e, "blob '%s'", j->digest);
-	fail_pull(j->p, e);
-	job_finish(j);
+	job_end(j, e->code ? e->code : HOIST_EHTTP, e);
 }
 
 static int too_much(struct job *j, uint64_t have, size_t len,
@@ -613,20 +578,13 @@ static int tail_open(struct job *j, struct hoist_err *err)
 	return hoist_store_tmpfile(j->p->s, &j->tail_fd, err);
 }
 
-/* Move the tail into the ingest; with restart, into a new ingest. */
-static int tail_merge(struct job *j, int restart, struct hoist_err *err)
+/* Move the tail into the ingest. */
+static int tail_merge(struct job *j, struct hoist_err *err)
 {
 	char *buf;
 	uint64_t at = 0;
 	int rc = 0;
 
-	if (restart) {
-		hoist_ingest_abort(j->in);
-		j->in = NULL;
-		rc = hoist_ingest_open(&j->in, j->p->s, err);
-		if (rc)
-			return rc;
-	}
 	buf = hoist_xmalloc(PULL_COPY_BUF);
 	while (at < j->tail_len) {
 		size_t want = j->tail_len - at < PULL_COPY_BUF
@@ -646,26 +604,43 @@ static int tail_merge(struct job *j, int restart, struct hoist_err *err)
 		at += (uint64_t)n;
 	}
 	free(buf);
-	j->tail_len = 0;
 	return rc;
 }
 
-/* Content-Range "bytes N-M/T" (T may be a star) from offset, inside size */
-static int range_ok(const struct hoist_http_response *resp, uint64_t offset,
-		    uint64_t size)
+/* A new, empty ingest in place of the bytes held. */
+static int ingest_restart(struct job *j, struct hoist_err *err)
 {
-	const char *cr = hoist_http_header_get(resp, "Content-Range");
-	unsigned long long a, b, t = 0;
-	char star = 0;
+	hoist_ingest_abort(j->in);
+	j->in = NULL;
+	return hoist_ingest_open(&j->in, j->p->s, err);
+}
 
-	if (!cr)
-		return 0;
-	if (sscanf(cr, "bytes %llu-%llu/%llu", &a, &b, &t) != 3 &&
-	    sscanf(cr, "bytes %llu-%llu/%c", &a, &b, &star) != 3)
-		return 0;
-	if (star && star != '*')
-		return 0;
-	return a == offset && b >= a && b < size && (star || t == size);
+/* Do what the engine says with the bytes held and the pending tail. */
+static int place(struct job *j, struct hoist_err *err)
+{
+	int rc = 0;
+
+	if (j->req.note)
+		hoist_log(HOIST_LOG_WARN, "%s: %s", j->id, j->req.note);
+	switch (j->req.place) {
+	case HOIST_DOWNLOAD_KEEP:
+		break;
+	case HOIST_DOWNLOAD_APPEND:
+		if (j->tail_len > 0)
+			j->p->stats->resumed++;
+		rc = tail_merge(j, err);
+		break;
+	case HOIST_DOWNLOAD_REPLACE:
+		rc = ingest_restart(j, err);
+		if (!rc)
+			rc = tail_merge(j, err);
+		break;
+	case HOIST_DOWNLOAD_DROP:
+		rc = ingest_restart(j, err);
+		break;
+	}
+	j->tail_len = 0;
+	return rc;
 }
 
 static void job_progress(void *ctx, uint64_t sent, uint64_t received)
@@ -673,41 +648,8 @@ static void job_progress(void *ctx, uint64_t sent, uint64_t received)
 	struct job *j = ctx;
 
 	(void)sent;
-	hoist_progress(j->id, "pulling", j->offset + received, j->size, 0);
-}
-
-static void job_complete(struct job *j)
-{
-	struct pull *p = j->p;
-	struct hoist_err err;
-	int rc;
-
-	rc = hoist_ingest_commit(j->in, j->digest, NULL, NULL, &err);
-	j->in = NULL;
-	if (rc == HOIST_EDIGEST && j->resumed && !j->restarted) {
-		/* the registry's copy may have changed between the pieces */
-		hoist_log(HOIST_LOG_WARN,
-			  "%s: wrong digest after a resumed download; "
-			  "downloading it again from the start",
-			  j->id);
-		j->restarted = 1;
-		j->resumed = 0;
-		rc = hoist_ingest_open(&j->in, p->s, &err);
-		if (!rc) {
-			free(j->url);
-			j->url = hoist_xstrdup(j->blob_url);
-			j->hops = 0;
-			job_send(j);
-			return;
-		}
-	}
-	if (rc) {
-		job_fail(j, &err);
-		return;
-	}
-	hoist_progress(j->id, "pulled", j->size, j->size, 1);
-	hoist_log(HOIST_LOG_INFO, "pulled %s", j->id);
-	job_finish(j);
+	hoist_progress(j->id, "pulling", j->req.range_from + received, j->size,
+		       0);
 }
 
 static void job_send_cb(void *ctx)
@@ -715,82 +657,55 @@ static void job_send_cb(void *ctx)
 	job_send(ctx);
 }
 
-/* Back off and try again (from the bytes kept), or give up. */
-static void job_retry(struct job *j, const struct hoist_http_response *resp)
+/* Ask the engine what next, and do it. */
+static void job_step(struct job *j)
 {
 	struct pull *p = j->p;
 	struct hoist_err err;
-	long delay;
+	int rc;
 
-	/* an attempt that got further than any before resets the budget:
-	 * a flaky link that keeps making progress still finishes a big
-	 * blob, while a server that always fails at one point does not
-	 * keep us forever */
-	if (hoist_ingest_size(j->in) > j->best) {
-		j->best = hoist_ingest_size(j->in);
-		j->attempt = 0;
-		j->started_ms = hoist_clock_ms();
-	}
-	j->attempt++;
-	delay = hoist_retry_delay(
-		&p->pol, j->attempt, (long)(hoist_clock_ms() - j->started_ms),
-		resp ? hoist_http_header_get(resp, "Retry-After") : NULL,
-		(int64_t)time(NULL), hoist_regconn_rnd32());
-	if (delay < 0) {
-		err = j->last;
+	hoist_err_clear(&err);
+	hoist_download_next(j->dl, &j->req, &err);
+	if (j->req.kind != HOIST_DOWNLOAD_FAILED && place(j, &err)) {
 		job_fail(j, &err);
 		return;
 	}
-	p->stats->retries++;
-	hoist_log(HOIST_LOG_INFO, "retry %d of %s at byte %llu: %s, in %.1fs",
-		  j->attempt, j->id,
-		  (unsigned long long)hoist_ingest_size(j->in),
-		  hoist_err_msg(&j->last), (double)delay / 1000);
-	hoist_progress(j->id, "retrying", hoist_ingest_size(j->in), j->size, 0);
-	free(j->url);
-	j->url = hoist_xstrdup(j->blob_url);
-	j->hops = 0;
-	if (hoist_http_timer(p->c.http, delay, job_send_cb, j, &err))
+	switch (j->req.kind) {
+	case HOIST_DOWNLOAD_VERIFY:
+		rc = hoist_ingest_commit(j->in, j->digest, NULL, NULL, &err);
+		j->in = NULL;
+		hoist_download_verified(j->dl, rc, &err);
+		job_step(j);
+		return;
+	case HOIST_DOWNLOAD_DONE:
+		hoist_progress(j->id, "pulled", j->size, j->size, 1);
+		hoist_log(HOIST_LOG_INFO, "pulled %s", j->id);
+		job_finish(j);
+		return;
+	case HOIST_DOWNLOAD_FAILED:
 		job_fail(j, &err);
-}
-
-/* A 3xx: the next URL, resolved, with no https -> http downgrade. */
-static int follow(struct job *j, const struct hoist_http_response *resp,
-		  struct hoist_err *err)
-{
-	const char *loc = hoist_http_header_get(resp, "Location");
-	char *next = NULL, *from = NULL, *to = NULL;
-	int rc;
-
-	if (!loc)
-		return hoist_err_set(err, HOIST_EHTTP,
-				     "HTTP %d without a Location",
-				     resp->status);
-	if (++j->hops > PULL_MAX_REDIRECTS)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "more than %d redirects",
-				     PULL_MAX_REDIRECTS);
-	rc = hoist_http_resolve_url(&next, j->url, loc, err);
-	if (rc)
-		return rc;
-	rc = hoist_http_url_origin(j->url, &from, NULL, NULL, err);
-	if (!rc)
-		rc = hoist_http_url_origin(next, &to, NULL, NULL, err);
-	if (!rc && strcmp(from, "https") == 0 && strcmp(to, "https") != 0) {
-		char q[HOIST_QUOTE_BUF];
-		hoist_err_quote(q, sizeof(q), next, HOIST_QUOTE_ALL, 0);
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refusing a redirect from https to '%s'", q);
+		return;
+	case HOIST_DOWNLOAD_SEND:
+		break;
 	}
-	free(from);
-	free(to);
-	if (rc) {
-		free(next);
-		return rc;
+	if (j->req.attempt > 0) {
+		p->stats->retries++;
+		hoist_log(HOIST_LOG_INFO,
+			  "retry %d of %s at byte %llu: %s, in %.1fs",
+			  j->req.attempt, j->id,
+			  (unsigned long long)j->req.range_from,
+			  j->req.why ? j->req.why : "transient error",
+			  (double)j->req.delay_ms / 1000);
+		hoist_progress(j->id, "retrying", j->req.range_from, j->size,
+			       0);
 	}
-	free(j->url);
-	j->url = next;
-	return 0;
+	if (j->req.delay_ms > 0) {
+		if (hoist_http_timer(p->c.http, j->req.delay_ms, job_send_cb, j,
+				     &err))
+			job_fail(j, &err);
+		return;
+	}
+	job_send(j);
 }
 
 static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
@@ -798,13 +713,14 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 {
 	struct job *j = ctx;
 	struct pull *p = j->p;
+	struct hoist_download_resp dr;
 	struct hoist_err err;
+	char *loc = NULL;
 	/* also after a transport error: headers may have arrived */
 	int status = resp ? resp->status : 0;
-	int bad_range = 0;
 
 	hoist_err_clear(&err);
-	if (p->failed) {
+	if (hoist_xfer_stopped(&p->x)) {
 		job_finish(j);
 		return;
 	}
@@ -817,110 +733,35 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	}
 	if (rc == 0 && status != 401)
 		j->auth_retries = 0;
-	if (rc == 0 && is_redirect(status)) {
-		if (follow(j, resp, &err)) {
-			job_fail(j, &err);
-			return;
-		}
-		job_send(j);
-		return;
-	}
-	if (rc && rc != HOIST_ENET) {
-		/* TLS, a cap, a sink refusing bytes, disk errors: final */
-		err = *herr;
-		job_fail(j, &err);
-		return;
-	}
-
-	/* place what a ranged attempt brought */
-	if (j->offset > 0 && status >= 200 && status < 300) {
-		int cont = status == 206 && range_ok(resp, j->offset, j->size);
-		if (status == 206 && !cont) {
-			const char *cr =
-				hoist_http_header_get(resp, "Content-Range");
-			hoist_log(HOIST_LOG_WARN,
-				  "%s: registry answered Range %llu- with "
-				  "Content-Range '%.60s'; starting again",
-				  j->id, (unsigned long long)j->offset,
-				  cr ? cr : "");
-			j->tail_len = 0;
-			bad_range = 1;
-			hoist_err_set(&j->last, HOIST_EHTTP,
-				      "registry answered Range %llu- with "
-				      "another range",
-				      (unsigned long long)j->offset);
-		} else if (!cont) {
-			hoist_log(HOIST_LOG_INFO,
-				  "%s: registry ignored Range; starting "
-				  "again",
-				  j->id);
-		}
-		if (cont && j->tail_len > 0) {
-			j->resumed = 1;
-			p->stats->resumed++;
-		}
-		if (tail_merge(j, !cont, &err)) {
-			job_fail(j, &err);
-			return;
-		}
-	}
-	if (hoist_ingest_size(j->in) > j->size) {
-		too_much(j, hoist_ingest_size(j->in), 0, &err);
-		job_fail(j, &err);
-		return;
-	}
-	if (rc == 0 && status >= 200 && status < 300) {
-		if (hoist_ingest_size(j->in) == j->size) {
-			job_complete(j);
-			return;
-		}
-		if (!bad_range)
-			hoist_err_set(
-				&j->last, HOIST_ENET,
-				"response ended after %llu of %llu bytes",
-				(unsigned long long)hoist_ingest_size(j->in),
-				(unsigned long long)j->size);
-		job_retry(j, resp);
-		return;
-	}
-	if (rc == 0 && status == 416 && hoist_ingest_size(j->in) > 0) {
-		/* the range we asked for does not exist there: from 0 */
-		hoist_ingest_abort(j->in);
-		j->in = NULL;
-		if (hoist_ingest_open(&j->in, p->s, &err)) {
-			job_fail(j, &err);
-			return;
-		}
-		hoist_regconn_http_error(&j->last, "get blob", resp);
-		job_retry(j, resp);
-		return;
-	}
-	if (rc == 0 && !hoist_retry_is_transient(status)) {
+	memset(&dr, 0, sizeof(dr));
+	dr.transport = rc;
+	dr.status = status;
+	if (rc)
+		dr.error = herr;
+	else if (status >= 400) {
 		hoist_regconn_http_error(&err, "get blob", resp);
-		job_fail(j, &err);
-		return;
+		dr.error = &err;
 	}
-	if (rc == 0)
-		hoist_regconn_http_error(&j->last, "get blob", resp);
-	else
-		j->last = *herr;
-	job_retry(j, rc == 0 ? resp : NULL);
-}
-
-/* Same scheme, host and port? */
-static int same_origin(const char *a, const char *b)
-{
-	char *sa = NULL, *ha = NULL, *sb = NULL, *hb = NULL;
-	int pa = 0, pb = 0, same;
-
-	same = hoist_http_url_origin(a, &sa, &ha, &pa, NULL) == 0 &&
-	       hoist_http_url_origin(b, &sb, &hb, &pb, NULL) == 0 &&
-	       strcmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && pa == pb;
-	free(sa);
-	free(ha);
-	free(sb);
-	free(hb);
-	return same;
+	if (status) {
+		const char *l = hoist_http_header_get(resp, "Location");
+		if (l && hoist_http_resolve_url(&loc, j->req.url, l, &err)) {
+			dr.transport = err.code;
+			dr.error = &err;
+		}
+		dr.location = loc;
+		dr.content_range = hoist_http_header_get(resp, "Content-Range");
+		dr.retry_after = hoist_http_header_get(resp, "Retry-After");
+	}
+	if (status >= 200 && status < 300)
+		dr.received = j->req.range_from > 0 ? j->tail_len
+						    : hoist_ingest_size(j->in) -
+							      j->req.range_from;
+	dr.now = (int64_t)time(NULL);
+	dr.now_ms = hoist_clock_ms();
+	dr.rnd = hoist_regconn_rnd32();
+	hoist_download_feed(j->dl, &dr);
+	free(loc);
+	job_step(j);
 }
 
 static void job_send(struct job *j)
@@ -930,7 +771,7 @@ static void job_send(struct job *j)
 	struct hoist_err err;
 	size_t n = 0;
 
-	if (p->failed) {
+	if (hoist_xfer_stopped(&p->x)) {
 		job_finish(j);
 		return;
 	}
@@ -938,34 +779,35 @@ static void job_send(struct job *j)
 	j->hdr_auth = NULL;
 	free(j->hdr_range);
 	j->hdr_range = NULL;
-	/* asked again for every URL: auth.c attaches credentials only for
-	 * the registry's own origin, so a storage host gets none */
-	if (hoist_regconn_auth_line(&p->c, j->url, &j->hdr_auth, &err)) {
+	/* credentials only for the registry's own origin (auth.c checks
+	 * again): a storage host gets none */
+	if (j->req.registry_origin &&
+	    hoist_regconn_auth_line(&p->c, j->req.url, &j->hdr_auth, &err)) {
 		job_fail(j, &err);
 		return;
 	}
 	if (j->hdr_auth)
 		j->hdrs[n++] = j->hdr_auth;
-	j->offset = hoist_ingest_size(j->in);
 	j->tail_len = 0;
 	j->sink.ctx = j;
 	j->sink.write = sink_ingest;
-	if (j->offset > 0) {
+	if (j->req.range_from > 0) {
 		if (tail_open(j, &err)) {
 			job_fail(j, &err);
 			return;
 		}
-		j->hdr_range = hoist_xasprintf("Range: bytes=%llu-",
-					       (unsigned long long)j->offset);
+		j->hdr_range =
+			hoist_xasprintf("Range: bytes=%llu-",
+					(unsigned long long)j->req.range_from);
 		j->hdrs[n++] = j->hdr_range;
 		j->sink.write = sink_tail;
 	}
 	memset(&req, 0, sizeof(req));
 	req.method = "GET";
-	req.url = j->url;
+	req.url = j->req.url;
 	req.headers = j->hdrs;
 	req.nheaders = n;
-	req.tls = same_origin(j->url, p->c.base) ? &p->c.tls : &p->foreign_tls;
+	req.tls = j->req.registry_origin ? &p->c.tls : &p->foreign_tls;
 	req.max_body = HOIST_REG_ERROR_BODY_MAX;
 	req.sink = &j->sink;
 	/* blob bodies on their own HTTP/1.1 connections, as push does
@@ -979,26 +821,29 @@ static void job_send(struct job *j)
 		job_fail(j, &err);
 }
 
-static void start_jobs(struct pull *p)
+/* The pool starts job i. */
+static int job_start(void *ctx, size_t i, struct hoist_err *err)
 {
-	size_t max = p->opts->reg.max_concurrent > 0
-			     ? (size_t)p->opts->reg.max_concurrent
-			     : 4;
+	struct pull *p = ctx;
+	struct job *j = p->jobs[i];
+	struct hoist_download_params dp;
+	int rc;
 
-	while (!p->failed && p->active < max && p->next < p->njobs) {
-		struct job *j = p->jobs[p->next++];
-		struct hoist_err err;
-
-		p->active++;
-		if (hoist_ingest_open(&j->in, p->s, &err)) {
-			job_fail(j, &err);
-			continue;
-		}
-		j->url = hoist_xstrdup(j->blob_url);
-		j->started_ms = hoist_clock_ms();
-		hoist_progress(j->id, "pulling", 0, j->size, 0);
-		job_send(j);
+	memset(&dp, 0, sizeof(dp));
+	dp.url = j->blob_url;
+	dp.size = j->size;
+	dp.retry = p->pol;
+	dp.now_ms = hoist_clock_ms();
+	rc = hoist_ingest_open(&j->in, p->s, err);
+	if (!rc)
+		rc = hoist_download_new(&j->dl, &dp, err);
+	if (rc) {
+		hoist_err_prefix(err, "blob '%s'", j->digest);
+		return rc;
 	}
+	hoist_progress(j->id, "pulling", 0, j->size, 0);
+	job_step(j);
+	return 0;
 }
 
 static void job_free(struct job *j)
@@ -1008,8 +853,8 @@ static void job_free(struct job *j)
 	hoist_ingest_abort(j->in);
 	if (j->tail_fd >= 0)
 		close(j->tail_fd);
+	hoist_download_free(j->dl);
 	free(j->blob_url);
-	free(j->url);
 	free(j->hdr_auth);
 	free(j->hdr_range);
 	free(j);
@@ -1021,6 +866,8 @@ static int fetch_blobs(struct pull *p, struct hoist_err *err)
 	json_t *v;
 	int rc;
 
+	p->jobs =
+		hoist_xcalloc(json_object_size(p->blobs) + 1, sizeof(*p->jobs));
 	json_object_foreach(p->blobs, digest, v)
 	{
 		uint64_t size = (uint64_t)json_integer_value(v), have;
@@ -1048,21 +895,15 @@ static int fetch_blobs(struct pull *p, struct hoist_err *err)
 		snprintf(j->id, sizeof(j->id), "%.19s", digest);
 		j->blob_url = hoist_xasprintf("%s/v2/%s/blobs/%s", p->c.base,
 					      p->c.repo, digest);
-		p->jobs = hoist_xreallocarray(p->jobs, p->njobs + 1,
-					      sizeof(*p->jobs));
 		p->jobs[p->njobs++] = j;
 	}
 	if (!p->njobs)
 		return 0;
 	hoist_log(HOIST_LOG_INFO, "pulling %zu blobs from %s/%s", p->njobs,
 		  p->c.host, p->c.repo);
-	start_jobs(p);
-	rc = hoist_http_run(p->c.http, err);
-	if (p->failed) {
-		*err = p->err;
-		rc = err->code ? err->code : HOIST_EHTTP;
-	}
-	return rc;
+	hoist_xfer_init(&p->x, p->c.http, p->opts->reg.max_concurrent, p->njobs,
+			job_start, p);
+	return hoist_xfer_run(&p->x, err);
 }
 
 /* A single image with a filter it does not match: say so, as docker

@@ -14,7 +14,9 @@
  *    so nothing unverified is ever named. Blobs already in the store are
  *    not fetched. A broken download resumes with Range from the bytes
  *    already received (up to the retry policy). Downloads run in
- *    parallel on one event loop (max_concurrent).
+ *    parallel on one event loop (max_concurrent) through the transfer
+ *    pool (xfer.h): the first blob that fails stops the others. Each
+ *    download is a download engine (download.h) with no I/O.
  *  - Redirects (blob GETs to storage hosts): followed by hand, up to 5,
  *    and the Authorization header is sent only to the registry's own
  *    origin; https -> http downgrades are refused. Another origin gets

@@ -15,6 +15,10 @@
 #define sprintf(...) HOIST_BANNED(sprintf)
 #undef vsprintf
 #define vsprintf(...) HOIST_BANNED(vsprintf)
+#undef strncpy
+#define strncpy(x, y, n) HOIST_BANNED(strncpy)
+#undef sscanf
+#define sscanf(...) HOIST_BANNED(sscanf)
 #undef strtok
 #define strtok(x, y) HOIST_BANNED(strtok)
 #undef atoi
