@@ -1,9 +1,11 @@
 /*
  * registry.c: the push orchestration. It owns no protocol logic of its
  * own: the upload state machines decide what each blob needs, auth.c
- * decides what credentials go where, http.c moves the bytes. This file
- * wires them together on one event loop, persists upload sessions for
- * resume, remembers what worked per registry, and PUTs the manifests.
+ * decides what credentials go where, http.c moves the bytes, the
+ * transfer pool (xfer.h) bounds concurrency and stops everything at the
+ * first failure. This file wires them together on one event loop, persists
+ * upload sessions for resume, remembers what worked per registry, and PUTs the
+ * manifests.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "lib/regconn.h"
 #include "lib/registry.h"
 #include "lib/retry.h"
+#include "lib/xfer.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -36,10 +39,9 @@ struct reg {
 	struct hoist_store *store;
 	const struct hoist_registry_opts *opts;
 	struct hoist_push_stats *stats;
-	int failed;
-	struct hoist_err err;
-	struct blob_job **jobs;
-	size_t njobs, next_job, active;
+	struct blob_job **jobs; /* configs and layers to upload */
+	size_t njobs;
+	struct hoist_xfer x;
 	enum hoist_upload_mode mode;
 	uint64_t chunk_size;
 };
@@ -169,25 +171,20 @@ static void save_strategy(struct reg *r, enum hoist_upload_mode mode,
 
 static void job_step(struct blob_job *j);
 static void job_send(void *ctx);
-static void start_jobs(struct reg *r);
 
-static void job_finish(struct blob_job *j)
+/* The job ended (rc 0) or failed (rc and e): tell the pool. */
+static void job_end(struct blob_job *j, int rc, const struct hoist_err *e)
 {
-	struct reg *r = j->r;
 	if (j->fd >= 0) {
 		close(j->fd);
 		j->fd = -1;
 	}
-	r->active--;
-	start_jobs(r);
+	hoist_xfer_end(&j->r->x, rc, e);
 }
 
-static void fail_push(struct reg *r, const struct hoist_err *e)
+static void job_fail(struct blob_job *j, const struct hoist_err *e)
 {
-	if (!r->failed) {
-		r->failed = 1;
-		r->err = *e;
-	}
+	job_end(j, e->code ? e->code : HOIST_EHTTP, e);
 }
 
 static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
@@ -261,8 +258,8 @@ static void job_send(void *ctx)
 	struct hoist_err err;
 	int rc;
 
-	if (r->failed) {
-		job_finish(j);
+	if (hoist_xfer_stopped(&r->x)) {
+		job_end(j, 0, NULL);
 		return;
 	}
 	free(j->url);
@@ -272,8 +269,7 @@ static void job_send(void *ctx)
 	} else if (hoist_http_resolve_url(&j->url, r->c.base, j->req.url,
 					  &err)) {
 		hoist_err_prefix(&err, "blob '%s'", j->digest);
-		fail_push(r, &err);
-		job_finish(j);
+		job_fail(j, &err);
 		return;
 	}
 	free(j->hdr_auth);
@@ -282,8 +278,7 @@ static void job_send(void *ctx)
 	j->hdr_range = NULL;
 	rc = hoist_regconn_auth_line(&r->c, j->url, &j->hdr_auth, &err);
 	if (rc) {
-		fail_push(r, &err);
-		job_finish(j);
+		job_fail(j, &err);
 		return;
 	}
 	j->nhdrs = 0;
@@ -322,8 +317,7 @@ static void job_send(void *ctx)
 	}
 	rc = hoist_http_submit(r->c.http, &req, job_done, j, &err);
 	if (rc) {
-		fail_push(r, &err);
-		job_finish(j);
+		job_fail(j, &err);
 	}
 }
 
@@ -355,14 +349,13 @@ static void job_step(struct blob_job *j)
 		hoist_upload_learned(j->u, &mode, &chunk);
 		save_strategy(r, mode, chunk);
 		hoist_store_session_drop(r->store, j->session_key);
-		job_finish(j);
+		job_end(j, 0, NULL);
 		return;
 	}
 	case HOIST_UPLOAD_FAILED:
 		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
 		hoist_err_prefix(&err, "blob '%s'", j->digest);
-		fail_push(r, &err);
-		job_finish(j);
+		job_fail(j, &err);
 		return;
 	case HOIST_UPLOAD_SEND:
 		break;
@@ -377,8 +370,7 @@ static void job_step(struct blob_job *j)
 	if (j->req.delay_ms > 0) {
 		if (hoist_http_timer(r->c.http, j->req.delay_ms, job_send, j,
 				     &err)) {
-			fail_push(r, &err);
-			job_finish(j);
+			job_fail(j, &err);
 		}
 		return;
 	}
@@ -420,22 +412,17 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	return rc;
 }
 
-static void start_jobs(struct reg *r)
+/* The pool starts job i. */
+static int job_start(void *ctx, size_t i, struct hoist_err *err)
 {
-	size_t max = r->opts->max_concurrent > 0
-			     ? (size_t)r->opts->max_concurrent
-			     : 4;
-	while (!r->failed && r->active < max && r->next_job < r->njobs) {
-		struct blob_job *j = r->jobs[r->next_job++];
-		struct hoist_err err;
-		r->active++;
-		if (job_begin(j, &err)) {
-			fail_push(r, &err);
-			r->active--;
-			continue;
-		}
-		job_step(j);
-	}
+	struct reg *r = ctx;
+	struct blob_job *j = r->jobs[i];
+	int rc = job_begin(j, err);
+
+	if (rc)
+		return rc;
+	job_step(j);
+	return 0;
 }
 
 static void job_free(struct blob_job *j)
@@ -598,6 +585,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	rc = hoist_imgwalk_blobs(&blobs, s, root, err);
 	if (rc)
 		goto out;
+	r.jobs = hoist_xcalloc(json_array_size(blobs) + 1, sizeof(*r.jobs));
 	json_array_foreach(blobs, i, b)
 	{
 		const char *mt = hoist_json_str(b, "mediaType");
@@ -613,19 +601,14 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 		j->size = (uint64_t)json_integer_value(
 			json_object_get(b, "size"));
 		j->session_key = session_key(&r, j->digest);
-		r.jobs = hoist_xreallocarray(r.jobs, r.njobs + 1,
-					     sizeof(*r.jobs));
 		r.jobs[r.njobs++] = j;
 	}
 	stats->blobs = r.njobs;
 	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
 		  r.c.host, r.c.repo);
-	start_jobs(&r);
-	rc = hoist_http_run(r.c.http, err);
-	if (!rc && r.failed) {
-		*err = r.err;
-		rc = err->code ? err->code : HOIST_EHTTP;
-	}
+	hoist_xfer_init(&r.x, r.c.http, opts->max_concurrent, r.njobs,
+			job_start, &r);
+	rc = hoist_xfer_run(&r.x, err);
 	if (rc)
 		goto out;
 	rc = push_manifests(&r, root,
