@@ -13,6 +13,23 @@
 #include "lib/digest.h"
 #include "util/banned.h"
 
+int hoist_digest_is_sha256_hex(const char *s, size_t len)
+{
+	if (len != 64)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int hoist_digest_is_sha256(const char *s)
+{
+	return s &&
+	       strncmp(s, HOIST_SHA256_PREFIX, HOIST_SHA256_PREFIX_LEN) == 0;
+}
+
 int hoist_digest_validate(const char *s, struct hoist_err *err)
 {
 	char q[HOIST_QUOTE_BUF];

@@ -70,7 +70,7 @@ static int tolerant_node(struct walker *w, struct hoist_imgwalk_node *n,
 	n->digest = hoist_json_str(desc, "digest");
 	n->mt = hoist_json_str(desc, "mediaType");
 	if (!n->digest || hoist_digest_validate(n->digest, NULL) ||
-	    strncmp(n->digest, "sha256:", 7) != 0)
+	    !hoist_digest_is_sha256(n->digest))
 		return 1;
 	n->size = (uint64_t)json_integer_value(json_object_get(desc, "size"));
 	n->kind = n->mt ? kind_of(n->mt) : HOIST_IMGWALK_BLOB;

@@ -46,7 +46,6 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-#define SHA256_PREFIX "sha256:"
 #define BLOB_PREFIX "blobs/sha256/"
 #define BLOB_PREFIX_LEN 13
 #define READ_BLOCK (128 * 1024)
@@ -68,18 +67,6 @@ static const char *quote(struct quoted *q, const char *s)
 {
 	return hoist_err_quote(q->s, sizeof(q->s), s, HOIST_QUOTE_ALL,
 			       HOIST_QUOTE_UTF8);
-}
-
-/* 1 if s is exactly 64 lower-case hex digits. */
-static int is_hex64(const char *s, size_t len)
-{
-	if (len != HOIST_SHA256_HEXLEN)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
 }
 
 /*
@@ -404,13 +391,13 @@ struct oci_dir {
 static int open_nofollow(int dirfd, const char *name, int dir,
 			 const char *shown, struct hoist_err *err)
 {
-	int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	int flags = O_RDONLY | O_NONBLOCK;
 	struct quoted q;
 	int fd;
 
 	if (dir)
 		flags |= O_DIRECTORY;
-	fd = openat(dirfd, name, flags);
+	fd = hoist_fs_openat_nofollow(dirfd, name, flags);
 	if (fd >= 0)
 		return fd;
 	if (errno == ELOOP)
@@ -475,7 +462,7 @@ static int dir_ensure(void *ctx, const char *digest, uint64_t size,
 	int fd = -1, rc;
 
 	/* Validated by the walk; only sha256 can be stored. */
-	if (strncmp(digest, SHA256_PREFIX, 7) != 0)
+	if (!hoist_digest_is_sha256(digest))
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "digest '%s': only sha256 blobs are "
 				     "supported",
@@ -639,7 +626,8 @@ static enum oci_member classify_oci(const char *name)
 	if (strcmp(name, "blobs") == 0 || strcmp(name, "blobs/sha256") == 0)
 		return OM_DIR;
 	if (strncmp(name, BLOB_PREFIX, BLOB_PREFIX_LEN) == 0 &&
-	    is_hex64(name + BLOB_PREFIX_LEN, strlen(name + BLOB_PREFIX_LEN)))
+	    hoist_digest_is_sha256_hex(name + BLOB_PREFIX_LEN,
+				       strlen(name + BLOB_PREFIX_LEN)))
 		return OM_BLOB;
 	return OM_OTHER;
 }
@@ -649,7 +637,7 @@ static int archive_ensure(void *ctx, const char *digest, uint64_t size,
 {
 	struct hoist_store *s = ctx;
 
-	if (strncmp(digest, SHA256_PREFIX, 7) != 0)
+	if (!hoist_digest_is_sha256(digest))
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "digest '%s': only sha256 blobs are "
 				     "supported",
@@ -1008,7 +996,7 @@ static int dlayer_read(struct dlayer *l, struct hoist_store *s,
 		goto out;
 	hoist_sha256_final_hex(&l->h, hex);
 	l->hashing = 0;
-	snprintf(l->diff_id, sizeof(l->diff_id), SHA256_PREFIX "%s", hex);
+	snprintf(l->diff_id, sizeof(l->diff_id), HOIST_SHA256_PREFIX "%s", hex);
 	l->done = 1;
 out:
 	free(block);
@@ -1035,7 +1023,8 @@ static void name_digest(const char *name, const char *suffix,
 
 	out->str[0] = '\0';
 	if (strncmp(name, BLOB_PREFIX, BLOB_PREFIX_LEN) == 0 &&
-	    is_hex64(name + BLOB_PREFIX_LEN, strlen(name + BLOB_PREFIX_LEN))) {
+	    hoist_digest_is_sha256_hex(name + BLOB_PREFIX_LEN,
+				       strlen(name + BLOB_PREFIX_LEN))) {
 		hoist_digest_from_sha256_hex(out, name + BLOB_PREFIX_LEN);
 		return;
 	}
@@ -1043,7 +1032,7 @@ static void name_digest(const char *name, const char *suffix,
 		return;
 	n = strlen(name);
 	if (n > sl && strcmp(name + n - sl, suffix) == 0 &&
-	    is_hex64(name, n - sl)) {
+	    hoist_digest_is_sha256_hex(name, n - sl)) {
 		char hex[HOIST_SHA256_HEXLEN + 1];
 		memcpy(hex, name, HOIST_SHA256_HEXLEN);
 		hex[HOIST_SHA256_HEXLEN] = '\0';

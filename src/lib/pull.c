@@ -185,7 +185,7 @@ static int get_manifest(struct pull *p, const char *ref, const json_t *want,
 	}
 	if (!want_digest && strncmp(ref, "sha", 3) == 0 && strchr(ref, ':'))
 		want_digest = ref;
-	if (want_digest && strncmp(want_digest, "sha256:", 7) != 0)
+	if (want_digest && !hoist_digest_is_sha256(want_digest))
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "manifest '%s': only sha256 digests are "
 				     "supported",
@@ -305,7 +305,7 @@ static int want_blob(struct pull *p, const json_t *desc, struct hoist_err *err)
 
 	if (rc)
 		return rc;
-	if (strncmp(digest, "sha256:", 7) != 0)
+	if (!hoist_digest_is_sha256(digest))
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "blob '%s': only sha256 digests are "
 				     "supported",

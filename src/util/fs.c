@@ -548,3 +548,13 @@ int hoist_fs_is_dir(const char *path)
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+int hoist_fs_openat_nofollow(int dirfd, const char *name, int flags)
+{
+	int fd =
+		openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}

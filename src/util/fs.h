@@ -112,6 +112,14 @@ int hoist_fs_dir_names(char ***out, size_t *n, int dfd, const char *what,
 		       struct hoist_err *err);
 void hoist_fs_names_free(char **names, size_t n);
 
+/*
+ * openat(dirfd, name, flags) that never follows a symlink in the last
+ * component (O_NOFOLLOW) and closes on exec; O_NOATIME is tried first (a
+ * speedup that needs ownership). The fd, or -1 with errno (ELOOP for a
+ * symlink).
+ */
+int hoist_fs_openat_nofollow(int dirfd, const char *name, int flags);
+
 /* 1 if path exists (lstat), 0 if not. */
 int hoist_fs_exists(const char *path);
 /* 1 if path is a directory (stat, following links). */

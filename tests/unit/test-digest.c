@@ -136,6 +136,27 @@ static void test_accessors(void **state)
 	assert_int_equal(hoist_digest_algo_len("nocolon"), 0);
 }
 
+static void test_sha256_helpers(void **state)
+{
+	const char *hex = "e3b0c44298fc1c149afbf4c8996fb924"
+			  "27ae41e4649b934ca495991b7852b855";
+	char upper[65];
+
+	(void)state;
+	assert_true(hoist_digest_is_sha256_hex(hex, 64));
+	assert_false(hoist_digest_is_sha256_hex(hex, 63));
+	assert_false(hoist_digest_is_sha256_hex(hex, 0));
+	snprintf(upper, sizeof(upper), "%s", hex);
+	upper[3] = 'B';
+	assert_false(hoist_digest_is_sha256_hex(upper, 64));
+	upper[3] = 'g';
+	assert_false(hoist_digest_is_sha256_hex(upper, 64));
+	assert_true(hoist_digest_is_sha256("sha256:abc"));
+	assert_false(hoist_digest_is_sha256("sha512:abc"));
+	assert_false(hoist_digest_is_sha256("sha256"));
+	assert_false(hoist_digest_is_sha256(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_long_input_bounded),
 		cmocka_unit_test(test_accessors),
+		cmocka_unit_test(test_sha256_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,9 @@
  *    503, too many bytes, a redirect loop).
  * A three-platform image is built in a source store with the image model
  * and pushed with hoist_push; every pull goes into a fresh store.
+ * Without docker-registry (or openssl, htpasswd, python3) the tests skip,
+ * except under CI=true, where they fail. The blob-download decisions
+ * themselves are tested without any network in test-download.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -288,6 +291,14 @@ static int write_docker_config(void)
 	return rc;
 }
 
+/* CI=true: a missing tool is a failure, never a silent skip. */
+static int in_ci(void)
+{
+	const char *ci = getenv("CI");
+
+	return ci && strcmp(ci, "true") == 0;
+}
+
 static int group_setup(void **state)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -306,8 +317,9 @@ static int group_setup(void **state)
 		  "command -v htpasswd >/dev/null && "
 		  "command -v python3 >/dev/null") != 0) {
 		print_message("docker-registry, openssl, htpasswd or python3 "
-			      "missing: live tests skipped\n");
-		return 0;
+			      "missing: live tests %s\n",
+			      in_ci() ? "FAIL under CI=true" : "skipped");
+		return in_ci() ? -1 : 0;
 	}
 	/* credentials and certificates come only from this test */
 	unsetenv("REGISTRY_AUTH_FILE");
@@ -401,8 +413,11 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* Without the servers a test skips, except under CI=true: there it fails. */
 #define NEED_SERVERS()                                                         \
 	do {                                                                   \
+		if (!E.ok && in_ci())                                          \
+			fail_msg("live servers missing under CI=true");        \
 		if (!E.ok)                                                     \
 			skip();                                                \
 	} while (0)
