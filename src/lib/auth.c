@@ -1,1386 +1,36 @@
 /*
- * auth.c: registry authentication. Parses WWW-Authenticate challenges,
- * finds credentials (containers auth.json, docker config.json, credential
- * helpers), stores them as `docker login` does, and turns a challenge into
- * an Authorization header: Basic, or a Bearer token fetched from the realm
- * and cached per scope set.
+ * auth.c: the authentication state of one registry: turns challenges into
+ * an Authorization header, Basic or a Bearer token fetched from the realm
+ * and cached per scope set, refreshed before it expires.
  *
- * Every decision about where a credential may go is made in this file:
- * hoist_auth_header_for refuses other origins, realm_check refuses realms
- * that could harvest credentials, and error messages are built from
- * names, never from passwords, tokens or response bodies.
+ * hoist_auth_header_for attaches credentials only to the registry's own
+ * origin; realm.c decides which realms may be asked; error messages are
+ * built from names, never from passwords, tokens or response bodies.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "lib/auth.h"
+#include "lib/challenge.h"
+#include "lib/realm.h"
+#include "util/base64.h"
 #include "util/buf.h"
-#include "util/clock.h"
-#include "util/fs.h"
 #include "util/json.h"
-#include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
-extern char **environ;
-
-#define CHAL_MAX_INPUT 8192
-#define CHAL_MAX 16
-#define CHAL_MAX_PARAMS 32
-#define CRED_FILE_MAX (1024 * 1024)
-#define HELPER_OUT_MAX (64 * 1024)
-#define HELPER_IN_MAX (16 * 1024)
 #define TOKEN_BODY_MAX (64 * 1024)
 #define TOKEN_MIN_LIFE 60
 #define TOKEN_MAX_LIFE (366L * 86400)
 #define SCOPE_RECS_MAX 64
-#define HUB_KEY "https://index.docker.io/v1/"
-#define HUB_REALM_HOST "auth.docker.io"
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-/* base64 (RFC 4648, with padding), for Basic and config.json "auth" */
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *in, size_t len)
-{
-	char *out = hoist_xmalloc((len + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		unsigned v = in[i] << 16 | in[i + 1] << 8 | in[i + 2];
-		*o++ = b64chars[v >> 18];
-		*o++ = b64chars[v >> 12 & 63];
-		*o++ = b64chars[v >> 6 & 63];
-		*o++ = b64chars[v & 63];
-	}
-	if (i < len) {
-		unsigned v = in[i] << 16 | (i + 1 < len ? in[i + 1] << 8 : 0);
-		*o++ = b64chars[v >> 18];
-		*o++ = b64chars[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64chars[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(b64chars, c) : NULL;
-	return p ? (int)(p - b64chars) : -1;
-}
-
-/* Strict decoding as Go's StdEncoding; padding may be left out. */
-static int b64_decode(char **out, size_t *outlen, const char *s)
-{
-	size_t len = strlen(s), n = 0;
-	unsigned v = 0;
-	int bits = 0;
-	char *o;
-
-	while (len && s[len - 1] == '=')
-		len--;
-	if (strlen(s) - len > 2 || len % 4 == 1)
-		return -1;
-	o = hoist_xmalloc(len / 4 * 3 + 3);
-	for (size_t i = 0; i < len; i++) {
-		int d = b64_val(s[i]);
-		if (d < 0) {
-			explicit_bzero(o, n);
-			free(o);
-			return -1;
-		}
-		v = v << 6 | (unsigned)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[n++] = (char)(v >> bits & 0xff);
-		}
-	}
-	o[n] = '\0';
-	*out = o;
-	*outlen = n;
-	return 0;
-}
-
-/* ---- WWW-Authenticate (RFC 7235 section 4.1, 2.1) ---- */
-
-static int is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static int is_t68char(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-	       (c >= 'A' && c <= 'Z') || (c && strchr("-._~+/", c));
-}
-
-static int is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static char *lower_dup(const char *s, size_t n)
-{
-	char *d = hoist_xstrndup(s, n);
-	for (char *p = d; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}
-
-struct cparse {
-	const char *s;
-	size_t i;
-	const char *why;
-	int limit; /* the failure is a cap, not bad syntax */
-};
-
-static size_t skip_ows(const char *s, size_t i)
-{
-	while (is_ows(s[i]))
-		i++;
-	return i;
-}
-
-/* quoted-string at p->s[p->i] == '"'; decoded into *out */
-static int parse_quoted(struct cparse *p, char **out)
-{
-	struct hoist_buf b;
-	const unsigned char *s = (const unsigned char *)p->s;
-	size_t i = p->i + 1;
-
-	hoist_buf_init(&b, CHAL_MAX_INPUT);
-	for (;;) {
-		unsigned char c = s[i];
-		if (c == '"')
-			break;
-		if (c == '\\') {
-			c = s[++i];
-			if (!(c == '\t' || (c >= 0x20 && c != 0x7f))) {
-				p->why = c ? "bad escape in quoted string"
-					   : "unterminated quoted string";
-				goto fail;
-			}
-		} else if (!c) {
-			p->why = "unterminated quoted string";
-			goto fail;
-		} else if (!(c == '\t' || (c >= 0x20 && c != 0x7f))) {
-			p->why = "control character in quoted string";
-			goto fail;
-		}
-		hoist_buf_addch(&b, (char)c, NULL);
-		i++;
-	}
-	p->i = i + 1;
-	*out = hoist_buf_detach(&b, NULL);
-	return 0;
-fail:
-	p->i = i;
-	hoist_buf_release(&b);
-	return -1;
-}
-
-static void chal_add_param(struct hoist_auth_challenge *c, char *key,
-			   char *value)
-{
-	c->params = hoist_xreallocarray(c->params, c->nparams + 1,
-					sizeof(*c->params));
-	c->params[c->nparams].key = key;
-	c->params[c->nparams].value = value;
-	c->nparams++;
-}
-
-/* auth-param at p->i: token BWS "=" BWS ( token / quoted-string ) */
-static int parse_param(struct cparse *p, struct hoist_auth_challenge *c)
-{
-	const char *s = p->s;
-	size_t i = p->i, k;
-	char *key, *value;
-
-	while (is_tchar((unsigned char)s[i]))
-		i++;
-	if (i == p->i) {
-		p->why = "expected a parameter name";
-		return -1;
-	}
-	key = lower_dup(s + p->i, i - p->i);
-	i = skip_ows(s, i);
-	if (s[i] != '=') {
-		p->i = i;
-		p->why = "expected '=' after a parameter name";
-		free(key);
-		return -1;
-	}
-	i = skip_ows(s, i + 1);
-	p->i = i;
-	if (s[i] == '"') {
-		if (parse_quoted(p, &value) < 0) {
-			free(key);
-			return -1;
-		}
-	} else {
-		/*
-		 * RFC 7235 wants a token here, but servers send bare URLs
-		 * (realm=https://...); take any visible character up to the
-		 * next separator.
-		 */
-		for (k = i;
-		     (unsigned char)s[k] > 0x20 && (unsigned char)s[k] < 0x7f &&
-		     s[k] != ',' && s[k] != '"';
-		     k++)
-			;
-		if (k == i) {
-			p->why = "expected a parameter value";
-			free(key);
-			return -1;
-		}
-		value = hoist_xstrndup(s + i, k - i);
-		p->i = k;
-	}
-	for (size_t j = 0; j < c->nparams; j++) {
-		if (strcmp(c->params[j].key, key) == 0) {
-			p->why = "duplicate parameter";
-			free(key);
-			free(value);
-			return -1;
-		}
-	}
-	if (c->nparams >= CHAL_MAX_PARAMS) {
-		p->why = "too many parameters";
-		p->limit = 1;
-		free(key);
-		free(value);
-		return -1;
-	}
-	chal_add_param(c, key, value);
-	return 0;
-}
-
-/* After an element: OWS, then the end or a comma. */
-static int expect_sep(struct cparse *p)
-{
-	p->i = skip_ows(p->s, p->i);
-	if (p->s[p->i] && p->s[p->i] != ',') {
-		p->why = "expected ','";
-		return -1;
-	}
-	return 0;
-}
-
-void hoist_auth_challenges_free(struct hoist_auth_challenge *c, size_t n)
-{
-	if (!c)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].scheme);
-		for (size_t j = 0; j < c[i].nparams; j++) {
-			free(c[i].params[j].key);
-			free(c[i].params[j].value);
-		}
-		free(c[i].params);
-	}
-	free(c);
-}
-
-int hoist_auth_parse_challenges(struct hoist_auth_challenge **out, size_t *n,
-				const char *value, struct hoist_err *err)
-{
-	struct hoist_auth_challenge *list = NULL, *cur = NULL;
-	struct cparse p = {value, 0, NULL, 0};
-	size_t count = 0, len = value ? strlen(value) : 0;
-	char q[HOIST_QUOTE_BUF];
-	int rc = HOIST_EINVAL;
-
-	*out = NULL;
-	*n = 0;
-	if (len > CHAL_MAX_INPUT)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "WWW-Authenticate header longer than %d "
-				     "bytes",
-				     CHAL_MAX_INPUT);
-	if (!value)
-		value = p.s = "";
-	for (;;) {
-		const char *s = p.s;
-		size_t i, j, k, m;
-		int after_comma = 0;
-
-		/* list rule: empty elements and OWS around commas are fine */
-		while (s[p.i] == ',' || is_ows(s[p.i])) {
-			after_comma |= s[p.i] == ',';
-			p.i++;
-		}
-		if (!s[p.i])
-			break;
-		if (cur && !after_comma) {
-			p.why = "expected ','";
-			goto fail;
-		}
-		i = p.i;
-		for (j = i; is_tchar((unsigned char)s[j]); j++)
-			;
-		if (j == i) {
-			p.why = "expected an authentication scheme";
-			goto fail;
-		}
-		k = skip_ows(s, j);
-		if (cur && s[k] == '=') {
-			/* another parameter of the current challenge */
-			if (cur->nparams && !cur->params[0].key[0]) {
-				p.why = "parameter after a token68";
-				goto fail;
-			}
-			if (parse_param(&p, cur) < 0 || expect_sep(&p) < 0)
-				goto fail;
-			continue;
-		}
-		/* a new challenge: auth-scheme [ 1*SP ( token68 / params ) ] */
-		if (count >= CHAL_MAX) {
-			rc = HOIST_ELIMIT;
-			p.why = "too many challenges";
-			goto fail;
-		}
-		list = hoist_xreallocarray(list, count + 1, sizeof(*list));
-		cur = &list[count++];
-		memset(cur, 0, sizeof(*cur));
-		cur->scheme = lower_dup(s + i, j - i);
-		p.i = k;
-		if (!s[k] || s[k] == ',')
-			continue;
-		if (k == j) {
-			p.why = "expected a space after the scheme";
-			goto fail;
-		}
-		for (m = k; is_t68char((unsigned char)s[m]); m++)
-			;
-		if (m > k) {
-			size_t end = m, e;
-			while (s[end] == '=')
-				end++;
-			e = skip_ows(s, end);
-			if (!s[e] || s[e] == ',') {
-				chal_add_param(cur, hoist_xstrdup(""),
-					       hoist_xstrndup(s + k, end - k));
-				p.i = e;
-				continue;
-			}
-		}
-		if (parse_param(&p, cur) < 0 || expect_sep(&p) < 0)
-			goto fail;
-	}
-	if (!count) {
-		p.why = "no challenge";
-		goto fail;
-	}
-	*out = list;
-	*n = count;
-	return 0;
-fail:
-	hoist_auth_challenges_free(list, count);
-	if (p.limit)
-		rc = HOIST_ELIMIT;
-	hoist_err_quote(q, sizeof(q), value, HOIST_QUOTE_ALL, 0);
-	return hoist_err_set(err, rc,
-			     "invalid WWW-Authenticate header '%s': %s at "
-			     "offset %zu",
-			     q, p.why, p.i);
-}
-
-const char *hoist_auth_param(const struct hoist_auth_challenge *c,
-			     const char *key)
-{
-	for (size_t i = 0; i < c->nparams; i++)
-		if (strcasecmp(c->params[i].key, key) == 0)
-			return c->params[i].value;
-	return NULL;
-}
-
-/* ---- credentials ---- */
-
-void hoist_creds_release(struct hoist_creds *c)
-{
-	if (!c)
-		return;
-	wipe_free(c->username);
-	wipe_free(c->password);
-	wipe_free(c->identity_token);
-	wipe_free(c->registry_token);
-	memset(c, 0, sizeof(*c));
-}
 
 static char *dup_or_null(const char *s)
 {
 	return s ? hoist_xstrdup(s) : NULL;
 }
-
-static long helper_timeout_ms = 30000;
-
-void hoist_creds_set_helper_timeout(long ms)
-{
-	helper_timeout_ms = ms > 0 ? ms : 30000;
-}
-
-static int helper_name_ok(const char *suffix)
-{
-	if (!*suffix || strlen(suffix) > 128)
-		return 0;
-	for (const char *c = suffix; *c; c++)
-		if (*c == '/' || (unsigned char)*c <= 0x20 ||
-		    (unsigned char)*c >= 0x7f)
-			return 0;
-	return 1;
-}
-
-/*
- * Run docker-credential-<suffix> <action> with input on stdin and collect
- * at most HELPER_OUT_MAX bytes of stdout. stdin is a socket so that a
- * helper exiting without reading gives EPIPE (MSG_NOSIGNAL), not SIGPIPE
- * in the caller. A helper running longer than the timeout is killed.
- * *status is the exit status, or -1 when it died from a signal.
- */
-static int helper_run(const char *suffix, const char *action, const char *input,
-		      size_t inlen, struct hoist_buf *out, int *status,
-		      struct hoist_err *err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	int in[2] = {-1, -1}, outp[2] = {-1, -1};
-	char *name = NULL, *argv[3];
-	pid_t pid = -1;
-	int rc = 0, wst = 0, reaped = 0, fa_init = 0, attr_init = 0;
-	size_t sent = 0;
-	int64_t deadline;
-
-	if (!helper_name_ok(suffix))
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "invalid credential helper name");
-	name = hoist_xasprintf("docker-credential-%s", suffix);
-	if (inlen > HELPER_IN_MAX) {
-		rc = hoist_err_set(err, HOIST_ELIMIT,
-				   "credential helper '%s': input too long",
-				   name);
-		goto out;
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 ||
-	    pipe2(outp, O_CLOEXEC) < 0) {
-		rc = hoist_err_sys(err, errno, "credential helper '%s'", name);
-		goto out;
-	}
-	posix_spawn_file_actions_init(&fa);
-	fa_init = 1;
-	posix_spawn_file_actions_adddup2(&fa, in[1], 0);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawnattr_init(&attr);
-	attr_init = 1;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	argv[0] = name;
-	argv[1] = (char *)action;
-	argv[2] = NULL;
-	rc = posix_spawnp(&pid, name, &fa, &attr, argv, environ);
-	if (rc) {
-		int e = rc;
-		pid = -1;
-		if (e == ENOENT)
-			rc = hoist_err_set(err, HOIST_EAUTH,
-					   "credential helper '%s' not found "
-					   "in PATH",
-					   name);
-		else
-			rc = hoist_err_sys(err, e, "run credential helper '%s'",
-					   name);
-		goto out;
-	}
-	close(in[1]);
-	close(outp[1]);
-	in[1] = outp[1] = -1;
-	fcntl(in[0], F_SETFL, O_NONBLOCK);
-	if (!inlen)
-		shutdown(in[0], SHUT_WR);
-
-	deadline = hoist_clock_ms() + helper_timeout_ms;
-	while (outp[0] >= 0) {
-		struct pollfd pf[2];
-		int nf = 0, left = (int)(deadline - hoist_clock_ms());
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &wst, 0);
-			reaped = 1;
-			rc = hoist_err_set(err, HOIST_EAUTH,
-					   "credential helper '%s' %s: timed "
-					   "out after %ld ms",
-					   name, action, helper_timeout_ms);
-			goto out;
-		}
-		pf[nf].fd = outp[0];
-		pf[nf++].events = POLLIN;
-		if (sent < inlen) {
-			pf[nf].fd = in[0];
-			pf[nf++].events = POLLOUT;
-		}
-		if (poll(pf, (nfds_t)nf, left) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = hoist_err_sys(err, errno, "credential helper '%s'",
-					   name);
-			goto out;
-		}
-		if (nf > 1 && pf[1].revents) {
-			ssize_t w = send(in[0], input + sent, inlen - sent,
-					 MSG_NOSIGNAL);
-			if (w > 0)
-				sent += (size_t)w;
-			else if (w < 0 && errno != EAGAIN && errno != EINTR)
-				sent = inlen; /* it stopped reading */
-			if (sent >= inlen)
-				shutdown(in[0], SHUT_WR);
-		}
-		if (pf[0].revents) {
-			char chunk[4096];
-			ssize_t r = read(outp[0], chunk, sizeof(chunk));
-			if (r < 0 && errno != EINTR && errno != EAGAIN) {
-				rc = hoist_err_sys(err, errno,
-						   "read from credential "
-						   "helper '%s'",
-						   name);
-				goto out;
-			}
-			if (r == 0) {
-				close(outp[0]);
-				outp[0] = -1;
-			} else if (r > 0 &&
-				   hoist_buf_add(out, chunk, (size_t)r, NULL)) {
-				rc = hoist_err_set(err, HOIST_ELIMIT,
-						   "credential helper '%s' "
-						   "%s: output longer than "
-						   "%d bytes",
-						   name, action,
-						   HELPER_OUT_MAX);
-				goto out;
-			}
-		}
-	}
-	/* stdout is closed; give the process the rest of the time to exit */
-	for (;;) {
-		pid_t w = waitpid(pid, &wst, WNOHANG);
-		if (w == pid) {
-			reaped = 1;
-			break;
-		}
-		if (w < 0 && errno != EINTR) {
-			reaped = 1;
-			rc = hoist_err_sys(err, errno, "wait for '%s'", name);
-			goto out;
-		}
-		if (hoist_clock_ms() >= deadline) {
-			rc = hoist_err_set(err, HOIST_EAUTH,
-					   "credential helper '%s' %s: timed "
-					   "out after %ld ms",
-					   name, action, helper_timeout_ms);
-			goto out;
-		}
-		usleep(2000);
-	}
-	*status = WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
-out:
-	if (pid > 0 && !reaped) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &wst, 0);
-	}
-	if (fa_init)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_init)
-		posix_spawnattr_destroy(&attr);
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (outp[i] >= 0)
-			close(outp[i]);
-	}
-	free(name);
-	return rc;
-}
-
-/* The helper's own words for a failure: first line, escaped, short. */
-static void helper_reason(char *q, size_t qlen, const struct hoist_buf *b)
-{
-	size_t n = strcspn(b->data, "\r\n");
-	hoist_err_quote(q, qlen, b->data, n > 120 ? 120 : n, HOIST_QUOTE_UTF8);
-}
-
-static int helper_get(struct hoist_creds *out, const char *suffix,
-		      const char *server, struct hoist_err *err)
-{
-	struct hoist_buf b;
-	struct hoist_err jerr;
-	char *input = hoist_xasprintf("%s\n", server), q[HOIST_QUOTE_BUF];
-	json_t *doc = NULL;
-	const char *user, *secret;
-	int status = 0, rc;
-
-	hoist_buf_init(&b, HELPER_OUT_MAX);
-	rc = helper_run(suffix, "get", input, strlen(input), &b, &status, err);
-	if (rc)
-		goto out;
-	if (status != 0) {
-		if (strstr(b.data, "credentials not found")) {
-			rc = HOIST_ENOTFOUND;
-			hoist_err_set(err, rc, "no credentials for '%s'",
-				      server);
-			goto out;
-		}
-		helper_reason(q, sizeof(q), &b);
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "credential helper 'docker-credential-%s' "
-				   "get: exit status %d: '%s'",
-				   suffix, status, q);
-		goto out;
-	}
-	if (hoist_json_parse(&doc, b.data, b.len, "helper output", &jerr) ||
-	    !json_is_object(doc)) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "credential helper 'docker-credential-%s' "
-				   "get: output is not a JSON object",
-				   suffix);
-		goto out;
-	}
-	user = hoist_json_str(doc, "Username");
-	secret = hoist_json_str(doc, "Secret");
-	if (!secret || !*secret) {
-		rc = hoist_err_set(err, HOIST_ENOTFOUND,
-				   "no credentials for '%s'", server);
-		goto out;
-	}
-	memset(out, 0, sizeof(*out));
-	if (user && strcmp(user, "<token>") == 0) {
-		out->identity_token = hoist_xstrdup(secret);
-	} else {
-		out->username = hoist_xstrdup(user ? user : "");
-		out->password = hoist_xstrdup(secret);
-	}
-out:
-	json_decref(doc);
-	explicit_bzero(b.data, b.len);
-	hoist_buf_release(&b);
-	free(input);
-	return rc;
-}
-
-static int is_hub(const char *host)
-{
-	return strcasecmp(host, "docker.io") == 0 ||
-	       strcasecmp(host, "index.docker.io") == 0 ||
-	       strcasecmp(host, "registry-1.docker.io") == 0;
-}
-
-/*
- * The registry host of an auths/credHelpers key: scheme and path dropped,
- * Docker Hub's names folded to "docker.io". Caller frees.
- */
-static char *key_host(const char *key)
-{
-	const char *p = strstr(key, "://");
-	char *h;
-
-	p = p ? p + 3 : key;
-	h = hoist_xstrndup(p, strcspn(p, "/"));
-	if (is_hub(h)) {
-		free(h);
-		h = hoist_xstrdup("docker.io");
-	}
-	return h;
-}
-
-/* An auths/credHelpers key with only the scheme and trailing '/' cut. */
-static char *key_path(const char *key)
-{
-	const char *p = strstr(key, "://");
-	char *k, *slash;
-	size_t n;
-
-	p = p ? p + 3 : key;
-	k = hoist_xstrdup(p);
-	n = strlen(k);
-	if (n >= 4 &&
-	    (strcmp(k + n - 4, "/v1/") == 0 || strcmp(k + n - 4, "/v2/") == 0))
-		k[n - 3] = '\0';
-	while ((n = strlen(k)) && k[n - 1] == '/')
-		k[n - 1] = '\0';
-	slash = strchr(k, '/');
-	if (slash) {
-		char *h = hoist_xstrndup(k, (size_t)(slash - k));
-		if (is_hub(h)) {
-			char *nk = hoist_xasprintf("docker.io%s", slash);
-			free(k);
-			k = nk;
-		}
-		free(h);
-	} else if (is_hub(k)) {
-		free(k);
-		k = hoist_xstrdup("docker.io");
-	}
-	return k;
-}
-
-/* Decode one auths entry. ENOTFOUND for an entry with nothing usable. */
-static int parse_entry(struct hoist_creds *out, const json_t *e,
-		       const char *what, const char *path,
-		       struct hoist_err *err)
-{
-	const char *auth = hoist_json_str(e, "auth");
-	const char *idt = hoist_json_str(e, "identitytoken");
-	const char *rt = hoist_json_str(e, "registrytoken");
-	char *dec = NULL, *colon;
-	size_t len;
-
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(e))
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "'%s' in '%s': entry is not an object",
-				     what, path);
-	if (auth && *auth) {
-		if (b64_decode(&dec, &len, auth) < 0)
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "'%s' in '%s': 'auth' is not "
-					     "base64",
-					     what, path);
-		while (len && dec[len - 1] == '\0')
-			len--;
-		colon = memchr(dec, ':', len);
-		if (!colon || colon == dec || memchr(dec, '\0', len)) {
-			explicit_bzero(dec, len);
-			free(dec);
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "'%s' in '%s': 'auth' is not "
-					     "user:password",
-					     what, path);
-		}
-		out->username = hoist_xstrndup(dec, (size_t)(colon - dec));
-		out->password = hoist_xstrndup(colon + 1,
-					       len - (size_t)(colon - dec) - 1);
-		explicit_bzero(dec, len);
-		free(dec);
-	}
-	if (idt && *idt)
-		out->identity_token = hoist_xstrdup(idt);
-	if (rt && *rt)
-		out->registry_token = hoist_xstrdup(rt);
-	if (!out->username && !out->identity_token && !out->registry_token)
-		return HOIST_ENOTFOUND;
-	return 0;
-}
-
-/*
- * Load a JSON credentials file. *doc is NULL when it does not exist. The
- * parse error keeps only the position: jansson quotes the bytes near a
- * syntax error, which could be a password.
- */
-static int load_cred_file(json_t **doc, const char *path, struct hoist_err *err)
-{
-	struct hoist_err ferr;
-	char *data = NULL;
-	size_t len = 0;
-	int rc;
-
-	*doc = NULL;
-	hoist_err_clear(&ferr);
-	rc = hoist_fs_read_file(&data, &len, path, CRED_FILE_MAX, &ferr);
-	if (rc == HOIST_ENOTFOUND ||
-	    (rc && (ferr.sys_errno == ENOTDIR || ferr.sys_errno == ENOENT)))
-		return 0;
-	if (rc) {
-		if (err)
-			*err = ferr;
-		return rc;
-	}
-	if (hoist_json_parse(doc, data, len, "credentials", &ferr)) {
-		const char *lc = strstr(ferr.msg, ": line ");
-		if (lc)
-			rc = hoist_err_set(err, HOIST_EINVAL,
-					   "parse '%s': %.*s", path,
-					   (int)strcspn(lc + 2, ":"), lc + 2);
-		else
-			rc = hoist_err_set(err, HOIST_EINVAL,
-					   "parse '%s': invalid JSON", path);
-		goto out;
-	}
-	if (!json_is_object(*doc)) {
-		json_decref(*doc);
-		*doc = NULL;
-		rc = hoist_err_set(err, HOIST_EINVAL,
-				   "parse '%s': not a JSON object", path);
-	}
-out:
-	explicit_bzero(data, len);
-	free(data);
-	return rc;
-}
-
-/* credHelpers entry for host (keys compared by registry host). */
-static const char *find_helper(const json_t *doc, const char *host)
-{
-	json_t *helpers = json_object_get(doc, "credHelpers");
-	const char *key;
-	json_t *v;
-	char *want = key_host(host);
-	const char *found = NULL;
-
-	json_object_foreach(helpers, key, v)
-	{
-		char *kh;
-		if (!json_is_string(v))
-			continue;
-		kh = key_host(key);
-		if (strcasecmp(kh, want) == 0)
-			found = json_string_value(v);
-		free(kh);
-		if (found)
-			break;
-	}
-	free(want);
-	return found;
-}
-
-/* What a helper is asked for: Docker Hub's legacy URL or the host. */
-static const char *helper_server(const char *host)
-{
-	return is_hub(host) ? HUB_KEY : host;
-}
-
-static int try_helper(struct hoist_creds *out, const char *suffix,
-		      const char *host, struct hoist_err *err)
-{
-	int rc = helper_get(out, suffix, helper_server(host), err);
-	if (rc == HOIST_ENOTFOUND)
-		hoist_err_clear(err);
-	return rc;
-}
-
-/*
- * Load a credentials file and ask its credHelpers[host] helper, if any.
- * Returns HOIST_ENOTFOUND (with *doc set, or NULL for no file) when the
- * caller should go on looking in the file; any other value is final.
- */
-static int open_cred_file(json_t **doc, struct hoist_creds *out,
-			  const char *path, const char *host,
-			  struct hoist_err *err)
-{
-	const char *suffix;
-	int rc = load_cred_file(doc, path, err);
-
-	if (rc)
-		return rc;
-	if (!*doc)
-		return HOIST_ENOTFOUND;
-	suffix = find_helper(*doc, host);
-	if (suffix)
-		return try_helper(out, suffix, host, err);
-	return HOIST_ENOTFOUND;
-}
-
-/* containers auth.json: credHelpers, then namespace keys longest first. */
-static int lookup_authjson(struct hoist_creds *out, const char *path,
-			   const char *host, const char *repo,
-			   struct hoist_err *err)
-{
-	json_t *doc = NULL, *auths, *v;
-	const char *key;
-	char *hostn = key_host(host), *cand = NULL;
-	int rc;
-
-	rc = open_cred_file(&doc, out, path, host, err);
-	if (rc != HOIST_ENOTFOUND || !doc)
-		goto out;
-	auths = json_object_get(doc, "auths");
-	cand = repo && *repo ? hoist_xasprintf("%s/%s", hostn, repo)
-			     : hoist_xstrdup(hostn);
-	for (;;) {
-		json_object_foreach(auths, key, v)
-		{
-			char *kp = key_path(key);
-			int same = strcasecmp(kp, cand) == 0;
-			free(kp);
-			if (!same)
-				continue;
-			rc = parse_entry(out, v, key, path, err);
-			if (rc != HOIST_ENOTFOUND)
-				goto out;
-			hoist_creds_release(out);
-		}
-		char *slash = strrchr(cand, '/');
-		if (!slash)
-			break;
-		*slash = '\0';
-	}
-	rc = HOIST_ENOTFOUND;
-out:
-	json_decref(doc);
-	free(cand);
-	free(hostn);
-	return rc;
-}
-
-static char *docker_config_path(void)
-{
-	const char *dc = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
-
-	if (dc && *dc)
-		return hoist_xasprintf("%s/config.json", dc);
-	if (home && *home)
-		return hoist_xasprintf("%s/.docker/config.json", home);
-	return NULL;
-}
-
-static int lookup_docker(struct hoist_creds *out, const char *path,
-			 const char *host, struct hoist_err *err)
-{
-	json_t *doc = NULL, *auths, *v;
-	const char *suffix, *key;
-	const char *exact = is_hub(host) ? HUB_KEY : host;
-	char *want = key_host(host);
-	int rc;
-
-	rc = open_cred_file(&doc, out, path, host, err);
-	if (rc != HOIST_ENOTFOUND || !doc)
-		goto out;
-	suffix = hoist_json_str(doc, "credsStore");
-	if (!find_helper(doc, host) && suffix && *suffix) {
-		rc = try_helper(out, suffix, host, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-	}
-	/* The file: the exact key first, then keys that are URLs. */
-	auths = json_object_get(doc, "auths");
-	v = json_object_get(auths, exact);
-	if (v) {
-		rc = parse_entry(out, v, exact, path, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-		hoist_creds_release(out);
-	}
-	json_object_foreach(auths, key, v)
-	{
-		char *kh = key_host(key);
-		int same = strcasecmp(kh, want) == 0 && strcmp(key, exact);
-		free(kh);
-		if (!same)
-			continue;
-		rc = parse_entry(out, v, key, path, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-		hoist_creds_release(out);
-	}
-	rc = HOIST_ENOTFOUND;
-out:
-	json_decref(doc);
-	free(want);
-	return rc;
-}
-
-int hoist_creds_lookup(struct hoist_creds *out, const char *host,
-		       const char *repo, struct hoist_err *err)
-{
-	const char *raf = getenv("REGISTRY_AUTH_FILE");
-	const char *xrd = getenv("XDG_RUNTIME_DIR");
-	const char *xch = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	char *paths[3] = {NULL, NULL, NULL}, *dpath = NULL;
-	int rc = HOIST_ENOTFOUND;
-
-	memset(out, 0, sizeof(*out));
-	if (raf && *raf)
-		paths[0] = hoist_xstrdup(raf);
-	if (xrd && *xrd)
-		paths[1] = hoist_xasprintf("%s/containers/auth.json", xrd);
-	if (xch && *xch)
-		paths[2] = hoist_xasprintf("%s/containers/auth.json", xch);
-	else if (home && *home)
-		paths[2] = hoist_xasprintf("%s/.config/containers/auth.json",
-					   home);
-	for (size_t i = 0; i < 3; i++) {
-		if (!paths[i])
-			continue;
-		rc = lookup_authjson(out, paths[i], host, repo, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-	}
-	dpath = docker_config_path();
-	if (dpath) {
-		rc = lookup_docker(out, dpath, host, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-	}
-	rc = hoist_err_set(err, HOIST_ENOTFOUND, "no credentials for '%s'",
-			   host);
-out:
-	if (rc)
-		hoist_creds_release(out);
-	for (size_t i = 0; i < 3; i++)
-		free(paths[i]);
-	free(dpath);
-	return rc;
-}
-
-/* ---- docker login / logout ---- */
-
-static int save_config(const char *path, json_t *doc, struct hoist_err *err)
-{
-	char *data = NULL, *dir = NULL, *slash;
-	size_t len = 0;
-	int rc;
-
-	rc = hoist_json_dump(&data, &len, doc, 1, err);
-	if (rc)
-		goto out;
-	dir = hoist_xstrdup(path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		rc = hoist_fs_mkdirs(dir, 0700, err);
-		if (rc)
-			goto out;
-	}
-	rc = hoist_fs_write_atomic(path, data, len, 0600, err);
-out:
-	if (data)
-		explicit_bzero(data, len);
-	free(data);
-	free(dir);
-	return rc;
-}
-
-/* The helper that `docker login` would use for host, or NULL. */
-static const char *store_helper(const json_t *doc, const char *host)
-{
-	const char *s = find_helper(doc, host);
-	if (!s)
-		s = hoist_json_str(doc, "credsStore");
-	return s && *s ? s : NULL;
-}
-
-static int helper_simple(const char *suffix, const char *action,
-			 const char *input, struct hoist_err *err)
-{
-	struct hoist_buf b;
-	char q[HOIST_QUOTE_BUF];
-	int status = 0, rc;
-
-	hoist_buf_init(&b, HELPER_OUT_MAX);
-	rc = helper_run(suffix, action, input, strlen(input), &b, &status, err);
-	if (!rc && status != 0) {
-		if (strstr(b.data, "credentials not found")) {
-			rc = HOIST_ENOTFOUND;
-			hoist_err_set(err, rc, "no credentials stored");
-		} else {
-			/* a store failure may echo its input: no output */
-			if (strcmp(action, "store") == 0)
-				q[0] = '\0';
-			else
-				helper_reason(q, sizeof(q), &b);
-			rc = hoist_err_set(err, HOIST_EAUTH,
-					   "credential helper "
-					   "'docker-credential-%s' %s: exit "
-					   "status %d%s%s%s",
-					   suffix, action, status,
-					   q[0] ? ": '" : "", q,
-					   q[0] ? "'" : "");
-		}
-	}
-	explicit_bzero(b.data, b.len);
-	hoist_buf_release(&b);
-	return rc;
-}
-
-int hoist_creds_store(const char *host, const char *user, const char *password,
-		      struct hoist_err *err)
-{
-	char *path = docker_config_path(), *auth = NULL, *up = NULL;
-	const char *key = is_hub(host) ? HUB_KEY : host, *suffix;
-	json_t *doc = NULL, *auths, *entry;
-	int rc;
-
-	if (!path)
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "neither DOCKER_CONFIG nor HOME is set");
-	if (!user || !*user || strchr(user, ':'))
-		return free(path),
-		       hoist_err_set(err, HOIST_EINVAL,
-				     "invalid user name for '%s'", host);
-	rc = load_cred_file(&doc, path, err);
-	if (rc)
-		goto out;
-	if (!doc)
-		doc = json_object();
-	suffix = store_helper(doc, host);
-	if (suffix) {
-		json_t *in = json_object();
-		char *data = NULL;
-		size_t len = 0;
-		hoist_json_set_str(in, "ServerURL", helper_server(host));
-		hoist_json_set_str(in, "Username", user);
-		hoist_json_set_str(in, "Secret", password);
-		rc = hoist_json_dump(&data, &len, in, 0, err);
-		json_decref(in);
-		if (!rc)
-			rc = helper_simple(suffix, "store", data, err);
-		if (data)
-			explicit_bzero(data, len);
-		free(data);
-		goto out;
-	}
-	auths = json_object_get(doc, "auths");
-	if (!json_is_object(auths)) {
-		auths = json_object();
-		json_object_set_new(doc, "auths", auths);
-	}
-	entry = json_object_get(auths, key);
-	if (!json_is_object(entry)) {
-		entry = json_object();
-		json_object_set_new(auths, key, entry);
-	}
-	up = hoist_xasprintf("%s:%s", user, password);
-	auth = b64_encode((const unsigned char *)up, strlen(up));
-	hoist_json_set_str(entry, "auth", auth);
-	/* a new password replaces any token stored before */
-	json_object_del(entry, "identitytoken");
-	json_object_del(entry, "registrytoken");
-	json_object_del(entry, "password");
-	rc = save_config(path, doc, err);
-out:
-	if (rc)
-		hoist_err_prefix(err, "store credentials for '%s'", host);
-	json_decref(doc);
-	wipe_free(up);
-	wipe_free(auth);
-	free(path);
-	return rc;
-}
-
-int hoist_creds_erase(const char *host, struct hoist_err *err)
-{
-	char *path = docker_config_path(), *want = key_host(host);
-	const char *suffix, *key;
-	json_t *doc = NULL, *auths, *v;
-	void *tmp;
-	int rc, removed = 0, helper_rc = HOIST_ENOTFOUND;
-
-	if (!path) {
-		free(want);
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "neither DOCKER_CONFIG nor HOME is set");
-	}
-	rc = load_cred_file(&doc, path, err);
-	if (rc)
-		goto out;
-	if (!doc) {
-		rc = hoist_err_set(err, HOIST_ENOTFOUND,
-				   "not logged in to '%s'", host);
-		goto out;
-	}
-	suffix = store_helper(doc, host);
-	if (suffix) {
-		helper_rc = helper_simple(suffix, "erase", helper_server(host),
-					  err);
-		if (helper_rc && helper_rc != HOIST_ENOTFOUND) {
-			rc = helper_rc;
-			goto out;
-		}
-	}
-	auths = json_object_get(doc, "auths");
-	json_object_foreach_safe(auths, tmp, key, v)
-	{
-		char *kh = key_host(key);
-		if (strcasecmp(kh, want) == 0) {
-			json_object_del(auths, key);
-			removed = 1;
-		}
-		free(kh);
-	}
-	if (removed)
-		rc = save_config(path, doc, err);
-	else if (helper_rc == HOIST_ENOTFOUND)
-		rc = hoist_err_set(err, HOIST_ENOTFOUND,
-				   "not logged in to '%s'", host);
-	else
-		hoist_err_clear(err);
-out:
-	if (rc && rc != HOIST_ENOTFOUND)
-		hoist_err_prefix(err, "erase credentials for '%s'", host);
-	json_decref(doc);
-	free(want);
-	free(path);
-	return rc;
-}
-
-/* ---- realm validation ---- */
-
-/* 1 for addresses a remote registry has no business sending us to. */
-static int ip4_internal(uint32_t a)
-{
-	return (a >> 24) == 0 ||                     /* 0/8, "this network" */
-	       (a >> 24) == 10 ||                    /* 10/8 */
-	       (a >> 24) == 127 ||                   /* loopback */
-	       (a >> 16) == 0xa9fe ||                /* 169.254/16 link-local */
-	       (a >> 20) == 0xac1 ||                 /* 172.16/12 */
-	       (a >> 16) == 0xc0a8 ||                /* 192.168/16 */
-	       (a >> 22) == (100 << 2 | 1) ||        /* 100.64/10 shared */
-	       (a >> 28) == 0xe || a == 0xffffffffu; /* multicast, bcast */
-}
-
-/*
- * 1 if host is an IP literal (in any form the resolver would accept, such
- * as "127.1" or "0x7f.0.0.1") that is loopback, private, link-local or
- * unspecified. IPv6 literals come in brackets.
- */
-static int host_is_internal_ip(const char *host)
-{
-	char buf[256];
-	size_t n = strlen(host);
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (n >= sizeof(buf))
-		return 0;
-	if (host[0] == '[') {
-		if (n < 2 || host[n - 1] != ']')
-			return 1; /* not a host we can judge: refuse */
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		buf[strcspn(buf, "%")] = '\0'; /* zone id */
-		if (inet_pton(AF_INET6, buf, &a6) != 1)
-			return 1;
-		const unsigned char *b = a6.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&a6) || IN6_IS_ADDR_V4COMPAT(&a6) ||
-		    (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff &&
-		     b[3] == 0x9b)) {
-			uint32_t v = (uint32_t)b[12] << 24 |
-				     (uint32_t)b[13] << 16 |
-				     (uint32_t)b[14] << 8 | b[15];
-			if (ip4_internal(v))
-				return 1;
-		}
-		return IN6_IS_ADDR_UNSPECIFIED(&a6) ||
-		       IN6_IS_ADDR_LOOPBACK(&a6) ||
-		       IN6_IS_ADDR_LINKLOCAL(&a6) ||
-		       IN6_IS_ADDR_SITELOCAL(&a6) || (b[0] & 0xfe) == 0xfc ||
-		       IN6_IS_ADDR_MULTICAST(&a6);
-	}
-	memcpy(buf, host, n + 1);
-	if (n && buf[n - 1] == '.')
-		buf[n - 1] = '\0';
-	if (inet_aton(buf, &a4) == 1)
-		return ip4_internal(ntohl(a4.s_addr));
-	return 0;
-}
-
-static int realm_has_userinfo(const char *url)
-{
-	const char *p = strstr(url, "://");
-	size_t n;
-
-	if (!p)
-		return 0;
-	p += 3;
-	n = strcspn(p, "/?#");
-	return memchr(p, '@', n) != NULL;
-}
-
-int hoist_auth_realm_check(const char *base_url, const char *realm,
-			   int *send_creds, struct hoist_err *err)
-{
-	char *rs = NULL, *rh = NULL, *bs = NULL, *bh = NULL;
-	char q[HOIST_QUOTE_BUF];
-	int rp = 0, bp = 0, rc;
-	struct hoist_err uerr;
-
-	*send_creds = 0;
-	hoist_err_quote(q, sizeof(q), realm, HOIST_QUOTE_ALL, 0);
-	if (hoist_http_url_origin(base_url, &bs, &bh, &bp, err)) {
-		rc = hoist_err_prefix(err, "registry URL");
-		goto out;
-	}
-	if (!realm || !*realm ||
-	    hoist_http_url_origin(realm, &rs, &rh, &rp, &uerr)) {
-		rc = hoist_err_set(err, HOIST_EAUTH, "invalid token realm '%s'",
-				   q);
-		goto out;
-	}
-	/* the parser would default to https where the transport guesses */
-	if (strncasecmp(realm, "https://", 8) != 0 &&
-	    strncasecmp(realm, "http://", 7) != 0) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': not an absolute "
-				   "http(s) URL",
-				   q);
-		goto out;
-	}
-	if (realm_has_userinfo(realm) || strchr(realm, '#')) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': user info or "
-				   "fragment in URL",
-				   q);
-		goto out;
-	}
-	if (strcasecmp(rs, "https") != 0 &&
-	    !(strcasecmp(rs, "http") == 0 && strcasecmp(bs, "http") == 0)) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': scheme '%s' "
-				   "for an %s registry",
-				   q, rs, bs);
-		goto out;
-	}
-	if (host_is_internal_ip(rh) && !(strcasecmp(rh, bh) == 0 && rp == bp)) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': internal address "
-				   "that is not the registry's",
-				   q);
-		goto out;
-	}
-	*send_creds = strcasecmp(rh, bh) == 0 ||
-		      (is_hub(bh) && strcasecmp(rh, HUB_REALM_HOST) == 0);
-	rc = 0;
-out:
-	free(rs);
-	free(rh);
-	free(bs);
-	free(bh);
-	return rc;
-}
-
-/* ---- tokens ---- */
 
 struct scope_rec {
 	char *key;      /* sorted scopes joined by ' ' */
@@ -1452,7 +102,7 @@ fail:
 static void drop_tokens(struct hoist_auth *a)
 {
 	for (size_t i = 0; i < a->nrecs; i++) {
-		wipe_free(a->recs[i].token);
+		hoist_free_secret(a->recs[i].token);
 		a->recs[i].token = NULL;
 		a->recs[i].pending_retry = 0;
 		a->recs[i].fetched_for_retry = 0;
@@ -1464,12 +114,12 @@ void hoist_auth_free(struct hoist_auth *a)
 	if (!a)
 		return;
 	for (size_t i = 0; i < a->nrecs; i++) {
-		wipe_free(a->recs[i].token);
+		hoist_free_secret(a->recs[i].token);
 		free(a->recs[i].key);
 	}
 	free(a->recs);
 	hoist_creds_release(&a->creds);
-	wipe_free(a->refresh_token);
+	hoist_free_secret(a->refresh_token);
 	free(a->base_url);
 	free(a->scheme);
 	free(a->host);
@@ -1552,7 +202,7 @@ static struct scope_rec *rec_get(struct hoist_auth *a, const char *key)
 		for (size_t i = 1; i < a->nrecs; i++)
 			if (a->recs[i].used < a->recs[old].used)
 				old = i;
-		wipe_free(a->recs[old].token);
+		hoist_free_secret(a->recs[old].token);
 		free(a->recs[old].key);
 		a->recs[old] = a->recs[--a->nrecs];
 	}
@@ -1728,7 +378,7 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 
 	memset(&resp, 0, sizeof(resp));
 	realm_for_msg(q, sizeof(q), a->realm ? a->realm : "");
-	rc = hoist_auth_realm_check(a->base_url, a->realm, &send_creds, err);
+	rc = hoist_realm_check(a->base_url, a->realm, &send_creds, err);
 	if (rc)
 		goto out;
 	same_host = send_creds;
@@ -1783,7 +433,7 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 	if (send_creds && a->creds.username && a->creds.password) {
 		up = hoist_xasprintf("%s:%s", a->creds.username,
 				     a->creds.password);
-		b64 = b64_encode((const unsigned char *)up, strlen(up));
+		b64 = hoist_base64_encode(up, strlen(up));
 		basic = hoist_xasprintf("Authorization: Basic %s", b64);
 	}
 	rc = do_token_request(a, "GET", url.data, NULL, basic, same_host, &resp,
@@ -1797,7 +447,7 @@ got:
 	rc = parse_token_body(&tr, resp.body.data, resp.body.len, q, err);
 	if (rc)
 		goto out;
-	wipe_free(rec->token);
+	hoist_free_secret(rec->token);
 	rec->token = tr.token;
 	tr.token = NULL;
 	rec->expiry = tr.expiry;
@@ -1805,7 +455,7 @@ got:
 	rec->fetched_for_retry = rec->pending_retry;
 	rec->pending_retry = 0;
 	if (tr.refresh && send_creds) {
-		wipe_free(a->refresh_token);
+		hoist_free_secret(a->refresh_token);
 		a->refresh_token = tr.refresh;
 		tr.refresh = NULL;
 	}
@@ -1826,11 +476,11 @@ out:
 		explicit_bzero(resp.body.data, resp.body.len);
 		hoist_http_response_release(&resp);
 	}
-	wipe_free(tr.token);
-	wipe_free(tr.refresh);
-	wipe_free(basic);
-	wipe_free(b64);
-	wipe_free(up);
+	hoist_free_secret(tr.token);
+	hoist_free_secret(tr.refresh);
+	hoist_free_secret(basic);
+	hoist_free_secret(b64);
+	hoist_free_secret(up);
 	if (form.len)
 		explicit_bzero(form.data, form.len);
 	hoist_buf_release(&form);
@@ -1877,7 +527,7 @@ int hoist_auth_header_for(struct hoist_auth *a, const char *url,
 			break;
 		up = hoist_xasprintf("%s:%s", a->creds.username,
 				     a->creds.password);
-		b64 = b64_encode((const unsigned char *)up, strlen(up));
+		b64 = hoist_base64_encode(up, strlen(up));
 		*line = hoist_xasprintf("Authorization: Basic %s", b64);
 		break;
 	case AUTH_BEARER:
@@ -1904,18 +554,18 @@ int hoist_auth_header_for(struct hoist_auth *a, const char *url,
 		*line = hoist_xasprintf("Authorization: Bearer %s", rec->token);
 		break;
 	}
-	wipe_free(up);
-	wipe_free(b64);
+	hoist_free_secret(up);
+	hoist_free_secret(b64);
 	free_strv(set, n);
 	free(key);
 	return rc;
 }
 
 /* Bearer beats Basic; other schemes are not ours. */
-static const struct hoist_auth_challenge *
-pick_challenge(const struct hoist_auth_challenge *c, size_t n)
+static const struct hoist_challenge *
+pick_challenge(const struct hoist_challenge *c, size_t n)
 {
-	const struct hoist_auth_challenge *basic = NULL;
+	const struct hoist_challenge *basic = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(c[i].scheme, "bearer") == 0)
 			return &c[i];
@@ -1934,8 +584,8 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 		      const char *const *scopes, size_t nscopes,
 		      struct hoist_err *err)
 {
-	struct hoist_auth_challenge *list = NULL;
-	const struct hoist_auth_challenge *c;
+	struct hoist_challenge *list = NULL;
+	const struct hoist_challenge *c;
 	enum auth_kind kind;
 	const char *realm, *service, *scope;
 	char **set = NULL, *key = NULL;
@@ -1945,7 +595,7 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 
 	if (!www_authenticate || !*www_authenticate)
 		return 0; /* nothing to answer: the caller fails */
-	rc = hoist_auth_parse_challenges(&list, &n, www_authenticate, err);
+	rc = hoist_challenge_parse(&list, &n, www_authenticate, err);
 	if (rc)
 		return rc;
 	c = pick_challenge(list, n);
@@ -1956,9 +606,9 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 		goto out;
 	}
 	kind = strcmp(c->scheme, "bearer") == 0 ? AUTH_BEARER : AUTH_BASIC;
-	realm = hoist_auth_param(c, "realm");
-	service = hoist_auth_param(c, "service");
-	scope = hoist_auth_param(c, "scope");
+	realm = hoist_challenge_get(c, "realm");
+	service = hoist_challenge_get(c, "service");
+	scope = hoist_challenge_get(c, "scope");
 	if (kind == AUTH_BEARER && (!realm || !*realm)) {
 		rc = hoist_err_set(err, HOIST_EAUTH,
 				   "bearer challenge without a realm");
@@ -2008,12 +658,12 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 		rc = 0;
 		goto out;
 	}
-	wipe_free(rec->token);
+	hoist_free_secret(rec->token);
 	rec->token = NULL;
 	rec->pending_retry = 1;
 	rc = 1;
 out:
-	hoist_auth_challenges_free(list, n);
+	hoist_challenge_free(list, n);
 	free_strv(set, nset);
 	free(key);
 	return rc;

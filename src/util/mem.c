@@ -76,3 +76,11 @@ char *hoist_xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return p;
 }
+
+void hoist_free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}

@@ -24,6 +24,9 @@ char *hoist_xstrndup(const char *s, size_t n);
 char *hoist_xasprintf(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/* Overwrite a secret string with zeros and free it; NULL is ignored. */
+void hoist_free_secret(char *s);
+
 #define HOIST_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

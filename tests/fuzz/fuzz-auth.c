@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "lib/auth.h"
+#include "lib/challenge.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/banned.h"
@@ -21,7 +21,7 @@ static int tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static void check_shape(const struct hoist_auth_challenge *c, size_t n)
+static void check_shape(const struct hoist_challenge *c, size_t n)
 {
 	FUZZ_CHECK(n >= 1 && n <= 16);
 	for (size_t i = 0; i < n; i++) {
@@ -40,7 +40,7 @@ static void check_shape(const struct hoist_auth_challenge *c, size_t n)
 				FUZZ_CHECK(tchar((unsigned char)*p));
 			for (size_t l = 0; l < j; l++)
 				FUZZ_CHECK(strcmp(c[i].params[l].key, k));
-			FUZZ_CHECK(hoist_auth_param(&c[i], k) ==
+			FUZZ_CHECK(hoist_challenge_get(&c[i], k) ==
 				   c[i].params[j].value);
 			for (const unsigned char *p =
 				     (const unsigned char *)c[i]
@@ -53,7 +53,7 @@ static void check_shape(const struct hoist_auth_challenge *c, size_t n)
 	}
 }
 
-static char *format(const struct hoist_auth_challenge *c, size_t n)
+static char *format(const struct hoist_challenge *c, size_t n)
 {
 	struct hoist_buf b = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 
@@ -81,13 +81,13 @@ static char *format(const struct hoist_auth_challenge *c, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = hoist_xstrndup((const char *)data, size), *f;
-	struct hoist_auth_challenge *c, *c2;
+	struct hoist_challenge *c, *c2;
 	struct hoist_err err;
 	size_t n, n2;
 	int rc;
 
 	hoist_err_clear(&err);
-	rc = hoist_auth_parse_challenges(&c, &n, s, &err);
+	rc = hoist_challenge_parse(&c, &n, s, &err);
 	if (rc) {
 		FUZZ_CHECK(c == NULL && n == 0);
 		FUZZ_CHECK(rc == HOIST_EINVAL || rc == HOIST_ELIMIT);
@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = format(c, n);
 	/* quoting can make the text longer than the 8 KiB input cap */
 	if (strlen(f) <= 8192) {
-		rc = hoist_auth_parse_challenges(&c2, &n2, f, &err);
+		rc = hoist_challenge_parse(&c2, &n2, f, &err);
 		FUZZ_CHECK(rc == 0);
 		FUZZ_CHECK(n2 == n);
 		for (size_t i = 0; i < n; i++) {
@@ -115,10 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						  c2[i].params[j].value) == 0);
 			}
 		}
-		hoist_auth_challenges_free(c2, n2);
+		hoist_challenge_free(c2, n2);
 	}
 	free(f);
-	hoist_auth_challenges_free(c, n);
+	hoist_challenge_free(c, n);
 	free(s);
 	return 0;
 }

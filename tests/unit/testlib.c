@@ -325,3 +325,9 @@ out:
 	free(log);
 	return pid;
 }
+
+int tl_in_ci(void)
+{
+	const char *ci = getenv("CI");
+	return ci && strcmp(ci, "true") == 0;
+}

@@ -93,6 +93,12 @@ int tl_port_file(const char *path, uint64_t ms);
  */
 int tl_make_pki(const char *dir);
 
+/*
+ * 1 when CI=true: live tests whose tools are missing must then fail in
+ * their setup instead of skipping.
+ */
+int tl_in_ci(void);
+
 /* ---- docker-registry ---- */
 
 struct tl_registry {
