@@ -310,12 +310,6 @@ out:
 	return rc;
 }
 
-/* The realm without its query, for messages. */
-static void realm_for_msg(char *q, size_t qlen, const char *realm)
-{
-	hoist_err_quote(q, qlen, realm, strcspn(realm, "?#"), 0);
-}
-
 static void add_form(struct hoist_buf *b, const char *key, const char *value)
 {
 	char *e = hoist_http_escape(value);
@@ -373,24 +367,21 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 			 url = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	char q[HOIST_QUOTE_BUF], *basic = NULL, *up = NULL, *b64 = NULL;
 	char *joined = NULL;
-	int send_creds = 0, rc, have_resp = 0;
-	int same_host;
+	int rc, have_resp = 0, same_host = 0;
 
 	memset(&resp, 0, sizeof(resp));
-	realm_for_msg(q, sizeof(q), a->realm ? a->realm : "");
-	rc = hoist_realm_check(a->base_url, a->realm, &send_creds, err);
+	hoist_realm_quote(q, sizeof(q), a->realm);
+	rc = hoist_realm_check(a->base_url, a->realm, err);
 	if (rc)
 		goto out;
-	same_host = send_creds;
 	{
 		char *rh = NULL;
-		int rp = 0;
-		if (hoist_http_url_origin(a->realm, NULL, &rh, &rp, NULL) == 0)
+		if (hoist_http_url_origin(a->realm, NULL, &rh, NULL, NULL) == 0)
 			same_host = strcasecmp(rh, a->host) == 0;
 		free(rh);
 	}
 
-	if (send_creds && a->refresh_token) {
+	if (a->refresh_token) {
 		/* OAuth2 (distribution's oauth.md), falling back to GET */
 		joined = join_strv(scopes, n, " ");
 		add_form(&form, "grant_type", "refresh_token");
@@ -423,14 +414,14 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 			add_form(&qs, "service", a->service);
 		for (size_t i = 0; i < n; i++)
 			add_form(&qs, "scope", scopes[i]);
-		if (send_creds && a->creds.username && *a->creds.username)
+		if (a->creds.username && *a->creds.username)
 			add_form(&qs, "account", a->creds.username);
 		hoist_buf_adds(&url, qs.data, NULL);
 		hoist_buf_release(&qs);
 	}
 	if (url.data[url.len - 1] == '?' || url.data[url.len - 1] == '&')
 		url.data[--url.len] = '\0';
-	if (send_creds && a->creds.username && a->creds.password) {
+	if (a->creds.username && a->creds.password) {
 		up = hoist_xasprintf("%s:%s", a->creds.username,
 				     a->creds.password);
 		b64 = hoist_base64_encode(up, strlen(up));
@@ -454,7 +445,7 @@ got:
 	rec->fetched_at = now_s();
 	rec->fetched_for_retry = rec->pending_retry;
 	rec->pending_retry = 0;
-	if (tr.refresh && send_creds) {
+	if (tr.refresh) {
 		hoist_free_secret(a->refresh_token);
 		a->refresh_token = tr.refresh;
 		tr.refresh = NULL;

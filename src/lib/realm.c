@@ -1,11 +1,13 @@
 /*
- * realm.c: which token realms hoist talks to, and which get the
- * registry's credentials. Every decision about where a credential may go
- * before a token exists is made here; auth.c keeps tokens to the
- * registry's own origin.
+ * realm.c: which token realms hoist asks for tokens. Registries such as
+ * GitLab's (realm on gitlab.com), Harbor behind a separate auth service
+ * and corporate registries on private addresses name a token service on
+ * another host; Docker and containerd follow it and send the registry's
+ * credentials there. hoist does the same, and keeps the protections that
+ * matter: https stays https, no user info in the URL. auth.c keeps the
+ * registry's TLS identity and tokens to the registry's origin.
  */
-#include <arpa/inet.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,74 +15,6 @@
 #include "lib/http.h"
 #include "lib/realm.h"
 #include "util/banned.h"
-
-#define HUB_REALM_HOST "auth.docker.io"
-
-static int is_hub(const char *host)
-{
-	return strcasecmp(host, "docker.io") == 0 ||
-	       strcasecmp(host, "index.docker.io") == 0 ||
-	       strcasecmp(host, "registry-1.docker.io") == 0;
-}
-
-/* 1 for addresses a remote registry has no business sending us to. */
-static int ip4_internal(uint32_t a)
-{
-	return (a >> 24) == 0 ||                     /* 0/8, "this network" */
-	       (a >> 24) == 10 ||                    /* 10/8 */
-	       (a >> 24) == 127 ||                   /* loopback */
-	       (a >> 16) == 0xa9fe ||                /* 169.254/16 link-local */
-	       (a >> 20) == 0xac1 ||                 /* 172.16/12 */
-	       (a >> 16) == 0xc0a8 ||                /* 192.168/16 */
-	       (a >> 22) == (100 << 2 | 1) ||        /* 100.64/10 shared */
-	       (a >> 28) == 0xe || a == 0xffffffffu; /* multicast, bcast */
-}
-
-/*
- * 1 if host is an IP literal (in any form the resolver would accept, such
- * as "127.1" or "0x7f.0.0.1") that is loopback, private, link-local or
- * unspecified. IPv6 literals come in brackets.
- */
-static int host_is_internal_ip(const char *host)
-{
-	char buf[256];
-	size_t n = strlen(host);
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (n >= sizeof(buf))
-		return 0;
-	if (host[0] == '[') {
-		if (n < 2 || host[n - 1] != ']')
-			return 1; /* not a host we can judge: refuse */
-		memcpy(buf, host + 1, n - 2);
-		buf[n - 2] = '\0';
-		buf[strcspn(buf, "%")] = '\0'; /* zone id */
-		if (inet_pton(AF_INET6, buf, &a6) != 1)
-			return 1;
-		const unsigned char *b = a6.s6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(&a6) || IN6_IS_ADDR_V4COMPAT(&a6) ||
-		    (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff &&
-		     b[3] == 0x9b)) {
-			uint32_t v = (uint32_t)b[12] << 24 |
-				     (uint32_t)b[13] << 16 |
-				     (uint32_t)b[14] << 8 | b[15];
-			if (ip4_internal(v))
-				return 1;
-		}
-		return IN6_IS_ADDR_UNSPECIFIED(&a6) ||
-		       IN6_IS_ADDR_LOOPBACK(&a6) ||
-		       IN6_IS_ADDR_LINKLOCAL(&a6) ||
-		       IN6_IS_ADDR_SITELOCAL(&a6) || (b[0] & 0xfe) == 0xfc ||
-		       IN6_IS_ADDR_MULTICAST(&a6);
-	}
-	memcpy(buf, host, n + 1);
-	if (n && buf[n - 1] == '.')
-		buf[n - 1] = '\0';
-	if (inet_aton(buf, &a4) == 1)
-		return ip4_internal(ntohl(a4.s_addr));
-	return 0;
-}
 
 static int realm_has_userinfo(const char *url)
 {
@@ -94,22 +28,39 @@ static int realm_has_userinfo(const char *url)
 	return memchr(p, '@', n) != NULL;
 }
 
-int hoist_realm_check(const char *base_url, const char *realm, int *send_creds,
+void hoist_realm_quote(char *q, size_t qlen, const char *realm)
+{
+	const char *p = realm ? strstr(realm, "://") : NULL;
+	char buf[HOIST_QUOTE_BUF * 2];
+
+	if (!realm) {
+		hoist_err_quote(q, qlen, "", 0, 0);
+		return;
+	}
+	if (p && realm_has_userinfo(realm)) {
+		const char *at = strchr(p + 3, '@');
+		snprintf(buf, sizeof(buf), "%.*s://%s", (int)(p - realm), realm,
+			 at + 1);
+		realm = buf;
+	}
+	hoist_err_quote(q, qlen, realm, strcspn(realm, "?#"), 0);
+}
+
+int hoist_realm_check(const char *base_url, const char *realm,
 		      struct hoist_err *err)
 {
-	char *rs = NULL, *rh = NULL, *bs = NULL, *bh = NULL;
+	char *rs = NULL, *bs = NULL;
 	char q[HOIST_QUOTE_BUF];
-	int rp = 0, bp = 0, rc;
+	int rc;
 	struct hoist_err uerr;
 
-	*send_creds = 0;
-	hoist_err_quote(q, sizeof(q), realm, HOIST_QUOTE_ALL, 0);
-	if (hoist_http_url_origin(base_url, &bs, &bh, &bp, err)) {
+	hoist_realm_quote(q, sizeof(q), realm);
+	if (hoist_http_url_origin(base_url, &bs, NULL, NULL, err)) {
 		rc = hoist_err_prefix(err, "registry URL");
 		goto out;
 	}
 	if (!realm || !*realm ||
-	    hoist_http_url_origin(realm, &rs, &rh, &rp, &uerr)) {
+	    hoist_http_url_origin(realm, &rs, NULL, NULL, &uerr)) {
 		rc = hoist_err_set(err, HOIST_EAUTH, "invalid token realm '%s'",
 				   q);
 		goto out;
@@ -130,28 +81,16 @@ int hoist_realm_check(const char *base_url, const char *realm, int *send_creds,
 				   q);
 		goto out;
 	}
-	if (strcasecmp(rs, "https") != 0 &&
-	    !(strcasecmp(rs, "http") == 0 && strcasecmp(bs, "http") == 0)) {
+	if (strcasecmp(rs, "https") != 0 && strcasecmp(bs, "https") == 0) {
 		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': scheme '%s' "
-				   "for an %s registry",
-				   q, rs, bs);
-		goto out;
-	}
-	if (host_is_internal_ip(rh) && !(strcasecmp(rh, bh) == 0 && rp == bp)) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': internal address "
-				   "that is not the registry's",
+				   "refused token realm '%s': plain http for "
+				   "an https registry",
 				   q);
 		goto out;
 	}
-	*send_creds = strcasecmp(rh, bh) == 0 ||
-		      (is_hub(bh) && strcasecmp(rh, HUB_REALM_HOST) == 0);
 	rc = 0;
 out:
 	free(rs);
-	free(rh);
 	free(bs);
-	free(bh);
 	return rc;
 }

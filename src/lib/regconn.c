@@ -2,9 +2,11 @@
  * regconn.c: connecting to a registry repository: certificates, creds,
  * the ping, and synchronous requests with auth and retries.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,7 +249,63 @@ static int make_auth(struct hoist_regconn *c, struct hoist_err *err)
 	return rc;
 }
 
-/* GET /v2/: learn the auth challenge; with insecure, fall back to http. */
+int hoist_regconn_is_loopback(const char *host)
+{
+	char buf[256];
+	const char *end;
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n;
+
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		if (!end || (end[1] && end[1] != ':'))
+			return 0;
+		n = (size_t)(end - host - 1);
+		if (n >= sizeof(buf))
+			return 0;
+		memcpy(buf, host + 1, n);
+		buf[n] = '\0';
+		return inet_pton(AF_INET6, buf, &a6) == 1 &&
+		       IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	n = strcspn(host, ":");
+	if (n >= sizeof(buf) || (host[n] && !host[n + 1]))
+		return 0;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	if (strcasecmp(buf, "localhost") == 0)
+		return 1;
+	/* dotted quads only: "127.1" is a name here, as in Docker */
+	return inet_pton(AF_INET, buf, &a4) == 1 &&
+	       (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* 1 if a plain-http GET of /v2/ gets an HTTP answer: no TLS spoken there. */
+static int speaks_plain_http(struct hoist_regconn *c)
+{
+	struct hoist_http_request req;
+	struct hoist_http_response resp;
+	char *url = hoist_xasprintf("http://%s/v2/", c->base + 8);
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = url;
+	req.max_body = HOIST_REG_ERROR_BODY_MAX;
+	memset(&resp, 0, sizeof(resp));
+	rc = hoist_http_do(c->http, &req, &resp, NULL);
+	rc = rc == 0 && resp.status >= 100;
+	hoist_http_response_release(&resp);
+	free(url);
+	return rc;
+}
+
+/*
+ * GET /v2/: learn the auth challenge. Where https fails because the server
+ * speaks plain HTTP, fall back to http for loopback registries (as Docker
+ * and containerd do) and with insecure; else say how to allow it.
+ */
 static int ping(struct hoist_regconn *c, struct hoist_err *err)
 {
 	struct hoist_http_response resp;
@@ -260,20 +318,35 @@ static int ping(struct hoist_regconn *c, struct hoist_err *err)
 				   err);
 	c->max_attempts = 0;
 
-	if (rc == HOIST_ETLS && c->opts->insecure &&
-	    strncmp(c->base, "https://", 8) == 0) {
-		char *plain = hoist_xasprintf("http://%s", c->base + 8);
-		hoist_log(HOIST_LOG_INFO,
-			  "%s does not speak TLS; using plain http "
-			  "(registry.insecure)",
-			  c->host);
-		free(c->base);
-		c->base = plain;
-		hoist_auth_free(c->auth);
-		c->auth = NULL;
-		hoist_http_response_release(&resp);
-		free(url);
-		return 1; /* the caller re-creates auth and pings again */
+	if (rc == HOIST_ETLS && strncmp(c->base, "https://", 8) == 0) {
+		int loop = hoist_regconn_is_loopback(c->host);
+		char q[HOIST_QUOTE_BUF];
+
+		hoist_err_quote(q, sizeof(q), c->host, HOIST_QUOTE_ALL, 0);
+		if (c->opts->insecure || (loop && speaks_plain_http(c))) {
+			char *h = hoist_xasprintf("http://%s", c->base + 8);
+			hoist_log(HOIST_LOG_INFO,
+				  "'%s' does not speak TLS; using plain http "
+				  "(%s)",
+				  q,
+				  c->opts->insecure ? "registry.insecure"
+						    : "loopback registry");
+			free(c->base);
+			c->base = h;
+			hoist_auth_free(c->auth);
+			c->auth = NULL;
+			hoist_http_response_release(&resp);
+			free(url);
+			return 1; /* the caller re-creates auth and pings again
+				   */
+		}
+		if (!loop && speaks_plain_http(c))
+			hoist_err_set(err, HOIST_ETLS,
+				      "'%s' speaks plain HTTP, not TLS: for a "
+				      "plain-http registry use --insecure or "
+				      "registry.insecure=true",
+				      q);
+		goto out;
 	}
 	if (rc)
 		goto out;

@@ -89,6 +89,13 @@ void hoist_regconn_error_body(const struct hoist_http_response *resp,
 			      const char **code, const char **msg,
 			      json_t **doc);
 
+/*
+ * 1 if host ("name[:port]", "[v6]:port") is a loopback registry: the name
+ * "localhost", an IPv4 address in 127.0.0.0/8 written as a dotted quad, or
+ * [::1]. Such registries may be plain http without --insecure.
+ */
+int hoist_regconn_is_loopback(const char *host);
+
 /* Randomness for jitter. */
 uint32_t hoist_regconn_rnd32(void);
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # push-basic.sh: hoist pushes to docker-registry 2.8 on loopback (plain
-# with registry.insecure, TLS+h2 with --ca-cert and HOIST_CERTS_D, htpasswd
+# on loopback without flags, elsewhere with registry.insecure, TLS+h2 with --ca-cert and HOIST_CERTS_D, htpasswd
 # through hoist login and a hand-written DOCKER_CONFIG, token auth), by
 # every entry point (-o type=registry, --push, hoist push). Each push is
 # read back by skopeo (which hashes every blob) and its manifest bytes are
@@ -25,12 +25,28 @@ LAYER_SIZE=$("$HOIST" inspect app:1 | jq '.images[0].manifest.layers[0].size')
 # count_req NAME FROM REGEX: requests in NAME's access log after line FROM
 count_req() { reg_requests "$1" "$2" | grep -c "$3"; }
 
-# 1. plain HTTP: needs registry.insecure / --insecure
+# 1. plain HTTP: a loopback registry (localhost, 127.0.0.0/8, ::1) falls
+# back from https with a one-line notice; any other needs registry.insecure
+# / --insecure. "127.1" reaches 127.0.0.1 too, but it is not a dotted quad:
+# to the loopback rule it is a name like any other, so it stands for a
+# remote plain-http registry here.
 check "plain registry starts" reg_start_plain P
 P=$P_ADDR
+PL=localhost:${P#*:}
+PN=127.1:${P#*:}
+check "push to 127.0.0.1:PORT over plain http with no insecure flag" \
+	sh -c "$H push app:1 '$P/b/loop:1' >'$S/loop1.log' 2>&1"
+check "one notice says it used plain http for a loopback registry" sh -c "
+	test \$(grep -c 'does not speak TLS; using plain http (loopback registry)' '$S/loop1.log') -eq 1"
+check "push to localhost:PORT over plain http with no insecure flag" \
+	sh -c "$H push app:1 '$PL/b/loop:2' >'$S/loop2.log' 2>&1"
+check "skopeo reads the loopback push back" \
+	readback_ok "$APP" "$PL/b/loop:2" --src-tls-verify=false
 mark=$(reg_log_lines P)
-check_fails "plain http without registry.insecure is refused" \
-	$H build --rootfs "$S/tree" -o "type=registry,name=$P/b/noinsecure:1"
+check_fails "a plain-http registry that is not loopback needs registry.insecure" \
+	sh -c "$H build --rootfs '$S/tree' -o 'type=registry,name=$PN/b/noinsecure:1' >'$S/noins.log' 2>&1"
+check "its error says so in one line" sh -c "
+	grep 'error:' '$S/noins.log' | grep -q 'speaks plain HTTP, not TLS: for a plain-http registry use --insecure or registry.insecure=true'"
 n=$(count_req P "$mark" '^PUT /v2/b/noinsecure/')
 if [ "$n" -eq 0 ]; then ok "nothing was written over plain http"; else not_ok "$n PUTs over plain http without insecure"; fi
 

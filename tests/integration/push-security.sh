@@ -5,6 +5,8 @@
 #  - A registry whose upload Locations name another origin (X-Forwarded-Host
 #    set by the proxy, testbed.md 2.1): the other origin must not get the
 #    Basic credentials or the Bearer tokens the registry got.
+#  - A token realm on another host and port (as GitLab's) gets the
+#    registry's credentials; an http realm for an https registry is refused.
 #  - Credentials stored for one registry are not sent to another.
 # The pushes to a foreign Location may fail or succeed; what is checked is
 # where the secrets went.
@@ -49,8 +51,7 @@ check "the registry got alice's Basic credentials (the test is live)" \
 check_fails "the other origin never got an Authorization header" \
 	grep -q '"auth": "' "$BO_LOG"
 
-# 2. Bearer: same shape in front of the token registry; hoist talks to
-# "localhost" (the realm's host) so it sends alice's credentials there
+# 2. Bearer: same shape in front of the token registry
 check "token registry starts" reg_start_token K
 check "the other origin for the token registry starts" proxy_start_tls KO "$K_ADDR"
 KO_PORT=${KO_ADDR#*:}
@@ -75,7 +76,41 @@ check_fails "the other origin never got alice's Basic credentials" \
 check_fails "the other origin never got Basic credentials at all" \
 	grep -q '"auth": "Basic"' "$KO_LOG"
 
-# 3. credentials stored for one registry stay with it
+# 3. token realms on another host, as Docker and containerd follow them:
+# the registry addressed as 127.0.0.1:PORT names its realm on
+# localhost:OTHERPORT (another name and another port); hoist sends alice's
+# credentials there and the push works. An https registry whose realm is
+# plain http is refused before anything is sent to the realm.
+K_IP=$K_ADDR
+check "hoist login for the registry by IP" sh -c "
+	printf s3cret | env DOCKER_CONFIG='$S/dip' $H login -u alice --password-stdin '$K_IP'"
+tb=$(grep -c '"basic": true' "$K_TOKEN_LOG")
+check "push to 127.0.0.1:PORT with its realm on localhost:OTHERPORT" \
+	env DOCKER_CONFIG="$S/dip" $H push --ca-cert "$K_CA" app:1 "$K_IP/realm/app:1"
+check "the realm got alice's credentials and issued a push token" sh -c "
+	test \$(grep -c '\"basic\": true' '$K_TOKEN_LOG') -gt $tb &&
+	tail -n 5 '$K_TOKEN_LOG' | grep '\"user\": \"alice\"' | grep -q push"
+check "skopeo reads it back with alice's credentials" \
+	readback_ok "$(store_digest app:1)" "$K_IP/realm/app:1" --src-cert-dir "$K_CERTS" --src-creds alice:s3cret
+check "hoist pulls it back the same way (copy to an oci layout)" \
+	env DOCKER_CONFIG="$S/dip" $H copy --progress quiet --ca-cert "$K_CA" \
+	"docker://$K_IP/realm/app:1" "oci:$S/realm-oci:1"
+check "the pull read what was pushed" sh -c "
+	jq -r '.manifests[0].digest' '$S/realm-oci/index.json' | grep -qx '$(store_digest app:1)'"
+check_fails "a wrong password is refused by that realm" sh -c "
+	printf wrong | env DOCKER_CONFIG='$S/dipw' $H login -u alice --password-stdin '$K_IP' &&
+	env DOCKER_CONFIG='$S/dipw' $H push --ca-cert '$K_CA' app:1 '$K_IP/realm/wrong:1'"
+REG_TOKEN_HTTP=1 reg_start_token KH >"$S/kh.log" 2>&1 ||
+	not_ok "token registry with an http realm did not start"
+th=$(grep -c . "$KH_TOKEN_LOG")
+check_fails "an http realm for an https registry is refused" sh -c "
+	printf s3cret | env DOCKER_CONFIG='$S/dkh' $H login -u alice --password-stdin '$KH_ADDR' &&
+	env DOCKER_CONFIG='$S/dkh' $H push --ca-cert '$KH_CA' app:1 '$KH_ADDR/realm/app:1' >'$S/kh-push.log' 2>&1"
+check "the error names the realm and the rule" \
+	grep -q "refused token realm 'http://localhost:.*/token': plain http for an https registry" "$S/kh-push.log"
+check "the http realm was never asked" test "$(grep -c . "$KH_TOKEN_LOG")" -eq "$th"
+
+# 4. credentials stored for one registry stay with it
 check "TLS registry without auth starts" reg_start_tls TS
 check "a logging proxy in front of it" proxy_start_tls TP "$TS_ADDR"
 check "push there with alice logged in elsewhere" \

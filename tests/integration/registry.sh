@@ -244,10 +244,11 @@ reg_start_htpasswd() {
 }
 
 # reg_start_token NAME [ARGS...]: ARGS go to tokenserver.py (for example
-# --fail-every 3 or --header-mode x5c). The realm is https on "localhost"
-# (hoist sends credentials only to an https realm on the registry's host
-# name), so NAME_LADDR (localhost:port) is the address to push to;
-# NAME_TOKEN_LOG has one JSON line per token request.
+# --fail-every 3 or --header-mode x5c). The realm is https on "localhost",
+# on another port than the registry; with REG_TOKEN_HTTP=1 it is plain
+# http instead (which hoist must refuse for an https registry). NAME_ADDR
+# (127.0.0.1:port) and NAME_LADDR (localhost:port) both reach the
+# registry; NAME_TOKEN_LOG has one JSON line per token request.
 reg_start_token() {
 	name=$1
 	shift
@@ -268,9 +269,14 @@ reg_start_token() {
 	fi
 	rm -f "$d/token.port"
 	: >"$d/tokenserver.log"
+	tscheme=https
+	set -- --tls-cert "$REG_PKI/server.crt" --tls-key "$REG_PKI/server.key" "$@"
+	if [ "${REG_TOKEN_HTTP:-}" = 1 ]; then
+		tscheme=http
+		shift 4
+	fi
 	_bg "$d/tokenserver.log" python3 "$ts" --port 0 \
 		--port-file "$d/token.port" --log "$d/tokens.jsonl" \
-		--tls-cert "$REG_PKI/server.crt" --tls-key "$REG_PKI/server.key" \
 		--key "$REG_PKI/token.key" --cert "$REG_PKI/token.crt" \
 		--issuer hoist-testbed-issuer --service hoist-testbed \
 		--user alice:s3cret --user bob:b0b --readonly bob \
@@ -287,7 +293,7 @@ reg_start_token() {
 		sleep 0.02
 	done
 	tport=$(cat "$d/token.port")
-	realm=https://localhost:$tport/token
+	realm=$tscheme://localhost:$tport/token
 	reg_wait "$realm" "$tpid" --cacert "$REG_PKI/ca.crt" ||
 		{ reg_die "token server for '$name' does not answer"; return 1; }
 	_set "$name" TOKEN_PID "$tpid"

@@ -19,9 +19,9 @@ otherwise. Bad credentials are always a 401.
 whether Basic credentials were sent, user, status), so tests can assert who
 got credentials and count token fetches. Binds 127.0.0.1 only; --port 0
 picks a free port, written to --port-file once listening. --tls-cert and
---tls-key serve https: hoist sends credentials to an https realm only, for
-an https registry, and only when the realm has the registry's host name, so
-a loopback test bed should address both as "localhost".
+--tls-key serve https. hoist sends the registry's credentials to whatever
+realm the registry names, as Docker does; an https registry needs an https
+realm.
 """
 import argparse
 import base64

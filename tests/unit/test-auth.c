@@ -630,81 +630,66 @@ static void test_realm_table(void **state)
 {
 	static const struct {
 		const char *base, *realm;
-		int rc, creds;
+		int rc;
 	} t[] = {
-		{"https://reg.example", "https://reg.example/token", 0, 1},
-		{"https://reg.example", "https://reg.example:8443/token", 0, 1},
-		{"https://reg.example", "https://auth.example/token", 0, 0},
-		{"https://REG.example", "https://reg.EXAMPLE/t?x=1", 0, 1},
-		/* Docker Hub's realm lives on another host and gets creds */
+		{"https://reg.example", "https://reg.example/token", 0},
+		{"https://reg.example", "https://reg.example:8443/token", 0},
+		/* another host, as GitLab's, Harbor's, Docker Hub's */
+		{"https://registry.gitlab.com", "https://gitlab.com/jwt/auth",
+		 0},
+		{"https://REG.example", "https://reg.EXAMPLE/t?x=1", 0},
 		{"https://registry-1.docker.io", "https://auth.docker.io/token",
-		 0, 1},
-		{"https://index.docker.io", "https://auth.docker.io/token", 0,
-		 1},
-		{"https://reg.example", "https://auth.docker.io/token", 0, 0},
+		 0},
 		/* no downgrade to http for an https registry */
-		{"https://reg.example", "http://reg.example/token", HOIST_EAUTH,
-		 0},
-		{"http://reg.example", "http://reg.example/token", 0, 1},
-		{"http://reg.example", "https://auth.example/token", 0, 0},
+		{"https://reg.example", "http://reg.example/token",
+		 HOIST_EAUTH},
+		{"https://127.0.0.1:5000", "http://127.0.0.1:5001/token",
+		 HOIST_EAUTH},
+		{"https://localhost:5000", "http://localhost:5001/token",
+		 HOIST_EAUTH},
+		{"http://reg.example", "http://reg.example/token", 0},
+		{"http://reg.example", "https://auth.example/token", 0},
 		/* only http(s), written out */
-		{"https://reg.example", "ftp://reg.example/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "reg.example/token", HOIST_EAUTH, 0},
-		{"https://reg.example", "/token", HOIST_EAUTH, 0},
-		{"https://reg.example", "", HOIST_EAUTH, 0},
+		{"https://reg.example", "ftp://reg.example/token", HOIST_EAUTH},
+		{"https://reg.example", "reg.example/token", HOIST_EAUTH},
+		{"https://reg.example", "/token", HOIST_EAUTH},
+		{"https://reg.example", "", HOIST_EAUTH},
 		{"https://reg.example", "https://u:p@reg.example/token",
-		 HOIST_EAUTH, 0},
-		/* internal IP literals, unless the registry's own host:port */
-		{"https://reg.example", "https://127.0.0.1/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://127.1/token", HOIST_EAUTH, 0},
-		{"https://reg.example", "https://2130706433/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://0.0.0.0/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://10.1.2.3/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://172.20.0.1/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://192.168.1.1/token",
-		 HOIST_EAUTH, 0},
-		{"https://reg.example", "https://169.254.169.254/latest",
-		 HOIST_EAUTH, 0},
-		{"https://reg.example", "https://[::1]/token", HOIST_EAUTH, 0},
-		{"https://reg.example", "https://[::]/token", HOIST_EAUTH, 0},
-		{"https://reg.example", "https://[fe80::1]/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://[fd00::1]/token", HOIST_EAUTH,
-		 0},
-		{"https://reg.example", "https://[::ffff:127.0.0.1]/token",
-		 HOIST_EAUTH, 0},
-		{"https://reg.example", "https://8.8.8.8/token", 0, 0},
-		{"https://reg.example", "https://[2001:db8::1]/token", 0, 0},
-		{"https://reg.example", "https://172.32.0.1/token", 0, 0},
-		{"https://127.0.0.1:5000", "https://127.0.0.1:5000/token", 0,
-		 1},
-		{"https://127.0.0.1:5000", "https://127.0.0.1:5001/token",
-		 HOIST_EAUTH, 0},
-		{"http://127.0.0.1:5000", "http://127.0.0.1:5000/token", 0, 1},
-		{"http://127.0.0.1:5000", "http://localhost:5001/token", 0, 0},
-		{"http://localhost:5000", "http://localhost:5001/token", 0, 1},
-		{"https://[::1]:5000", "https://[::1]:5000/token", 0, 1},
+		 HOIST_EAUTH},
+		{"https://reg.example", "https://a.example/t#frag",
+		 HOIST_EAUTH},
+		/* the same rule for IP literals and names, private or not */
+		{"https://reg.example", "https://127.0.0.1/token", 0},
+		{"https://reg.example", "https://localhost/token", 0},
+		{"https://reg.example", "https://10.1.2.3/token", 0},
+		{"https://reg.example", "https://[::1]:5001/token", 0},
+		{"https://127.0.0.1:5000", "https://127.0.0.1:5001/token", 0},
+		{"https://127.0.0.1:5000", "https://localhost:5001/token", 0},
+		{"http://127.0.0.1:5000", "http://localhost:5001/token", 0},
+		{"https://[::1]:5000", "https://[::1]:5000/token", 0},
 	};
 	struct hoist_err err;
-	int creds;
+	char q[HOIST_QUOTE_BUF];
 
 	(void)state;
 	for (size_t i = 0; i < HOIST_ARRAY_SIZE(t); i++) {
-		int rc = hoist_realm_check(t[i].base, t[i].realm, &creds, &err);
-		if (rc != t[i].rc || creds != t[i].creds)
-			fail_msg("%s with realm '%s': rc %d creds %d, want "
-				 "%d %d (%s)",
-				 t[i].base, t[i].realm, rc, creds, t[i].rc,
-				 t[i].creds, rc ? err.msg : "");
+		int rc = hoist_realm_check(t[i].base, t[i].realm, &err);
+		if (rc != t[i].rc)
+			fail_msg("%s with realm '%s': rc %d, want %d (%s)",
+				 t[i].base, t[i].realm, rc, t[i].rc,
+				 rc ? err.msg : "");
 		if (rc)
 			assert_non_null(strstr(err.msg, "realm"));
 	}
+	/* user info never reaches a message */
+	assert_int_equal(hoist_realm_check("https://r.example",
+					   "https://u:SECRET@a.example/t?x=y",
+					   &err),
+			 HOIST_EAUTH);
+	assert_null(strstr(err.msg, "SECRET"));
+	assert_non_null(strstr(err.msg, "https://a.example/t"));
+	hoist_realm_quote(q, sizeof(q), "https://u:SECRET@a.example/t?tok=z");
+	assert_string_equal(q, "https://a.example/t");
 }
 
 static struct hoist_http *new_http(void)
@@ -830,14 +815,6 @@ static void test_registry_token(void **state)
 	assert_null(line);
 	assert_non_null(strstr(err.msg, "http://reg.example/t"));
 	assert_null(strstr(err.msg, "TOPSECRET"));
-	assert_int_equal(hoist_auth_on_401(a,
-					   "Bearer realm=\"https://169.254."
-					   "169.254/t\"",
-					   NULL, 0, &err),
-			 1);
-	assert_int_equal(hoist_auth_header_for(a, "https://reg.example/v2/",
-					       NULL, 0, 10, &line, &err),
-			 HOIST_EAUTH);
 	/* a Bearer challenge needs a realm */
 	assert_int_equal(
 		hoist_auth_on_401(a, "Bearer service=x", NULL, 0, &err),
@@ -1211,21 +1188,20 @@ static void test_live_anonymous_and_hosts(void **state)
 	hoist_auth_free(a);
 
 	/*
-	 * The registry by IP, the realm on "localhost": another host, so the
-	 * password stays home and the token is an anonymous one.
+	 * The registry by IP, the realm on "localhost" and another port:
+	 * another host, named by the registry, so it gets the credentials
+	 * as Docker and containerd send them, and the push token works.
 	 */
-	assert_int_equal(
-		hoist_auth_new(&a, h, L.reg_ip_url, &creds, NULL, &err), 0);
-	before = log_lines(NULL);
+	struct hoist_creds good = {"alice", "s3cret", NULL, NULL};
+	assert_int_equal(hoist_auth_new(&a, h, L.reg_ip_url, &good, NULL, &err),
+			 0);
 	int b0 = log_lines("\"basic\": true");
 	url = hoist_xasprintf("%s/v2/foo/bar/blobs/uploads/", L.reg_ip_url);
 	assert_int_equal(authed(h, a, "POST", url,
 				"repository:foo/bar:pull,push", 10, &retry),
-			 401);
-	assert_int_equal(retry, 0);
+			 202);
 	free(url);
-	assert_true(log_lines(NULL) > before);
-	assert_int_equal(log_lines("\"basic\": true"), b0);
+	assert_int_equal(log_lines("\"basic\": true") - b0, 1);
 	hoist_auth_free(a);
 
 	/* a wrong password: EAUTH that does not carry the password */
