@@ -40,6 +40,7 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	};
 	struct hoist_registry_opts ro;
 	struct hoist_push_stats st;
+	char waits[48] = "";
 	struct hoist_store *s = NULL;
 	struct hoist_err err;
 	struct hoist_cli_opts cl = {
@@ -110,15 +111,18 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 		goto fail;
 	if (hoist_push(s, desc, target, by_digest, &ro, &st, &err))
 		goto fail;
+	if (st.waits)
+		snprintf(waits, sizeof(waits), ", %llu rate-limit waits",
+			 (unsigned long long)st.waits);
 	if (!cl.quiet)
 		fprintf(stderr,
 			"pushed %s@%s: %llu blobs, %llu already there, %llu "
-			"resumed, %.1f MiB sent, %llu retries\n",
+			"resumed, %.1f MiB sent, %llu retries%s\n",
 			target, st.digest, (unsigned long long)st.blobs,
 			(unsigned long long)st.blobs_present,
 			(unsigned long long)st.blobs_resumed,
 			(double)st.bytes_sent / (1 << 20),
-			(unsigned long long)st.retries);
+			(unsigned long long)st.retries, waits);
 	if (metadata) {
 		meta = json_object();
 		hoist_json_set_str(meta, "containerimage.digest", st.digest);

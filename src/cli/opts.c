@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/opts.h"
+#include "lib/http.h"
 #include "lib/ref.h"
 #include "util/fs.h"
 #include "util/scan.h"
@@ -40,6 +41,55 @@ static int parse_size(uint64_t *out, const char *s, struct hoist_err *err)
 				     "invalid size '%s': want N[K|M|G]", s);
 	*out = v * mul;
 	return 0;
+}
+
+/*
+ * A duration: one or more NUMBER UNIT pairs ("90s", "1m30s", "1.5h",
+ * "500ms"), units ms, s, m, h; a bare number is seconds. Positive, at
+ * most 7 days. *ms in milliseconds.
+ */
+static int parse_duration(long *ms, const char *s, struct hoist_err *err)
+{
+	char q[HOIST_QUOTE_BUF];
+	const char *p = s;
+	double total = 0;
+
+	hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
+	while (*p) {
+		double v = 0, frac = 0.1, unit;
+		int digits = 0;
+
+		for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++)
+			v = v * 10 + (*p - '0');
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9' && digits < 12;
+			     p++, digits++, frac /= 10)
+				v += (*p - '0') * frac;
+		if (!digits)
+			goto bad;
+		if (strncmp(p, "ms", 2) == 0)
+			unit = 1, p += 2;
+		else if (*p == 's')
+			unit = 1000, p++;
+		else if (*p == 'm')
+			unit = 60000, p++;
+		else if (*p == 'h')
+			unit = 3600000, p++;
+		else if (!*p && p - s == digits)
+			unit = 1000; /* a bare number: seconds */
+		else
+			goto bad;
+		total += v * unit;
+	}
+	if (total < 1 || total > 7 * 86400000.0)
+		goto bad;
+	*ms = (long)total;
+	return 0;
+bad:
+	return hoist_err_set(err, HOIST_EINVAL,
+			     "invalid duration '%s': want a positive time "
+			     "such as 30s, 10m or 1h30m (at most 7 days)",
+			     q);
 }
 
 /* Apply one registry flag. */
@@ -91,6 +141,14 @@ static int registry_opt(int c, const char *arg, struct hoist_registry_opts *o,
 	case HOIST_OPT_NO_RESUME:
 		o->no_resume = 1;
 		return 0;
+	case HOIST_OPT_TIMEOUT: {
+		long ms = 0;
+		if (parse_duration(&ms, arg, err))
+			return hoist_err_prefix(err, "--timeout");
+		/* the command's deadline runs from here, its start */
+		hoist_http_set_deadline(ms);
+		return 0;
+	}
 	}
 	return hoist_err_set(err, HOIST_EINVAL, "unknown registry option");
 }

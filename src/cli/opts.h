@@ -20,7 +20,8 @@ enum {
 	HOIST_OPT_MAX_CONCURRENT,
 	HOIST_OPT_HTTP_VERSION,
 	HOIST_OPT_NO_RESUME,
-	HOIST_OPT_REGISTRY_LAST = HOIST_OPT_NO_RESUME,
+	HOIST_OPT_TIMEOUT,
+	HOIST_OPT_REGISTRY_LAST = HOIST_OPT_TIMEOUT,
 	HOIST_OPT_PROGRESS = 1100,
 };
 
@@ -33,8 +34,9 @@ enum {
 		 HOIST_OPT_MAX_CONCURRENT},                                    \
 		{"http-version", required_argument, NULL,                      \
 		 HOIST_OPT_HTTP_VERSION},                                      \
+		{"no-resume", no_argument, NULL, HOIST_OPT_NO_RESUME},         \
 	{                                                                      \
-		"no-resume", no_argument, NULL, HOIST_OPT_NO_RESUME            \
+		"timeout", required_argument, NULL, HOIST_OPT_TIMEOUT          \
 	}
 
 /* --progress MODE and -h/--help (every command with getopt has both). */
@@ -51,7 +53,8 @@ enum {
 	"      --chunk-size N    upload in chunks of N bytes (K, M, G)\n"      \
 	"      --max-concurrent N  blobs in flight (default 4)\n"              \
 	"      --http-version V  1.1, 2 or auto for blob bodies\n"             \
-	"      --no-resume       ignore saved upload sessions\n"
+	"      --no-resume       ignore saved upload sessions\n"               \
+	"      --timeout DURATION  give up after DURATION in all (30s, 10m)\n"
 
 /* What the shared options set; the command fills cmd, usage and reg. */
 struct hoist_cli_opts {

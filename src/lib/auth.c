@@ -496,20 +496,21 @@ static int same_origin(struct hoist_auth *a, const char *url,
 	return rc;
 }
 
-int hoist_auth_header_for(struct hoist_auth *a, const char *url,
-			  const char *const *scopes, size_t nscopes,
-			  long margin_s, char **line, struct hoist_err *err)
+/*
+ * The Authorization line for a request needing scopes, or NULL. With
+ * fetch, a missing or expiring token is fetched; without, only a valid
+ * token already held is used and nothing changes.
+ */
+static int line_for(struct hoist_auth *a, const char *const *scopes,
+		    size_t nscopes, long margin_s, int fetch, char **line,
+		    struct hoist_err *err)
 {
 	char **set = NULL, *key = NULL, *b64 = NULL, *up = NULL;
 	size_t n = 0;
-	struct scope_rec *rec;
-	int rc;
+	struct scope_rec *rec = NULL;
+	int rc = 0;
 
 	*line = NULL;
-	rc = same_origin(a, url, err);
-	if (rc <= 0)
-		return rc;
-	rc = 0;
 	switch (a->kind) {
 	case AUTH_NONE:
 		break;
@@ -530,16 +531,27 @@ int hoist_auth_header_for(struct hoist_auth *a, const char *url,
 		set = scope_set(scopes, nscopes, &n);
 		if (!n && a->chal_scope) {
 			const char *cs = a->chal_scope;
+			free_strv(set, n);
 			set = scope_set(&cs, 1, &n);
 		}
 		key = join_strv(set, n, " ");
-		rec = rec_get(a, key);
-		rec->used = ++a->tick;
-		if (margin_s < 0)
-			margin_s = 0;
-		if (!rec->token || rec->expiry - now_s() < margin_s) {
-			rc = fetch_token(a, rec, set, n, err);
-			if (rc)
+		if (fetch) {
+			rec = rec_get(a, key);
+			rec->used = ++a->tick;
+			if (margin_s < 0)
+				margin_s = 0;
+			if (!rec->token || rec->expiry - now_s() < margin_s) {
+				rc = fetch_token(a, rec, set, n, err);
+				if (rc)
+					break;
+			}
+		} else {
+			for (size_t i = 0; i < a->nrecs && !rec; i++)
+				if (strcmp(a->recs[i].key, key) == 0 &&
+				    a->recs[i].token &&
+				    a->recs[i].expiry > now_s())
+					rec = &a->recs[i];
+			if (!rec)
 				break;
 		}
 		*line = hoist_xasprintf("Authorization: Bearer %s", rec->token);
@@ -549,6 +561,31 @@ int hoist_auth_header_for(struct hoist_auth *a, const char *url,
 	hoist_free_secret(b64);
 	free_strv(set, n);
 	free(key);
+	return rc;
+}
+
+int hoist_auth_header_for(struct hoist_auth *a, const char *url,
+			  const char *const *scopes, size_t nscopes,
+			  long margin_s, char **line, struct hoist_err *err)
+{
+	int rc;
+
+	*line = NULL;
+	rc = same_origin(a, url, err);
+	if (rc <= 0)
+		return rc;
+	return line_for(a, scopes, nscopes, margin_s, 1, line, err);
+}
+
+int hoist_auth_superseded(struct hoist_auth *a, const char *sent,
+			  const char *const *scopes, size_t nscopes)
+{
+	char *cur = NULL;
+	int rc;
+
+	line_for(a, scopes, nscopes, 0, 0, &cur, NULL);
+	rc = cur && (!sent || strcmp(sent, cur) != 0);
+	hoist_free_secret(cur);
 	return rc;
 }
 

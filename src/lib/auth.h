@@ -62,6 +62,18 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 		      struct hoist_err *err);
 
 /*
+ * 1 if a request refused with 401 went out with other credentials than
+ * the ones held now: sent (its "Authorization: ..." line, NULL when it
+ * had none) differs from the line hoist_auth_header_for would give for
+ * scopes from what is cached, and that line exists (no fetch is done
+ * here). The caller then sends the request again without calling
+ * hoist_auth_on_401, so concurrent requests challenged at once all retry
+ * with the one token the first of them fetched. 0 otherwise.
+ */
+int hoist_auth_superseded(struct hoist_auth *a, const char *sent,
+			  const char *const *scopes, size_t nscopes);
+
+/*
  * The Authorization header line to send for a request to url needing
  * scopes ("repository:foo/bar:pull,push", ...), fetching or refreshing a
  * token when needed so that it stays valid for at least margin_s seconds.

@@ -108,6 +108,42 @@ static void http_global_init(void)
 	http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* The process-wide deadline: monotonic ms, 0 for none. */
+static uint64_t deadline_at;
+static long deadline_len;
+
+void hoist_http_set_deadline(long ms)
+{
+	deadline_len = ms > 0 ? ms : 0;
+	deadline_at = ms > 0 ? (uint64_t)hoist_clock_ms() + (uint64_t)ms : 0;
+}
+
+long hoist_http_deadline_left(void)
+{
+	uint64_t now;
+
+	if (!deadline_at)
+		return -1;
+	now = (uint64_t)hoist_clock_ms();
+	return now >= deadline_at ? 0 : (long)(deadline_at - now);
+}
+
+int hoist_http_deadline_error(struct hoist_err *err, const char *doing)
+{
+	return hoist_err_set(err, HOIST_ETIMEDOUT,
+			     "overall deadline of %.1fs passed%s%s",
+			     (double)deadline_len / 1000, doing ? " " : "",
+			     doing ? doing : "");
+}
+
+/* A poll wait shortened so that the deadline is noticed in time. */
+static int poll_wait(int timeout)
+{
+	long left = hoist_http_deadline_left();
+
+	return left >= 0 && left < timeout ? (int)left : timeout;
+}
+
 /*
  * libcurl's messages start sentences with capitals ("Recv failure:
  * Connection reset by peer"); hoist's are lower case. Lower a capital that
@@ -767,7 +803,7 @@ int hoist_http_new(struct hoist_http **out, const struct hoist_http_opts *opts,
 	h->connect_timeout_ms =
 		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 30000;
 	h->low_speed_bytes =
-		opts->low_speed_bytes > 0 ? opts->low_speed_bytes : 1;
+		opts->low_speed_bytes > 0 ? opts->low_speed_bytes : 1024;
 	h->low_speed_s = opts->low_speed_s > 0 ? opts->low_speed_s : 60;
 	*out = h;
 	h = NULL;
@@ -899,6 +935,37 @@ static void complete_done(struct hoist_http *h)
 	}
 }
 
+/* The deadline passed in the loop: name what was in flight. */
+static int deadline_in_flight(struct hoist_http *h, struct hoist_err *err)
+{
+	struct hoist_buf b;
+	char qurl[HOIST_QUOTE_BUF];
+	size_t n = 0;
+	int rc;
+
+	hoist_buf_init(&b, 512);
+	for (struct http_xfer *x = h->xfers; x; x = x->next, n++) {
+		if (n >= 3)
+			continue;
+		url_for_msg(qurl, sizeof(qurl), x->url);
+		hoist_buf_printf(&b, NULL, "%s%s '%s'", n ? ", " : "",
+				 x->method, qurl);
+	}
+	if (n > 3)
+		hoist_buf_printf(&b, NULL, " and %zu more", n - 3);
+	if (n) {
+		char *doing =
+			hoist_xasprintf("with %zu request%s in flight: %s", n,
+					n == 1 ? "" : "s", b.data);
+		rc = hoist_http_deadline_error(err, doing);
+		free(doing);
+	} else {
+		rc = hoist_http_deadline_error(err, "while waiting to retry");
+	}
+	hoist_buf_release(&b);
+	return rc;
+}
+
 int hoist_http_run(struct hoist_http *h, struct hoist_err *err)
 {
 	CURLMcode mc;
@@ -912,6 +979,8 @@ int hoist_http_run(struct hoist_http *h, struct hoist_err *err)
 			h->stop = 0;
 			return hoist_err_set(err, HOIST_EINTR, "interrupted");
 		}
+		if (hoist_http_deadline_left() == 0)
+			return deadline_in_flight(h, err);
 		fire_timers(h);
 		if (h->stop)
 			continue;
@@ -934,7 +1003,8 @@ int hoist_http_run(struct hoist_http *h, struct hoist_err *err)
 				timeout = (int)(due - now);
 		}
 		/* curl shortens the wait further for its own timeouts */
-		mc = curl_multi_poll(h->multi, NULL, 0, timeout, NULL);
+		mc = curl_multi_poll(h->multi, NULL, 0, poll_wait(timeout),
+				     NULL);
 		if (mc != CURLM_OK)
 			return hoist_err_set(err, HOIST_EIO, "http loop: %s",
 					     curl_multi_strerror(mc));
@@ -947,7 +1017,7 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 	struct http_xfer *x = NULL;
 	CURLcode res = CURLE_OK;
 	CURLMcode mc;
-	int rc, running, done = 0;
+	int rc, running, done = 0, timed_out = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	hoist_buf_init(&resp->body, 0);
@@ -965,6 +1035,10 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 			res = CURLE_ABORTED_BY_CALLBACK;
 			break;
 		}
+		if (hoist_http_deadline_left() == 0) {
+			timed_out = 1;
+			break;
+		}
 		mc = curl_multi_perform(h->do_multi, &running);
 		if (mc != CURLM_OK)
 			break;
@@ -977,10 +1051,18 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 		}
 		if (!done)
 			mc = curl_multi_poll(h->do_multi, NULL, 0,
-					     HTTP_POLL_MAX_MS, NULL);
+					     poll_wait(HTTP_POLL_MAX_MS), NULL);
 	}
 	curl_multi_remove_handle(h->do_multi, x->easy);
-	if (mc != CURLM_OK) {
+	if (timed_out) {
+		char qurl[HOIST_QUOTE_BUF], *doing;
+
+		url_for_msg(qurl, sizeof(qurl), req->url);
+		doing = hoist_xasprintf("with %s '%s' in flight", req->method,
+					qurl);
+		rc = hoist_http_deadline_error(err, doing);
+		free(doing);
+	} else if (mc != CURLM_OK) {
 		char qurl[HOIST_QUOTE_BUF];
 
 		url_for_msg(qurl, sizeof(qurl), req->url);

@@ -56,8 +56,14 @@ enum hoist_http_version {
 struct hoist_http_opts {
 	int max_per_host;        /* 0: default 4 */
 	long connect_timeout_ms; /* 0: default 30 s */
-	/* abort a transfer slower than low_speed_bytes/s for low_speed_s */
-	long low_speed_bytes;   /* 0: default 1 */
+	/*
+	 * The stall limit: a transfer moving less than low_speed_bytes a
+	 * second for low_speed_s fails with HOIST_ENET ("too slow"), which
+	 * the callers' retry policies count as a failed attempt, so a server
+	 * that sends headers and then silence, or trickles a byte a second,
+	 * cannot hold a request for longer.
+	 */
+	long low_speed_bytes;   /* 0: default 1024 */
 	long low_speed_s;       /* 0: default 60 */
 	const char *user_agent; /* NULL: "hoist/VERSION" */
 };
@@ -187,6 +193,24 @@ void hoist_http_stop(struct hoist_http *h);
  */
 int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 		  struct hoist_http_response *resp, struct hoist_err *err);
+
+/*
+ * The overall deadline of the process (--timeout): ms from now, or <= 0
+ * for none (the default). Once it passes, hoist_http_run returns
+ * HOIST_ETIMEDOUT naming up to three requests in flight (transfers stay
+ * queued, as after a stop: free the client to drop them), and
+ * hoist_http_do ends its request with HOIST_ETIMEDOUT. Not retried by
+ * anyone. Process-wide, like the signal that would stop a command.
+ */
+void hoist_http_set_deadline(long ms);
+/* Milliseconds left before the deadline, 0 once passed, -1 for none. */
+long hoist_http_deadline_left(void);
+/*
+ * Set err to the deadline's error: "overall deadline of 5.0s passed" and
+ * " doing" when doing is not NULL ("while waiting to retry GET 'url'").
+ * Returns HOIST_ETIMEDOUT.
+ */
+int hoist_http_deadline_error(struct hoist_err *err, const char *doing);
 
 /*
  * Resolve a Location (absolute, or relative to base) into an absolute URL,

@@ -726,7 +726,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	}
 	if (rc == 0 && status == 401 &&
 	    j->auth_retries < HOIST_REG_AUTH_RETRIES &&
-	    hoist_regconn_on_401(&p->c, resp)) {
+	    hoist_regconn_on_401(&p->c, resp, j->hdr_auth)) {
 		j->auth_retries++;
 		job_send(j);
 		return;

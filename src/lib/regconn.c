@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,7 @@
 #include "util/fs.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/scan.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -152,13 +154,84 @@ int hoist_regconn_auth_line(struct hoist_regconn *c, const char *url,
 }
 
 int hoist_regconn_on_401(struct hoist_regconn *c,
-			 const struct hoist_http_response *resp)
+			 const struct hoist_http_response *resp,
+			 const char *sent_auth)
 {
-	char *www = hoist_http_header_join(resp, "WWW-Authenticate");
-	int again =
-		hoist_auth_on_401(c->auth, www, c->scopes, c->nscopes, NULL);
+	char *www;
+	int again;
+
+	if (hoist_auth_superseded(c->auth, sent_auth, c->scopes, c->nscopes))
+		return 1;
+	www = hoist_http_header_join(resp, "WWW-Authenticate");
+	again = hoist_auth_on_401(c->auth, www, c->scopes, c->nscopes, NULL);
 	free(www);
 	return again > 0;
+}
+
+/*
+ * Sleep before resending method url; HOIST_ETIMEDOUT at once when the
+ * overall deadline would pass first.
+ */
+static int sleep_ms(long ms, const char *method, const char *url,
+		    struct hoist_err *err)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	long left = hoist_http_deadline_left();
+
+	if (left >= 0 && left <= ms) {
+		char q[HOIST_QUOTE_BUF], *doing;
+		int rc;
+
+		hoist_err_quote(q, sizeof(q), url, strcspn(url, "?"), 0);
+		doing = hoist_xasprintf("while waiting to retry %s '%s'",
+					method, q);
+		rc = hoist_http_deadline_error(err, doing);
+		free(doing);
+		return rc;
+	}
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+void hoist_regconn_observe(struct hoist_regconn *c,
+			   const struct hoist_http_response *resp)
+{
+	const char *v = hoist_http_header_get(resp, "ratelimit-remaining");
+	const char *l = hoist_http_header_get(resp, "ratelimit-limit");
+	uint64_t left, limit = 0;
+	char num[16];
+	size_t n;
+
+	/* "100;w=21600": the count before the first ';' */
+	if (!v)
+		return;
+	n = strspn(v, "0123456789");
+	if (!n || n >= sizeof(num))
+		return;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (hoist_scan_u64(&left, num, UINT32_MAX, "ratelimit-remaining", NULL))
+		return;
+	n = l ? strspn(l, "0123456789") : 0;
+	if (n && n < sizeof(num)) {
+		memcpy(num, l, n);
+		num[n] = '\0';
+		if (hoist_scan_u64(&limit, num, UINT32_MAX, "ratelimit-limit",
+				   NULL))
+			limit = 0;
+	}
+	/* low: under 10 requests, or under a tenth of the limit */
+	if (left >= 10 && !(limit && left * 10 < limit))
+		return;
+	if (c->shown_remaining && left >= c->last_remaining)
+		return;
+	c->shown_remaining = 1;
+	c->last_remaining = left;
+	hoist_log(HOIST_LOG_INFO,
+		  "registry rate limit: %llu requests left "
+		  "(ratelimit-remaining)",
+		  (unsigned long long)left);
 }
 
 int hoist_regconn_request(struct hoist_regconn *c, const char *method,
@@ -169,7 +242,7 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 {
 	struct hoist_retry_policy pol;
 	int64_t start = hoist_clock_ms();
-	int attempt = 0, auth_tries = 0;
+	int attempt = 0, auth_tries = 0, waits = 0;
 
 	hoist_retry_defaults(&pol);
 	if (c->max_attempts > 0)
@@ -202,14 +275,37 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 		}
 		memset(resp, 0, sizeof(*resp));
 		rc = hoist_http_do(c->http, &req, resp, err);
-		free(auth);
 		if (rc == 0 && resp->status == 401 &&
 		    auth_tries < HOIST_REG_AUTH_RETRIES &&
-		    hoist_regconn_on_401(c, resp)) {
+		    hoist_regconn_on_401(c, resp, auth)) {
 			auth_tries++;
+			free(auth);
 			hoist_http_response_release(resp);
 			continue;
 		}
+		free(auth);
+		if (rc == 0)
+			hoist_regconn_observe(c, resp);
+		if (rc == 0 && resp->status == 429) {
+			/* not processed: the same request after the wait */
+			long d = hoist_retry_wait_ms(
+				&pol, ++waits,
+				hoist_http_header_get(resp, "Retry-After"),
+				(int64_t)time(NULL), hoist_regconn_rnd32());
+			if (d < 0)
+				return 0;
+			c->waits++;
+			hoist_log(HOIST_LOG_INFO,
+				  "rate limited (HTTP 429) on %s: waiting "
+				  "%.1fs",
+				  method, (double)d / 1000);
+			hoist_http_response_release(resp);
+			rc = sleep_ms(d, method, url, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		waits = 0;
 		if (rc == 0 && !hoist_retry_is_transient(resp->status))
 			return 0;
 		if (rc && rc != HOIST_ENET)
@@ -228,8 +324,9 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 			  rc ? "a connection error" : "an HTTP error",
 			  (double)delay / 1000);
 		hoist_http_response_release(resp);
-		struct timespec ts = {delay / 1000, (delay % 1000) * 1000000};
-		nanosleep(&ts, NULL);
+		rc = sleep_ms(delay, method, url, err);
+		if (rc)
+			return rc;
 	}
 }
 

@@ -35,7 +35,10 @@ struct hoist_regconn {
 	char *scope;
 	const char *scopes[2];
 	size_t nscopes;
-	uint64_t retries; /* retries done by hoist_regconn_request */
+	uint64_t retries;        /* retries done by hoist_regconn_request */
+	uint64_t waits;          /* its resends after a 429 */
+	uint64_t last_remaining; /* ratelimit-remaining last shown */
+	int shown_remaining;
 	int max_attempts; /* > 0: overrides the retry policy's attempts */
 };
 
@@ -64,15 +67,28 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 			  size_t max_body, struct hoist_http_response *resp,
 			  struct hoist_err *err);
 
+/*
+ * Look at an answer's Docker Hub rate-limit headers: when
+ * ratelimit-remaining is low (under 10, or under a tenth of
+ * ratelimit-limit) and lower than last shown, log it once as progress.
+ * hoist_regconn_request calls it; asynchronous callers call it too.
+ */
+void hoist_regconn_observe(struct hoist_regconn *c,
+			   const struct hoist_http_response *resp);
+
 /* The Authorization header line for url, or NULL (see auth.h). */
 int hoist_regconn_auth_line(struct hoist_regconn *c, const char *url,
 			    char **line, struct hoist_err *err);
 /*
- * After a 401 on an asynchronous request: 1 if it should be sent again
- * with fresh credentials.
+ * After a 401 on an asynchronous request that carried sent_auth (its
+ * Authorization line, NULL for none): 1 if it should be sent again, with
+ * the credentials held now when they differ from what it carried (a
+ * concurrent request fetched them), else with fresh ones the challenge
+ * asks for (one token fetch, shared by the requests that follow).
  */
 int hoist_regconn_on_401(struct hoist_regconn *c,
-			 const struct hoist_http_response *resp);
+			 const struct hoist_http_response *resp,
+			 const char *sent_auth);
 
 /*
  * The registry's error from a response: "what: HTTP 400 DIGEST_INVALID:

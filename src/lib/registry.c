@@ -198,7 +198,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 
 	if (rc == 0 && resp->status == 401 &&
 	    j->auth_retries < HOIST_REG_AUTH_RETRIES &&
-	    hoist_regconn_on_401(&r->c, resp)) {
+	    hoist_regconn_on_401(&r->c, resp, j->hdr_auth)) {
 		/*
 		 * The registry refused the credentials before acting on the
 		 * request: send the same step again with a fresh token; the
@@ -210,6 +210,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	}
 	memset(&ur, 0, sizeof(ur));
 	if (rc == 0) {
+		hoist_regconn_observe(&r->c, resp);
 		ur.status = resp->status;
 		ur.location = hoist_http_header_get(resp, "Location");
 		ur.range = hoist_http_header_get(resp, "Range");
@@ -360,7 +361,11 @@ static void job_step(struct blob_job *j)
 	case HOIST_UPLOAD_SEND:
 		break;
 	}
-	if (j->req.attempt > 0) {
+	if (j->req.wait > 0) {
+		r->stats->waits++;
+		hoist_log(HOIST_LOG_INFO, "%.19s: %s", j->digest,
+			  j->req.why ? j->req.why : "rate limited");
+	} else if (j->req.attempt > 0) {
 		r->stats->retries++;
 		hoist_log(HOIST_LOG_INFO, "retry %d of %.19s: %s, in %.1fs",
 			  j->req.attempt, j->digest,
@@ -615,6 +620,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 			    (!by_digest && pr.tag) ? pr.tag : root_digest, err);
 out:
 	stats->retries += r.c.retries;
+	stats->waits += r.c.waits;
 	json_decref(blobs);
 	if (rc)
 		hoist_err_prefix(err, "push '%s'", ref);

@@ -51,6 +51,7 @@ struct hoist_push_stats {
 	uint64_t bytes_total;   /* size of the blobs uploaded */
 	uint64_t bytes_sent;    /* body bytes handed to the wire */
 	uint64_t retries;
+	uint64_t waits;   /* requests resent after a 429 (rate limit) */
 	char digest[136]; /* digest of the pushed root */
 };
 

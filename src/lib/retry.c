@@ -287,3 +287,28 @@ long hoist_retry_delay(const struct hoist_retry_policy *pol, int attempt,
 		return -1;
 	return d;
 }
+
+long hoist_retry_wait_ms(const struct hoist_retry_policy *pol, int waits,
+			 const char *retry_after, int64_t now, uint32_t rnd)
+{
+	struct hoist_retry_policy p;
+	long d, after;
+
+	hoist_retry_normalize(&p, pol);
+	if (waits < 1)
+		waits = 1;
+	if (waits > 4 * p.max_attempts)
+		return -1;
+	after = hoist_retry_after_ms(retry_after, now);
+	if (after < 0) {
+		d = p.base_ms;
+		for (int i = 1; i < waits && d < p.max_ms; i++)
+			d = d > LONG_MAX / 2 ? LONG_MAX : d * 2;
+		if (d > p.max_ms)
+			d = p.max_ms;
+	} else {
+		d = after > p.max_after_ms ? p.max_after_ms : after;
+	}
+	/* jitter: up to a quarter more, at least a little */
+	return d + (long)(rnd % (uint64_t)(d / 4 + 100));
+}

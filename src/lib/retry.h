@@ -10,6 +10,11 @@
  *    max_ms, with full jitter in [delay/2, delay]; Retry-After (seconds or
  *    an HTTP-date) overrides it when larger, capped at max_after_ms.
  *  - Bounds: at most max_attempts attempts and max_total_ms in total.
+ *  - Rate limits: a 429 means the request was not processed. It is a wait,
+ *    not a failure: the same request goes again after Retry-After (capped
+ *    at max_after_ms) plus up to a quarter more of jitter, so clients
+ *    woken together do not collide again; without Retry-After after the
+ *    backoff above. Waits have their own bound (hoist_retry_wait_ms).
  */
 #ifndef HOIST_LIB_RETRY_H
 #define HOIST_LIB_RETRY_H
@@ -56,5 +61,15 @@ long hoist_retry_after_ms(const char *value, int64_t now);
 long hoist_retry_delay(const struct hoist_retry_policy *p, int attempt,
 		       long elapsed_ms, const char *retry_after, int64_t now,
 		       uint32_t rnd);
+
+/*
+ * The wait before sending a request again after its waits-th 429 in a row
+ * (1 = the first), given its Retry-After value (may be NULL), the time and
+ * a random number. Returns -1 when waits > 4 * max_attempts (32 by
+ * default): a limiter that refuses every request forever ends the step.
+ * Never longer than max_after_ms plus its jitter.
+ */
+long hoist_retry_wait_ms(const struct hoist_retry_policy *p, int waits,
+			 const char *retry_after, int64_t now, uint32_t rnd);
 
 #endif

@@ -117,6 +117,8 @@ struct hoist_upload {
 	long streak_ms; /* elapsed_ms at the first of them */
 	int retries;    /* failures in all */
 	int have_why;
+	int waits_row;  /* 429s in a row */
+	uint64_t waits; /* 429s in all */
 
 	/* why STATUS was asked */
 	int after_416;
@@ -426,6 +428,7 @@ static void go(struct hoist_upload *u, enum state st)
 	}
 	q->delay_ms = u->next_delay;
 	q->attempt = u->attempt;
+	q->wait = u->waits_row;
 	q->why = u->have_why ? u->why : NULL;
 	u->next_delay = 0;
 	u->have_why = 0;
@@ -891,6 +894,28 @@ void hoist_upload_next(struct hoist_upload *u, struct hoist_upload_req *req,
 	}
 }
 
+/* A 429: the request was not processed; the same one after a wait. */
+static void rate_limited(struct hoist_upload *u,
+			 const struct hoist_upload_resp *r)
+{
+	long d;
+
+	u->waits++;
+	u->waits_row++;
+	d = hoist_retry_wait_ms(&u->pol, u->waits_row, r->retry_after, r->now,
+				r->rnd);
+	if (d < 0) {
+		describe(&u->err, r);
+		hoist_err_prefix(&u->err, "rate limited %d times in a row",
+				 u->waits_row);
+		fail(u);
+		return;
+	}
+	u->next_delay = d;
+	why(u, "rate limited (HTTP 429): waiting %.1fs", (double)d / 1000);
+	go(u, u->st);
+}
+
 void hoist_upload_feed(struct hoist_upload *u,
 		       const struct hoist_upload_resp *r)
 {
@@ -901,6 +926,11 @@ void hoist_upload_feed(struct hoist_upload *u,
 		clean.location = NULL;
 		r = &clean;
 	}
+	if (r->status == 429 && u->st != ST_DONE && u->st != ST_FAILED) {
+		rate_limited(u, r);
+		return;
+	}
+	u->waits_row = 0;
 	switch (u->st) {
 	case ST_HEAD:
 	case ST_LOST:
@@ -944,6 +974,11 @@ void hoist_upload_learned(const struct hoist_upload *u,
 {
 	*mode = u->learned ? u->mode : u->asked;
 	*chunk_size = u->chunk;
+}
+
+uint64_t hoist_upload_waits(const struct hoist_upload *u)
+{
+	return u->waits;
 }
 
 uint64_t hoist_upload_bytes_sent(const struct hoist_upload *u)

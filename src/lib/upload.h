@@ -36,6 +36,10 @@
  *    session after a cut body) or 416 without usable status -> HEAD blob
  *    (200 -> done) else POST a new session and start over;
  *  - 416 on PATCH/PUT -> GET status and resync (ECR and GHCR quirks);
+ *  - 429 on any request (rate limited; the request was not processed)
+ *    -> the same request again after Retry-After (hoist_retry_wait_ms),
+ *    without a status GET that would count against the same limit; waits
+ *    are not failures, they have their own bound (32 in a row);
  *  - a broken request without body (HEAD/POST/GET/PUT-without-body) and
  *    transient statuses -> send it again after a backoff (retry.h);
  *  - permanent errors (400 DIGEST_INVALID, 403, 404 NAME_UNKNOWN, ...)
@@ -118,6 +122,7 @@ struct hoist_upload_req {
 	const char *content_type;  /* "application/octet-stream" or NULL */
 	long delay_ms;             /* wait this long before sending */
 	int attempt;               /* > 0 on retries (for progress) */
+	int wait;                  /* > 0: resent after that many 429s */
 	const char *why;           /* why this request ("retry after 503") */
 };
 
@@ -164,6 +169,8 @@ int hoist_upload_checkpoint(const struct hoist_upload *u, const char **location,
  */
 void hoist_upload_learned(const struct hoist_upload *u,
 			  enum hoist_upload_mode *mode, uint64_t *chunk_size);
+/* 429 answers waited out so far. */
+uint64_t hoist_upload_waits(const struct hoist_upload *u);
 /* Body bytes handed out for sending so far (retries included). */
 uint64_t hoist_upload_bytes_sent(const struct hoist_upload *u);
 /*

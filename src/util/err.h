@@ -29,6 +29,7 @@ enum hoist_errcode {
 	HOIST_ELIMIT = -11,      /* a size or count limit was exceeded */
 	HOIST_EINTR = -12,       /* interrupted by a signal */
 	HOIST_ETLS = -13,        /* TLS handshake or certificate failure */
+	HOIST_ETIMEDOUT = -14,   /* the overall deadline (--timeout) passed */
 };
 
 #define HOIST_ERR_MSG_MAX 1024

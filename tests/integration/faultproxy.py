@@ -27,6 +27,17 @@ flag names with '_' for '-'):
                                    client at a known point
   forwarded_host H                 X-Forwarded-Host: H upstream, so the
                                    registry's Locations name another origin
+  bucket_rate R, bucket_burst B    a token bucket (R requests a second, B at
+                                   once): a request finding it empty gets a
+                                   429 with Retry-After (error_methods apply)
+  ratelimit_remaining N            add Docker Hub's "ratelimit-limit: 100;
+                                   w=21600" and "ratelimit-remaining: N;
+                                   w=21600" to every relayed answer
+  ping_ok true                     answer GET /v2/ with 200 here, as
+                                   registries that challenge only later do
+  stall_response_after N           relay N bytes of each answer (headers
+                                   included), then one byte a second: a
+                                   registry that trickles
 
 GET /_faultproxy/stats returns counters (requests, body bytes received and
 forwarded per method, faults, statuses, Authorization headers seen, and a
@@ -68,6 +79,8 @@ DEFAULTS = {
     "max_body": None, "latency_ms": 0, "rate": None,
     "redirect_blobs_to": None, "forwarded_host": None,
     "buffer_body": False, "stall_body_after": None,
+    "bucket_rate": None, "bucket_burst": 1, "ratelimit_remaining": None,
+    "ping_ok": False, "stall_response_after": None,
 }
 
 
@@ -84,6 +97,8 @@ class State:
 
     def reset(self):
         self.n = 0
+        self.bucket = None
+        self.bucket_t = time.monotonic()
         self.error_match = 0
         self.received = 0
         self.stats = {
@@ -100,6 +115,21 @@ class State:
 
     def fault(self, name):
         self.add("faults", name)
+
+    def bucket_take(self):
+        """0 when the bucket had a token (taken), else seconds to wait."""
+        with self.lock:
+            rate = float(self.cfg["bucket_rate"])
+            burst = float(self.cfg["bucket_burst"] or 1)
+            now = time.monotonic()
+            if self.bucket is None:
+                self.bucket = burst
+            self.bucket = min(burst, self.bucket + (now - self.bucket_t) * rate)
+            self.bucket_t = now
+            if self.bucket >= 1:
+                self.bucket -= 1
+                return 0
+            return (1 - self.bucket) / rate
 
     def take(self, times_key):
         """Consume one use of a limited fault; False when none is left."""
@@ -312,6 +342,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.cfg.update(new)
                     if "error_every" in new:
                         st.error_match = 0
+                    if "bucket_rate" in new or "bucket_burst" in new:
+                        st.bucket = None
             with st.lock:
                 out = json.dumps(st.cfg).encode()
         else:
@@ -351,30 +383,45 @@ class Handler(BaseHTTPRequestHandler):
                                                 "").lower()
         has_body = chunked or (clen is not None and int(clen) > 0)
 
+        if cfg["ping_ok"] and m == "GET" and self.path == "/v2/":
+            self._send_simple(200, [("Content-Type", "application/json")],
+                              b"{}")
+            self._record(200, "ping_ok")
+            return
+
         # injected errors, answered here without the registry
         em = cfg["error_methods"]
-        if cfg["error_every"] and (not em or m in em):
+        hit = False
+        retry_after = cfg["retry_after"]
+        status = int(cfg["error_status"])
+        if cfg["bucket_rate"] and (not em or m in em):
+            wait = st.bucket_take()
+            if wait > 0:
+                hit = True
+                status = 429
+                retry_after = max(1, int(wait + 0.999))
+        if cfg["error_every"] and (not em or m in em) and not hit:
             with st.lock:
                 st.error_match += 1
                 hit = st.error_match % int(cfg["error_every"]) == 0
-            if hit and st.take("error_times"):
-                status = int(cfg["error_status"])
-                code = "TOOMANYREQUESTS" if status == 429 else "UNAVAILABLE"
-                body = json.dumps({"errors": [{
-                    "code": code, "message": "injected by faultproxy",
-                    "detail": "request %d" % n}]}).encode()
-                st.fault("error_%d" % status)
-                expect = getattr(self, "_expect", False)
-                if has_body and not expect:
-                    self._drain()
-                hdrs = [("Content-Type", "application/json"),
-                        ("Retry-After", str(cfg["retry_after"]))]
-                self._send_simple(status, hdrs, body, close=expect and
-                                  has_body)
-                self._record(status, "error")
-                if expect and has_body:
-                    self._lingering_close(1 << 20)
-                return
+            hit = hit and st.take("error_times")
+        if hit:
+            code = "TOOMANYREQUESTS" if status == 429 else "UNAVAILABLE"
+            body = json.dumps({"errors": [{
+                "code": code, "message": "injected by faultproxy",
+                "detail": "request %d" % n}]}).encode()
+            st.fault("error_%d" % status)
+            expect = getattr(self, "_expect", False)
+            if has_body and not expect:
+                self._drain()
+            hdrs = [("Content-Type", "application/json"),
+                    ("Retry-After", str(retry_after))]
+            self._send_simple(status, hdrs, body, close=expect and
+                              has_body)
+            self._record(status, "error")
+            if expect and has_body:
+                self._lingering_close(1 << 20)
+            return
 
         # too large: refuse before reading the body
         mb = cfg["max_body"]
@@ -561,12 +608,20 @@ class Handler(BaseHTTPRequestHandler):
             if k.lower() in HOP:
                 continue
             self.send_header(k, v)
+        if cfg["ratelimit_remaining"] is not None:
+            self.send_header("ratelimit-limit", "100;w=21600")
+            self.send_header("ratelimit-remaining",
+                             "%s;w=21600" % cfg["ratelimit_remaining"])
         use_chunked = False
         if length is not None:
             self.send_header("Content-Length", length)
         elif not nobody:
             use_chunked = True
             self.send_header("Transfer-Encoding", "chunked")
+        sa = cfg["stall_response_after"]
+        if sa is not None:
+            # trickle: the head and N bytes, then a byte a second
+            self.wfile = Trickle(self.wfile, int(sa))
         self.end_headers()
         st.add("statuses", str(status))
         self._record(status)
@@ -605,6 +660,33 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n" % len(b) + b + b"\r\n")
         else:
             self.wfile.write(b)
+
+
+class Trickle:
+    """A writer that passes `free` bytes, then one byte a second."""
+
+    def __init__(self, f, free):
+        self.f = f
+        self.free = free
+
+    def write(self, b):
+        b = bytes(b)
+        n = min(len(b), max(self.free, 0))
+        if n:
+            self.f.write(b[:n])
+            self.f.flush()
+            self.free -= n
+        for i in range(n, len(b)):
+            time.sleep(1)
+            self.f.write(b[i:i + 1])
+            self.f.flush()
+        return len(b)
+
+    def flush(self):
+        self.f.flush()
+
+    def close(self):
+        self.f.close()
 
 
 class Server(ThreadingHTTPServer):
@@ -658,6 +740,11 @@ def main():
     p.add_argument("--forwarded-host")
     p.add_argument("--buffer-body", action="store_true")
     p.add_argument("--stall-body-after", type=int)
+    p.add_argument("--bucket-rate", type=float)
+    p.add_argument("--bucket-burst", type=int, default=1)
+    p.add_argument("--ratelimit-remaining", type=int)
+    p.add_argument("--ping-ok", action="store_true")
+    p.add_argument("--stall-response-after", type=int)
     p.add_argument("--spool-dir", help="where buffered bodies spill")
     a = p.parse_args()
 

@@ -110,7 +110,28 @@ check "the error names the realm and the rule" \
 	grep -q "refused token realm 'http://localhost:.*/token': plain http for an https registry" "$S/kh-push.log"
 check "the http realm was never asked" test "$(grep -c . "$KH_TOKEN_LOG")" -eq "$th"
 
-# 4. credentials stored for one registry stay with it
+# 4. a registry that answers /v2/ with 200 and challenges only later: the
+# blob requests of a push all meet their first 401 at once, and every one
+# of them must be retried with the token the first fetched
+check "a front proxy answering /v2/ itself (no challenge at the ping)" \
+	proxy_start_tls KP "$K_ADDR" --ping-ok
+mkdir -p "$S/tree2/a" "$S/tree2/b"
+for i in 1 2 3 4 5 6; do head -c 30000 /dev/urandom >"$S/tree2/a/f$i"; done
+check "build a second image" $HOIST build --rootfs "$S/tree2" -t app:2 -o type=image
+check "hoist login for the proxy's address" sh -c "
+	printf s3cret | env DOCKER_CONFIG='$S/dkp' $H login -u alice --password-stdin '$KP_ADDR'"
+tc=$(grep -c . "$K_TOKEN_LOG")
+for run in 1 2 3; do
+	check "push $run through it: concurrent first 401s all retried" \
+		env DOCKER_CONFIG="$S/dkp" $H push --ca-cert "$K_CA" --max-concurrent 4 \
+		app:2 "$KP_ADDR/race$run/app:2"
+done
+n401=$(jq -s '[.[] | select(.status == 401 and .method != "GET")] | length' "$KP_LOG")
+if [ "$n401" -ge 2 ]; then ok "the blob requests met $n401 challenges"; else not_ok "only $n401 challenged blob requests: the test is not live"; fi
+tf=$(($(grep -c . "$K_TOKEN_LOG") - tc))
+if [ "$tf" -le 6 ]; then ok "$tf token fetches for 3 pushes (shared, not one per request)"; else not_ok "$tf token fetches for 3 pushes"; fi
+
+# 5. credentials stored for one registry stay with it
 check "TLS registry without auth starts" reg_start_tls TS
 check "a logging proxy in front of it" proxy_start_tls TP "$TS_ADDR"
 check "push there with alice logged in elsewhere" \

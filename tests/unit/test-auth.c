@@ -742,6 +742,13 @@ static void test_origin_basic(void **state)
 	expect_line(a, "https://s3.example/bucket?sig=1", NULL);
 	expect_line(a, "https://reg.example.evil:5000/v2/", NULL);
 	expect_line(a, "https://evil@reg.example.evil:5000/", NULL);
+	/* a 401 on a request sent before the credentials were known (a
+	   concurrent one) is retried with them, without a new challenge */
+	assert_int_equal(hoist_auth_superseded(a, NULL, NULL, 0), 1);
+	assert_int_equal(
+		hoist_auth_superseded(a, "Authorization: Basic old", NULL, 0),
+		1);
+	assert_int_equal(hoist_auth_superseded(a, basic, NULL, 0), 0);
 	/* the same Basic challenge again: those credentials were refused */
 	assert_int_equal(
 		hoist_auth_on_401(a, "Basic realm=\"r\"", NULL, 0, &err), 0);
@@ -757,6 +764,8 @@ static void test_origin_basic(void **state)
 	assert_int_equal(
 		hoist_auth_new(&a, h, "https://reg.example", NULL, NULL, &err),
 		0);
+	/* nothing held: nothing newer to send */
+	assert_int_equal(hoist_auth_superseded(a, NULL, NULL, 0), 0);
 	assert_int_equal(hoist_auth_on_401(a, "Basic realm=x", NULL, 0, &err),
 			 0);
 	expect_line(a, "https://reg.example/v2/", NULL);
@@ -784,6 +793,10 @@ static void test_registry_token(void **state)
 	expect_line(a, "https://reg.example/v2/",
 		    "Authorization: Bearer ready.tok");
 	expect_line(a, "https://auth.example/v2/", NULL);
+	assert_int_equal(hoist_auth_superseded(a, NULL, NULL, 0), 1);
+	assert_int_equal(hoist_auth_superseded(
+				 a, "Authorization: Bearer ready.tok", NULL, 0),
+			 0);
 	assert_int_equal(hoist_auth_on_401(a,
 					   "Bearer realm=\"https://auth.example"
 					   "/t\",service=\"s\"",

@@ -248,6 +248,37 @@ static void test_stop(void **state)
 	assert_int_equal(hoist_retry_delay(NULL, 8, 0, NULL, 0, 0), -1);
 }
 
+/* 429 waits: Retry-After (capped) plus jitter, their own bound */
+static void test_wait(void **state)
+{
+	struct hoist_retry_policy p;
+
+	(void)state;
+	hoist_retry_defaults(&p);
+	/* Retry-After 2 s: 2000 plus up to 2000/4+100 of jitter */
+	assert_int_equal(hoist_retry_wait_ms(&p, 1, "2", 0, 0), 2000);
+	assert_int_equal(hoist_retry_wait_ms(&p, 1, "2", 0, 599), 2599);
+	assert_int_equal(hoist_retry_wait_ms(&p, 1, "2", 0, 600), 2000);
+	/* capped at max_after_ms, whatever the server asks */
+	assert_int_equal(hoist_retry_wait_ms(&p, 1, "86400", 0, 0), 120000);
+	/* an HTTP-date */
+	assert_int_equal(hoist_retry_wait_ms(&p, 1,
+					     "Sun, 06 Nov 1994 08:49:37 GMT",
+					     INT64_C(784111777) - 3, 0),
+			 3000);
+	/* none or garbage: the backoff, doubling, capped at max_ms */
+	assert_int_equal(hoist_retry_wait_ms(&p, 1, NULL, 0, 0), 500);
+	assert_int_equal(hoist_retry_wait_ms(&p, 3, "soon", 0, 0), 2000);
+	assert_int_equal(hoist_retry_wait_ms(&p, 30, NULL, 0, 0), 30000);
+	/* not bounded by max_attempts or max_total_ms, by 4 x attempts */
+	assert_true(hoist_retry_wait_ms(&p, 32, "1", 0, 0) >= 1000);
+	assert_int_equal(hoist_retry_wait_ms(&p, 33, "1", 0, 0), -1);
+	p.max_attempts = 2;
+	assert_true(hoist_retry_wait_ms(&p, 8, "1", 0, 0) >= 1000);
+	assert_int_equal(hoist_retry_wait_ms(&p, 9, "1", 0, 0), -1);
+	assert_int_equal(hoist_retry_wait_ms(NULL, 1, "1", 0, 0), 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_retry_after_override),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

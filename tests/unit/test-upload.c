@@ -40,6 +40,7 @@ struct step {
 	int cr;            /* Content-Range "off-(off+len-1)" expected */
 	long delay;
 	int attempt;
+	int wait;        /* req.wait: resent after that many 429s */
 	const char *why; /* a part of req.why, when given */
 	/* the answer */
 	int st, cut;
@@ -144,6 +145,9 @@ static uint64_t play(struct hoist_upload *u, const struct step *s, size_t n)
 				 "expected %ld and %d (%s)",
 				 i, t->m, t->url, q.delay_ms, q.attempt,
 				 t->delay, t->attempt, q.why ? q.why : "");
+		if (q.wait != t->wait)
+			fail_msg("step %zu (%s %s): wait %d, expected %d", i,
+				 t->m, t->url, q.wait, t->wait);
 		if (t->why && (!q.why || !strstr(q.why, t->why)))
 			fail_msg("step %zu: why '%s', expected '%s'", i,
 				 q.why ? q.why : "(none)", t->why);
@@ -1169,8 +1173,8 @@ static void test_transient(void **state)
 		{.m = "HEAD",
 		 .url = BLOB,
 		 .delay = 7000,
-		 .attempt = 1,
-		 .why = "retry after HTTP 429",
+		 .wait = 1,
+		 .why = "rate limited (HTTP 429): waiting 7.0s",
 		 .st = 404},
 		/* 503 with Retry-After seconds */
 		{.m = "POST",
@@ -1276,9 +1280,14 @@ static void test_bounds(void **state)
 		 .code = "UNAVAILABLE",
 		 .msg = "service unavailable"},
 	};
-	/* the time bound: a Retry-After past max_total_ms stops at once */
+	/* a 429 is a wait: Retry-After capped at max_after_ms, +jitter */
 	const struct step late[] = {
-		{.m = "HEAD", .url = BLOB, .st = 429, .ra = "30", .el = 1000},
+		{.m = "HEAD", .url = BLOB, .st = 429, .ra = "300", .rnd = 7},
+		{.m = "HEAD",
+		 .url = BLOB,
+		 .delay = 60007,
+		 .wait = 1,
+		 .st = 200},
 	};
 	/* cut after cut with progress in between: the total bound */
 	struct hoist_upload_params p2 = params(3 * MiB);
@@ -1378,10 +1387,9 @@ static void test_bounds(void **state)
 		      "service unavailable");
 
 	p.retry.max_attempts = 0;
-	p.retry.max_total_ms = 20000;
+	p.retry.max_after_ms = 60000;
 	RUN(p, late, o);
-	expect_failed(&o, HOIST_EHTTP, 429,
-		      "gave up after 1 attempt: HTTP 429: too many requests");
+	expect_done(&o, 0, 1);
 
 	p2.mode = HOIST_UPLOAD_CHUNKED;
 	p2.chunk_size = MiB;
@@ -1390,6 +1398,132 @@ static void test_bounds(void **state)
 	RUN(p2, total, o);
 	expect_failed(&o, HOIST_ENET, 0,
 		      "gave up after 2 retries: connection failed: reset");
+}
+
+/* --- rate limits --- */
+
+static void test_rate_limit(void **state)
+{
+	/*
+	 * A limiter that refuses every second request: each 429 resends the
+	 * same request after Retry-After, never a status GET (it would count
+	 * against the same limit), and none of it is a failure: with
+	 * max_attempts 2 the upload still completes.
+	 */
+	struct hoist_upload_params p = params(3 * MiB);
+	const struct step s[] = {
+		{.m = "POST", .url = UPLOADS, .st = 429, .ra = "1"},
+		{.m = "POST",
+		 .url = UPLOADS,
+		 .delay = 1000,
+		 .wait = 1,
+		 .st = 202,
+		 .loc = L(1)},
+		{.m = "PATCH",
+		 .url = L(1),
+		 .body = 1,
+		 .len = MiB,
+		 .cr = 1,
+		 .st = 429,
+		 .ra = "2",
+		 .code = "TOOMANYREQUESTS"},
+		{.m = "PATCH",
+		 .url = L(1),
+		 .body = 1,
+		 .len = MiB,
+		 .cr = 1,
+		 .delay = 2000,
+		 .wait = 1,
+		 .why = "rate limited (HTTP 429)",
+		 .st = 202,
+		 .loc = L(2),
+		 .range = rng(MiB)},
+		{.m = "PATCH",
+		 .url = L(2),
+		 .body = 1,
+		 .off = MiB,
+		 .len = MiB,
+		 .cr = 1,
+		 .st = 429},
+		/* no Retry-After: the backoff, 500 ms at first */
+		{.m = "PATCH",
+		 .url = L(2),
+		 .body = 1,
+		 .off = MiB,
+		 .len = MiB,
+		 .cr = 1,
+		 .delay = 500,
+		 .wait = 1,
+		 .st = 429,
+		 .ra = "1"},
+		{.m = "PATCH",
+		 .url = L(2),
+		 .body = 1,
+		 .off = MiB,
+		 .len = MiB,
+		 .cr = 1,
+		 .delay = 1000,
+		 .wait = 2,
+		 .st = 202,
+		 .loc = L(3),
+		 .range = rng(2 * MiB)},
+		{.m = "PUT",
+		 .url = LD(3),
+		 .body = 1,
+		 .off = 2 * MiB,
+		 .len = MiB,
+		 .cr = 1,
+		 .st = 429,
+		 .ra = "1"},
+		{.m = "PUT",
+		 .url = LD(3),
+		 .body = 1,
+		 .off = 2 * MiB,
+		 .len = MiB,
+		 .cr = 1,
+		 .delay = 1000,
+		 .wait = 1,
+		 .st = 201,
+		 .dcd = D},
+	};
+	struct hoist_upload *u;
+	struct hoist_upload_req q;
+	struct hoist_upload_resp r;
+	struct hoist_err err;
+	struct outcome o;
+	int n;
+
+	(void)state;
+	p.mode = HOIST_UPLOAD_CHUNKED;
+	p.chunk_size = MiB;
+	p.skip_head = 1;
+	p.retry.max_attempts = 2;
+	RUN(p, s, o);
+	/* every 429'd body counts as handed out: 2+3+2 MiB */
+	expect_done(&o, 7 * MiB, 0);
+
+	/* one that refuses forever ends after 32 waits in a row */
+	p = params(MiB);
+	p.retry.max_attempts = 8;
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	memset(&r, 0, sizeof(r));
+	r.status = 429;
+	r.retry_after = "1";
+	for (n = 0; n < 40; n++) {
+		hoist_upload_next(u, &q, &err);
+		if (q.kind != HOIST_UPLOAD_SEND)
+			break;
+		assert_string_equal(q.method, "HEAD");
+		assert_int_equal(q.wait, n);
+		hoist_upload_feed(u, &r);
+	}
+	assert_int_equal(n, 33);
+	assert_int_equal(q.kind, HOIST_UPLOAD_FAILED);
+	assert_int_equal(err.http_status, 429);
+	assert_string_equal(err.msg, "rate limited 33 times in a row: HTTP "
+				     "429: too many requests");
+	assert_int_equal(hoist_upload_waits(u), 33);
+	hoist_upload_free(u);
 }
 
 /* --- permanent errors --- */
@@ -1665,6 +1799,7 @@ int main(void)
 		cmocka_unit_test(test_cut_resumable),
 		cmocka_unit_test(test_transient),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_permanent),
 		cmocka_unit_test(test_digest_mismatch),
 		cmocka_unit_test(test_resume),
