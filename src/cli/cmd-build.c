@@ -629,9 +629,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			goto fail;
 		nplans++;
 		{
-			int insecure = plans[i].reg.insecure || ro.insecure;
+			int insecure =
+				plans[i].reg.conn.insecure || ro.conn.insecure;
 			plans[i].reg = ro;
-			plans[i].reg.insecure = insecure;
+			plans[i].reg.conn.insecure = insecure;
 		}
 		stdout_users += hoist_export_uses_stdout(&plans[i]);
 		if (i + 1 == outputs.n && push && !push_used) {

@@ -102,10 +102,10 @@ static int registry_opt(int c, const char *arg, struct hoist_registry_opts *o,
 			return hoist_err_set(err, HOIST_ENOTFOUND,
 					     "--ca-cert '%s': no such file",
 					     arg);
-		o->ca_file = arg;
+		o->conn.ca_file = arg;
 		return 0;
 	case HOIST_OPT_INSECURE:
-		o->insecure = 1;
+		o->conn.insecure = 1;
 		return 0;
 	case HOIST_OPT_CHUNK_SIZE:
 		if (parse_size(&o->chunk_size, arg, err))
@@ -122,16 +122,16 @@ static int registry_opt(int c, const char *arg, struct hoist_registry_opts *o,
 		    v == 0)
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "--max-concurrent must be 1..64");
-		o->max_concurrent = (int)v;
+		o->conn.max_concurrent = (int)v;
 		return 0;
 	}
 	case HOIST_OPT_HTTP_VERSION:
 		if (strcmp(arg, "1.1") == 0)
-			o->http_version = HOIST_HTTP_V1;
+			o->conn.http_version = HOIST_HTTP_V1;
 		else if (strcmp(arg, "2") == 0)
-			o->http_version = HOIST_HTTP_V2;
+			o->conn.http_version = HOIST_HTTP_V2;
 		else if (strcmp(arg, "auto") == 0)
-			o->http_version = HOIST_HTTP_AUTO;
+			o->conn.http_version = HOIST_HTTP_AUTO;
 		else
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "--http-version wants 1.1, 2 or "

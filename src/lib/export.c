@@ -583,8 +583,8 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 		goto fail;
 	}
 	if (p->type == HOIST_EXPORT_IMAGE) {
-		rc = hoist_output_bool(&p->reg.insecure, o, "registry.insecure",
-				       1, 0, err);
+		rc = hoist_output_bool(&p->reg.conn.insecure, o,
+				       "registry.insecure", 1, 0, err);
 		if (rc)
 			goto fail;
 	}

@@ -812,7 +812,7 @@ static void job_send(struct job *j)
 	req.sink = &j->sink;
 	/* blob bodies on their own HTTP/1.1 connections, as push does
 	 * (bench/http2-notes.md); metadata shares h2 */
-	req.version = p->opts->reg.http_version;
+	req.version = p->opts->reg.conn.http_version;
 	if (req.version == HOIST_HTTP_AUTO)
 		req.version = HOIST_HTTP_V1;
 	req.progress = job_progress;
@@ -901,7 +901,7 @@ static int fetch_blobs(struct pull *p, struct hoist_err *err)
 		return 0;
 	hoist_log(HOIST_LOG_INFO, "pulling %zu blobs from %s/%s", p->njobs,
 		  p->c.host, p->c.repo);
-	hoist_xfer_init(&p->x, p->c.http, p->opts->reg.max_concurrent, p->njobs,
+	hoist_xfer_init(&p->x, p->c.http, p->opts->reg.conn.max_concurrent, p->njobs,
 			job_start, p);
 	return hoist_xfer_run(&p->x, err);
 }
@@ -968,7 +968,7 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	if (rc)
 		goto out;
 	rc = hoist_regconn_open(&p.c, r.domain, r.path, "pull", NULL,
-				&opts->reg, err);
+				&opts->reg.conn, err);
 	opened = 1;
 	if (rc)
 		goto out;

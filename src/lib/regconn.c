@@ -461,7 +461,7 @@ out:
 int hoist_regconn_open(struct hoist_regconn *c, const char *host,
 		       const char *repo, const char *actions,
 		       const char *extra_scope,
-		       const struct hoist_registry_opts *opts,
+		       const struct hoist_regconn_opts *opts,
 		       struct hoist_err *err)
 {
 	struct hoist_http_opts hopts;

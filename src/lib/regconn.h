@@ -14,17 +14,24 @@
 #include "util/err.h"
 #include "lib/auth.h"
 #include "lib/http.h"
-#include "lib/registry.h"
 
 #define HOIST_REG_AUTH_RETRIES 3
 #define HOIST_REG_TOKEN_MARGIN_S 120
 #define HOIST_REG_ERROR_BODY_MAX (64 * 1024)
 
+/* The connection settings of a registry (push and pull alike). */
+struct hoist_regconn_opts {
+	const char *ca_file; /* extra CA bundle (--ca-cert), or NULL */
+	int insecure;        /* registry.insecure */
+	int max_concurrent;  /* requests in flight per host; 0: 4 */
+	enum hoist_http_version http_version; /* for blob bodies */
+};
+
 /* The Accept header for manifest requests (every type hoist reads). */
 extern const char hoist_reg_manifest_accept[];
 
 struct hoist_regconn {
-	const struct hoist_registry_opts *opts;
+	const struct hoist_regconn_opts *opts;
 	struct hoist_http *http;
 	struct hoist_auth *auth;
 	struct hoist_http_tls tls;
@@ -51,7 +58,7 @@ struct hoist_regconn {
 int hoist_regconn_open(struct hoist_regconn *c, const char *host,
 		       const char *repo, const char *actions,
 		       const char *extra_scope,
-		       const struct hoist_registry_opts *opts,
+		       const struct hoist_regconn_opts *opts,
 		       struct hoist_err *err);
 void hoist_regconn_close(struct hoist_regconn *c);
 

@@ -304,7 +304,7 @@ static void job_send(void *ctx)
 	 * h2 was 1.2-1.8x slower and cost 4-5x the client CPU for big
 	 * bodies (bench/http2-notes.md); everything else shares h2.
 	 */
-	req.version = r->opts->http_version;
+	req.version = r->opts->conn.http_version;
 	if (req.version == HOIST_HTTP_AUTO && j->req.has_body &&
 	    j->req.body_len)
 		req.version = HOIST_HTTP_V1;
@@ -581,7 +581,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 		mount_scope =
 			hoist_xasprintf("repository:%s:pull", opts->mount_from);
 	rc = hoist_regconn_open(&r.c, pr.domain, pr.path, "pull,push",
-				mount_scope, opts, err);
+				mount_scope, &opts->conn, err);
 	if (rc)
 		goto out;
 	load_strategy(&r);
@@ -611,7 +611,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	stats->blobs = r.njobs;
 	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
 		  r.c.host, r.c.repo);
-	hoist_xfer_init(&r.x, r.c.http, opts->max_concurrent, r.njobs,
+	hoist_xfer_init(&r.x, r.c.http, opts->conn.max_concurrent, r.njobs,
 			job_start, &r);
 	rc = hoist_xfer_run(&r.x, err);
 	if (rc)

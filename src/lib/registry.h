@@ -16,7 +16,7 @@
  * TLS: certificates from $HOIST_CERTS_D (a ':'-separated list of
  * directories; default /etc/docker/certs.d:/etc/containers/certs.d), in
  * DIR/HOST[:PORT]/: ca.crt (or any *.crt), client.cert, client.key;
- * opts->ca_file (--ca-cert), when given, replaces the certs.d CA. insecure
+ * opts->conn.ca_file (--ca-cert), when given, replaces the certs.d CA. insecure
  * (registry.insecure) allows plain HTTP and skips verification for this push
  * only: https is tried first, http after a TLS-level failure.
  */
@@ -28,17 +28,15 @@
 
 #include "util/err.h"
 #include "lib/http.h"
+#include "lib/regconn.h"
 #include "lib/store.h"
 #include "lib/upload.h"
 
 struct hoist_registry_opts {
-	const char *ca_file; /* extra CA bundle (--ca-cert), or NULL */
-	int insecure;        /* registry.insecure */
-	int max_concurrent;  /* blobs in flight per push; 0: 4 */
+	struct hoist_regconn_opts conn; /* TLS, insecure, parallelism */
 	uint64_t chunk_size; /* > 0: force chunked uploads of this size */
-	enum hoist_upload_mode mode;          /* AUTO unless forced */
-	enum hoist_http_version http_version; /* for blob bodies */
-	int no_resume;                        /* ignore saved sessions */
+	enum hoist_upload_mode mode; /* AUTO unless forced */
+	int no_resume;               /* ignore saved sessions */
 	/* a repository of the SAME registry holding the blobs: they are
 	 * mounted from it (POST ?mount=&from=) instead of uploaded */
 	const char *mount_from;

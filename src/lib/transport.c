@@ -331,7 +331,8 @@ int hoist_transport_list_tags(json_t **tags, const char *repo_ref,
 	rc = hoist_ref_parse(&r, repo_ref, HOIST_REF_NORMALIZE, err);
 	if (rc)
 		return rc;
-	rc = hoist_regconn_open(&c, r.domain, r.path, "pull", NULL, o, err);
+	rc = hoist_regconn_open(&c, r.domain, r.path, "pull", NULL, &o->conn,
+				err);
 	if (rc)
 		goto out;
 	*tags = json_array();

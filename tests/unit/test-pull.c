@@ -254,8 +254,8 @@ static void build_image(void)
 static void reg_opts(struct hoist_registry_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->insecure = 1;
-	o->ca_file = E.ca;
+	o->conn.insecure = 1;
+	o->conn.ca_file = E.ca;
 }
 
 static int push_to(const char *addr, const char *repo, const json_t *root,
@@ -927,7 +927,7 @@ static void test_pull_redirect(void **state)
 	json_decref(proxy_ctl(E.redir, 1, "/_faultproxy/reset", "{}"));
 	dst = fresh_store();
 	pull_opts(&o);
-	o.reg.insecure = 0;
+	o.reg.conn.insecure = 0;
 	if (do_pull(&root, dst, E.redir, "test/redir:v1", &o, &st, &err))
 		fail_msg("pull: %s", err.msg);
 	assert_string_equal(hoist_json_str(root, "digest"),
@@ -977,8 +977,8 @@ static void test_pull_redirect(void **state)
 
 	/* "insecure" is for the registry: the other origin is verified */
 	dst = fresh_store();
-	o.reg.insecure = 1;
-	o.reg.ca_file = NULL;
+	o.reg.conn.insecure = 1;
+	o.reg.conn.ca_file = NULL;
 	assert_int_equal(
 		do_pull(&root, dst, E.redir, "test/redir:v1", &o, &st, &err),
 		HOIST_ETLS);
