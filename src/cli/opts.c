@@ -96,12 +96,16 @@ bad:
 static int registry_opt(int c, const char *arg, struct hoist_registry_opts *o,
 			struct hoist_err *err)
 {
+	char q[HOIST_QUOTE_BUF];
+
 	switch (c) {
 	case HOIST_OPT_CA_CERT:
 		if (!hoist_fs_exists(arg))
 			return hoist_err_set(err, HOIST_ENOTFOUND,
 					     "--ca-cert '%s': no such file",
-					     arg);
+					     hoist_err_quote(q, sizeof(q), arg,
+							     HOIST_QUOTE_ALL,
+							     HOIST_QUOTE_UTF8));
 		o->conn.ca_file = arg;
 		return 0;
 	case HOIST_OPT_INSECURE:
@@ -136,7 +140,9 @@ static int registry_opt(int c, const char *arg, struct hoist_registry_opts *o,
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "--http-version wants 1.1, 2 or "
 					     "auto, not '%s'",
-					     arg);
+					     hoist_err_quote(q, sizeof(q), arg,
+							     HOIST_QUOTE_ALL,
+							     HOIST_QUOTE_UTF8));
 		return 0;
 	case HOIST_OPT_NO_RESUME:
 		o->no_resume = 1;

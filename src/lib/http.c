@@ -716,6 +716,9 @@ static int xfer_finish(struct http_xfer *x, CURLcode res, struct hoist_err *err)
 	/* TLS failures are not transient: retrying cannot fix a certificate */
 	int rc = HOIST_ENET;
 	switch (res) {
+	case CURLE_WEIRD_SERVER_REPLY: /* a NUL byte in a header, garbage */
+		rc = HOIST_EHTTP;
+		break;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:

@@ -208,6 +208,19 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 		job_send(j);
 		return;
 	}
+	if (rc && rc != HOIST_ENET) {
+		/* TLS, a cap, a broken answer, the deadline: not transient */
+		struct hoist_err e;
+		if (herr)
+			e = *herr;
+		else
+			hoist_err_set(&e, rc, "request failed");
+		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
+		hoist_err_prefix(&e, "blob '%s'", j->digest);
+		fail_push(r, &e);
+		job_finish(j);
+		return;
+	}
 	memset(&ur, 0, sizeof(ur));
 	if (rc == 0) {
 		hoist_regconn_observe(&r->c, resp);

@@ -345,8 +345,11 @@ int hoist_transport_list_tags(json_t **tags, const char *repo_ref,
 
 		rc = hoist_regconn_request(&c, "GET", url, NULL, 0, NULL, 0,
 					   HOIST_MANIFEST_MAX, &resp, err);
-		if (rc)
+		if (rc) {
+			/* filled also on failure (a body over the cap) */
+			hoist_http_response_release(&resp);
 			break;
+		}
 		if (resp.status != 200) {
 			rc = hoist_regconn_http_error(err, "list tags", &resp);
 			hoist_http_response_release(&resp);
@@ -375,6 +378,11 @@ int hoist_transport_list_tags(json_t **tags, const char *repo_ref,
 		if (rc)
 			break;
 	}
+	if (!rc && url)
+		hoist_log(HOIST_LOG_WARN,
+			  "tags of '%s': stopped after %d pages; the tags "
+			  "after them are left out",
+			  repo_ref, TAG_PAGES_MAX);
 	free(url);
 out:
 	hoist_regconn_close(&c);

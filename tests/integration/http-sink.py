@@ -110,6 +110,8 @@ def handle(sock):
                 return
             if path.startswith("/big-header"):
                 respond(sock, 200, [("X-Big", "a" * 9000)], b"ok")
+            elif path.startswith("/nul-header"):
+                respond(sock, 200, [("X-Nul", "a\0b")], b"ok")
             elif path.startswith("/many-headers"):
                 respond(sock, 200, [("X-H-%d" % i, str(i))
                                     for i in range(150)], b"ok")

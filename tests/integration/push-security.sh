@@ -140,4 +140,16 @@ check_fails "the unrelated registry never got an Authorization header" \
 	grep -q '"auth": "' "$TP_LOG"
 check "and the push really went there" grep -q '"method": "PUT"' "$TP_LOG"
 
+# 6. option values reach the terminal quoted, never as raw escape bytes
+for o in "--http-version" "--timeout" "--ca-cert"; do
+	$HOIST push "$o" "$(printf 'x\033[31m\007')" app:1 127.0.0.1:1/x:1 >"$S/esc.log" 2>&1
+	if grep -q "$(printf '\033')" "$S/esc.log" || grep -q "$(printf '\007')" "$S/esc.log" ||
+		! grep -q 'x\\x1b\[31m\\x07' "$S/esc.log"; then
+		not_ok "$o: a control byte in the value is printed raw or lost"
+		sed 's/^/# /' "$S/esc.log" | cat -v
+	else
+		ok "$o: a control byte in the value is printed as \\x1b"
+	fi
+done
+
 done_testing

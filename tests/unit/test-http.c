@@ -1172,6 +1172,16 @@ static void test_header_caps(void **state)
 	assert_non_null(strstr(err.msg, "more than 100 response headers"));
 	hoist_http_response_release(&r);
 	free(url);
+	/* a NUL byte in a header is a broken server, not a broken link:
+	   HOIST_EHTTP (which nobody retries), not HOIST_ENET */
+	url = hoist_xasprintf("%s/nul-header", E.sink_url);
+	assert_int_equal(
+		do_simple(h, "GET", url, NULL, HOIST_HTTP_AUTO, &r, &err),
+		HOIST_EHTTP);
+	for (const char *p = err.msg; *p; p++)
+		assert_true((unsigned char)*p >= 0x20);
+	hoist_http_response_release(&r);
+	free(url);
 	/* and the client is still fine afterwards */
 	url = hoist_xasprintf("%s/status/418", E.sink_url);
 	assert_int_equal(
