@@ -217,8 +217,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 			hoist_err_set(&e, rc, "request failed");
 		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
 		hoist_err_prefix(&e, "blob '%s'", j->digest);
-		fail_push(r, &e);
-		job_finish(j);
+		job_fail(j, &e);
 		return;
 	}
 	memset(&ur, 0, sizeof(ur));
