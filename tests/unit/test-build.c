@@ -44,10 +44,10 @@ static void fixture_open(struct fixture *f, size_t nplats, int64_t epoch)
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(hoist_store_open(&f->s, root, &err), 0);
 	free(root);
-	assert_int_equal(hoist_platform_parse(&f->plats[0], "linux/amd64", &err),
-			 0);
-	assert_int_equal(hoist_platform_parse(&f->plats[1], "linux/arm64", &err),
-			 0);
+	assert_int_equal(
+		hoist_platform_parse(&f->plats[0], "linux/amd64", &err), 0);
+	assert_int_equal(
+		hoist_platform_parse(&f->plats[1], "linux/arm64", &err), 0);
 	f->layer.dir = hoist_xasprintf("%s/tree", tmp);
 	f->bo.platforms = f->plats;
 	f->bo.nplatforms = nplats;
@@ -177,8 +177,7 @@ static void test_export_layout(void **state)
 	json_array_foreach(blobs, i, b)
 	{
 		const char *d = hoist_json_str(b, "digest");
-		path = hoist_xasprintf("%s/layout/blobs/sha256/%s", tmp,
-				       d + 7);
+		path = hoist_xasprintf("%s/layout/blobs/sha256/%s", tmp, d + 7);
 		tl_must_run("test \"sha256:$(sha256sum < '%s' | cut -c1-64)\" "
 			    "= '%s'",
 			    path, d);
@@ -216,12 +215,12 @@ static int setup(void **state)
 	tmp = tl_mkdtemp("build");
 	if (!tmp)
 		return -1;
-	char *sh = hoist_xasprintf(
-		"cd '%s' && mkdir -p tree/etc tree/usr/bin && "
-		"echo hello > tree/etc/hostname && "
-		"seq 1 20000 > tree/usr/bin/numbers && "
-		"ln -s ../etc/hostname tree/usr/hn",
-		tmp);
+	char *sh =
+		hoist_xasprintf("cd '%s' && mkdir -p tree/etc tree/usr/bin && "
+				"echo hello > tree/etc/hostname && "
+				"seq 1 20000 > tree/usr/bin/numbers && "
+				"ln -s ../etc/hostname tree/usr/hn",
+				tmp);
 	int rc = tl_sh(sh);
 	free(sh);
 	return rc == 0 ? 0 : -1;

@@ -72,8 +72,8 @@ static void test_types(void **state)
 	assert_null(p.dest);
 	hoist_export_plan_release(&p);
 
-	assert_int_equal(plan(&p, "type=registry,name=reg.example/a:1", NULL,
-			      0, -1, &err),
+	assert_int_equal(plan(&p, "type=registry,name=reg.example/a:1", NULL, 0,
+			      -1, &err),
 			 0);
 	assert_int_equal(p.type, HOIST_EXPORT_IMAGE);
 	assert_string_equal(p.type_name, "registry");
@@ -158,8 +158,7 @@ static void test_names(void **state)
 	hoist_export_plan_release(&p);
 
 	/* -t overrides name= */
-	assert_int_equal(plan(&p, "type=image,name=a:1", tags, 2, -1, &err),
-			 0);
+	assert_int_equal(plan(&p, "type=image,name=a:1", tags, 2, -1, &err), 0);
 	assert_int_equal(p.nnames, 2);
 	assert_string_equal(p.names[0], "docker.io/library/app:2");
 	assert_string_equal(p.names[1], "reg.example/x/app:latest");
