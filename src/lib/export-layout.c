@@ -16,17 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "lib/export-int.h"
 #include "lib/image.h"
 #include "lib/outfile.h"
 #include "lib/ref.h"
+#include "lib/resolve.h"
 #include "lib/tar.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/scan.h"
 #include "util/banned.h"
@@ -89,38 +94,40 @@ struct layout_writer {
 	void (*abort)(struct layout_writer *w);
 };
 
-/* Copy a store blob to a sink, hashing it on the way. */
-static int copy_blob(struct hoist_store *s, const char *digest, uint64_t size,
-		     int (*put)(void *ctx, const void *d, size_t n,
-				struct hoist_err *err),
-		     void *ctx, struct hoist_err *err)
+typedef int (*put_fn)(void *ctx, const void *d, size_t n,
+		      struct hoist_err *err);
+
+/*
+ * Read fd (the blob digest of size bytes; what names it in errors) from
+ * its start to put (NULL: only check), hashing it on the way.
+ * HOIST_EDIGEST when the size or the digest is not the blob's.
+ */
+static int hash_copy(int fd, const char *what, const char *digest,
+		     uint64_t size, put_fn put, void *ctx,
+		     struct hoist_err *err)
 {
-	char *path = hoist_store_blob_path(s, digest);
 	char *buf = hoist_xmalloc(COPY_BUF);
 	struct hoist_sha256 h;
 	char hex[HOIST_SHA256_HEXLEN + 1];
 	uint64_t total = 0;
-	int fd, rc = 0;
+	int rc = 0;
 
 	hoist_sha256_init(&h);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = hoist_err_sys(err, errno, "blob '%s'", digest);
-		goto out;
-	}
 	for (;;) {
-		size_t got;
-		rc = hoist_fs_read_full(fd, buf, COPY_BUF, &got, path, err);
-		if (rc)
+		ssize_t got = pread(fd, buf, COPY_BUF, (off_t)total);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = hoist_err_sys(err, errno, "read '%s'", what);
 			goto out;
+		}
 		if (!got)
 			break;
-		total += got;
+		total += (uint64_t)got;
 		if (total > size)
 			break;
-		hoist_sha256_update(&h, buf, got);
-		rc = put(ctx, buf, got, err);
-		if (rc)
+		hoist_sha256_update(&h, buf, (size_t)got);
+		if (put && (rc = put(ctx, buf, (size_t)got, err)) < 0)
 			goto out;
 	}
 	if (total != size) {
@@ -131,19 +138,40 @@ static int copy_blob(struct hoist_store *s, const char *digest, uint64_t size,
 		goto out;
 	}
 	hoist_sha256_final_hex(&h, hex);
-	if (strcmp(hex, hoist_digest_hex(digest)) != 0) {
+	if (strcmp(hex, hoist_digest_hex(digest)) != 0)
 		rc = hoist_err_set(err, HOIST_EDIGEST,
 				   "blob '%s': content has digest sha256:%s",
 				   digest, hex);
-		goto out;
-	}
 out:
 	if (h.ctx)
 		hoist_sha256_release(&h);
-	if (fd >= 0)
-		close(fd);
 	free(buf);
+	return rc;
+}
+
+/* Open a store blob. An fd, or a negative HOIST_E* code. */
+static int open_store_blob(struct hoist_store *s, const char *digest,
+			   struct hoist_err *err)
+{
+	char *path = hoist_store_blob_path(s, digest);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
 	free(path);
+	if (fd < 0)
+		return hoist_err_sys(err, errno, "blob '%s'", digest);
+	return fd;
+}
+
+/* Copy a store blob to a sink, hashing it on the way. */
+static int copy_blob(struct hoist_store *s, const char *digest, uint64_t size,
+		     put_fn put, void *ctx, struct hoist_err *err)
+{
+	int fd = open_store_blob(s, digest, err), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = hash_copy(fd, digest, digest, size, put, ctx, err);
+	close(fd);
 	return rc;
 }
 
@@ -283,12 +311,23 @@ static int tar_layout_open(struct layout_writer **out, const char *dest,
 
 /* ---- directory writer ---- */
 
+/*
+ * Inside the directory nothing is reached through a symlink: blobs/sha256
+ * is opened component by component with O_NOFOLLOW (resolve.h) and every
+ * blob, the lock file too, is made relative to those descriptors. Blobs
+ * never share an inode with the store: each is a reflink (FICLONE, a
+ * copy-on-write clone) where the file system has them, else a real copy,
+ * and is checked against its digest either way. A blob already at the
+ * destination is reused only when its content has the digest; otherwise
+ * it is replaced.
+ */
 struct dir_layout {
 	struct layout_writer w;
 	char *dest; /* final directory */
 	char *root; /* where we write: dest, or a temp dir to rename */
 	int fresh;  /* root is a temp dir renamed onto dest at commit */
 	int lockfd;
+	int blobfd; /* root/blobs/sha256 */
 };
 
 static int dl_write_fd(void *ctx, const void *d, size_t n,
@@ -298,51 +337,62 @@ static int dl_write_fd(void *ctx, const void *d, size_t n,
 	return hoist_fs_write_all(fd, d, n, "blob", err);
 }
 
+/* 1 when blobs/sha256/hex is a regular file holding the blob. */
+static int dl_have_blob(struct dir_layout *d, const char *hex,
+			const char *digest, uint64_t size)
+{
+	struct stat st;
+	int fd = openat(d->blobfd, hex,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int ok;
+
+	if (fd < 0)
+		return 0;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	     (uint64_t)st.st_size == size &&
+	     hash_copy(fd, hex, digest, size, NULL, NULL, NULL) == 0;
+	close(fd);
+	if (!ok)
+		hoist_log(HOIST_LOG_WARN,
+			  "'%s/blobs/sha256/%s' does not hold blob '%s': "
+			  "replaced",
+			  d->dest, hex, digest);
+	return ok;
+}
+
 static int dl_put_blob(struct layout_writer *w, struct hoist_store *s,
 		       const char *digest, uint64_t size, struct hoist_err *err)
 {
 	struct dir_layout *d = (struct dir_layout *)w;
-	char *path = hoist_xasprintf("%s/blobs/sha256/%s", d->root,
-				     hoist_digest_hex(digest));
-	char *src = NULL, *tmp = NULL;
-	struct stat st;
-	int fd = -1, rc = 0;
+	const char *hex = hoist_digest_hex(digest);
+	char tmp[128];
+	int fd, src, rc = 0;
 
-	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size == size)
-		goto out; /* content-addressed: already there */
-	/*
-	 * Link from the store when possible; the store verified the blob
-	 * when it was written and blobs there are read-only. Otherwise
-	 * copy with verification.
-	 */
-	tmp = hoist_xasprintf("%s/blobs/sha256/" HOIST_TMP_PREFIX "%s", d->root,
-			      hoist_digest_hex(digest));
-	unlink(tmp);
-	src = hoist_store_blob_path(s, digest);
-	if (link(src, tmp) < 0) {
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-		if (fd < 0) {
-			rc = hoist_err_sys(err, errno, "create '%s'", tmp);
-			goto out;
-		}
-		rc = copy_blob(s, digest, size, dl_write_fd, &fd, err);
-		if (!rc && fsync(fd) < 0)
-			rc = hoist_err_sys(err, errno, "fsync '%s'", tmp);
-		close(fd);
-		if (rc) {
-			unlink(tmp);
-			goto out;
-		}
-	}
-	if (rename(tmp, path) < 0) {
-		rc = hoist_err_sys(err, errno, "rename onto '%s'", path);
-		unlink(tmp);
-	}
-out:
-	free(src);
-	free(tmp);
-	free(path);
+	if (dl_have_blob(d, hex, digest, size))
+		return 0;
+	snprintf(tmp, sizeof(tmp), HOIST_TMP_PREFIX "%s", hex);
+	unlinkat(d->blobfd, tmp, 0);
+	fd = openat(d->blobfd, tmp,
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+	if (fd < 0)
+		return hoist_err_sys(err, errno, "create blob '%s'", digest);
+	src = open_store_blob(s, digest, err);
+	if (src < 0)
+		rc = src;
+	else if (ioctl(fd, FICLONE, src) == 0)
+		rc = hash_copy(fd, digest, digest, size, NULL, NULL, err);
+	else
+		rc = hash_copy(src, digest, digest, size, dl_write_fd, &fd,
+			       err);
+	if (!rc && fsync(fd) < 0)
+		rc = hoist_err_sys(err, errno, "fsync blob '%s'", digest);
+	close(fd);
+	if (src >= 0)
+		close(src);
+	if (!rc && renameat(d->blobfd, tmp, d->blobfd, hex) < 0)
+		rc = hoist_err_sys(err, errno, "rename blob '%s'", digest);
+	if (rc)
+		unlinkat(d->blobfd, tmp, 0);
 	return rc;
 }
 
@@ -357,12 +407,14 @@ static int dl_put_file(struct layout_writer *w, const char *name,
 	return rc;
 }
 
-/* The name an index entry stands for, for replacing entries by name. */
-static const char *entry_name(const json_t *e)
+/* 1 when index entry e stands for name (its image name or its ref). */
+static int entry_is(const json_t *e, const char *name)
 {
 	json_t *ann = json_object_get(e, "annotations");
 	const char *n = hoist_json_str(ann, HOIST_ANN_IMAGE_NAME);
-	return n ? n : hoist_json_str(ann, HOIST_ANN_REF_NAME);
+	const char *r = hoist_json_str(ann, HOIST_ANN_REF_NAME);
+
+	return (n && strcmp(n, name) == 0) || (r && strcmp(r, name) == 0);
 }
 
 static int dl_put_index(struct layout_writer *w, json_t *entries,
@@ -394,12 +446,11 @@ static int dl_put_index(struct layout_writer *w, json_t *entries,
 	keep = json_array();
 	json_array_foreach(ms, i, e)
 	{
-		const char *n = entry_name(e);
 		int drop = 0;
-		for (size_t j = 0; n && j < nnames; j++)
-			if (strcmp(n, names[j]) == 0)
+		for (size_t j = 0; j < nnames; j++)
+			if (entry_is(e, names[j]))
 				drop = 1;
-		if (!nnames && n && strcmp(n, "latest") == 0 &&
+		if (!nnames && entry_is(e, "latest") &&
 		    !hoist_json_str(json_object_get(e, "annotations"),
 				    HOIST_ANN_IMAGE_NAME))
 			drop = 1;
@@ -423,6 +474,8 @@ static void dl_free(struct dir_layout *d)
 {
 	if (d->lockfd >= 0)
 		close(d->lockfd);
+	if (d->blobfd >= 0)
+		close(d->blobfd);
 	free(d->dest);
 	free(d->root);
 	free(d);
@@ -458,10 +511,9 @@ static int dir_layout_open(struct layout_writer **out, const char *dest,
 			   struct hoist_err *err)
 {
 	struct dir_layout *d = hoist_xcalloc(1, sizeof(*d));
-	char *sub = NULL, *lock = NULL;
-	int rc = 0;
+	int rc = 0, dfd;
 
-	d->lockfd = -1;
+	d->lockfd = d->blobfd = -1;
 	d->dest = hoist_xstrdup(dest);
 	if (!hoist_fs_exists(dest)) {
 		d->fresh = 1;
@@ -471,31 +523,37 @@ static int dir_layout_open(struct layout_writer **out, const char *dest,
 		chmod(d->root, 0755);
 	} else {
 		d->root = hoist_xstrdup(dest);
-		lock = hoist_xasprintf("%s/index.json.lock", dest);
-		d->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (d->lockfd < 0 || flock(d->lockfd, LOCK_EX) < 0) {
-			rc = hoist_err_sys(err, errno, "lock '%s'", lock);
+		dfd = hoist_resolve_open_dir(dest, "", 0, err);
+		if (dfd < 0) {
+			rc = dfd;
 			goto fail;
 		}
+		d->lockfd =
+			openat(dfd, "index.json.lock",
+			       O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (d->lockfd < 0 || flock(d->lockfd, LOCK_EX) < 0)
+			rc = hoist_err_sys(err, errno,
+					   "lock '%s/index.json.lock'", dest);
+		close(dfd);
+		if (rc)
+			goto fail;
 	}
-	sub = hoist_xasprintf("%s/blobs/sha256", d->root);
-	rc = hoist_fs_mkdirs(sub, 0755, err);
-	if (rc)
+	d->blobfd = hoist_resolve_open_dir(d->root, "blobs/sha256", 1, err);
+	if (d->blobfd < 0) {
+		rc = d->blobfd;
 		goto fail;
+	}
 	d->w.put_blob = dl_put_blob;
 	d->w.put_file = dl_put_file;
 	d->w.put_index = dl_put_index;
 	d->w.commit = dl_commit;
 	d->w.abort = dl_abort;
 	*out = &d->w;
-	goto out;
+	return 0;
 fail:
 	if (d->fresh && d->root)
 		hoist_fs_rm_rf(d->root, NULL);
 	dl_free(d);
-out:
-	free(sub);
-	free(lock);
 	return rc;
 }
 

@@ -331,7 +331,7 @@ int hoist_resolve_open_dir(const char *dir, const char *path, int create,
 				 "directory", NULL, err);
 	close(dfd);
 	if (pfd < 0)
-		return hoist_err_prefix(err, "'%s'", dir);
+		return pfd;
 	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		fd = hoist_err_sys(err, errno, "open '%s/%s'", dir, path);
