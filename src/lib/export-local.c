@@ -63,7 +63,11 @@ static int merge_tree(const char *src, const char *dst, struct hoist_err *err)
 			if (!rc && chmod(d, ss.st_mode & 07777) < 0)
 				rc = hoist_err_sys(err, errno, "chmod '%s'", d);
 		} else {
-			if (lstat(d, &ds) == 0 && S_ISDIR(ds.st_mode))
+			/* a directory in dst goes; so does a symlink (or any
+			 * non-directory) where a directory comes, since
+			 * rename(2) cannot put a directory over it */
+			if (lstat(d, &ds) == 0 &&
+			    (S_ISDIR(ds.st_mode) || S_ISDIR(ss.st_mode)))
 				rc = hoist_fs_rm_rf(d, err);
 			if (!rc && rename(s, d) < 0)
 				rc = hoist_err_sys(err, errno, "move into '%s'",

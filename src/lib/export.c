@@ -347,8 +347,10 @@ int hoist_export_write(const struct hoist_export_plan *p, struct hoist_store *s,
 		       const json_t *root, struct hoist_err *err)
 {
 	json_t *desc = NULL;
-	int rc = exporter_of(p->type)->write(p, s, root, &desc, err);
+	int rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
 
+	if (!rc)
+		rc = exporter_of(p->type)->write(p, s, root, &desc, err);
 	json_decref(desc);
 	return rc;
 }
@@ -361,7 +363,9 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
-	rc = hoist_build_image(b, &p->spec, &root, &cfg, err);
+	rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
+	if (!rc)
+		rc = hoist_build_image(b, &p->spec, &root, &cfg, err);
 	if (rc)
 		goto out;
 	if (p->attest &&

@@ -81,6 +81,19 @@ int hoist_export_plan(struct hoist_export_plan *plan,
 		      size_t ntags, int64_t epoch, struct hoist_err *err);
 void hoist_export_plan_release(struct hoist_export_plan *plan);
 
+/*
+ * Refuse a destination that would overwrite or write into what must
+ * survive: one that is, contains or lies inside the staging area
+ * (store_root, may be NULL) or an input tree (inputs: --rootfs and
+ * --layer directories, a build context), or that is or contains "/" or
+ * $HOME. 0, or HOIST_EINVAL with one line naming both paths. Standard
+ * output passes. hoist_export_run and hoist_export_write check the
+ * staging area themselves; a build calls this first with its inputs.
+ */
+int hoist_export_guard(const struct hoist_export_plan *plan,
+		       const char *store_root, const char *const *inputs,
+		       size_t ninputs, struct hoist_err *err);
+
 /* 1 if the output writes to standard output. */
 int hoist_export_uses_stdout(const struct hoist_export_plan *plan);
 

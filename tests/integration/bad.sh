@@ -65,6 +65,31 @@ expect_error "bad env" "invalid env" $B --env NOEQUALS -o "type=oci,dest=$S/out/
 expect_error "bad expose" "invalid --expose" $B --expose 99999 -o "type=oci,dest=$S/out/x.tar"
 expect_error "bad entrypoint JSON" "entrypoint" $B --entrypoint '["a",' -o "type=oci,dest=$S/out/x.tar"
 
+# destinations that would wipe or write into what must survive
+"$HOIST" build --rootfs "$S/tree" -o type=image,name=guard/app:1 >/dev/null 2>&1
+store_sum() { (cd "$HOIST_ROOT" && find . -path ./ingest -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum); }
+before=$(store_sum)
+expect_error "mode=delete onto the staging area" "is the staging area" \
+	$B -o "type=local,dest=$HOIST_ROOT,mode=delete"
+expect_error "mode=delete onto a parent of the staging area" "contains the staging area" \
+	$B -o "type=local,dest=$(dirname "$HOIST_ROOT"),mode=delete"
+expect_error "local dest inside the staging area" "inside the staging area" \
+	$B -o "type=local,dest=$HOIST_ROOT/blobs"
+expect_error "oci dir inside the staging area (copy)" "inside the staging area" \
+	"$HOIST" copy guard/app:1 "oci:$HOIST_ROOT/layout"
+expect_error "local dest inside the rootfs" "inside the input tree" \
+	$B -o "type=local,dest=$S/tree/sub"
+mkdir -p "$S/in" && cp -a "$S/tree" "$S/in/tree"
+expect_error "local dest containing the rootfs" "contains the input tree" \
+	"$HOIST" build --rootfs "$S/in/tree" -o "type=local,dest=$S/in,mode=delete"
+expect_error "local dest /" "destination '/' contains" $B -o "type=local,dest=/,mode=delete"
+mkdir -p "$S/home"
+expect_error "local dest is HOME" "the home directory" \
+	env HOME="$S/home" $B -o "type=local,dest=$S/home,mode=delete"
+check "the staging area is intact after the refusals" sh -c "
+	[ '$before' = \"\$(cd '$HOIST_ROOT' && find . -path ./ingest -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum)\" ] &&
+	'$HOIST' images -q | grep -qx docker.io/guard/app:1"
+
 # An unreadable file in the tree: run as an unprivileged user when root.
 mkdir -p "$S/locked/sub" && echo s > "$S/locked/sub/secret" && echo ok > "$S/locked/fine"
 chmod 000 "$S/locked/sub/secret"
