@@ -310,6 +310,13 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 	rc = plan_image_opts(p, o, err);
 	if (rc)
 		goto fail;
+	for (i = 0; i < ntags; i++)
+		if (!*tags[i]) {
+			rc = hoist_err_set(err, HOIST_EINVAL,
+					   "invalid tag '': an image name is "
+					   "needed");
+			goto fail;
+		}
 	if (ntags) {
 		struct hoist_buf all = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		for (i = 0; i < ntags; i++) {
@@ -341,6 +348,21 @@ static const struct hoist_exporter *exporter_of(enum hoist_export_type t)
 		if (exporters[i]->type == t)
 			return exporters[i];
 	return &hoist_exporter_cacheonly;
+}
+
+/* A name NAME@DIGEST must carry the image's own digest. */
+static int check_digests(const struct hoist_export_plan *p, const char *digest,
+			 struct hoist_err *err)
+{
+	for (size_t i = 0; i < p->nnames; i++) {
+		const char *at = strchr(p->names[i], '@');
+		if (at && digest && strcmp(at + 1, digest) != 0)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "name '%s': the digest is not the "
+					     "image's (%s)",
+					     p->names[i], digest);
+	}
+	return 0;
 }
 
 int hoist_export_write(const struct hoist_export_plan *p, struct hoist_store *s,
@@ -386,7 +408,9 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 			json_object_set(meta, "buildx.build.provenance", prov);
 		json_decref(prov);
 	}
-	rc = exporter_of(p->type)->write(p, s, root, &desc, err);
+	rc = check_digests(p, hoist_json_str(root, "digest"), err);
+	if (!rc)
+		rc = exporter_of(p->type)->write(p, s, root, &desc, err);
 	if (rc || !desc)
 		goto out;
 	hoist_json_set_str(meta, "containerimage.digest",
