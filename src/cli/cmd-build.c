@@ -657,6 +657,17 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	if (hoist_cli_open_store(&store, g, &err) ||
 	    (!no_cache && hoist_cache_open(&cache, store, &err)))
 		goto fail;
+	for (i = 0; i < nplans; i++) {
+		const char **dirs = hoist_xcalloc(layers.n + 1, sizeof(*dirs));
+		int bad;
+		for (size_t l = 0; l < layers.n; l++)
+			dirs[l] = blayers[l].dir;
+		bad = hoist_export_guard(&plans[i], hoist_store_root(store),
+					 dirs, layers.n, &err);
+		free(dirs);
+		if (bad)
+			goto fail;
+	}
 	if (from && hoist_base_read(&bases, plats, nplats, platform != NULL,
 				    store, from, &ro, &err))
 		goto fail;

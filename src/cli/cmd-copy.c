@@ -46,9 +46,8 @@ int hoist_cli_copy_args(int argc, char **argv, const char *cmd,
 			break;
 		case OPT_PLATFORM:
 			if (hoist_platform_parse(&cc->platform, optarg, &err)) {
-				/* a bad option value is a usage error */
-				hoist_msg_error(&err);
-				*ret = HOIST_EXIT_USAGE;
+				/* a bad value: status 1, as hoist(1) says */
+				*ret = hoist_msg_error(&err);
 				return 1;
 			}
 			cc->co.platform = &cc->platform;

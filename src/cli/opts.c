@@ -167,9 +167,8 @@ int hoist_cli_opt(struct hoist_cli_opts *o, int c, const char *arg)
 	if (o->reg && c >= HOIST_OPT_CA_CERT && c <= HOIST_OPT_REGISTRY_LAST) {
 		if (!registry_opt(c, arg, o->reg, &err))
 			return 0;
-		/* a bad flag value is a usage error */
-		hoist_msg_error(&err);
-		o->status = HOIST_EXIT_USAGE;
+		/* a bad value: status 1, as hoist(1) says */
+		o->status = hoist_msg_error(&err);
 		return 1;
 	}
 	switch (c) {

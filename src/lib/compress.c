@@ -1,8 +1,8 @@
 /*
- * compress.c: gzip (libdeflate, on worker threads), zstd (libzstd) and
- * pass-through compressors, and gzip (zlib), zstd and pass-through
- * decompressors, behind the sink interface. This is the only file that
- * sees zlib, libdeflate or libzstd.
+ * compress.c: gzip (libdeflate, on worker threads: compress-gzip.c), zstd
+ * (libzstd: compress-zstd.c) and pass-through compressors, and gzip
+ * (zlib), zstd and pass-through decompressors, behind the sink interface.
+ * Only compress*.c see zlib, libdeflate or libzstd.
  *
  * Layer digests must be reproducible, so every output byte is fixed by the
  * input, the algorithm, the level and the library version. gzip output is
@@ -19,22 +19,13 @@
  * depend on the number of workers or on how the input is cut into writes.
  * zlib stays for decompression: it streams, and reads any member layout.
  */
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libdeflate.h>
-#include <zlib.h>
-#include <zstd.h>
-
-#include "lib/compress.h"
+#include "lib/compress-int.h"
 #include "util/mem.h"
 #include "util/banned.h"
-
-#define OUT_BUF (256 * 1024)
-#define ZSTD_WORKERS 2
 
 int hoist_compression_parse(enum hoist_compression *out, const char *s,
 			    struct hoist_err *err)
@@ -98,361 +89,11 @@ enum hoist_compression hoist_compression_detect(const void *head, size_t len)
 
 /* --- compression --- */
 
-/*
- * Parallel gzip. The caller's thread copies input into 1 MiB chunk slots of
- * a small ring and queues each full slot; worker threads take queued slots
- * in order and turn each into a complete gzip member; the caller writes the
- * finished members to the sink in order. Each slot moves through
- *
- *   state    who           how it leaves
- *   filling  caller        full (or finish): queued, seq < queued
- *   queued   -             a worker takes it, seq < taken
- *   busy     one worker    done = 1 under the lock
- *   done     -             the caller writes it out, seq < out_seq
- *
- * A slot is reused for chunk seq + GZ_SLOTS only once seq is written out.
- * queued, taken, stop and every done flag are guarded by the lock; out_seq
- * and fill_len belong to the caller alone. The chunk size is a constant,
- * not a function of the thread count, so the members (and the digest) are
- * the same with any number of workers.
- */
-#define GZ_CHUNK (1024 * 1024)
-#define GZ_SLOTS 4
-#define GZ_THREADS 2
-#define GZ_MAX_THREADS 8
-#define GZ_HEADER 10
-#define GZ_TRAILER 8
-
-struct gz_slot {
-	unsigned char *in;
-	size_t in_len;
-	unsigned char *out;
-	size_t out_len;
-	int done;
-	int rc;
-	struct hoist_err err;
-};
-
-struct gz_worker {
-	struct hoist_compressor *c;
-	struct libdeflate_compressor *ld;
-	pthread_t tid;
-};
-
-struct hoist_compressor {
-	enum hoist_compression kind;
-	struct hoist_sink sink;
-	int finished;
-	int failed; /* a HOIST_E* code, kept in fail_err */
-	struct hoist_err fail_err;
-
-	/* gzip */
-	int level;
-	unsigned char xfl;
-	size_t out_cap;
-	struct libdeflate_compressor *inline_ld;
-	struct gz_slot slots[GZ_SLOTS];
-	size_t fill_len;
-	uint64_t out_seq;
-	int nthreads; /* wanted; after the start, how many run */
-	int started;
-	int lock_live;
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* workers: a chunk was queued, or stop */
-	pthread_cond_t done; /* caller: a chunk is done */
-	uint64_t queued;
-	uint64_t taken;
-	int stop;
-	struct gz_worker workers[GZ_MAX_THREADS];
-
-	/* zstd */
-	ZSTD_CCtx *zc;
-	unsigned char *out;
-};
-
-static int zstd_fail(struct hoist_err *err, const char *what, size_t ret)
-{
-	return hoist_err_set(err, HOIST_EIO, "zstd %s: %s", what,
-			     ZSTD_getErrorName(ret));
-}
-
-static int gz_alloc(struct libdeflate_compressor **out, int level,
-		    struct hoist_err *err)
-{
-	*out = libdeflate_alloc_compressor(level);
-	if (!*out)
-		return hoist_err_set(err, HOIST_ENOMEM,
-				     "gzip: cannot create a level %d "
-				     "compressor",
-				     level);
-	return 0;
-}
-
-static int gz_new(struct hoist_compressor *c, int level, struct hoist_err *err)
-{
-	c->level = level == HOIST_COMP_LEVEL_DEFAULT ? 6 : level;
-	/* the extra flags zlib writes, so the header says what it did */
-	c->xfl = c->level >= 9 ? 2 : c->level < 2 ? 4 : 0;
-	c->out_cap = GZ_HEADER +
-		     libdeflate_deflate_compress_bound(NULL, GZ_CHUNK) +
-		     GZ_TRAILER;
-	c->nthreads = GZ_THREADS;
-	/* fail here, not in a worker, if the level is refused */
-	return gz_alloc(&c->inline_ld, c->level, err);
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-/* Turn one slot's input into a gzip member; runs in any thread. */
-static void gz_member(struct libdeflate_compressor *ld, unsigned char xfl,
-		      size_t out_cap, struct gz_slot *s)
-{
-	unsigned char *p = s->out;
-	size_t n;
-
-	/* ID1 ID2 CM=deflate FLG=0, MTIME=0, XFL, OS=255 (unknown) */
-	memset(p, 0, GZ_HEADER);
-	p[0] = 0x1f;
-	p[1] = 0x8b;
-	p[2] = 8;
-	p[8] = xfl;
-	p[9] = 255;
-	n = libdeflate_deflate_compress(ld, s->in, s->in_len, p + GZ_HEADER,
-					out_cap - GZ_HEADER - GZ_TRAILER);
-	if (n == 0) {
-		s->rc = hoist_err_set(&s->err, HOIST_EIO,
-				      "gzip: a compressed chunk outgrew its "
-				      "bound");
-		return;
-	}
-	p += GZ_HEADER + n;
-	put_le32(p, libdeflate_crc32(0, s->in, s->in_len));
-	put_le32(p + 4, (uint32_t)s->in_len);
-	s->out_len = GZ_HEADER + n + GZ_TRAILER;
-	s->rc = 0;
-}
-
-static void *gz_worker_main(void *arg)
-{
-	struct gz_worker *w = arg;
-	struct hoist_compressor *c = w->c;
-	struct gz_slot *s;
-
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (!c->stop && c->taken == c->queued)
-			pthread_cond_wait(&c->work, &c->lock);
-		if (c->stop)
-			break;
-		s = &c->slots[c->taken++ % GZ_SLOTS];
-		pthread_mutex_unlock(&c->lock);
-		gz_member(w->ld, c->xfl, c->out_cap, s);
-		pthread_mutex_lock(&c->lock);
-		s->done = 1;
-		pthread_cond_signal(&c->done);
-	}
-	pthread_mutex_unlock(&c->lock);
-	return NULL;
-}
-
-/*
- * Start the workers on the first full chunk, so a layer smaller than one
- * chunk never starts a thread. Workers block every signal: signals stay
- * with the caller's thread. Whatever cannot be started (a thread, a
- * compressor) leaves fewer workers; with none, compression goes on in the
- * caller's thread, with the same output.
- */
-static void gz_start(struct hoist_compressor *c)
-{
-	sigset_t all, old;
-	int i;
-
-	c->started = 1;
-	if (c->nthreads == 0)
-		return;
-	if (pthread_mutex_init(&c->lock, NULL) != 0)
-		goto inline_only;
-	if (pthread_cond_init(&c->work, NULL) != 0) {
-		pthread_mutex_destroy(&c->lock);
-		goto inline_only;
-	}
-	if (pthread_cond_init(&c->done, NULL) != 0) {
-		pthread_cond_destroy(&c->work);
-		pthread_mutex_destroy(&c->lock);
-		goto inline_only;
-	}
-	c->lock_live = 1;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < c->nthreads; i++) {
-		struct gz_worker *w = &c->workers[i];
-
-		if (gz_alloc(&w->ld, c->level, NULL) < 0)
-			break;
-		w->c = c;
-		if (pthread_create(&w->tid, NULL, gz_worker_main, w) != 0) {
-			libdeflate_free_compressor(w->ld);
-			w->ld = NULL;
-			break;
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	c->nthreads = i;
-	return;
-inline_only:
-	c->nthreads = 0;
-}
-
-static int gz_fail(struct hoist_compressor *c, const struct hoist_err *e,
-		   struct hoist_err *err)
-{
-	c->fail_err = *e;
-	c->failed = e->code < 0 ? e->code : HOIST_EIO;
-	c->fail_err.code = c->failed;
-	if (err)
-		*err = c->fail_err;
-	return c->failed;
-}
-
-/*
- * Write finished members to the sink in order: wait until out_seq reaches
- * upto, then write whatever else is already done without waiting.
- */
-static int gz_drain(struct hoist_compressor *c, uint64_t upto,
-		    struct hoist_err *err)
-{
-	struct hoist_err e;
-
-	while (c->out_seq < c->queued) {
-		struct gz_slot *s = &c->slots[c->out_seq % GZ_SLOTS];
-
-		if (c->started && c->nthreads > 0) {
-			pthread_mutex_lock(&c->lock);
-			while (!s->done && c->out_seq < upto)
-				pthread_cond_wait(&c->done, &c->lock);
-			if (!s->done) {
-				pthread_mutex_unlock(&c->lock);
-				return 0;
-			}
-			pthread_mutex_unlock(&c->lock);
-		}
-		if (s->rc < 0)
-			return gz_fail(c, &s->err, err);
-		hoist_err_clear(&e);
-		if (hoist_sink_write(&c->sink, s->out, s->out_len, &e) < 0)
-			return gz_fail(c, &e, err);
-		c->out_seq++;
-	}
-	return 0;
-}
-
-/*
- * Queue the chunk being filled (final: the last one, from finish). queued
- * is read by the caller alone until the workers start, so it needs the
- * lock only after that.
- */
-static void gz_submit(struct hoist_compressor *c, int final)
-{
-	struct gz_slot *s = &c->slots[c->queued % GZ_SLOTS];
-
-	if (!s->in)
-		s->in = hoist_xmalloc(GZ_CHUNK);
-	if (!s->out)
-		s->out = hoist_xmalloc(c->out_cap);
-	s->in_len = c->fill_len;
-	c->fill_len = 0;
-	if (!c->started && !final)
-		gz_start(c);
-	if (!c->started || c->nthreads == 0) {
-		gz_member(c->inline_ld, c->xfl, c->out_cap, s);
-		s->done = 1;
-		c->queued++;
-		return;
-	}
-	pthread_mutex_lock(&c->lock);
-	s->done = 0;
-	c->queued++;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static int gz_write(struct hoist_compressor *c, const void *data, size_t len,
-		    struct hoist_err *err)
-{
-	const unsigned char *p = data;
-	int rc;
-
-	while (len > 0) {
-		struct gz_slot *s;
-		size_t n;
-
-		/* the ring is full: wait for the oldest chunk */
-		if (c->fill_len == 0 && c->queued - c->out_seq == GZ_SLOTS &&
-		    (rc = gz_drain(c, c->out_seq + 1, err)) < 0)
-			return rc;
-		s = &c->slots[c->queued % GZ_SLOTS];
-		if (!s->in)
-			s->in = hoist_xmalloc(GZ_CHUNK);
-		n = GZ_CHUNK - c->fill_len;
-		if (n > len)
-			n = len;
-		memcpy(s->in + c->fill_len, p, n);
-		c->fill_len += n;
-		p += n;
-		len -= n;
-		if (c->fill_len == GZ_CHUNK) {
-			gz_submit(c, 0);
-			if ((rc = gz_drain(c, c->out_seq, err)) < 0)
-				return rc;
-		}
-	}
-	return 0;
-}
-
-static int gz_finish(struct hoist_compressor *c, struct hoist_err *err)
-{
-	/* an empty input still makes one (empty) member: a valid gzip file */
-	if (c->fill_len > 0 || c->queued == 0)
-		gz_submit(c, 1);
-	return gz_drain(c, c->queued, err);
-}
-
-static void gz_free(struct hoist_compressor *c)
-{
-	int i;
-
-	if (c->lock_live) {
-		pthread_mutex_lock(&c->lock);
-		c->stop = 1;
-		pthread_cond_broadcast(&c->work);
-		pthread_mutex_unlock(&c->lock);
-		for (i = 0; i < c->nthreads; i++)
-			pthread_join(c->workers[i].tid, NULL);
-		pthread_cond_destroy(&c->done);
-		pthread_cond_destroy(&c->work);
-		pthread_mutex_destroy(&c->lock);
-	}
-	for (i = 0; i < GZ_MAX_THREADS; i++)
-		libdeflate_free_compressor(c->workers[i].ld);
-	libdeflate_free_compressor(c->inline_ld);
-	for (i = 0; i < GZ_SLOTS; i++) {
-		free(c->slots[i].in);
-		free(c->slots[i].out);
-	}
-}
-
 int hoist_compressor_new(struct hoist_compressor **out,
 			 enum hoist_compression kind, int level,
 			 const struct hoist_sink *sink, struct hoist_err *err)
 {
 	struct hoist_compressor *c;
-	size_t ret;
 	int rc;
 
 	*out = NULL;
@@ -465,39 +106,12 @@ int hoist_compressor_new(struct hoist_compressor **out,
 	case HOIST_COMP_NONE:
 		break;
 	case HOIST_COMP_GZIP:
-		if ((rc = gz_new(c, level, err)) < 0)
+		if ((rc = hoist_gzpool_new(c, level, err)) < 0)
 			goto fail;
 		break;
 	case HOIST_COMP_ZSTD:
-		c->out = hoist_xmalloc(OUT_BUF);
-		c->zc = ZSTD_createCCtx();
-		if (!c->zc) {
-			rc = hoist_err_set(err, HOIST_ENOMEM,
-					   "zstd: cannot create a context");
+		if ((rc = hoist_zstd_new(c, level, err)) < 0)
 			goto fail;
-		}
-		ret = ZSTD_CCtx_setParameter(
-			c->zc, ZSTD_c_compressionLevel,
-			level == HOIST_COMP_LEVEL_DEFAULT ? 3 : level);
-		if (ZSTD_isError(ret)) {
-			rc = zstd_fail(err, "level", ret);
-			goto fail;
-		}
-		ret = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 1);
-		if (ZSTD_isError(ret)) {
-			rc = zstd_fail(err, "checksum", ret);
-			goto fail;
-		}
-		/*
-		 * A libzstd built without threads refuses nbWorkers; its
-		 * single-threaded output differs from the multi-threaded
-		 * one, but is still deterministic on that build.
-		 */
-		ret = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers,
-					     ZSTD_WORKERS);
-		if (ZSTD_isError(ret))
-			(void)ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers,
-						     0);
 		break;
 	default:
 		rc = hoist_err_set(err, HOIST_EINVAL, "unknown compression %d",
@@ -528,27 +142,6 @@ int hoist_compressor_set_threads(struct hoist_compressor *c, int n,
 	return 0;
 }
 
-static int zstd_run(struct hoist_compressor *c, const void *data, size_t len,
-		    ZSTD_EndDirective mode, struct hoist_err *err)
-{
-	ZSTD_inBuffer in = {data, len, 0};
-	size_t ret;
-	int rc;
-
-	for (;;) {
-		ZSTD_outBuffer o = {c->out, OUT_BUF, 0};
-
-		ret = ZSTD_compressStream2(c->zc, &o, &in, mode);
-		if (ZSTD_isError(ret))
-			return zstd_fail(err, "compress", ret);
-		if (o.pos &&
-		    (rc = hoist_sink_write(&c->sink, c->out, o.pos, err)) < 0)
-			return rc;
-		if (mode == ZSTD_e_end ? ret == 0 : in.pos == in.size)
-			return 0;
-	}
-}
-
 int hoist_compressor_write(struct hoist_compressor *c, const void *data,
 			   size_t len, struct hoist_err *err)
 {
@@ -556,14 +149,14 @@ int hoist_compressor_write(struct hoist_compressor *c, const void *data,
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "write after the end of the stream");
 	if (c->failed)
-		return gz_fail(c, &c->fail_err, err);
+		return hoist_gzpool_fail(c, &c->fail_err, err);
 	if (len == 0)
 		return 0;
 	switch (c->kind) {
 	case HOIST_COMP_GZIP:
-		return gz_write(c, data, len, err);
+		return hoist_gzpool_write(c, data, len, err);
 	case HOIST_COMP_ZSTD:
-		return zstd_run(c, data, len, ZSTD_e_continue, err);
+		return hoist_zstd_write(c, data, len, err);
 	case HOIST_COMP_NONE:
 		break;
 	}
@@ -577,13 +170,13 @@ int hoist_compressor_finish(struct hoist_compressor *c, struct hoist_err *err)
 	if (c->finished)
 		return 0;
 	if (c->failed)
-		return gz_fail(c, &c->fail_err, err);
+		return hoist_gzpool_fail(c, &c->fail_err, err);
 	switch (c->kind) {
 	case HOIST_COMP_GZIP:
-		rc = gz_finish(c, err);
+		rc = hoist_gzpool_finish(c, err);
 		break;
 	case HOIST_COMP_ZSTD:
-		rc = zstd_run(c, NULL, 0, ZSTD_e_end, err);
+		rc = hoist_zstd_end(c, err);
 		break;
 	case HOIST_COMP_NONE:
 		break;
@@ -598,9 +191,8 @@ void hoist_compressor_free(struct hoist_compressor *c)
 	if (!c)
 		return;
 	if (c->kind == HOIST_COMP_GZIP)
-		gz_free(c);
-	ZSTD_freeCCtx(c->zc);
-	free(c->out);
+		hoist_gzpool_free(c);
+	hoist_zstd_free(c);
 	free(c);
 }
 
@@ -617,19 +209,6 @@ void hoist_compressor_sink(struct hoist_compressor *c, struct hoist_sink *out)
 }
 
 /* --- decompression --- */
-
-struct hoist_decompressor {
-	enum hoist_compression kind;
-	struct hoist_sink sink;
-	z_stream z;
-	int z_live;
-	int in_member; /* a gzip member has started and not ended */
-	int members;   /* gzip members completed */
-	ZSTD_DCtx *zd;
-	size_t zret; /* last ZSTD_decompressStream result; 0 = frame end */
-	int zseen;   /* any zstd input at all */
-	unsigned char *out;
-};
 
 int hoist_decompressor_new(struct hoist_decompressor **out,
 			   enum hoist_compression kind,
@@ -654,13 +233,8 @@ int hoist_decompressor_new(struct hoist_decompressor **out,
 		d->z_live = 1;
 		break;
 	case HOIST_COMP_ZSTD:
-		d->out = hoist_xmalloc(OUT_BUF);
-		d->zd = ZSTD_createDCtx();
-		if (!d->zd) {
-			rc = hoist_err_set(err, HOIST_ENOMEM,
-					   "zstd: cannot create a decoder");
+		if ((rc = hoist_unzstd_new(d, err)) < 0)
 			goto fail;
-		}
 		break;
 	default:
 		rc = hoist_err_set(err, HOIST_EINVAL, "unknown compression %d",
@@ -730,29 +304,6 @@ static int gunzip_write(struct hoist_decompressor *d, const void *data,
 	return 0;
 }
 
-static int unzstd_run(struct hoist_decompressor *d, const void *data,
-		      size_t len, struct hoist_err *err)
-{
-	ZSTD_inBuffer in = {data, len, 0};
-	int rc;
-
-	for (;;) {
-		ZSTD_outBuffer o = {d->out, OUT_BUF, 0};
-
-		d->zret = ZSTD_decompressStream(d->zd, &o, &in);
-		if (ZSTD_isError(d->zret))
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "zstd: corrupt data: %s",
-					     ZSTD_getErrorName(d->zret));
-		if (o.pos &&
-		    (rc = hoist_sink_write(&d->sink, d->out, o.pos, err)) < 0)
-			return rc;
-		/* A full output buffer may mean more is waiting inside. */
-		if (in.pos == in.size && o.pos < o.size)
-			return 0;
-	}
-}
-
 int hoist_decompressor_write(struct hoist_decompressor *d, const void *data,
 			     size_t len, struct hoist_err *err)
 {
@@ -772,7 +323,7 @@ int hoist_decompressor_write(struct hoist_decompressor *d, const void *data,
 		return 0;
 	case HOIST_COMP_ZSTD:
 		d->zseen = 1;
-		return unzstd_run(d, data, len, err);
+		return hoist_unzstd_write(d, data, len, err);
 	case HOIST_COMP_NONE:
 		break;
 	}
@@ -809,7 +360,7 @@ void hoist_decompressor_free(struct hoist_decompressor *d)
 		return;
 	if (d->z_live)
 		inflateEnd(&d->z);
-	ZSTD_freeDCtx(d->zd);
+	hoist_unzstd_free(d);
 	free(d->out);
 	free(d);
 }

@@ -1,16 +1,14 @@
 /*
- * export.c: checking --output specs into export plans, and running the
- * image-store exporters (image, registry, cacheonly). The layout
- * exporters live in export-oci.c, the file-system ones in export-fs.c.
+ * export.c: the export plan and the dispatch. An --output spec is checked
+ * into a plan (the options every image output shares are parsed here; the
+ * exporter parses its own), and a plan is run through its exporter. The
+ * exporters live in export-<type>.c, behind export-int.h.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "lib/export.h"
+#include "lib/export-int.h"
 #include "lib/image.h"
 #include "lib/ref.h"
 #include "util/buf.h"
@@ -20,60 +18,12 @@
 #include "util/scan.h"
 #include "util/banned.h"
 
-static const struct {
-	const char *name;
-	enum hoist_export_type type;
-} export_types[] = {
-	{"image", HOIST_EXPORT_IMAGE},
-	{"registry", HOIST_EXPORT_IMAGE},
-	{"oci", HOIST_EXPORT_OCI},
-	{"docker", HOIST_EXPORT_DOCKER},
-	{"local", HOIST_EXPORT_LOCAL},
-	{"tar", HOIST_EXPORT_TAR},
-	{"cacheonly", HOIST_EXPORT_CACHEONLY},
+static const struct hoist_exporter *const exporters[] = {
+	&hoist_exporter_image,     &hoist_exporter_registry,
+	&hoist_exporter_oci,       &hoist_exporter_docker,
+	&hoist_exporter_local,     &hoist_exporter_tar,
+	&hoist_exporter_cacheonly,
 };
-
-/* Options each family knows; anything else is warned about and ignored. */
-static const char *const image_keys[] = {"name",
-					 "push",
-					 "push-by-digest",
-					 "registry.insecure",
-					 "dangling-name-prefix",
-					 "danging-name-empty-only",
-					 "name-canonical",
-					 "compression",
-					 "compression-level",
-					 "force-compression",
-					 "oci-mediatypes",
-					 "oci-artifact",
-					 "unpack",
-					 "store",
-					 "rewrite-timestamp",
-					 "source-date-epoch",
-					 "attestation-inline",
-					 "prefer-nondist-layers",
-					 "buildinfo",
-					 "buildinfo-attrs",
-					 NULL};
-static const char *const layout_keys[] = {"name",
-					  "tar",
-					  "compression",
-					  "compression-level",
-					  "force-compression",
-					  "oci-mediatypes",
-					  "oci-artifact",
-					  "rewrite-timestamp",
-					  "source-date-epoch",
-					  "attestation-inline",
-					  "prefer-nondist-layers",
-					  "context",
-					  "prefer-image-digest",
-					  "buildinfo",
-					  "buildinfo-attrs",
-					  NULL};
-static const char *const fs_keys[] = {"platform-split", "mode",
-				      "attestation-prefix", "source-date-epoch",
-				      NULL};
 
 static int key_known(const char *const *keys, const char *k)
 {
@@ -236,66 +186,6 @@ static int parse_names(struct hoist_export_plan *p, const char *list,
 	return rc;
 }
 
-/* dest checks that need no writing: a file dest needs an existing dir. */
-static int check_file_dest(const char *dest, struct hoist_err *err)
-{
-	struct stat st;
-	char *dir;
-	const char *slash;
-	int rc = 0;
-
-	if (strcmp(dest, "-") == 0) {
-		if (isatty(STDOUT_FILENO))
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "refusing to write a tarball to "
-					     "the terminal: give dest=FILE or "
-					     "redirect standard output");
-		return 0;
-	}
-	if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode))
-		return hoist_err_set(err, HOIST_EEXIST,
-				     "destination '%s' is a directory", dest);
-	slash = strrchr(dest, '/');
-	dir = slash ? hoist_xstrndup(dest, (size_t)(slash - dest))
-		    : hoist_xstrdup(".");
-	if (!*dir) {
-		free(dir);
-		dir = hoist_xstrdup("/");
-	}
-	if (stat(dir, &st) < 0)
-		rc = hoist_err_sys(err, errno,
-				   "destination '%s': directory '%s'", dest,
-				   dir);
-	else if (!S_ISDIR(st.st_mode))
-		rc = hoist_err_set(err, HOIST_EINVAL,
-				   "destination '%s': '%s' is not a directory",
-				   dest, dir);
-	else if (access(dir, W_OK) < 0)
-		rc = hoist_err_sys(err, errno,
-				   "destination '%s': directory '%s'", dest,
-				   dir);
-	free(dir);
-	return rc;
-}
-
-static int check_dir_dest(const char *dest, struct hoist_err *err)
-{
-	struct stat st;
-
-	if (stat(dest, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			return hoist_err_set(err, HOIST_EEXIST,
-					     "destination directory '%s' is a "
-					     "file",
-					     dest);
-		if (access(dest, W_OK) < 0)
-			return hoist_err_sys(err, errno, "destination '%s'",
-					     dest);
-		return 0;
-	}
-	return check_file_dest(dest, err);
-}
-
 static int plan_image_opts(struct hoist_export_plan *p,
 			   const struct hoist_output *o, struct hoist_err *err)
 {
@@ -374,7 +264,7 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 		      const char *const *tags, size_t ntags, int64_t epoch,
 		      struct hoist_err *err)
 {
-	const char *const *known = NULL;
+	const struct hoist_exporter *x = NULL;
 	const char *v;
 	size_t i;
 	int rc = 0;
@@ -383,17 +273,17 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 	p->platform_split = -1;
 	p->epoch = epoch;
 	p->created = epoch >= 0 ? epoch : (int64_t)time(NULL);
-	for (i = 0; i < HOIST_ARRAY_SIZE(export_types); i++)
-		if (strcmp(o->type, export_types[i].name) == 0)
-			break;
-	if (i == HOIST_ARRAY_SIZE(export_types))
+	for (i = 0; i < HOIST_ARRAY_SIZE(exporters); i++)
+		if (strcmp(o->type, exporters[i]->name) == 0)
+			x = exporters[i];
+	if (!x)
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "unknown output type '%s': want image, "
 				     "registry, oci, docker, local, tar or "
 				     "cacheonly",
 				     o->type);
-	p->type = export_types[i].type;
-	p->type_name = export_types[i].name;
+	p->type = x->type;
+	p->type_name = x->name;
 	if (o->dest)
 		p->dest = hoist_xstrdup(o->dest);
 
@@ -405,164 +295,28 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 			goto fail;
 		p->created = p->epoch;
 	}
-
-	switch (p->type) {
-	case HOIST_EXPORT_CACHEONLY:
-		if (o->nattrs || o->dest) {
-			rc = hoist_err_set(err, HOIST_EINVAL,
-					   "output type 'cacheonly' takes no "
-					   "options");
-			goto fail;
-		}
-		p->spec.compression = HOIST_COMP_GZIP;
-		p->spec.level = HOIST_COMP_LEVEL_DEFAULT;
-		p->spec.oci = 1;
-		return 0;
-	case HOIST_EXPORT_IMAGE:
-		known = image_keys;
-		rc = hoist_output_bool(&p->push, o, "push", 1, 0, err);
-		if (rc)
-			goto fail;
-		if (strcmp(o->type, "registry") == 0)
-			p->push = 1;
-		rc = hoist_output_bool(&p->push_by_digest, o, "push-by-digest",
-				       1, 0, err);
-		if (!rc)
-			rc = hoist_output_bool(&p->name_canonical, o,
-					       "name-canonical", 1, 0, err);
-		if (!rc)
-			rc = hoist_output_bool(&p->dangling_empty_only, o,
-					       "danging-name-empty-only", 1, 0,
-					       err);
-		if (rc)
-			goto fail;
-		v = hoist_output_get(o, "dangling-name-prefix");
-		if (v && *v) {
-			/* checked now so a bad prefix fails before the build */
-			char *probe = hoist_xasprintf("%s@sha256:%064d", v, 0);
-			struct hoist_ref r;
-			rc = hoist_ref_parse(&r, probe, HOIST_REF_NORMALIZE,
-					     err);
-			free(probe);
-			if (rc) {
-				hoist_err_prefix(err, "dangling-name-prefix");
-				goto fail;
-			}
-			hoist_ref_release(&r);
-			p->dangling_prefix = hoist_xstrdup(v);
-		}
-		break;
-	case HOIST_EXPORT_OCI:
-	case HOIST_EXPORT_DOCKER:
-		known = layout_keys;
-		/* buildx: an invalid or missing tar= means true */
-		v = hoist_output_get(o, "tar");
-		p->tar = 1;
-		if (v && hoist_scan_bool(&p->tar, v, "tar", NULL) != 0)
-			p->tar = 1;
-		if (!p->dest) {
-			if (p->type == HOIST_EXPORT_DOCKER) {
-				rc = hoist_err_set(
-					err, HOIST_EINVAL,
-					"output type 'docker' needs dest=FILE: "
-					"hoist does not load into a Docker "
-					"daemon (use docker load -i FILE)");
-				goto fail;
-			}
-			p->dest = hoist_xstrdup("-");
-		}
-		if (!p->tar && strcmp(p->dest, "-") == 0) {
-			rc = hoist_err_set(err, HOIST_EINVAL,
-					   "output type '%s' with tar=false "
-					   "needs dest=DIRECTORY",
-					   p->type_name);
-			goto fail;
-		}
-		rc = p->tar ? check_file_dest(p->dest, err)
-			    : check_dir_dest(p->dest, err);
-		if (rc)
-			goto fail;
-		break;
-	case HOIST_EXPORT_LOCAL:
-	case HOIST_EXPORT_TAR:
-		known = fs_keys;
-		v = hoist_output_get(o, "platform-split");
-		if (v) {
-			rc = hoist_output_bool(&p->platform_split, o,
-					       "platform-split", 0, 0, err);
-			if (rc)
-				goto fail;
-		}
-		v = hoist_output_get(o, "mode");
-		if (v) {
-			char m[16] = "";
-			size_t n = 0;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			for (; *v && n + 1 < sizeof(m); v++)
-				m[n++] = (char)(*v >= 'A' && *v <= 'Z' ? *v + 32
-								       : *v);
-			while (n && (m[n - 1] == ' ' || m[n - 1] == '\t'))
-				n--;
-			m[n] = '\0';
-			if (strcmp(m, "delete") == 0)
-				p->mode_delete = 1;
-			else if (strcmp(m, "copy") != 0) {
-				rc = hoist_err_set(
-					err, HOIST_EINVAL,
-					"invalid mode '%s' for "
-					"output type '%s': want copy "
-					"or delete",
-					hoist_output_get(o, "mode"),
-					p->type_name);
-				goto fail;
-			}
-		}
-		if (p->type == HOIST_EXPORT_LOCAL) {
-			if (!p->dest || !*p->dest) {
-				rc = hoist_err_set(err, HOIST_EINVAL,
-						   "dest is required for local "
-						   "exporter");
-				goto fail;
-			}
-			if (strcmp(p->dest, "-") == 0) {
-				rc = hoist_err_set(err, HOIST_EINVAL,
-						   "dest cannot be stdout for "
-						   "local exporter");
-				goto fail;
-			}
-			rc = check_dir_dest(p->dest, err);
-		} else {
-			if (!p->dest || !*p->dest) {
-				free(p->dest);
-				p->dest = hoist_xstrdup("-");
-			}
-			rc = check_file_dest(p->dest, err);
-		}
-		if (rc)
-			goto fail;
-		/* the internal image of a filesystem export: raw tar layers */
-		p->spec.compression = HOIST_COMP_NONE;
-		p->spec.level = HOIST_COMP_LEVEL_DEFAULT;
-		p->spec.oci = 1;
-		break;
-	default:
-		break;
-	}
-
-	for (i = 0; i < o->nattrs; i++)
-		if (!key_known(known, o->attrs[i].key))
+	rc = x->plan(p, o, err);
+	if (rc)
+		goto fail;
+	for (i = 0; x->keys && i < o->nattrs; i++)
+		if (!key_known(x->keys, o->attrs[i].key))
 			hoist_log(HOIST_LOG_WARN,
 				  "output type '%s': unknown option '%s' "
 				  "ignored",
 				  p->type_name, o->attrs[i].key);
-
-	if (p->type == HOIST_EXPORT_LOCAL || p->type == HOIST_EXPORT_TAR)
+	if (!x->image)
 		return 0;
 
 	rc = plan_image_opts(p, o, err);
 	if (rc)
 		goto fail;
+	for (i = 0; i < ntags; i++)
+		if (!*tags[i]) {
+			rc = hoist_err_set(err, HOIST_EINVAL,
+					   "invalid tag '': an image name is "
+					   "needed");
+			goto fail;
+		}
 	if (ntags) {
 		struct hoist_buf all = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 		for (i = 0; i < ntags; i++) {
@@ -582,95 +336,44 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 				   "tag is needed when pushing to registry");
 		goto fail;
 	}
-	if (p->type == HOIST_EXPORT_IMAGE) {
-		rc = hoist_output_bool(&p->reg.conn.insecure, o,
-				       "registry.insecure", 1, 0, err);
-		if (rc)
-			goto fail;
-	}
 	return 0;
 fail:
 	hoist_export_plan_release(p);
 	return rc;
 }
 
-/* The descriptor an OCI layout's index.json and the metadata file carry. */
-json_t *hoist_export_layout_desc(const json_t *root, int64_t created)
+static const struct hoist_exporter *exporter_of(enum hoist_export_type t)
 {
-	json_t *d = json_deep_copy(root), *ann;
-	char when[32];
-
-	ann = json_object_get(d, "annotations");
-	if (!ann) {
-		ann = json_object();
-		json_object_set_new(d, "annotations", ann);
-	}
-	hoist_image_time(created, when);
-	hoist_json_set_str(ann, HOIST_ANN_CREATED, when);
-	return d;
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(exporters); i++)
+		if (exporters[i]->type == t)
+			return exporters[i];
+	return &hoist_exporter_cacheonly;
 }
 
-static int export_image(const struct hoist_export_plan *p,
-			struct hoist_store *s, const json_t *root,
-			struct hoist_err *err)
+/* A name NAME@DIGEST must carry the image's own digest. */
+static int check_digests(const struct hoist_export_plan *p, const char *digest,
+			 struct hoist_err *err)
 {
-	const char *digest = hoist_json_str(root, "digest");
-	int rc = 0;
+	for (size_t i = 0; i < p->nnames; i++) {
+		const char *at = strchr(p->names[i], '@');
+		if (at && digest && strcmp(at + 1, digest) != 0)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "name '%s': the digest is not the "
+					     "image's (%s)",
+					     p->names[i], digest);
+	}
+	return 0;
+}
 
-	for (size_t i = 0; i < p->nnames && !rc; i++) {
-		if (p->push_by_digest)
-			break; /* bare repositories: pushed, not named */
-		rc = hoist_store_tag(s, p->names[i], root, err);
-		if (rc)
-			return hoist_err_prefix(err, "name '%s'", p->names[i]);
-		hoist_log(HOIST_LOG_INFO, "naming to %s", p->names[i]);
-		if (p->name_canonical && !strchr(p->names[i], '@')) {
-			struct hoist_ref r;
-			char *c;
-			rc = hoist_ref_parse(&r, p->names[i], 0, err);
-			if (rc)
-				return rc;
-			free(r.tag);
-			r.tag = NULL;
-			free(r.digest);
-			r.digest = hoist_xstrdup(digest);
-			c = hoist_ref_string(&r);
-			hoist_ref_release(&r);
-			rc = hoist_store_tag(s, c, root, err);
-			free(c);
-		}
-	}
-	for (size_t i = 0; i < p->nnames && !rc && p->push; i++) {
-		struct hoist_push_stats st;
-		char a[32];
-		rc = hoist_push(s, root, p->names[i], p->push_by_digest,
-				&p->reg, &st, err);
-		if (rc)
-			return rc;
-		snprintf(a, sizeof(a), "%.1f MiB",
-			 (double)st.bytes_sent / (1 << 20));
-		hoist_log(HOIST_LOG_INFO,
-			  "pushed %s@%s: %llu blobs, %llu already there, "
-			  "%llu resumed, %s sent, %llu retries",
-			  p->names[i], st.digest, (unsigned long long)st.blobs,
-			  (unsigned long long)st.blobs_present,
-			  (unsigned long long)st.blobs_resumed, a,
-			  (unsigned long long)st.retries);
-	}
-	if (!rc && p->dangling_prefix &&
-	    (!p->dangling_empty_only || !p->nnames)) {
-		struct hoist_ref r;
-		char *raw =
-			hoist_xasprintf("%s@%s", p->dangling_prefix, digest);
-		rc = hoist_ref_parse(&r, raw, HOIST_REF_NORMALIZE, err);
-		free(raw);
-		if (rc)
-			return rc;
-		raw = hoist_ref_string(&r);
-		hoist_ref_release(&r);
-		rc = hoist_store_tag(s, raw, root, err);
-		free(raw);
-	}
+int hoist_export_write(const struct hoist_export_plan *p, struct hoist_store *s,
+		       const json_t *root, struct hoist_err *err)
+{
+	json_t *desc = NULL;
+	int rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
+
+	if (!rc)
+		rc = exporter_of(p->type)->write(p, s, root, &desc, err);
+	json_decref(desc);
 	return rc;
 }
 
@@ -682,9 +385,11 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
-	rc = hoist_build_image(b, &p->spec, &root, &cfg, err);
+	rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
+	if (!rc)
+		rc = hoist_build_image(b, &p->spec, &root, &cfg, err);
 	if (rc)
-		return rc;
+		goto out;
 	if (p->attest &&
 	    (p->type == HOIST_EXPORT_IMAGE || p->type == HOIST_EXPORT_OCI)) {
 		/* docker, local and tar ignore attestations, as buildx */
@@ -703,24 +408,10 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 			json_object_set(meta, "buildx.build.provenance", prov);
 		json_decref(prov);
 	}
-	switch (p->type) {
-	case HOIST_EXPORT_CACHEONLY:
-		goto out;
-	case HOIST_EXPORT_LOCAL:
-	case HOIST_EXPORT_TAR:
-		rc = hoist_export_fs(p, s, root, err);
-		goto out;
-	case HOIST_EXPORT_IMAGE:
-		rc = export_image(p, s, root, err);
-		desc = json_incref(root);
-		break;
-	case HOIST_EXPORT_OCI:
-	case HOIST_EXPORT_DOCKER:
-		rc = hoist_export_layout(p, s, root, err);
-		desc = hoist_export_layout_desc(root, p->created);
-		break;
-	}
-	if (rc)
+	rc = check_digests(p, hoist_json_str(root, "digest"), err);
+	if (!rc)
+		rc = exporter_of(p->type)->write(p, s, root, &desc, err);
+	if (rc || !desc)
 		goto out;
 	hoist_json_set_str(meta, "containerimage.digest",
 			   hoist_json_str(root, "digest"));

@@ -14,6 +14,9 @@
  * names, destinations) without touching anything, so a bad spec fails
  * before any work is done. hoist_export_run() then writes the output
  * atomically: a failure leaves nothing at dest.
+ *
+ * export.c holds the plan and the dispatch; each exporter lives in its own
+ * export-<type>.c behind the interface of export-int.h.
  */
 #ifndef HOIST_LIB_EXPORT_H
 #define HOIST_LIB_EXPORT_H
@@ -78,11 +81,25 @@ int hoist_export_plan(struct hoist_export_plan *plan,
 		      size_t ntags, int64_t epoch, struct hoist_err *err);
 void hoist_export_plan_release(struct hoist_export_plan *plan);
 
+/*
+ * Refuse a destination that would overwrite or write into what must
+ * survive: one that is, contains or lies inside the staging area
+ * (store_root, may be NULL) or an input tree (inputs: --rootfs and
+ * --layer directories, a build context), or that is or contains "/" or
+ * $HOME. 0, or HOIST_EINVAL with one line naming both paths. Standard
+ * output passes. hoist_export_run and hoist_export_write check the
+ * staging area themselves; a build calls this first with its inputs.
+ */
+int hoist_export_guard(const struct hoist_export_plan *plan,
+		       const char *store_root, const char *const *inputs,
+		       size_t ninputs, struct hoist_err *err);
+
 /* 1 if the output writes to standard output. */
 int hoist_export_uses_stdout(const struct hoist_export_plan *plan);
 
 /*
- * Run one export. Metadata keys (containerimage.digest, ...) are added to
+ * Run one export: build the image the plan wants (hoist_build_image) and
+ * write it. Metadata keys (containerimage.digest, ...) are added to
  * meta, buildx's --metadata-file map.
  */
 int hoist_export_run(const struct hoist_export_plan *plan,
@@ -90,16 +107,14 @@ int hoist_export_run(const struct hoist_export_plan *plan,
 		     struct hoist_err *err);
 
 /*
- * The root descriptor as an OCI layout's index.json and the metadata file
- * show it: with org.opencontainers.image.created. New reference.
+ * Write the stored image root through plan's exporter, without building:
+ * `hoist copy` to oci:, oci-archive: and docker-archive: uses this with a
+ * plan it fills itself (type, type_name, tar, dest, created, names or
+ * layout_ref). Returns 0, or a negative HOIST_E* code with err naming the
+ * export and its destination; nothing is left half-written at dest.
  */
-json_t *hoist_export_layout_desc(const json_t *root, int64_t created);
-
-/* Per-exporter entry points (export-oci.c, export-fs.c). */
-int hoist_export_layout(const struct hoist_export_plan *plan,
-			struct hoist_store *s, const json_t *root,
-			struct hoist_err *err);
-int hoist_export_fs(const struct hoist_export_plan *plan, struct hoist_store *s,
-		    const json_t *root, struct hoist_err *err);
+int hoist_export_write(const struct hoist_export_plan *plan,
+		       struct hoist_store *s, const json_t *root,
+		       struct hoist_err *err);
 
 #endif

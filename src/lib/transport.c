@@ -246,7 +246,7 @@ static int write_layout(struct hoist_store *s, const json_t *root,
 	} else if (t->ref) {
 		p.layout_ref = hoist_xstrdup(t->ref);
 	}
-	rc = hoist_export_layout(&p, s, root, err);
+	rc = hoist_export_write(&p, s, root, err);
 	hoist_export_plan_release(&p);
 	return rc;
 }

@@ -11,8 +11,8 @@
  * descriptors we hold, with ".." done by going back to one of them, so no
  * name or symlink can lead outside dest, even one an earlier entry of the
  * same layer planted. The kernel's openat2 does the lookups that need no
- * bookkeeping (hardlink targets, the end-of-layer pass); for the rest see
- * resolve(). We do not use archive_write_disk: whiteouts, opaque
+ * bookkeeping (hardlink targets, the end-of-layer pass); the walk lives in
+ * resolve.c, with its own tests. We do not use archive_write_disk: whiteouts, opaque
  * directories and hardlink targets need checks it cannot express, and its
  * path-based writes would have to be re-checked anyway.
  *
@@ -36,22 +36,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#endif
-#endif
 
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "lib/resolve.h"
 #include "lib/unpack.h"
 #include "util/buf.h"
+#include "util/path.h"
+#include "util/strmap.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -62,81 +59,6 @@
 #define WH_OPAQUE ".wh..wh..opq"
 #define NAME_ECHO_MAX 300
 #define READ_BLOCK (128 * 1024)
-
-/* A string-keyed open-addressing map with size_t values. */
-struct pmap {
-	char **keys;
-	size_t *vals;
-	size_t cap; /* power of two, or 0 */
-	size_t n;
-};
-
-static size_t pmap_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
-static size_t *pmap_get(const struct pmap *m, const char *key)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = pmap_hash(key) & (m->cap - 1);;
-	     i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i])
-			return NULL;
-		if (strcmp(m->keys[i], key) == 0)
-			return &m->vals[i];
-	}
-}
-
-static void pmap_insert_slot(struct pmap *m, char *key, size_t val)
-{
-	size_t i = pmap_hash(key) & (m->cap - 1);
-
-	while (m->keys[i])
-		i = (i + 1) & (m->cap - 1);
-	m->keys[i] = key;
-	m->vals[i] = val;
-	m->n++;
-}
-
-/* Insert key if absent. Returns 1 if added, 0 if it was there. */
-static int pmap_put(struct pmap *m, const char *key, size_t val)
-{
-	if (pmap_get(m, key))
-		return 0;
-	if ((m->n + 1) * 2 > m->cap) {
-		struct pmap old = *m;
-
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->keys = hoist_xcalloc(m->cap, sizeof(*m->keys));
-		m->vals = hoist_xcalloc(m->cap, sizeof(*m->vals));
-		m->n = 0;
-		for (size_t i = 0; i < old.cap; i++) {
-			if (old.keys[i])
-				pmap_insert_slot(m, old.keys[i], old.vals[i]);
-		}
-		free(old.keys);
-		free(old.vals);
-	}
-	pmap_insert_slot(m, hoist_xstrdup(key), val);
-	return 1;
-}
-
-static void pmap_release(struct pmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
 
 /* Directory metadata to apply when the layer is complete. */
 struct deferred {
@@ -159,8 +81,8 @@ struct unpacker {
 
 	char entry[NAME_ECHO_MAX + 4]; /* current entry, escaped for errors */
 
-	struct pmap seen;
-	struct pmap dmap; /* path -> index into dirs */
+	struct hoist_strmap seen;
+	struct hoist_strmap dmap; /* path -> index into dirs */
 	struct deferred *dirs;
 	size_t ndirs, adirs;
 
@@ -173,6 +95,9 @@ struct unpacker {
 	char *cache_canon; /* its in-root path */
 	int cache_fd;
 	int cache_stale;
+
+	int walk_flags;  /* W_* of the walk in progress */
+	int walk_failed; /* walked_dir failed (its error is prefixed) */
 };
 
 static int fail(struct unpacker *u, int code, const char *fmt, ...)
@@ -209,45 +134,9 @@ static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
 	return code;
 }
 
-/*
- * Normalise a tar path the way containerd does (filepath.Clean, then
- * joined to "/"): a leading '/', "./" and empty components are dropped,
- * and ".." removes the component before it, with the root as its floor,
- * so "a/../b" is "b" and "../x" is "x". "" is the root. This is purely
- * lexical; symlinks are dealt with when the path is resolved.
- */
-static char *norm_path(const char *in)
-{
-	char *out = hoist_xmalloc(strlen(in) + 1);
-	size_t len = 0;
-	const char *p = in;
-
-	while (*p) {
-		const char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			while (len > 0 && out[len - 1] != '/')
-				len--;
-			if (len > 0)
-				len--; /* the '/' before the dropped name */
-		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (len)
-				out[len++] = '/';
-			memcpy(out + len, p, n);
-			len += n;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-	}
-	out[len] = '\0';
-	return out;
-}
-
 static struct deferred *defer_get(struct unpacker *u, const char *path)
 {
-	size_t *idx = pmap_get(&u->dmap, path);
+	size_t *idx = hoist_strmap_get(&u->dmap, path);
 
 	if (idx)
 		return &u->dirs[*idx];
@@ -258,7 +147,7 @@ static struct deferred *defer_get(struct unpacker *u, const char *path)
 	}
 	memset(&u->dirs[u->ndirs], 0, sizeof(u->dirs[0]));
 	u->dirs[u->ndirs].path = hoist_xstrdup(path);
-	pmap_put(&u->dmap, path, u->ndirs);
+	hoist_strmap_put(&u->dmap, path, u->ndirs);
 	return &u->dirs[u->ndirs++];
 }
 
@@ -281,67 +170,6 @@ enum {
 	W_NOFOLLOW = 8, /* refuse symlinks instead of following them */
 };
 
-/* The kernel's MAXSYMLINKS, so that openat2 and our walk agree. */
-#define MAX_HOPS 40
-
-/* "%s '%s'" with the in-root location canon/name, escaped. */
-static void quote_at(char *dst, size_t len, const char *canon, const char *name)
-{
-	char *at = *canon ? hoist_xasprintf("%s/%s", canon, name)
-			  : hoist_xstrdup(name);
-
-	hoist_err_quote(dst, len, at, HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
-	free(at);
-}
-
-/*
- * The directories a walk is in, root first: fds[i] is the directory whose
- * in-root path is the first lens[i] bytes of canon. ".." pops, an absolute
- * symlink target pops back to the root, and since every step is an
- * O_NOFOLLOW open relative to a descriptor we hold, the walk cannot leave
- * the root whatever the names and symlinks say.
- */
-struct wstack {
-	int *fds;
-	size_t *lens;
-	size_t n, alloc;
-	struct hoist_buf canon;
-};
-
-static void ws_push(struct wstack *w, int fd)
-{
-	if (w->n == w->alloc) {
-		w->alloc = w->alloc ? w->alloc * 2 : 16;
-		w->fds = hoist_xreallocarray(w->fds, w->alloc, sizeof(*w->fds));
-		w->lens = hoist_xreallocarray(w->lens, w->alloc,
-					      sizeof(*w->lens));
-	}
-	w->fds[w->n] = fd;
-	w->lens[w->n] = w->canon.len;
-	w->n++;
-}
-
-/* Back to depth keep (1: the root). */
-static void ws_pop_to(struct wstack *w, size_t keep)
-{
-	while (w->n > keep) {
-		w->n--;
-		close(w->fds[w->n]);
-	}
-	if (w->n && w->lens[w->n - 1] < w->canon.len) {
-		w->canon.len = w->lens[w->n - 1];
-		w->canon.data[w->canon.len] = '\0';
-	}
-}
-
-static void ws_release(struct wstack *w)
-{
-	ws_pop_to(w, 0);
-	free(w->fds);
-	free(w->lens);
-	hoist_buf_release(&w->canon);
-}
-
 /* Not root: give the directory name in dirfd u+rwx until the layer ends. */
 static int fixup_dir(struct unpacker *u, int dirfd, const char *name, int fd,
 		     const char *canon)
@@ -354,7 +182,7 @@ static int fixup_dir(struct unpacker *u, int dirfd, const char *name, int fd,
 		return fail_sys(u, errno, "stat '%s'", canon);
 	if ((st.st_mode & 0700) == 0700)
 		return 0;
-	fresh = !pmap_get(&u->dmap, canon);
+	fresh = !hoist_strmap_get(&u->dmap, canon);
 	if (fchmodat(dirfd, name, (st.st_mode & 07777) | 0700,
 		     AT_SYMLINK_NOFOLLOW) < 0)
 		return fail_sys(u, errno, "chmod '%s'", canon);
@@ -366,237 +194,72 @@ static int fixup_dir(struct unpacker *u, int dirfd, const char *name, int fd,
 	return 0;
 }
 
+/* The resolver's callback: the unpacker's bookkeeping of a directory. */
+static int walked_dir(void *ctx, int parentfd, const char *name, int fd,
+		      const char *canon, int created, struct hoist_err *err)
+{
+	struct unpacker *u = ctx;
+	int rc = 0;
+
+	(void)err;
+	if (created) {
+		/* Missing parents get what docker gives them. */
+		struct deferred *d = defer_get(u, canon);
+
+		d->set_mode = 1;
+		d->mode = 0755;
+	} else if ((u->walk_flags & W_FIXUP) && !u->is_root) {
+		rc = fixup_dir(u, parentfd, name, fd, canon);
+		if (rc < 0) {
+			u->walk_failed = 1;
+			return rc;
+		}
+	}
+	if (u->walk_flags & W_RECORD) {
+		hoist_strmap_put(&u->seen, canon, 0);
+		defer_epoch(u, canon);
+	}
+	return 0;
+}
+
 /*
- * Resolve the normalised relative path dir inside the root, as
- * openat2(RESOLVE_IN_ROOT) would: symlinks are followed (up to MAX_HOPS
- * of them), an absolute target starts again from the root, ".." never
- * climbs above it. This is the engine of the write path (openat2 can
- * neither create the missing directories, nor open up the ones a non-root
- * user cannot write, nor say which directories it went through, and the
- * bookkeeping of a layer needs all three) and the fallback of lookup_dir.
- * role says what dir is for in errors ("parent", "hardlink target 'x':
- * parent"). Returns an O_PATH fd or < 0; *canon (may be NULL) receives
- * the directory's in-root path, which the caller frees.
+ * Resolve the normalised relative path dir inside the root (resolve.h):
+ * the walk does the layer's bookkeeping through walked_dir. role says
+ * what dir is for in errors ("parent", "hardlink target 'x': parent").
+ * With lookup, openat2 may do it in one call (no bookkeeping needed
+ * unless it fails). Returns an O_PATH fd or < 0; *canon (may be NULL)
+ * receives the in-root path, which the caller frees.
  */
 static int resolve(struct unpacker *u, const char *dir, int flags,
-		   const char *role, char **canon)
+		   const char *role, char **canon, int lookup)
 {
-	struct wstack w;
-	char *rest = hoist_xstrdup(dir), *p = rest;
-	char at[HOIST_QUOTE_BUF];
-	unsigned hops = 0;
-	int fd, ret;
+	struct hoist_resolver r = {u->rootfd, walked_dir, u};
+	int rf = ((flags & W_CREATE) ? HOIST_RESOLVE_CREATE : 0) |
+		 ((flags & W_NOFOLLOW) ? HOIST_RESOLVE_NOFOLLOW : 0);
+	int fd;
 
-	memset(&w, 0, sizeof(w));
-	hoist_buf_init(&w.canon, HOIST_BUF_UNLIMITED);
-	if (canon)
-		*canon = NULL;
-	fd = openat(u->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = fail_sys(u, errno, "open destination");
-		goto out;
-	}
-	ws_push(&w, fd);
+	u->walk_flags = flags;
+	u->walk_failed = 0;
 	if (flags & W_RECORD)
 		defer_epoch(u, "");
-	while (*p) {
-		char *name = p, *slash = strchr(p, '/');
-		int top = w.fds[w.n - 1], created = 0;
-		const char *cur;
-		struct stat st;
-
-		if (slash) {
-			*slash = '\0';
-			p = slash + 1;
-		} else {
-			p += strlen(p);
-		}
-		if (!*name || strcmp(name, ".") == 0)
-			continue;
-		if (strcmp(name, "..") == 0) {
-			ws_pop_to(&w, w.n > 1 ? w.n - 1 : 1);
-			continue;
-		}
-		cur = w.canon.data ? w.canon.data : "";
-		fd = openat(top, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 && errno == ENOENT && (flags & W_CREATE)) {
-			if (mkdirat(top, name, 0700) < 0 && errno != EEXIST) {
-				quote_at(at, sizeof(at), cur, name);
-				ret = fail_sys(u, errno, "mkdir '%s'", at);
-				goto out;
-			}
-			created = 1;
-			fd = openat(top, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			int e = errno;
-
-			quote_at(at, sizeof(at), cur, name);
-			ret = fail_sys(u, e, "%s '%s'", role, at);
-			goto out;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n;
-			char *next;
-
-			if (flags & W_NOFOLLOW) {
-				close(fd);
-				quote_at(at, sizeof(at), cur, name);
-				ret = fail(u, HOIST_EINVAL,
-					   "%s '%s' is a symlink", role, at);
-				goto out;
-			}
-			if (++hops > MAX_HOPS) {
-				close(fd);
-				hoist_err_quote(at, sizeof(at), dir,
-						HOIST_QUOTE_ALL,
-						HOIST_QUOTE_UTF8);
-				ret = fail_sys(u, ELOOP, "%s '%s'", role, at);
-				/* the layer's doing, not the system's */
-				if (u->err)
-					u->err->code = HOIST_EINVAL;
-				ret = HOIST_EINVAL;
-				goto out;
-			}
-			n = readlinkat(fd, "", target, sizeof(target));
-			close(fd);
-			if (n <= 0 || (size_t)n >= sizeof(target)) {
-				int e = n < 0 ? errno
-					: n   ? ENAMETOOLONG
-					      : ENOENT;
-
-				quote_at(at, sizeof(at), cur, name);
-				ret = fail_sys(u, e, "%s '%s'", role, at);
-				goto out;
-			}
-			next = hoist_xasprintf("%.*s/%s", (int)n, target, p);
-			free(rest);
-			rest = p = next;
-			if (target[0] == '/')
-				ws_pop_to(&w, 1);
-			continue;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			close(fd);
-			quote_at(at, sizeof(at), cur, name);
-			ret = fail(u, HOIST_EINVAL,
-				   "%s '%s' is not a directory", role, at);
-			goto out;
-		}
-		if (w.canon.len)
-			hoist_buf_addch(&w.canon, '/', NULL);
-		hoist_buf_adds(&w.canon, name, NULL);
-		ws_push(&w, fd);
-		cur = w.canon.data;
-		if (created) {
-			/* Missing parents get what docker gives them. */
-			struct deferred *d = defer_get(u, cur);
-
-			d->set_mode = 1;
-			d->mode = 0755;
-		} else if ((flags & W_FIXUP) && !u->is_root) {
-			ret = fixup_dir(u, top, name, fd, cur);
-			if (ret < 0)
-				goto out;
-		}
-		if (flags & W_RECORD) {
-			pmap_put(&u->seen, cur, 0);
-			defer_epoch(u, cur);
-		}
-	}
-	if (canon)
-		*canon = hoist_xstrdup(w.canon.data ? w.canon.data : "");
-	ret = w.fds[--w.n];
-out:
-	ws_release(&w);
-	free(rest);
-	return ret;
+	fd = lookup ? hoist_resolve_lookup(&r, dir, rf, role, u->err)
+		    : hoist_resolve_walk(&r, dir, rf, role, canon, u->err);
+	if (fd < 0 && !u->walk_failed)
+		hoist_err_prefix(u->err, "layer '%s': entry '%s'", u->what,
+				 u->entry);
+	return fd;
 }
 
-#if defined(SYS_openat2) && defined(RESOLVE_IN_ROOT)
-/* Set once openat2 turned out to be missing, or by tests. */
-static int openat2_off;
-
-void hoist_unpack_set_openat2(int enable)
-{
-	__atomic_store_n(&openat2_off, !enable, __ATOMIC_RELAXED);
-}
-
-/* An fd, or a negative errno (-ENOSYS: use the fallback). */
-static int try_openat2(int dirfd, const char *path, uint64_t flags,
-		       uint64_t resolve_flags)
-{
-	struct open_how how;
-
-	if (__atomic_load_n(&openat2_off, __ATOMIC_RELAXED))
-		return -ENOSYS;
-	memset(&how, 0, sizeof(how));
-	how.flags = flags;
-	how.resolve = resolve_flags;
-	/* EAGAIN: a rename raced with ".." resolution; the kernel asks
-	 * for a retry. */
-	for (int i = 0; i < 8; i++) {
-		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-
-		if (fd >= 0)
-			return (int)fd;
-		if (errno == EAGAIN || errno == EINTR)
-			continue;
-		if (errno == ENOSYS)
-			__atomic_store_n(&openat2_off, 1, __ATOMIC_RELAXED);
-		/* EPERM: a seccomp filter that does not know openat2 */
-		if (errno == ENOSYS || errno == EPERM)
-			return -ENOSYS;
-		return -errno;
-	}
-	return -EAGAIN;
-}
-#else
-void hoist_unpack_set_openat2(int enable)
-{
-	(void)enable;
-}
-
-static int try_openat2(int dirfd, const char *path, uint64_t flags,
-		       uint64_t resolve_flags)
-{
-	(void)dirfd;
-	(void)path;
-	(void)flags;
-	(void)resolve_flags;
-	return -ENOSYS;
-}
-#ifndef RESOLVE_IN_ROOT
-#define RESOLVE_IN_ROOT 0
-#define RESOLVE_BENEATH 0
-#define RESOLVE_NO_SYMLINKS 0
-#define RESOLVE_NO_MAGICLINKS 0
-#endif
-#endif
-
-/*
- * A lookup that needs no bookkeeping: the directory at the normalised
- * path dir as an O_PATH fd, resolved in the root (symlinks followed) or,
- * with W_NOFOLLOW in flags, beneath it with no symlink at all. The kernel
- * does it in one call when it has openat2. When it has not, or the call
- * fails, resolve() does the same walk, which either succeeds (no openat2;
- * a directory a non-root user must open up, with W_FIXUP) or says
- * precisely what is wrong, with the same words either way.
- */
+/* A lookup that needs no bookkeeping beyond W_FIXUP. */
 static int lookup_dir(struct unpacker *u, const char *dir, int flags,
 		      const char *role)
 {
-	uint64_t how = (flags & W_NOFOLLOW)
-			       ? RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-					 RESOLVE_NO_MAGICLINKS
-			       : RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	int fd = try_openat2(u->rootfd, *dir ? dir : ".",
-			     O_PATH | O_DIRECTORY | O_CLOEXEC, how);
+	return resolve(u, dir, flags, role, NULL, 1);
+}
 
-	if (fd >= 0)
-		return fd;
-	return resolve(u, dir, flags, role, NULL);
+void hoist_unpack_set_openat2(int enable)
+{
+	hoist_resolve_set_openat2(enable);
 }
 
 /*
@@ -629,7 +292,7 @@ static int open_parent(struct unpacker *u, const char *path, int create,
 		return u->cache_fd;
 	}
 	fd = resolve(u, dir, (create ? W_CREATE : 0) | W_FIXUP | W_RECORD,
-		     "parent", &c);
+		     "parent", &c, 0);
 	if (fd < 0) {
 		free(dir);
 		return fd;
@@ -739,7 +402,7 @@ static int opaque_clean(struct unpacker *u, int dirfd, const char *dpath)
 				     : hoist_xstrdup(names[i]);
 		struct stat st;
 
-		if (!pmap_get(&u->seen, child)) {
+		if (!hoist_strmap_get(&u->seen, child)) {
 			ret = rm_at(u, dirfd, names[i]);
 			if (ret < 0)
 				ret = fail_sys(u, -ret, "remove '%s'", child);
@@ -968,7 +631,7 @@ static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 			HOIST_QUOTE_UTF8);
 	/* Resolved like an entry's own path: in the root, all but the last
 	 * component, which is linked as it is. */
-	target = norm_path(target_raw);
+	target = hoist_path_norm(target_raw);
 	if (!*target) {
 		ret = fail(u, HOIST_EINVAL,
 			   "hardlink target '%s' is a directory", echo);
@@ -1054,7 +717,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	}
 	hoist_err_quote(u->entry, sizeof(u->entry), raw, HOIST_QUOTE_ALL,
 			HOIST_QUOTE_UTF8);
-	path = norm_path(raw);
+	path = hoist_path_norm(raw);
 	if (!*path) {
 		ret = 0; /* the root itself: dest is the caller's */
 		goto out;
@@ -1133,7 +796,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 			   (unsigned)type);
 	}
 	if (ret == 0)
-		pmap_put(&u->seen, cpath, 0);
+		hoist_strmap_put(&u->seen, cpath, 0);
 out:
 	free(cpath);
 	free(path);
@@ -1233,8 +896,8 @@ static void unpacker_release(struct unpacker *u)
 		close(u->cache_fd);
 	free(u->cache_path);
 	free(u->cache_canon);
-	pmap_release(&u->seen);
-	pmap_release(&u->dmap);
+	hoist_strmap_release(&u->seen);
+	hoist_strmap_release(&u->dmap);
 	for (size_t i = 0; i < u->ndirs; i++)
 		free(u->dirs[i].path);
 	free(u->dirs);

@@ -65,6 +65,52 @@ expect_error "bad env" "invalid env" $B --env NOEQUALS -o "type=oci,dest=$S/out/
 expect_error "bad expose" "invalid --expose" $B --expose 99999 -o "type=oci,dest=$S/out/x.tar"
 expect_error "bad entrypoint JSON" "entrypoint" $B --entrypoint '["a",' -o "type=oci,dest=$S/out/x.tar"
 
+# destinations that would wipe or write into what must survive
+"$HOIST" build --rootfs "$S/tree" -o type=image,name=guard/app:1 >/dev/null 2>&1
+store_sum() { (cd "$HOIST_ROOT" && find . -path ./ingest -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum); }
+before=$(store_sum)
+expect_error "mode=delete onto the staging area" "is the staging area" \
+	$B -o "type=local,dest=$HOIST_ROOT,mode=delete"
+expect_error "mode=delete onto a parent of the staging area" "contains the staging area" \
+	$B -o "type=local,dest=$(dirname "$HOIST_ROOT"),mode=delete"
+expect_error "local dest inside the staging area" "inside the staging area" \
+	$B -o "type=local,dest=$HOIST_ROOT/blobs"
+expect_error "oci dir inside the staging area (copy)" "inside the staging area" \
+	"$HOIST" copy guard/app:1 "oci:$HOIST_ROOT/layout"
+expect_error "local dest inside the rootfs" "inside the input tree" \
+	$B -o "type=local,dest=$S/tree/sub"
+mkdir -p "$S/in" && cp -a "$S/tree" "$S/in/tree"
+expect_error "local dest containing the rootfs" "contains the input tree" \
+	"$HOIST" build --rootfs "$S/in/tree" -o "type=local,dest=$S/in,mode=delete"
+expect_error "local dest /" "destination '/' contains" $B -o "type=local,dest=/,mode=delete"
+mkdir -p "$S/home"
+expect_error "local dest is HOME" "the home directory" \
+	env HOME="$S/home" $B -o "type=local,dest=$S/home,mode=delete"
+check "the staging area is intact after the refusals" sh -c "
+	[ '$before' = \"\$(cd '$HOIST_ROOT' && find . -path ./ingest -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum)\" ] &&
+	'$HOIST' images -q | grep -qx docker.io/guard/app:1"
+
+# bad values and their documented exit statuses (hoist(1): 1 for an
+# invalid option value, 2 for a usage error such as a --progress mode)
+status_is() { # WANT CMD...: exits WANT
+	want=$1
+	shift
+	"$@" >/dev/null 2>&1
+	[ $? -eq "$want" ]
+}
+check "copy --platform 'linux/' exits 1" status_is 1 "$HOIST" copy --platform 'linux/' guard/app:1 "oci:$S/out/l"
+check "copy --max-concurrent 0 exits 1" status_is 1 "$HOIST" copy --max-concurrent 0 guard/app:1 "oci:$S/out/l"
+check "copy --chunk-size 0 exits 1" status_is 1 "$HOIST" copy --chunk-size 0 guard/app:1 "oci:$S/out/l"
+check "push --max-concurrent 0 exits 1" status_is 1 "$HOIST" push --max-concurrent 0 guard/app:1
+check "copy --progress bogus exits 2" status_is 2 "$HOIST" copy --progress bogus guard/app:1 "oci:$S/out/l"
+check "build --platform 'linux/' exits 1" status_is 1 $B --platform 'linux/' -o "type=oci,dest=$S/out/x.tar"
+check "build --progress bogus exits 2" status_is 2 $B --progress bogus -o "type=oci,dest=$S/out/x.tar"
+check "nothing written by the refused commands" test -z "$(ls -A "$S/out")"
+expect_error "-t ''" "invalid tag ''" $B -t '' -o "type=oci,dest=$S/out/x.tar"
+expect_error "-t NAME@DIGEST with another image's digest" "the digest is not the image's" \
+	$B -t "x/y@sha256:$(printf '0%.0s' $(seq 1 64))" -o type=image -o "type=oci,dest=$S/out/x.tar"
+check "the foreign digest named nothing" sh -c "! '$HOIST' images -q | grep -q '^docker.io/x/y'"
+
 # An unreadable file in the tree: run as an unprivileged user when root.
 mkdir -p "$S/locked/sub" && echo s > "$S/locked/sub/secret" && echo ok > "$S/locked/fine"
 chmod 000 "$S/locked/sub/secret"

@@ -19,6 +19,18 @@ check "extra file survives, tree is complete" sh -c "test -f '$S/merge/extra' &&
 check "local mode=delete mirrors" "$HOIST" build --rootfs "$S/tree" -o "type=local,dest=$S/merge,mode=delete"
 check "extra file is gone" test ! -e "$S/merge/extra"
 
+# mode=copy replaces a symlink that stands where the image has a
+# directory (hoist-output(7): "anything else ... is replaced") and never
+# writes through it
+d=$(cd "$S/tree" && find . -mindepth 1 -maxdepth 1 -type d | head -n 1)
+d=${d#./}
+mkdir -p "$S/symdest" "$S/elsewhere"
+ln -s "$S/elsewhere" "$S/symdest/$d"
+check "mode=copy over a symlink where a directory comes" \
+	"$HOIST" build --rootfs "$S/tree" -o "type=local,dest=$S/symdest"
+check "the symlink is replaced by the directory, nothing written through it" \
+	sh -c "test -d '$S/symdest/$d' && test ! -L '$S/symdest/$d' && test -z \"\$(ls -A '$S/elsewhere')\""
+
 check "tar export to a file" "$HOIST" build --rootfs "$S/tree" -o "type=tar,dest=$S/fs.tar"
 check "tar extracts to the source tree" sh -c "mkdir '$S/x' && tar --xattrs --xattrs-include='*' -C '$S/x' -xpf '$S/fs.tar' && python3 '$HOIST_SRCDIR/tests/integration/treecmp.py' '$S/tree' '$S/x'"
 check "bsdtar lists the same names" sh -c "bsdtar -tf '$S/fs.tar' | sort > '$S/b' && tar -tf '$S/fs.tar' | sort > '$S/g' && cmp '$S/b' '$S/g'"

@@ -70,6 +70,47 @@ check "layout index has exactly two names" sh -c "
 	jq -e '[.manifests[].annotations.\"io.containerd.image.name\"] | sort == [\"example.test/app:1\",\"example.test/other:2\"]' '$S/layout/index.json'"
 check "layout still validates" oci-image-tool validate --type image --ref name=2 "$S/layout"
 
+
+# an OCI directory never shares an inode with the store (issue 12): a user
+# who edits an exported blob corrupts neither the store nor the next export
+same_inode() { # DIR: 0 when a blob of DIR is the store's inode
+	for f in "$1"/blobs/sha256/*; do
+		[ -e "$HOIST_ROOT/blobs/sha256/${f##*/}" ] || continue
+		[ "$(stat -c %d:%i "$f")" = "$(stat -c %d:%i "$HOIST_ROOT/blobs/sha256/${f##*/}")" ] && return 0
+	done
+	return 1
+}
+check "store has the exported blobs" sh -c "
+	ls '$HOIST_ROOT/blobs/sha256' | grep -qx \"\$(jq -r '.manifests[0].digest' '$S/layout/index.json' | cut -c8-)\""
+check "build: no blob of the layout is a store inode" eval '! same_inode "$S/layout"'
+check "name an image in the store" "$HOIST" build --rootfs "$S/tree" \
+	-o type=image,name=local/app:1
+check "copy to oci:DIR: no blob is a store inode" eval '
+	"$HOIST" copy local/app:1 "oci:$S/copied:1" && ! same_inode "$S/copied"'
+big=$(ls -S "$S/copied/blobs/sha256" | head -n 1)
+check "editing an exported blob" eval '
+	chmod u+w "$S/copied/blobs/sha256/$big" && printf x >> "$S/copied/blobs/sha256/$big"'
+check "the store blob is intact" eval '
+	[ "$(sha256sum < "$HOIST_ROOT/blobs/sha256/$big" | cut -c1-64)" = "$big" ]'
+check "the next copy replaces the edited blob" eval '
+	"$HOIST" copy local/app:1 "oci:$S/copied:1" 2>"$S/recopy.err" &&
+	[ "$(sha256sum < "$S/copied/blobs/sha256/$big" | cut -c1-64)" = "$big" ] &&
+	grep -q "does not hold blob" "$S/recopy.err"'
+check "the re-exported layout validates" oci-image-tool validate --type image --ref name=1 "$S/copied"
+
+# a symlinked blobs/sha256 (or blobs) never lets a copy write outside DIR
+mkdir -p "$S/evil/blobs" "$S/elsewhere"
+ln -s "$S/elsewhere" "$S/evil/blobs/sha256"
+printf '{"imageLayoutVersion":"1.0.0"}' > "$S/evil/oci-layout"
+check "copy into a layout whose blobs/sha256 is a symlink is refused" eval '
+	! "$HOIST" copy local/app:1 "oci:$S/evil:1" 2>"$S/evil.err" &&
+	grep -q "is a symlink" "$S/evil.err" && [ -z "$(ls -A "$S/elsewhere")" ]'
+mkdir -p "$S/evil2"
+ln -s "$S/elsewhere" "$S/evil2/blobs"
+check "copy into a layout whose blobs is a symlink is refused" eval '
+	! "$HOIST" copy local/app:1 "oci:$S/evil2:1" 2>/dev/null &&
+	[ -z "$(ls -A "$S/elsewhere")" ]'
+
 # docker archive
 check "docker tarball export" \
 	"$HOIST" build --rootfs "$S/tree" -t app:1 -t example.test/me/app:2 \
