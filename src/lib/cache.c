@@ -323,18 +323,6 @@ int hoist_cache_scan_racy(const struct hoist_cache_scan *scan,
 
 /* --- index files --- */
 
-static const char *layer_mt(enum hoist_compression c)
-{
-	switch (c) {
-	case HOIST_COMP_GZIP:
-		return HOIST_MT_OCI_LAYER_GZIP;
-	case HOIST_COMP_ZSTD:
-		return HOIST_MT_OCI_LAYER_ZSTD;
-	default:
-		return HOIST_MT_OCI_LAYER;
-	}
-}
-
 /* ROOT/cache/<kind>-<sha256 of the NUL-separated parts>.json */
 static char *entry_path(const struct hoist_cache *c, const char *kind,
 			const char *const *parts, size_t nparts)
@@ -434,7 +422,7 @@ static int layer_lookup(const struct hoist_cache *c, const char *path,
 			const struct hoist_layer_opts *opts,
 			struct hoist_layer *out)
 {
-	const char *mt = layer_mt(opts->compression), *s;
+	const char *mt = hoist_image_layer_mt(opts->compression, 1), *s;
 	struct timespec start;
 	json_t *j = load(path), *b;
 	size_t i;
@@ -486,7 +474,7 @@ static int layer_record(const struct hoist_cache *c, const char *path,
 			const struct hoist_layer_opts *opts,
 			const struct hoist_layer *l, struct hoist_err *err)
 {
-	const char *mt = layer_mt(opts->compression);
+	const char *mt = hoist_image_layer_mt(opts->compression, 1);
 	json_t *old = NULL, *j = NULL, *blobs, *b;
 	size_t i;
 	int lock, rc;
@@ -585,7 +573,7 @@ static char *recomp_path(const struct hoist_cache *c, const char *from,
 
 	snprintf(lv, sizeof(lv), "%d", level);
 	parts[0] = from;
-	parts[1] = layer_mt(compression);
+	parts[1] = hoist_image_layer_mt(compression, 1);
 	parts[2] = lv;
 	return entry_path(c, "recomp", parts, 3);
 }
@@ -605,7 +593,7 @@ int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 	j = load(path);
 	f = j ? hoist_json_str(j, "from") : NULL;
 	if (f && strcmp(f, from) == 0 &&
-	    blob_matches(j, layer_mt(compression), level))
+	    blob_matches(j, hoist_image_layer_mt(compression, 1), level))
 		hit = blob_ok(c, j, digest, size);
 	json_decref(j);
 	free(path);
@@ -626,7 +614,8 @@ int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 	if ((lock = cache_lock(c, err)) < 0)
 		return lock;
 	path = recomp_path(c, from, compression, level);
-	j = blob_record(layer_mt(compression), level, digest, size);
+	j = blob_record(hoist_image_layer_mt(compression, 1), level, digest,
+			size);
 	json_object_set_new(j, "version", json_integer(CACHE_VERSION));
 	json_object_set_new(j, "from", json_string(from));
 	rc = save(path, j, err);

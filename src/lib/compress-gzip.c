@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/compress-int.h"
+#include "lib/gzip-level.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -44,9 +45,11 @@ static int gz_alloc(struct libdeflate_compressor **out, int level,
 int hoist_gzpool_new(struct hoist_compressor *c, int level,
 		     struct hoist_err *err)
 {
-	c->level = level == HOIST_COMP_LEVEL_DEFAULT ? 6 : level;
-	/* the extra flags zlib writes, so the header says what it did */
-	c->xfl = c->level >= 9 ? 2 : c->level < 2 ? 4 : 0;
+	int zl = level == HOIST_COMP_LEVEL_DEFAULT ? 6 : level;
+
+	c->level = hoist_gzip_level(level);
+	/* the extra flags zlib writes at that level */
+	c->xfl = zl >= 9 ? 2 : zl < 2 ? 4 : 0;
 	c->out_cap = GZ_HEADER +
 		     libdeflate_deflate_compress_bound(NULL, GZ_CHUNK) +
 		     GZ_TRAILER;
