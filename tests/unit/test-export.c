@@ -232,7 +232,7 @@ static void test_image_options(void **state)
 			      "registry.insecure=true",
 			      NULL, 0, -1, &err),
 			 0);
-	assert_true(p.reg.insecure);
+	assert_true(p.reg.conn.insecure);
 	hoist_export_plan_release(&p);
 }
 
