@@ -901,8 +901,8 @@ static int fetch_blobs(struct pull *p, struct hoist_err *err)
 		return 0;
 	hoist_log(HOIST_LOG_INFO, "pulling %zu blobs from %s/%s", p->njobs,
 		  p->c.host, p->c.repo);
-	hoist_xfer_init(&p->x, p->c.http, p->opts->reg.conn.max_concurrent, p->njobs,
-			job_start, p);
+	hoist_xfer_init(&p->x, p->c.http, p->opts->reg.conn.max_concurrent,
+			p->njobs, job_start, p);
 	return hoist_xfer_run(&p->x, err);
 }
 

@@ -12,9 +12,9 @@
  * name or symlink can lead outside dest, even one an earlier entry of the
  * same layer planted. The kernel's openat2 does the lookups that need no
  * bookkeeping (hardlink targets, the end-of-layer pass); the walk lives in
- * resolve.c, with its own tests. We do not use archive_write_disk: whiteouts, opaque
- * directories and hardlink targets need checks it cannot express, and its
- * path-based writes would have to be re-checked anyway.
+ * resolve.c, with its own tests. We do not use archive_write_disk: whiteouts,
+ * opaque directories and hardlink targets need checks it cannot express, and
+ * its path-based writes would have to be re-checked anyway.
  *
  * Per layer we keep two maps keyed by the in-root path (where a path lands
  * once symlinks are resolved, so "lib/x" and "usr/lib/x" are one key):
