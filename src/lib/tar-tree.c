@@ -242,17 +242,6 @@ static int copy_data(struct walk *wk, int fd, uint64_t size,
 
 static int walk_dir(struct walk *wk, int dirfd, struct hoist_err *err);
 
-static int open_nofollow(int dirfd, const char *name, int flags)
-{
-	int fd =
-		openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-
-	/* O_NOATIME needs ownership or CAP_FOWNER; it is only a speedup. */
-	if (fd < 0 && errno == EPERM)
-		fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
-	return fd;
-}
-
 static int same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
@@ -274,7 +263,8 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
-		fd = open_nofollow(dirfd, name, O_RDONLY | O_NONBLOCK);
+		fd = hoist_fs_openat_nofollow(dirfd, name,
+					      O_RDONLY | O_NONBLOCK);
 		if (fd < 0) {
 			rc = hoist_err_sys(err, errno, "read '%s'",
 					   wk->rel.data);
@@ -319,8 +309,8 @@ static int walk_one(struct walk *wk, int dirfd, const char *name,
 		rc = copy_data(wk, fd, e.size, err);
 		goto out;
 	case S_IFDIR:
-		fd = open_nofollow(dirfd, name,
-				   O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+		fd = hoist_fs_openat_nofollow(
+			dirfd, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
 		if (fd < 0) {
 			rc = hoist_err_sys(err, errno, "read '%s'",
 					   wk->rel.data);
