@@ -47,36 +47,16 @@ static int is_redirect(int status)
 	       status == 307 || status == 308;
 }
 
-/* Copy [s, e) into buf (of len) and scan it as a number. */
-static int scan_part(uint64_t *v, const char *s, const char *e)
-{
-	char buf[24];
-	size_t n = (size_t)(e - s);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return hoist_scan_u64(v, buf, UINT64_MAX, "content range", NULL);
-}
-
 int hoist_download_range_ok(const char *cr, uint64_t offset, uint64_t size)
 {
-	const char *dash, *slash;
-	uint64_t a, b, t;
+	struct hoist_content_range r;
 
-	if (!cr || strncmp(cr, "bytes ", 6) != 0)
+	/* the unit as registries send it; the shared parser does the rest */
+	if (!cr || strncmp(cr, "bytes ", 6) != 0 ||
+	    hoist_scan_content_range(&r, cr, NULL))
 		return 0;
-	cr += 6;
-	dash = strchr(cr, '-');
-	slash = dash ? strchr(dash, '/') : NULL;
-	if (!slash || scan_part(&a, cr, dash) || scan_part(&b, dash + 1, slash))
-		return 0;
-	if (strcmp(slash + 1, "*") != 0 &&
-	    (scan_part(&t, slash + 1, slash + 1 + strlen(slash + 1)) ||
-	     t != size))
-		return 0;
-	return a == offset && b >= a && b < size;
+	return !r.unsatisfied && r.first == offset && r.last < size &&
+	       (r.complete == HOIST_RANGE_UNKNOWN || r.complete == size);
 }
 
 static void set_fail(struct hoist_download *d, const struct hoist_err *e)
