@@ -119,10 +119,14 @@ if [ "$(id -u)" -eq 0 ]; then
 	chmod 755 "$S" && chmod 777 "$S/out"
 	mkdir -p "$S/nobody-store" && chown 65534:65534 "$S/nobody-store"
 	AS="setpriv --reuid=65534 --regid=65534 --clear-groups env HOIST_ROOT=$S/nobody-store"
+	# the build tree may sit below a private (0700) directory
+	cp "$HOIST" "$S/hoist-nobody" && chmod 755 "$S/hoist-nobody"
+	AS_HOIST=$S/hoist-nobody
 else
 	AS=""
+	AS_HOIST=$HOIST
 fi
-expect_error "unreadable file names its path" "sub/secret" $AS "$HOIST" build --rootfs "$S/locked" -o "type=oci,dest=$S/out/x.tar"
+expect_error "unreadable file names its path" "sub/secret" $AS "$AS_HOIST" build --rootfs "$S/locked" -o "type=oci,dest=$S/out/x.tar"
 check "no ingest left in that store" sh -c "test -z \"\$(ls -A '$S/nobody-store/ingest' 2>/dev/null)\""
 # A dest directory that cannot be written.
 mkdir -p "$S/ro" && chmod 555 "$S/ro"
