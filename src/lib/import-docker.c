@@ -211,9 +211,11 @@ static int dlayer_start(struct dlayer *l, struct hoist_err *err)
 	return rc;
 }
 
-static int dlayer_write(struct dlayer *l, const unsigned char *p, size_t n,
+static int dlayer_write(void *ctx, const void *data, size_t n,
 			struct hoist_err *err)
 {
+	struct dlayer *l = ctx;
+	const unsigned char *p = data;
 	int rc = hoist_ingest_write(l->in, p, n, err);
 
 	if (rc)
@@ -239,24 +241,16 @@ static int dlayer_read(struct dlayer *l, struct hoist_store *s,
 		       struct archive *a, struct hoist_err *err)
 {
 	char hex[HOIST_SHA256_HEXLEN + 1];
-	char *block = hoist_xmalloc(READ_BLOCK);
-	la_ssize_t n;
+	struct hoist_sink sink = {dlayer_write, l};
 	int rc = hoist_ingest_open(&l->in, s, err);
 
 	if (rc)
 		goto out;
 	hoist_sha256_init(&l->h);
 	l->hashing = 1;
-	while ((n = archive_read_data(a, block, READ_BLOCK)) > 0) {
-		rc = dlayer_write(l, (unsigned char *)block, (size_t)n, err);
-		if (rc)
-			goto out;
-	}
-	if (n < 0) {
-		rc = hoist_err_set(err, HOIST_EINVAL, "read: %s",
-				   archive_error_string(a));
+	rc = hoist_import_copy_member(a, &sink, err);
+	if (rc)
 		goto out;
-	}
 	if (!l->dec) {
 		rc = dlayer_start(l, err);
 		if (rc)
@@ -270,7 +264,6 @@ static int dlayer_read(struct dlayer *l, struct hoist_store *s,
 	snprintf(l->diff_id, sizeof(l->diff_id), HOIST_SHA256_PREFIX "%s", hex);
 	l->done = 1;
 out:
-	free(block);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "lib/digest.h"
 #include "lib/image.h"
+#include "lib/sink.h"
 #include "lib/store.h"
 
 #define BLOB_PREFIX "blobs/sha256/"
@@ -53,6 +54,13 @@ int hoist_import_reader_open(struct archive **out, int fd,
 
 /* Next header; 1 at the end, 0 with *e set, or an error. */
 int hoist_import_reader_next(struct archive *a, struct archive_entry **e,
+			     struct hoist_err *err);
+
+/*
+ * Feed the current member's data to sink, block by block. 0, the sink's
+ * error, or HOIST_EINVAL when the archive cannot be read.
+ */
+int hoist_import_copy_member(struct archive *a, const struct hoist_sink *sink,
 			     struct hoist_err *err);
 
 /*

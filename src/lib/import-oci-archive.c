@@ -27,32 +27,30 @@
  * oci-archive:FILE
  */
 
+static int ingest_write(void *ctx, const void *data, size_t len,
+			struct hoist_err *err)
+{
+	return hoist_ingest_write(ctx, data, len, err);
+}
+
 /* Stream the current member into the store, verified against digest. */
 static int ingest_member(struct hoist_store *s, struct archive *a,
 			 const char *digest, struct hoist_err *err)
 {
 	struct hoist_ingest *in = NULL;
-	char *block = hoist_xmalloc(READ_BLOCK);
-	la_ssize_t n;
+	struct hoist_sink sink = {ingest_write, NULL};
 	int rc = hoist_ingest_open(&in, s, err);
 
 	if (rc)
 		goto out;
-	while ((n = archive_read_data(a, block, READ_BLOCK)) > 0) {
-		rc = hoist_ingest_write(in, block, (size_t)n, err);
-		if (rc)
-			goto out;
-	}
-	if (n < 0) {
-		rc = hoist_err_set(err, HOIST_EINVAL, "read: %s",
-				   archive_error_string(a));
+	sink.ctx = in;
+	rc = hoist_import_copy_member(a, &sink, err);
+	if (rc)
 		goto out;
-	}
 	rc = hoist_import_commit_blob(in, digest, NULL, NULL, err);
 	in = NULL;
 out:
 	hoist_ingest_abort(in);
-	free(block);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 #include "lib/imgwalk.h"
 #include "lib/import-int.h"
 #include "lib/ref.h"
+#include "lib/sink.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/mem.h"
@@ -133,38 +134,50 @@ int hoist_import_reader_next(struct archive *a, struct archive_entry **e,
 	return 0;
 }
 
-/*
- * Read the current member's data into a buffer of at most max bytes.
- * The declared size is checked first so an oversized member is refused
- * before anything is read.
- */
-int hoist_import_read_member(struct archive *a, struct archive_entry *e,
-			     size_t max, struct hoist_buf *out,
+int hoist_import_copy_member(struct archive *a, const struct hoist_sink *sink,
 			     struct hoist_err *err)
 {
-	char *block = NULL;
+	char *block = hoist_xmalloc(READ_BLOCK);
 	la_ssize_t n;
 	int rc = 0;
 
-	hoist_buf_init(out, max);
-	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
-	    (uint64_t)archive_entry_size(e) > max)
-		return hoist_err_set(err, HOIST_ELIMIT, "larger than %zu bytes",
-				     max);
-	block = hoist_xmalloc(READ_BLOCK);
 	while ((n = archive_read_data(a, block, READ_BLOCK)) > 0) {
-		rc = hoist_buf_add(out, block, (size_t)n, NULL);
-		if (rc) {
-			rc = hoist_err_set(err, HOIST_ELIMIT,
-					   "larger than %zu bytes", max);
+		rc = hoist_sink_write(sink, block, (size_t)n, err);
+		if (rc)
 			goto out;
-		}
 	}
 	if (n < 0)
 		rc = hoist_err_set(err, HOIST_EINVAL, "read: %s",
 				   archive_error_string(a));
 out:
 	free(block);
+	return rc;
+}
+
+static int buf_write(void *ctx, const void *data, size_t len,
+		     struct hoist_err *err)
+{
+	struct hoist_buf *b = ctx;
+
+	if (hoist_buf_add(b, data, len, NULL))
+		return hoist_err_set(err, HOIST_ELIMIT, "larger than %zu bytes",
+				     b->max);
+	return 0;
+}
+
+int hoist_import_read_member(struct archive *a, struct archive_entry *e,
+			     size_t max, struct hoist_buf *out,
+			     struct hoist_err *err)
+{
+	struct hoist_sink sink = {buf_write, out};
+	int rc;
+
+	hoist_buf_init(out, max);
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
+	    (uint64_t)archive_entry_size(e) > max)
+		return hoist_err_set(err, HOIST_ELIMIT, "larger than %zu bytes",
+				     max);
+	rc = hoist_import_copy_member(a, &sink, err);
 	if (rc)
 		hoist_buf_release(out);
 	return rc;
