@@ -158,7 +158,6 @@ int hoist_import_oci_dir(json_t **root, struct hoist_store *s, const char *dir,
 {
 	struct oci_dir d = {s, -1, -1};
 	char *text = NULL;
-	json_t *index = NULL, *desc = NULL;
 	struct quoted q;
 	uint64_t size = 0;
 	size_t got;
@@ -192,23 +191,12 @@ int hoist_import_oci_dir(json_t **root, struct hoist_store *s, const char *dir,
 				   (size_t)DOC_MAX);
 		goto out;
 	}
-	rc = hoist_json_parse(&index, text, got, "index.json", err);
-	if (rc)
-		goto out;
-	rc = hoist_import_select_entry(&desc, index, ref, err);
-	if (rc)
-		goto out;
-	rc = hoist_import_walk_image(s, desc, dir_ensure, &d, err);
-	if (rc)
-		goto out;
-	*root = desc;
-	desc = NULL;
+	rc = hoist_import_index_image(root, s, text, got, ref, dir_ensure, &d,
+				      err);
 out:
 	if (rc)
 		hoist_err_prefix(err, "import '%s'",
 				 hoist_import_quote(&q, dir));
-	json_decref(desc);
-	json_decref(index);
 	free(text);
 	if (fd >= 0)
 		close(fd);

@@ -1,8 +1,8 @@
 /*
  * import-int.h: what the three import readers share (import.c): quoting
  * hostile names, archive member names and reading, verified blob commits,
- * index.json entry selection, and the walk that ensures every blob an
- * image reaches. Internal to src/lib/import*.c.
+ * and the image an index.json names, with every blob it reaches ensured.
+ * Internal to src/lib/import*.c.
  */
 #ifndef HOIST_LIB_IMPORT_INT_H
 #define HOIST_LIB_IMPORT_INT_H
@@ -80,20 +80,19 @@ int hoist_import_commit_blob(struct hoist_ingest *in, const char *expected,
 /* "foo:1" -> "docker.io/library/foo:1"; NULL if ref is no reference. */
 char *hoist_import_normalize_ref(const char *ref);
 
-/*
- * Pick the index.json entry for ref (NULL: the only one). *out is a new
- * descriptor without the source's name annotations.
- */
-int hoist_import_select_entry(json_t **out, const json_t *index,
-			      const char *ref, struct hoist_err *err);
-
 /* HOIST_EDIGEST when the stored blob's size is not size. */
 int hoist_import_check_store_size(struct hoist_store *s, const char *digest,
 				  uint64_t size, struct hoist_err *err);
 
-/* Walk root and everything it reaches, ensuring each blob before it is
- * read back from the store (which verified it on the way in). */
-int hoist_import_walk_image(struct hoist_store *s, const json_t *root,
-			    ensure_fn ensure, void *ctx, struct hoist_err *err);
+/*
+ * The image an OCI index.json (text, len bytes) names for ref (NULL: its
+ * only entry): the entry, without the source's name annotations, after
+ * ensure ran for every blob it reaches (each read back from the store,
+ * which verified it on the way in). *root is the caller's, NULL on error.
+ */
+int hoist_import_index_image(json_t **root, struct hoist_store *s,
+			     const char *text, size_t len, const char *ref,
+			     ensure_fn ensure, void *ctx,
+			     struct hoist_err *err);
 
 #endif

@@ -169,7 +169,6 @@ int hoist_import_oci_archive(json_t **root, struct hoist_store *s,
 	struct hoist_buf index = HOIST_BUF_INIT(DOC_MAX);
 	struct archive *a = NULL;
 	struct archive_entry *e;
-	json_t *idx = NULL, *desc = NULL;
 	struct quoted q;
 	int fd, rc, have_index = 0;
 
@@ -189,15 +188,8 @@ int hoist_import_oci_archive(json_t **root, struct hoist_store *s,
 		rc = hoist_err_set(err, HOIST_EINVAL, "no member 'index.json'");
 		goto out;
 	}
-	rc = hoist_json_parse(&idx, index.data, index.len, "index.json", err);
-	if (!rc)
-		rc = hoist_import_select_entry(&desc, idx, ref, err);
-	if (!rc)
-		rc = hoist_import_walk_image(s, desc, archive_ensure, s, err);
-	if (rc)
-		goto out;
-	*root = desc;
-	desc = NULL;
+	rc = hoist_import_index_image(root, s, index.data, index.len, ref,
+				      archive_ensure, s, err);
 out:
 	if (rc)
 		hoist_err_prefix(err, "import '%s'",
@@ -206,8 +198,6 @@ out:
 		archive_read_free(a);
 	if (fd >= 0)
 		close(fd);
-	json_decref(desc);
-	json_decref(idx);
 	hoist_buf_release(&index);
 	return rc;
 }

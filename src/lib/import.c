@@ -253,8 +253,8 @@ char *hoist_import_normalize_ref(const char *ref)
  * Pick the index.json entry for ref (NULL: the only one). *out is a new
  * descriptor without the source's name annotations.
  */
-int hoist_import_select_entry(json_t **out, const json_t *index,
-			      const char *ref, struct hoist_err *err)
+static int select_entry(json_t **out, const json_t *index, const char *ref,
+			struct hoist_err *err)
 {
 	const json_t *ms = json_object_get(index, "manifests"), *d,
 		     *pick = NULL;
@@ -353,11 +353,33 @@ static int walk_pre(void *ctx, const struct hoist_imgwalk_node *n,
 
 /* Walk root and everything it reaches, ensuring each blob before it is
  * read back from the store (which verified it on the way in). */
-int hoist_import_walk_image(struct hoist_store *s, const json_t *root,
-			    ensure_fn ensure, void *ctx, struct hoist_err *err)
+static int walk_image(struct hoist_store *s, const json_t *root,
+		      ensure_fn ensure, void *ctx, struct hoist_err *err)
 {
 	static const struct hoist_imgwalk_ops ops = {walk_pre, NULL, NULL};
 	struct walk w = {ensure, ctx};
 
 	return hoist_imgwalk(s, root, HOIST_IMGWALK_ONCE, &ops, &w, err);
+}
+
+int hoist_import_index_image(json_t **root, struct hoist_store *s,
+			     const char *text, size_t len, const char *ref,
+			     ensure_fn ensure, void *ctx, struct hoist_err *err)
+{
+	json_t *index = NULL, *desc = NULL;
+	int rc;
+
+	*root = NULL;
+	rc = hoist_json_parse(&index, text, len, "index.json", err);
+	if (!rc)
+		rc = select_entry(&desc, index, ref, err);
+	if (!rc)
+		rc = walk_image(s, desc, ensure, ctx, err);
+	if (!rc) {
+		*root = desc;
+		desc = NULL;
+	}
+	json_decref(desc);
+	json_decref(index);
+	return rc;
 }
