@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "lib/creds.h"
+#include "lib/ref.h"
 #include "util/base64.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -514,15 +516,27 @@ out:
 
 /* ---- docker login / logout ---- */
 
+/*
+ * Write doc to path atomically. A config.json that is a symlink (into a
+ * dotfiles repository, say) is written through: the file it points to is
+ * replaced and the link stays, as docker login does. A dangling link is
+ * replaced like a missing file.
+ */
 static int save_config(const char *path, json_t *doc, struct hoist_err *err)
 {
-	char *data = NULL, *dir = NULL, *slash;
+	char *data = NULL, *dir = NULL, *slash, *target = NULL;
 	size_t len = 0;
+	struct stat st;
 	int rc;
 
 	rc = hoist_json_dump(&data, &len, doc, 1, err);
 	if (rc)
 		goto out;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		target = realpath(path, NULL);
+		if (target)
+			path = target;
+	}
 	dir = hoist_xstrdup(path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -537,6 +551,7 @@ out:
 		explicit_bzero(data, len);
 	free(data);
 	free(dir);
+	free(target);
 	return rc;
 }
 
@@ -590,6 +605,8 @@ int hoist_creds_store(const char *host, const char *user, const char *password,
 	json_t *doc = NULL, *auths, *entry;
 	int rc;
 
+	if (hoist_ref_check_domain(host, err))
+		return free(path), HOIST_EINVAL;
 	if (!path)
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "neither DOCKER_CONFIG nor HOME is set");
@@ -655,6 +672,11 @@ int hoist_creds_erase(const char *host, struct hoist_err *err)
 	void *tmp;
 	int rc, removed = 0, helper_rc = HOIST_ENOTFOUND;
 
+	if (hoist_ref_check_domain(host, err)) {
+		free(want);
+		free(path);
+		return HOIST_EINVAL;
+	}
 	if (!path) {
 		free(want);
 		return hoist_err_set(err, HOIST_EINVAL,

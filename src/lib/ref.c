@@ -43,6 +43,7 @@
 struct refctx {
 	char q[HOIST_QUOTE_BUF];
 	struct hoist_err *err;
+	const char *what; /* "reference", "registry" */
 };
 
 /* Describe one character for a message: 'x' or byte 0xNN. */
@@ -66,7 +67,8 @@ __attribute__((format(printf, 2, 3))) static int bad(struct refctx *c,
 	code = hoist_err_setv(c->err, HOIST_EINVAL, fmt, ap);
 	va_end(ap);
 	if (c->err)
-		hoist_err_prefix(c->err, "invalid reference '%s'", c->q);
+		hoist_err_prefix(c->err, "invalid %s '%s'",
+				 c->what ? c->what : "reference", c->q);
 	return code;
 }
 
@@ -331,6 +333,18 @@ static int check_tag(struct refctx *c, const char *t, size_t n)
 	return 0;
 }
 
+int hoist_ref_check_domain(const char *s, struct hoist_err *err)
+{
+	struct refctx c = {.err = err, .what = "registry"};
+
+	if (!s)
+		s = "";
+	hoist_err_quote(c.q, sizeof(c.q), s, HOIST_QUOTE_ALL, 0);
+	if (!*s)
+		return bad(&c, "registry name is empty");
+	return check_domain(&c, s, strlen(s));
+}
+
 /* The whole input is 64 lower-case hex digits: an image id, not a name. */
 static int is_identifier(const char *s)
 {
@@ -364,6 +378,7 @@ int hoist_ref_parse(struct hoist_ref *out, const char *s, int flags,
 	if (!s)
 		s = "";
 	c.err = err;
+	c.what = "reference";
 	hoist_err_quote(c.q, sizeof(c.q), s, HOIST_QUOTE_ALL, 0);
 	if (!*s)
 		return bad(&c, "reference is empty");

@@ -40,6 +40,14 @@ int hoist_ref_parse(struct hoist_ref *out, const char *s, int flags,
 		    struct hoist_err *err);
 void hoist_ref_release(struct hoist_ref *ref);
 
+/*
+ * Check a registry name as the domain of a reference: "host[:port]", a
+ * host being dot-separated components of letters, digits and '-', or an
+ * IPv6 address in brackets. 0, or HOIST_EINVAL with err saying
+ * "invalid registry 'S': why".
+ */
+int hoist_ref_check_domain(const char *s, struct hoist_err *err);
+
 /* "domain/path" (or "path" without domain). Caller frees. */
 char *hoist_ref_name(const struct hoist_ref *ref);
 /* The full form "domain/path[:tag][@digest]". Caller frees. */

@@ -421,12 +421,60 @@ static void test_format(void **state)
 	}
 }
 
+/* Registry names for login/logout: the domain rules of a reference. */
+static void test_check_domain(void **state)
+{
+	static const char *const good[] = {
+		"docker.io",
+		"localhost",
+		"localhost:5000",
+		"127.0.0.1:5000",
+		"[::1]:5000",
+		"[::1]",
+		"Reg-1.Example.COM:443",
+		"a",
+	};
+	static const struct {
+		const char *in, *why;
+	} bad[] = {
+		{"", "registry name is empty"},
+		{"..", "empty component"},
+		{"a..b", "empty component"},
+		{"-a.example", "must not start or end with '-'"},
+		{"a-.example", "must not start or end with '-'"},
+		{"a.example:0", "out of range"},
+		{"a.example:65536", "out of range"},
+		{"a.example:", "empty port"},
+		{"a b", "invalid character ' '"},
+		{"a/b", "invalid character '/'"},
+		{"[::1", "missing ']'"},
+		{"[zz]:5000", "invalid IPv6"},
+	};
+	struct hoist_err err;
+
+	(void)state;
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(good); i++)
+		if (hoist_ref_check_domain(good[i], &err))
+			fail_msg("'%s': %s", good[i], err.msg);
+	for (size_t i = 0; i < HOIST_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(hoist_ref_check_domain(bad[i].in, &err),
+				 HOIST_EINVAL);
+		if (!strstr(err.msg, bad[i].why) ||
+		    strncmp(err.msg, "invalid registry '", 18) != 0)
+			fail_msg("'%s': got '%s'", bad[i].in, err.msg);
+	}
+	assert_int_equal(hoist_ref_check_domain(NULL, NULL), HOIST_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),  cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_limits), cmocka_unit_test(test_null_err),
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_null_err),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_check_domain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
