@@ -96,6 +96,8 @@ int hoist_ingest_open(struct hoist_ingest **out, struct hoist_store *s,
 		rc = hoist_err_sys(err, errno, "lock '%s'", in->path);
 		goto out;
 	}
+	/* SIGINT/SIGTERM remove it; a SIGKILL leaves it to prune/fsck */
+	hoist_fs_tmp_register(in->path, 0);
 	hoist_sha256_init(&in->h);
 	*out = in;
 	in = NULL;
@@ -133,6 +135,8 @@ uint64_t hoist_ingest_size(const struct hoist_ingest *in)
 
 static void ingest_free(struct hoist_ingest *in, int remove)
 {
+	if (in->path[0])
+		hoist_fs_tmp_unregister(in->path);
 	if (in->fd >= 0) {
 		if (remove)
 			unlink(in->path);
@@ -197,6 +201,7 @@ int hoist_ingest_commit(struct hoist_ingest *in, const char *expected,
 	if (rc)
 		goto out;
 	/* Renamed: nothing left to remove. */
+	hoist_fs_tmp_unregister(in->path);
 	in->path[0] = '\0';
 out:
 	if (!rc) {

@@ -148,7 +148,30 @@ wait $pid
 rc=$?
 check "interrupted build exits non-zero" test "$rc" -ne 0
 check "interrupted export leaves nothing in dest dir" test -z "$(ls -A "$S/out")"
+check "interrupted build leaves no ingest file" test -z "$(ls -A "$HOIST_ROOT/ingest" 2>/dev/null)"
 check "store still opens after the interruption" "$HOIST" images
+
+# hoist login: registry names are validated before anything is stored,
+# and a symlinked config.json is written through, as docker login does.
+mkdir -p "$S/dc"
+L="env DOCKER_CONFIG=$S/dc $HOIST login -u alice --password-stdin"
+for r in '../../../etc' '..' '' 'a..b' 'reg.example:99999' 'foo bar' 'x-.example'; do
+	expect_error "login refuses registry name '$r'" "invalid registry" sh -c "printf pw | $L '$r'"
+done
+check "nothing stored for those names" test ! -e "$S/dc/config.json"
+check "login to a host:port" sh -c "printf pw | $L 127.0.0.1:5999 >/dev/null"
+check "login to [::1]:port" sh -c "printf pw | $L '[::1]:5999' >/dev/null"
+mkdir -p "$S/dotfiles" && mv "$S/dc/config.json" "$S/dotfiles/docker.json"
+ln -s ../dotfiles/docker.json "$S/dc/config.json"
+check "login through a symlinked config.json" sh -c "printf pw | $L reg.example >/dev/null"
+check "the link is still a link" test -L "$S/dc/config.json"
+check "the target holds the new and the old entries" sh -c "
+	jq -e '.auths[\"reg.example\"].auth and .auths[\"127.0.0.1:5999\"].auth' '$S/dotfiles/docker.json' >/dev/null"
+check "logout writes through the link too" sh -c "
+	env DOCKER_CONFIG='$S/dc' $HOIST logout reg.example >/dev/null &&
+	test -L '$S/dc/config.json' &&
+	jq -e '.auths[\"reg.example\"] == null' '$S/dotfiles/docker.json' >/dev/null"
+expect_error "logout refuses a bad registry name" "invalid registry" env DOCKER_CONFIG="$S/dc" "$HOIST" logout '../x'
 
 # no output at all: buildx's warning and cacheonly
 "$HOIST" build --rootfs "$S/tree" >"$S/stdout" 2>"$S/stderr"
