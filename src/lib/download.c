@@ -287,11 +287,14 @@ void hoist_download_feed(struct hoist_download *d,
 		set_fail(d, &e);
 		return;
 	}
+	/* All bytes are here, even if the connection broke after them (a
+	 * reset before the end of a chunked body): the digest decides. A
+	 * Range from the end would only earn a 416 and a restart from 0. */
+	if (ok2xx && d->held == d->size) {
+		d->state = S_VERIFY;
+		return;
+	}
 	if (!r->transport && ok2xx) {
-		if (d->held == d->size) {
-			d->state = S_VERIFY;
-			return;
-		}
 		if (!bad_range)
 			hoist_err_set(&d->last, HOIST_ENET,
 				      "response ended after %llu of %llu "

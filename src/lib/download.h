@@ -12,7 +12,8 @@
  *
  *   state / request     answer                      engine says
  *   ------------------  --------------------------  ---------------------------
- *   GET (no Range)      2xx, all bytes              VERIFY
+ *   GET (no Range)      2xx, all bytes (even if     VERIFY
+ *                       the connection then broke)
  *                       2xx short, cut, 5xx, 429    SEND Range from the bytes
  *                                                   held, after a backoff
  *                                                   (retry.h, Retry-After)

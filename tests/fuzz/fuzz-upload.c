@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz-input.h"
 #include "lib/upload.h"
 #include "util/mem.h"
 #include "util/banned.h"
@@ -31,54 +32,6 @@
 	"sha256:"                                                              \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_STEPS 400
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static unsigned take(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint64_t take_u(struct input *in, int bytes)
-{
-	uint64_t v = 0;
-
-	while (bytes--)
-		v = v << 8 | take(in);
-	return v;
-}
-
-/* A NUL-terminated copy of the next 0..31 raw input bytes. */
-static char *take_raw(struct input *in)
-{
-	size_t len = take(in) & 31;
-
-	if (len > in->n)
-		len = in->n;
-	char *s = hoist_xstrndup((const char *)in->p, len);
-	in->p += len;
-	in->n -= len;
-	return s;
-}
-
-/* One header: absent, one of the choices, or raw bytes. Caller frees. */
-static char *header(struct input *in, const char *const *choices,
-		    size_t nchoices)
-{
-	unsigned c = take(in);
-
-	if (c < 96)
-		return NULL;
-	if (c < 224)
-		return hoist_xstrdup(choices[c % nchoices]);
-	return take_raw(in);
-}
 
 static const int statuses[] = {0,   200, 201, 202, 204, 206, 307,
 			       400, 401, 403, 404, 405, 413, 416,
@@ -113,7 +66,7 @@ static const char *const min_lengths[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = {data, size};
+	struct fuzz_input in = {data, size};
 	struct hoist_upload_params p;
 	struct hoist_upload *u = NULL;
 	struct hoist_upload_req q;
@@ -126,22 +79,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int trace = getenv("FUZZ_TRACE") != NULL; /* steps on stderr */
 
 	memset(&p, 0, sizeof(p));
-	flags = take(&in);
+	flags = fuzz_take(&in);
 	p.repo = "test/app";
 	p.digest = DIGEST;
 	p.mode = (enum hoist_upload_mode)(flags & 3);
-	p.size = take_u(&in, 3) << (take(&in) & 15);
-	p.chunk_size = take_u(&in, 2) << (take(&in) & 15);
-	p.chunk_threshold = take_u(&in, 2) << 8;
+	p.size = fuzz_take_u(&in, 3) << (fuzz_take(&in) & 15);
+	p.chunk_size = fuzz_take_u(&in, 2) << (fuzz_take(&in) & 15);
+	p.chunk_threshold = fuzz_take_u(&in, 2) << 8;
 	p.mount_from = flags & 4 ? "other/app" : NULL;
 	p.skip_head = !!(flags & 8);
 	if (flags & 16) {
-		resume = take_raw(&in);
+		resume = fuzz_take_raw(&in);
 		p.resume_location = resume;
-		p.resume_offset = take_u(&in, 3);
+		p.resume_offset = fuzz_take_u(&in, 3);
 	}
-	p.max_retries = (int)(take(&in) & 15);
-	p.retry.max_attempts = (int)(take(&in) & 7);
+	p.max_retries = (int)(fuzz_take(&in) & 15);
+	p.retry.max_attempts = (int)(fuzz_take(&in) & 7);
 
 	if (hoist_upload_new(&u, &p, &err) != 0) {
 		FUZZ_CHECK(err.code < 0 && err.msg[0]);
@@ -225,23 +178,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(range_short, sizeof(range_short), "0-%llu",
 			 (unsigned long long)(end > 1 ? end - 2 : 0));
 		const char *const digests[] = {DIGEST, "sha256:00", ""};
-		unsigned st = take(&in), rflags = take(&in);
+		unsigned st = fuzz_take(&in), rflags = fuzz_take(&in);
 		struct hoist_upload_resp r;
 		memset(&r, 0, sizeof(r));
 		r.status =
 			statuses[st % (sizeof(statuses) / sizeof(statuses[0]))];
 		if (st >= 252)
-			r.status = (int)take_u(&in, 2) % 1000;
+			r.status = (int)fuzz_take_u(&in, 2) % 1000;
 		r.body_started = rflags & 1;
-		char *h_loc = header(&in, locations,
-				     sizeof(locations) / sizeof(locations[0]));
-		char *h_range =
-			header(&in, ranges, sizeof(ranges) / sizeof(ranges[0]));
-		char *h_dcd = rflags & 2 ? header(&in, digests, 3) : NULL;
-		char *h_min = rflags & 4 ? header(&in, min_lengths, 6) : NULL;
-		char *h_ra = rflags & 8 ? header(&in, retry_afters, 6) : NULL;
-		char *h_code = rflags & 16 ? header(&in, codes, 6) : NULL;
-		char *h_msg = rflags & 32 ? take_raw(&in) : NULL;
+		char *h_loc = fuzz_take_header(&in, locations,
+					       sizeof(locations) /
+						       sizeof(locations[0]));
+		char *h_range = fuzz_take_header(
+			&in, ranges, sizeof(ranges) / sizeof(ranges[0]));
+		char *h_dcd =
+			rflags & 2 ? fuzz_take_header(&in, digests, 3) : NULL;
+		char *h_min = rflags & 4 ? fuzz_take_header(&in, min_lengths, 6)
+					 : NULL;
+		char *h_ra = rflags & 8 ? fuzz_take_header(&in, retry_afters, 6)
+					: NULL;
+		char *h_code =
+			rflags & 16 ? fuzz_take_header(&in, codes, 6) : NULL;
+		char *h_msg = rflags & 32 ? fuzz_take_raw(&in) : NULL;
 		r.location = h_loc;
 		r.range = h_range;
 		r.docker_content_digest = h_dcd;
@@ -249,9 +207,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.retry_after = h_ra;
 		r.error_code = h_code;
 		r.error_message = h_msg;
-		r.now = (int64_t)take_u(&in, 4);
-		r.rnd = (uint32_t)take_u(&in, 2);
-		r.elapsed_ms = (long)take_u(&in, 3);
+		r.now = (int64_t)fuzz_take_u(&in, 4);
+		r.rnd = (uint32_t)fuzz_take_u(&in, 2);
+		r.elapsed_ms = (long)fuzz_take_u(&in, 3);
 		snprintf(last_method, sizeof(last_method), "%s", q.method);
 		last_status = r.status;
 		if (trace)
