@@ -18,6 +18,7 @@
 #include "lib/import-int.h"
 #include "lib/store.h"
 #include "util/buf.h"
+#include "util/strmap.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -96,11 +97,16 @@ static int archive_ensure(void *ctx, const char *digest, uint64_t size,
 	return hoist_import_check_store_size(s, digest, size, err);
 }
 
-/* One member of an oci-archive. */
+/*
+ * One member of an oci-archive. seen holds the blob members read so far: a
+ * blob that appears twice is refused, as index.json and docker-archive
+ * members are, whichever copy is the bad one (tar readers differ on
+ * which copy wins).
+ */
 static int oci_archive_member(struct hoist_store *s, struct archive *a,
 			      struct archive_entry *e, const char *file,
 			      struct hoist_buf *index, int *have_index,
-			      struct hoist_err *err)
+			      struct hoist_strmap *seen, struct hoist_err *err)
 {
 	const char *raw = hoist_import_entry_name(e);
 	struct hoist_digest dg;
@@ -143,7 +149,12 @@ static int oci_archive_member(struct hoist_store *s, struct archive *a,
 			break;
 		}
 		hoist_digest_from_sha256_hex(&dg, name + BLOB_PREFIX_LEN);
-		/* A duplicate, or a blob we have: libarchive skips the data. */
+		if (!hoist_strmap_put(seen, dg.str, 0)) {
+			rc = hoist_err_set(err, HOIST_EINVAL,
+					   "appears more than once");
+			break;
+		}
+		/* A blob we have: libarchive skips the data. */
 		if (hoist_store_has(s, dg.str))
 			break;
 		rc = ingest_member(s, a, dg.str, err);
@@ -167,6 +178,7 @@ int hoist_import_oci_archive(json_t **root, struct hoist_store *s,
 			     struct hoist_err *err)
 {
 	struct hoist_buf index = HOIST_BUF_INIT(DOC_MAX);
+	struct hoist_strmap seen = HOIST_STRMAP_INIT;
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct quoted q;
@@ -181,7 +193,7 @@ int hoist_import_oci_archive(json_t **root, struct hoist_store *s,
 	rc = hoist_import_reader_open(&a, fd, err);
 	while (!rc && (rc = hoist_import_reader_next(a, &e, err)) == 0)
 		rc = oci_archive_member(s, a, e, file, &index, &have_index,
-					err);
+					&seen, err);
 	if (rc < 0)
 		goto out;
 	if (!have_index) {
@@ -199,5 +211,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	hoist_buf_release(&index);
+	hoist_strmap_release(&seen);
 	return rc;
 }

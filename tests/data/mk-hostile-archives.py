@@ -18,6 +18,9 @@ Files written (see test-import.c for the error each must give):
   oci-missing-blob.tar    the layer blob left out
   oci-two.tar             two index entries (different images), no REF
   oci-truncated.tar       good-oci.tar cut inside the layer blob
+  oci-dup-bad-second.tar  the layer blob twice, the second copy corrupt
+  oci-dup-bad-first.tar   the layer blob twice, the first copy corrupt
+  oci-dup-same.tar        the layer blob twice, both copies good
   oci-link-blob/ + outside/   a layout whose layer blob is a symlink to a
                           file outside it with the right content
   oci-big-index/          a layout whose index.json is over 4 MiB
@@ -174,6 +177,16 @@ def main():
     bad[sha(gz)] = bytes(flipped)
     write_tar(P(out, "oci-bad-blob.tar"), oci_members(bad, idx))
     write_dir(P(out, "oci-bad-blob"), bad, idx)
+
+    # The same blob member twice: refused whichever copy is bad (and
+    # when neither is), as docker-archive and index.json duplicates are.
+    lname = "blobs/sha256/" + sha(gz)
+    write_tar(P(out, "oci-dup-bad-second.tar"),
+              oci_members(blobs, idx, [(lname, bytes(flipped))]))
+    write_tar(P(out, "oci-dup-bad-first.tar"),
+              oci_members(bad, idx, [(lname, gz)]))
+    write_tar(P(out, "oci-dup-same.tar"),
+              oci_members(blobs, idx, [(lname, gz)]))
 
     write_tar(P(out, "oci-dotdot.tar"),
               oci_members(blobs, idx, [("../x", b"escape")]))
