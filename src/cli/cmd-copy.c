@@ -84,7 +84,6 @@ int hoist_cli_copy_one(struct hoist_store *s, const char *src_s,
 		       struct hoist_err *err)
 {
 	struct hoist_transport src, dst;
-	json_t *root = NULL;
 	int rc;
 
 	memset(&dst, 0, sizeof(dst));
@@ -106,14 +105,10 @@ int hoist_cli_copy_one(struct hoist_store *s, const char *src_s,
 		dst.ref = hoist_ref_string(&r);
 		hoist_ref_release(&r);
 	}
-	rc = hoist_transport_read(&root, s, &src, co, err);
-	if (rc)
-		goto out;
-	rc = hoist_transport_write(s, root, &dst, &src, co, err);
+	rc = hoist_transport_copy(s, &src, &dst, co, err);
 out:
 	if (rc)
 		hoist_err_prefix(err, "copy '%s' to '%s'", src_s, dst_s);
-	json_decref(root);
 	hoist_transport_release(&src);
 	hoist_transport_release(&dst);
 	return rc;

@@ -63,6 +63,7 @@ struct job {
 	int tail_fd; /* body of a ranged attempt until it is placed */
 	uint64_t tail_len;
 	int auth_retries;
+	int verified; /* in the store */
 };
 
 struct pull {
@@ -501,6 +502,17 @@ static void job_step(struct job *j);
 /* The job ended: drop what it holds and tell the pool. */
 static void job_end(struct job *j, int rc, const struct hoist_err *e)
 {
+	const struct hoist_pull_hooks *h = j->p->opts->hooks;
+
+	if (h && h->done && (rc || j->verified)) {
+		h->done(h->ctx, j->digest, rc, e);
+	} else if (h && h->done) {
+		/* the pool stopped it: another blob failed */
+		struct hoist_err stop;
+		hoist_err_set(&stop, HOIST_EINTR, "blob '%s': stopped",
+			      j->digest);
+		h->done(h->ctx, j->digest, HOIST_EINTR, &stop);
+	}
 	hoist_ingest_abort(j->in);
 	j->in = NULL;
 	if (j->tail_fd >= 0) {
@@ -532,6 +544,22 @@ static int too_much(struct job *j, uint64_t have, size_t len,
 			     (unsigned long long)j->size);
 }
 
+static void hook_progress(struct job *j)
+{
+	const struct hoist_pull_hooks *h = j->p->opts->hooks;
+
+	if (h && h->progress && j->in)
+		h->progress(h->ctx, j->digest, hoist_ingest_size(j->in));
+}
+
+static void hook_ingest(struct job *j)
+{
+	const struct hoist_pull_hooks *h = j->p->opts->hooks;
+
+	if (h && h->ingest && j->in)
+		h->ingest(h->ctx, j->digest, hoist_ingest_fd(j->in));
+}
+
 static int sink_ingest(void *ctx, const void *data, size_t len,
 		       struct hoist_err *err)
 {
@@ -541,7 +569,10 @@ static int sink_ingest(void *ctx, const void *data, size_t len,
 	if (rc)
 		return rc;
 	j->p->stats->bytes += len;
-	return hoist_ingest_write(j->in, data, len, err);
+	rc = hoist_ingest_write(j->in, data, len, err);
+	if (!rc)
+		hook_progress(j);
+	return rc;
 }
 
 static int sink_tail(void *ctx, const void *data, size_t len,
@@ -610,9 +641,14 @@ static int tail_merge(struct job *j, struct hoist_err *err)
 /* A new, empty ingest in place of the bytes held. */
 static int ingest_restart(struct job *j, struct hoist_err *err)
 {
+	int rc;
+
 	hoist_ingest_abort(j->in);
 	j->in = NULL;
-	return hoist_ingest_open(&j->in, j->p->s, err);
+	rc = hoist_ingest_open(&j->in, j->p->s, err);
+	if (!rc)
+		hook_ingest(j);
+	return rc;
 }
 
 /* Do what the engine says with the bytes held and the pending tail. */
@@ -640,6 +676,8 @@ static int place(struct job *j, struct hoist_err *err)
 		break;
 	}
 	j->tail_len = 0;
+	if (!rc)
+		hook_progress(j);
 	return rc;
 }
 
@@ -678,6 +716,7 @@ static void job_step(struct job *j)
 		job_step(j);
 		return;
 	case HOIST_DOWNLOAD_DONE:
+		j->verified = 1;
 		hoist_progress(j->id, "pulled", j->size, j->size, 1);
 		hoist_log(HOIST_LOG_INFO, "pulled %s", j->id);
 		job_finish(j);
@@ -841,6 +880,7 @@ static int job_start(void *ctx, size_t i, struct hoist_err *err)
 		hoist_err_prefix(err, "blob '%s'", j->digest);
 		return rc;
 	}
+	hook_ingest(j);
 	hoist_progress(j->id, "pulling", 0, j->size, 0);
 	job_step(j);
 	return 0;
@@ -944,6 +984,54 @@ out:
 	free(data);
 }
 
+/*
+ * Set p up for ref (parsed into r) and connect: blobs (taken) is what
+ * fetch_blobs() will want. *opened says whether p.c needs closing.
+ */
+static int pull_open(struct pull *p, struct hoist_ref *r, int *opened,
+		     struct hoist_store *s, const char *ref, json_t *blobs,
+		     const struct hoist_pull_opts *opts,
+		     struct hoist_pull_stats *stats, struct hoist_err *err)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	memset(stats, 0, sizeof(*stats));
+	memset(r, 0, sizeof(*r));
+	*opened = 0;
+	p->s = s;
+	p->opts = opts;
+	p->stats = stats;
+	p->ref = ref;
+	p->blobs = blobs;
+	hoist_retry_normalize(&p->pol, opts->retry);
+	rc = hoist_ref_parse(r, ref,
+			     HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
+	if (rc)
+		return rc;
+	rc = hoist_regconn_open(&p->c, r->domain, r->path, "pull", NULL,
+				&opts->reg.conn, err);
+	*opened = 1;
+	if (rc)
+		return rc;
+	p->foreign_tls.ca_file = p->c.tls.ca_file;
+	p->foreign_tls.ca_dir = p->c.tls.ca_dir;
+	return 0;
+}
+
+static void pull_close(struct pull *p, struct hoist_ref *r, int opened)
+{
+	p->stats->retries += p->c.retries;
+	/* the client first: its dropped transfers still point at jobs */
+	if (opened)
+		hoist_regconn_close(&p->c);
+	for (size_t i = 0; i < p->njobs; i++)
+		job_free(p->jobs[i]);
+	free(p->jobs);
+	json_decref(p->blobs);
+	hoist_ref_release(r);
+}
+
 int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	       const struct hoist_pull_opts *opts,
 	       struct hoist_pull_stats *stats, struct hoist_err *err)
@@ -951,29 +1039,13 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	struct pull p;
 	struct hoist_ref r;
 	json_t *doc = NULL, *desc = NULL;
-	int rc, opened = 0;
+	int rc, opened;
 
 	*root = NULL;
-	memset(&p, 0, sizeof(p));
-	memset(stats, 0, sizeof(*stats));
-	memset(&r, 0, sizeof(r));
-	p.s = s;
-	p.opts = opts;
-	p.stats = stats;
-	p.ref = ref;
-	p.blobs = json_object();
-	hoist_retry_normalize(&p.pol, opts->retry);
-	rc = hoist_ref_parse(&r, ref,
-			     HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
+	rc = pull_open(&p, &r, &opened, s, ref, json_object(), opts, stats,
+		       err);
 	if (rc)
 		goto out;
-	rc = hoist_regconn_open(&p.c, r.domain, r.path, "pull", NULL,
-				&opts->reg.conn, err);
-	opened = 1;
-	if (rc)
-		goto out;
-	p.foreign_tls.ca_file = p.c.tls.ca_file;
-	p.foreign_tls.ca_dir = p.c.tls.ca_dir;
 	rc = get_manifest(&p, r.digest ? r.digest : r.tag, NULL, &doc, &desc,
 			  err);
 	if (rc)
@@ -996,18 +1068,30 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	*root = desc;
 	desc = NULL;
 out:
-	stats->retries += p.c.retries;
 	if (rc)
 		hoist_err_prefix(err, "pull '%s'", ref);
-	/* the client first: its dropped transfers still point at jobs */
-	if (opened)
-		hoist_regconn_close(&p.c);
-	for (size_t i = 0; i < p.njobs; i++)
-		job_free(p.jobs[i]);
-	free(p.jobs);
-	json_decref(p.blobs);
+	pull_close(&p, &r, opened);
 	json_decref(doc);
 	json_decref(desc);
-	hoist_ref_release(&r);
+	return rc;
+}
+
+int hoist_pull_blobs(struct hoist_store *s, const char *ref,
+		     const json_t *blobs, const struct hoist_pull_opts *opts,
+		     struct hoist_pull_stats *stats, struct hoist_err *err)
+{
+	struct pull p;
+	struct hoist_ref r;
+	int rc, opened;
+
+	rc = pull_open(&p, &r, &opened, s, ref, json_deep_copy(blobs), opts,
+		       stats, err);
+	if (!rc) {
+		stats->blobs = json_object_size(p.blobs);
+		rc = fetch_blobs(&p, err);
+	}
+	if (rc)
+		hoist_err_prefix(err, "pull from '%s'", ref);
+	pull_close(&p, &r, opened);
 	return rc;
 }

@@ -48,6 +48,22 @@
 #include "lib/retry.h"
 #include "lib/store.h"
 
+/*
+ * Watching blob downloads as they happen (a copy streams them onward).
+ * Called on the pulling thread. ingest(): a new ingest file for digest
+ * (fd is the pull's: dup it to keep it; a download that has to start
+ * again opens another); progress(): its first have bytes are written;
+ * done(): the download ended, rc 0 when the blob is verified in the
+ * store, else the failure (err). A blob already in the store gets none.
+ */
+struct hoist_pull_hooks {
+	void *ctx;
+	void (*ingest)(void *ctx, const char *digest, int fd);
+	void (*progress)(void *ctx, const char *digest, uint64_t have);
+	void (*done)(void *ctx, const char *digest, int rc,
+		     const struct hoist_err *err);
+};
+
 struct hoist_pull_opts {
 	struct hoist_registry_opts reg; /* ca_file, insecure, max_concurrent */
 	/* NULL/0: all platforms. Otherwise only these (an index keeps the
@@ -58,6 +74,7 @@ struct hoist_pull_opts {
 	/* retries of blob downloads; NULL: retry.h defaults. An attempt
 	 * that brought bytes starts the attempt and time budget afresh. */
 	const struct hoist_retry_policy *retry;
+	const struct hoist_pull_hooks *hooks; /* NULL: none */
 };
 
 struct hoist_pull_stats {
@@ -77,5 +94,15 @@ struct hoist_pull_stats {
 int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	       const struct hoist_pull_opts *opts,
 	       struct hoist_pull_stats *stats, struct hoist_err *err);
+
+/*
+ * Fetch the blobs of blobs (a JSON object: digest -> size) from the
+ * repository of ref into s, as hoist_pull does for an image's configs and
+ * layers (opts->platforms and manifests_only are not used). 0, or the
+ * codes of hoist_pull.
+ */
+int hoist_pull_blobs(struct hoist_store *s, const char *ref,
+		     const json_t *blobs, const struct hoist_pull_opts *opts,
+		     struct hoist_pull_stats *stats, struct hoist_err *err);
 
 #endif

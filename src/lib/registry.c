@@ -63,7 +63,13 @@ struct blob_job {
 	char *session_key;
 	int resumed;
 	uint64_t last_logged;
+	int fed;                     /* the bytes come from opts->feed */
+	unsigned feed_gen;           /* the version of the feed's file in fd */
+	struct hoist_err cancel_err; /* why the session is being cancelled */
 };
+
+/* How often a step waiting for fed bytes looks again. */
+#define FEED_POLL_MS 5
 
 /* ---- upload sessions on disk ---- */
 
@@ -263,6 +269,96 @@ static void job_progress(void *ctx, uint64_t sent, uint64_t received)
 		       j->req.body_offset + sent, j->size, 0);
 }
 
+/*
+ * Whether the body of the step can go out: 1 yes, 0 not yet, or the
+ * feed's failure. Chunks go as soon as their bytes are in; the closing PUT
+ * names the digest, so it waits until the blob is verified.
+ */
+static int feed_ready(struct blob_job *j, struct hoist_err *err)
+{
+	const struct hoist_push_feed *f = j->r->opts->feed;
+	uint64_t avail = 0;
+	int fd = -1, rc;
+	char *blob;
+
+	rc = f->state(f->ctx, j->digest, &j->feed_gen, &fd, &avail, err);
+	if (rc < 0)
+		return rc;
+	if (fd >= 0) {
+		if (j->fd >= 0)
+			close(j->fd);
+		j->fd = fd;
+	}
+	if (rc == 0)
+		return j->fd >= 0 && strcmp(j->req.method, "PUT") != 0 &&
+		       j->req.body_offset + j->req.body_len <= avail;
+	/* verified: from the store from now on */
+	if (j->fd >= 0)
+		close(j->fd);
+	blob = hoist_store_blob_path(j->r->store, j->digest);
+	j->fd = blob ? open(blob, O_RDONLY | O_CLOEXEC) : -1;
+	free(blob);
+	if (j->fd < 0)
+		return hoist_err_sys(err, errno, "blob '%s'", j->digest);
+	j->fed = 0;
+	return 1;
+}
+
+static void cancel_done(void *ctx, int rc, struct hoist_http_response *resp,
+			const struct hoist_err *herr)
+{
+	struct blob_job *j = ctx;
+
+	(void)herr;
+	if (rc || resp->status < 200 || resp->status > 299)
+		hoist_log(HOIST_LOG_WARN,
+			  "%.19s: could not cancel the upload session "
+			  "(HTTP %d); the registry drops it when it expires",
+			  j->digest, rc ? 0 : resp->status);
+	job_fail(j, &j->cancel_err);
+}
+
+/*
+ * The bytes will not come: cancel the upload session (DELETE its
+ * Location), so the registry keeps nothing of it, then fail with e.
+ */
+static void job_cancel(struct blob_job *j, const struct hoist_err *e)
+{
+	struct reg *r = j->r;
+	struct hoist_http_request req;
+	struct hoist_err err;
+	const char *loc;
+	char *url = NULL;
+	uint64_t off;
+
+	j->cancel_err = *e; /* the feed's message names the blob */
+	hoist_store_session_drop(r->store, j->session_key);
+	if (!hoist_upload_checkpoint(j->u, &loc, &off) ||
+	    hoist_http_resolve_url(&url, r->c.base, loc, &err)) {
+		job_fail(j, &j->cancel_err);
+		return;
+	}
+	free(j->url);
+	j->url = url;
+	free(j->hdr_auth);
+	j->hdr_auth = NULL;
+	j->nhdrs = 0;
+	if (hoist_regconn_auth_line(&r->c, j->url, &j->hdr_auth, &err) == 0 &&
+	    j->hdr_auth)
+		j->hdrs[j->nhdrs++] = j->hdr_auth;
+	hoist_log(HOIST_LOG_INFO, "%.19s: cancelling the upload session",
+		  j->digest);
+	memset(&req, 0, sizeof(req));
+	req.method = "DELETE";
+	req.url = j->url;
+	req.headers = j->hdrs;
+	req.nheaders = j->nhdrs;
+	req.tls = &r->c.tls;
+	req.max_body = HOIST_REG_ERROR_BODY_MAX;
+	if (hoist_http_submit(r->c.http, &req, cancel_done, j, &err))
+		job_fail(j, &j->cancel_err);
+}
+
 static void job_send(void *ctx)
 {
 	struct blob_job *j = ctx;
@@ -274,6 +370,19 @@ static void job_send(void *ctx)
 	if (hoist_xfer_stopped(&r->x)) {
 		job_end(j, 0, NULL);
 		return;
+	}
+	if (j->req.has_body && j->fed) {
+		rc = feed_ready(j, &err);
+		if (rc < 0) {
+			job_cancel(j, &err);
+			return;
+		}
+		if (rc == 0) {
+			if (hoist_http_timer(r->c.http, FEED_POLL_MS, job_send,
+					     j, &err))
+				job_fail(j, &err);
+			return;
+		}
 	}
 	free(j->url);
 	j->url = NULL;
@@ -403,9 +512,12 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	uint64_t off = 0;
 	int rc;
 
-	j->fd = blob ? open(blob, O_RDONLY | O_CLOEXEC) : -1;
+	if (r->opts->feed && !hoist_store_has(r->store, j->digest))
+		j->fed = 1; /* opened when its bytes come */
+	else
+		j->fd = blob ? open(blob, O_RDONLY | O_CLOEXEC) : -1;
 	free(blob);
-	if (j->fd < 0)
+	if (j->fd < 0 && !j->fed)
 		return hoist_err_sys(err, errno, "blob '%s'", j->digest);
 	memset(&p, 0, sizeof(p));
 	p.repo = r->c.repo;
@@ -458,6 +570,36 @@ static void job_free(struct blob_job *j)
 
 /* ---- manifests ---- */
 
+/*
+ * *have = 1 when the registry answers a HEAD of manifests/ref with 200 and
+ * digest (Docker-Content-Digest; by digest the URL says it). A registry
+ * accepts a manifest only when every blob and child it names is in the
+ * repository, so a root already there means nothing else has to go up.
+ */
+static int manifest_present(struct reg *r, const char *ref, const char *digest,
+			    int *have, struct hoist_err *err)
+{
+	struct hoist_http_response resp;
+	const char *hdrs[1] = {hoist_reg_manifest_accept};
+	char *url = hoist_xasprintf("%s/v2/%s/manifests/%s", r->c.base,
+				    r->c.repo, ref);
+	int rc = hoist_regconn_request(&r->c, "HEAD", url, hdrs, 1, NULL, 0, 0,
+				       &resp, err);
+
+	*have = 0;
+	free(url);
+	if (rc)
+		return rc;
+	if (resp.status == 200) {
+		const char *got =
+			hoist_http_header_get(&resp, "Docker-Content-Digest");
+		*have = strcmp(ref, digest) == 0 ||
+			(got && strcmp(got, digest) == 0);
+	}
+	hoist_http_response_release(&resp);
+	return 0;
+}
+
 static int put_manifest(struct reg *r, const json_t *desc, const char *ref,
 			struct hoist_err *err)
 {
@@ -480,14 +622,9 @@ static int put_manifest(struct reg *r, const json_t *desc, const char *ref,
 			      ref);
 	if (strcmp(ref, digest) == 0) {
 		/* by digest: skip what the registry already has */
-		hdrs[0] = hoist_reg_manifest_accept;
-		rc = hoist_regconn_request(&r->c, "HEAD", url, hdrs, 1, NULL, 0,
-					   0, &resp, err);
-		if (rc)
-			goto out;
-		int have = resp.status == 200;
-		hoist_http_response_release(&resp);
-		if (have)
+		int have = 0;
+		rc = manifest_present(r, ref, digest, &have, err);
+		if (rc || have)
 			goto out;
 	}
 	ctype = hoist_xasprintf("Content-Type: %s", mt);
@@ -574,7 +711,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	json_t *blobs = NULL, *b;
 	const char *root_digest;
 	size_t i;
-	int rc;
+	int rc, have = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(stats, 0, sizeof(*stats));
@@ -602,6 +739,24 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	rc = hoist_imgwalk_blobs(&blobs, s, root, err);
 	if (rc)
 		goto out;
+	/* the same root already there: one HEAD is the whole push */
+	rc = manifest_present(&r, (!by_digest && pr.tag) ? pr.tag : root_digest,
+			      root_digest, &have, err);
+	if (rc)
+		goto out;
+	if (have) {
+		json_array_foreach(blobs, i, b)
+		{
+			const char *mt = hoist_json_str(b, "mediaType");
+			if (!hoist_image_mt_is_index(mt) &&
+			    !hoist_image_mt_is_manifest(mt))
+				stats->blobs++;
+		}
+		stats->blobs_present = stats->blobs;
+		hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s", r.c.host,
+			  r.c.repo, root_digest);
+		goto out;
+	}
 	r.jobs = hoist_xcalloc(json_array_size(blobs) + 1, sizeof(*r.jobs));
 	json_array_foreach(blobs, i, b)
 	{

@@ -32,6 +32,25 @@
 #include "lib/store.h"
 #include "lib/upload.h"
 
+/*
+ * Blobs on their way into the store (a copy downloading them) that a push
+ * sends as their bytes arrive. state() is asked when an upload first
+ * needs bytes of digest (a feed may start fetching then) and again until
+ * they are there. *gen is the version of the file the caller holds (0 at
+ * first). Returns 1 when the blob is whole and verified in the store; 0
+ * while it is coming: *avail bytes can be read from the file, and when
+ * the file changed (a download that started again) *gen is updated and
+ * *fd is a new descriptor the caller owns, else *fd is -1; a negative
+ * HOIST_E* with err when it will not come (its digest did not match, the
+ * download failed). The push then cancels the upload session (DELETE)
+ * and fails. The closing PUT, which names the digest, waits for 1.
+ */
+struct hoist_push_feed {
+	void *ctx;
+	int (*state)(void *ctx, const char *digest, unsigned *gen, int *fd,
+		     uint64_t *avail, struct hoist_err *err);
+};
+
 struct hoist_registry_opts {
 	struct hoist_regconn_opts conn; /* TLS, insecure, parallelism */
 	uint64_t chunk_size; /* > 0: force chunked uploads of this size */
@@ -40,6 +59,8 @@ struct hoist_registry_opts {
 	/* a repository of the SAME registry holding the blobs: they are
 	 * mounted from it (POST ?mount=&from=) instead of uploaded */
 	const char *mount_from;
+	/* blobs missing from the store come from here; NULL: none */
+	const struct hoist_push_feed *feed;
 };
 
 struct hoist_push_stats {

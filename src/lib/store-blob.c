@@ -133,6 +133,11 @@ uint64_t hoist_ingest_size(const struct hoist_ingest *in)
 	return in->size;
 }
 
+int hoist_ingest_fd(const struct hoist_ingest *in)
+{
+	return in->fd;
+}
+
 static void ingest_free(struct hoist_ingest *in, int remove)
 {
 	if (in->path[0])

@@ -80,6 +80,8 @@ int hoist_ingest_write(struct hoist_ingest *in, const void *data, size_t len,
 		       struct hoist_err *err);
 /* Bytes written so far. */
 uint64_t hoist_ingest_size(const struct hoist_ingest *in);
+/* Its file (owned by in): readers may pread the bytes written so far. */
+int hoist_ingest_fd(const struct hoist_ingest *in);
 /*
  * Finish: fsync, compare with expected (if not NULL; HOIST_EDIGEST on
  * mismatch, and nothing is stored), rename into blobs/ and fsync the

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/copy.h"
 #include "lib/export.h"
 #include "lib/image.h"
 #include "lib/import.h"
@@ -251,6 +252,38 @@ static int write_layout(struct hoist_store *s, const json_t *root,
 	return rc;
 }
 
+/* The source repository when src and t are on the same registry (blobs
+ * are mounted from it), else NULL. Caller frees. */
+static char *mount_source(const struct hoist_transport *src,
+			  const struct hoist_transport *t)
+{
+	struct hoist_ref a, b;
+	char *mount = NULL;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	if (src && src->kind == HOIST_TR_DOCKER &&
+	    hoist_ref_parse(&a, src->ref, HOIST_REF_NORMALIZE, NULL) == 0 &&
+	    hoist_ref_parse(&b, t->ref, HOIST_REF_NORMALIZE, NULL) == 0 &&
+	    strcmp(a.domain, b.domain) == 0 && strcmp(a.path, b.path) != 0)
+		mount = hoist_xstrdup(a.path);
+	hoist_ref_release(&a);
+	hoist_ref_release(&b);
+	return mount;
+}
+
+static void log_pushed(int rc, const struct hoist_transport *t,
+		       const struct hoist_push_stats *st)
+{
+	if (!rc)
+		hoist_log(HOIST_LOG_INFO,
+			  "pushed %s@%s: %llu blobs, %llu already there, "
+			  "%.1f MiB sent",
+			  t->ref, st->digest, (unsigned long long)st->blobs,
+			  (unsigned long long)st->blobs_present,
+			  (double)st->bytes_sent / (1 << 20));
+}
+
 int hoist_transport_write(struct hoist_store *s, const json_t *root,
 			  const struct hoist_transport *t,
 			  const struct hoist_transport *src,
@@ -259,7 +292,6 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
 {
 	struct hoist_registry_opts ro = o->reg;
 	struct hoist_push_stats st;
-	struct hoist_ref a, b;
 	char *mount = NULL;
 	int rc;
 
@@ -294,27 +326,45 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
 	default:
 		return write_layout(s, root, t, err);
 	}
-	/* same registry: blobs can be mounted from the source repository */
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	if (src && src->kind == HOIST_TR_DOCKER &&
-	    hoist_ref_parse(&a, src->ref, HOIST_REF_NORMALIZE, NULL) == 0 &&
-	    hoist_ref_parse(&b, t->ref, HOIST_REF_NORMALIZE, NULL) == 0 &&
-	    strcmp(a.domain, b.domain) == 0 && strcmp(a.path, b.path) != 0) {
-		mount = hoist_xstrdup(a.path);
-		ro.mount_from = mount;
-	}
-	hoist_ref_release(&a);
-	hoist_ref_release(&b);
+	mount = mount_source(src, t);
+	ro.mount_from = mount;
 	rc = hoist_push(s, root, t->ref, o->by_digest, &ro, &st, err);
-	if (!rc)
-		hoist_log(HOIST_LOG_INFO,
-			  "pushed %s@%s: %llu blobs, %llu already there, "
-			  "%.1f MiB sent",
-			  t->ref, st.digest, (unsigned long long)st.blobs,
-			  (unsigned long long)st.blobs_present,
-			  (double)st.bytes_sent / (1 << 20));
+	log_pushed(rc, t, &st);
 	free(mount);
+	return rc;
+}
+
+int hoist_transport_copy(struct hoist_store *s,
+			 const struct hoist_transport *src,
+			 const struct hoist_transport *dst,
+			 const struct hoist_copy_opts *o, struct hoist_err *err)
+{
+	struct hoist_registry_opts ro = o->reg;
+	struct hoist_pull_opts po;
+	struct hoist_push_stats st;
+	json_t *root = NULL;
+	char *mount;
+	int rc;
+
+	if (src->kind != HOIST_TR_DOCKER || dst->kind != HOIST_TR_DOCKER) {
+		rc = hoist_transport_read(&root, s, src, o, err);
+		if (!rc)
+			rc = hoist_transport_write(s, root, dst, src, o, err);
+		json_decref(root);
+		return rc;
+	}
+	/* registry to registry: streamed (copy.h) */
+	memset(&po, 0, sizeof(po));
+	po.reg = o->reg;
+	po.platforms = o->platform;
+	po.nplatforms = o->platform ? 1 : 0;
+	mount = mount_source(src, dst);
+	ro.mount_from = mount;
+	rc = hoist_copy_registry(&root, s, src->ref, dst->ref, o->by_digest,
+				 &po, &ro, &st, err);
+	log_pushed(rc, dst, &st);
+	free(mount);
+	json_decref(root);
 	return rc;
 }
 

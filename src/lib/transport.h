@@ -74,6 +74,18 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
 			  struct hoist_err *err);
 
 /*
+ * Read src and write it to dst (read() then write()); registry to
+ * registry streams instead (copy.h): layers go from the download into the
+ * upload as they arrive, and within one registry they are mounted without
+ * being downloaded. Codes as read() and write().
+ */
+int hoist_transport_copy(struct hoist_store *s,
+			 const struct hoist_transport *src,
+			 const struct hoist_transport *dst,
+			 const struct hoist_copy_opts *o,
+			 struct hoist_err *err);
+
+/*
  * The tags of a registry repository (GET /v2/<repo>/tags/list, following
  * Link pagination). *tags is a new JSON array of strings.
  */

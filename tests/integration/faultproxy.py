@@ -35,6 +35,9 @@ flag names with '_' for '-'):
                                    w=21600" to every relayed answer
   ping_ok true                     answer GET /v2/ with 200 here, as
                                    registries that challenge only later do
+  response_rate BPS                answer body bandwidth cap
+  corrupt_response_after N         flip byte N of every GET blob body
+                                   (same length: only a digest shows it)
   stall_response_after N           relay N bytes of each answer (headers
                                    included), then one byte a second: a
                                    registry that trickles
@@ -81,6 +84,7 @@ DEFAULTS = {
     "buffer_body": False, "stall_body_after": None,
     "bucket_rate": None, "bucket_burst": 1, "ratelimit_remaining": None,
     "ping_ok": False, "stall_response_after": None,
+    "corrupt_response_after": None, "response_rate": None,
 }
 
 
@@ -632,11 +636,21 @@ class Handler(BaseHTTPRequestHandler):
         if (cfg["cut_response_after"] is not None
                 and m in cfg["cut_response_methods"]):
             cut_at = int(cfg["cut_response_after"])
+        flip_at = None
+        if (cfg["corrupt_response_after"] is not None and m == "GET"
+                and BLOB_RE.match(self.path.split("?")[0])):
+            flip_at = int(cfg["corrupt_response_after"])
         sent = 0
+        t0 = time.monotonic()
         while True:
             b = resp.read1(BUF) if hasattr(resp, "read1") else resp.read(BUF)
             if not b:
                 break
+            if flip_at is not None and sent <= flip_at < sent + len(b):
+                b = bytearray(b)
+                b[flip_at - sent] ^= 0xFF
+                b = bytes(b)
+                st.fault("corrupt_response")
             if cut_at is not None and sent + len(b) >= cut_at:
                 if st.take("cut_response_times"):
                     b = b[:cut_at - sent]
@@ -648,6 +662,12 @@ class Handler(BaseHTTPRequestHandler):
                 cut_at = None
             self._write(b, use_chunked)
             sent += len(b)
+            if cfg["response_rate"]:
+                ahead = sent / float(cfg["response_rate"]) - (
+                    time.monotonic() - t0)
+                if ahead > 0:
+                    self.wfile.flush()
+                    time.sleep(ahead)
         if use_chunked:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
@@ -745,6 +765,8 @@ def main():
     p.add_argument("--ratelimit-remaining", type=int)
     p.add_argument("--ping-ok", action="store_true")
     p.add_argument("--stall-response-after", type=int)
+    p.add_argument("--corrupt-response-after", type=int)
+    p.add_argument("--response-rate", type=int)
     p.add_argument("--spool-dir", help="where buffered bodies spill")
     a = p.parse_args()
 

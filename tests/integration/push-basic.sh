@@ -78,7 +78,15 @@ check "re-push of the same image" $H push --insecure app:1 "$P/b/pushed:1"
 n=$(count_req P "$mark" '^\(POST\|PATCH\|PUT\) /v2/b/pushed/blobs/uploads/')
 if [ "$n" -eq 0 ]; then ok "re-push uploads no blob (no POST/PATCH/PUT of blobs)"; else not_ok "re-push made $n blob upload requests"; fi
 n=$(count_req P "$mark" '^HEAD /v2/b/pushed/blobs/sha256:')
-if [ "$n" -ge 2 ]; then ok "re-push checked the blobs with HEAD ($n)"; else not_ok "re-push made $n blob HEADs"; fi
+if [ "$n" -eq 0 ]; then ok "re-push of a tag holding the same manifest checks no blob"; else not_ok "re-push made $n blob HEADs"; fi
+n=$(count_req P "$mark" '^HEAD /v2/b/pushed/manifests/1')
+if [ "$n" -eq 1 ]; then ok "re-push made one manifest HEAD"; else not_ok "re-push made $n manifest HEADs"; fi
+n=$(count_req P "$mark" '^PUT /v2/b/pushed/manifests/')
+if [ "$n" -eq 0 ]; then ok "re-push PUT no manifest"; else not_ok "re-push made $n manifest PUTs"; fi
+mark=$(reg_log_lines P)
+check "push of the same image to a new tag" $H push --insecure app:1 "$P/b/pushed:2"
+n=$(count_req P "$mark" '^HEAD /v2/b/pushed/blobs/sha256:')
+if [ "$n" -ge 2 ]; then ok "a new tag: the blobs are checked with HEAD ($n)"; else not_ok "new tag made $n blob HEADs"; fi
 
 # several names in one output (buildx CSV quoting)
 check "one build, two names" \
