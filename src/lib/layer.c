@@ -36,14 +36,42 @@ static int ingest_sink_write(void *ctx, const void *data, size_t len,
 	return hoist_ingest_write(ctx, data, len, err);
 }
 
+struct tree_fill {
+	const char *dir;
+	const struct hoist_layer_opts *opts;
+};
+
+static int fill_tree(void *ctx, struct hoist_tar_writer *w,
+		     struct hoist_err *err)
+{
+	const struct tree_fill *t = ctx;
+	struct hoist_tar_tree_opts topts;
+
+	memset(&topts, 0, sizeof(topts));
+	topts.prefix = t->opts->prefix;
+	topts.epoch = t->opts->epoch;
+	return hoist_tar_write_tree(w, t->dir, &topts, err);
+}
+
 int hoist_layer_from_dir(struct hoist_layer *out, struct hoist_store *s,
 			 const char *dir, const struct hoist_layer_opts *opts,
 			 struct hoist_err *err)
 {
+	struct tree_fill t = {dir, opts};
+
+	return hoist_layer_from_fn(out, s, fill_tree, &t, dir, opts, err);
+}
+
+int hoist_layer_from_fn(struct hoist_layer *out, struct hoist_store *s,
+			int (*fill)(void *ctx, struct hoist_tar_writer *w,
+				    struct hoist_err *err),
+			void *ctx, const char *what,
+			const struct hoist_layer_opts *opts,
+			struct hoist_err *err)
+{
 	struct hoist_ingest *in = NULL;
 	struct hoist_compressor *comp = NULL;
 	struct hoist_tar_writer *w = NULL;
-	struct hoist_tar_tree_opts topts;
 	struct hoist_sink isink, tsink;
 	struct tee tee;
 	char hex[HOIST_SHA256_HEXLEN + 1];
@@ -65,10 +93,7 @@ int hoist_layer_from_dir(struct hoist_layer *out, struct hoist_store *s,
 	tsink.ctx = &tee;
 	hoist_tar_writer_new(&w, &tsink);
 
-	memset(&topts, 0, sizeof(topts));
-	topts.prefix = opts->prefix;
-	topts.epoch = opts->epoch;
-	if ((rc = hoist_tar_write_tree(w, dir, &topts, err)) < 0 ||
+	if ((rc = fill(ctx, w, err)) < 0 ||
 	    (rc = hoist_tar_writer_finish(w, err)) < 0 ||
 	    (rc = hoist_compressor_finish(comp, err)) < 0)
 		goto out;
@@ -91,7 +116,7 @@ out:
 	hoist_tar_writer_free(w);
 	hoist_compressor_free(comp);
 	if (rc < 0) {
-		hoist_err_prefix(err, "layer '%s'", dir);
+		hoist_err_prefix(err, "layer '%s'", what);
 		memset(out, 0, sizeof(*out));
 	}
 	return rc;

@@ -44,4 +44,19 @@ int hoist_layer_from_dir(struct hoist_layer *out, struct hoist_store *s,
 			 const char *dir, const struct hoist_layer_opts *opts,
 			 struct hoist_err *err);
 
+struct hoist_tar_writer;
+
+/*
+ * The same pipeline for entries written by fill (with hoist_tar_write_*;
+ * fill must not finish the archive): fill(ctx, w, err) returns 0 or a
+ * negative code that aborts the ingest. opts->prefix is not used. Errors
+ * as hoist_layer_from_dir, prefixed "layer 'WHAT'".
+ */
+int hoist_layer_from_fn(struct hoist_layer *out, struct hoist_store *s,
+			int (*fill)(void *ctx, struct hoist_tar_writer *w,
+				    struct hoist_err *err),
+			void *ctx, const char *what,
+			const struct hoist_layer_opts *opts,
+			struct hoist_err *err);
+
 #endif

@@ -1,0 +1,62 @@
+/*
+ * dfbuild.h: building a Dockerfile without a container runtime.
+ *
+ * For each platform, the Dockerfile is planned (dfplan.h) and each stage
+ * the target needs is built in plan order into an image in the store:
+ *  - its base: scratch, an earlier stage's result, or an image by
+ *    reference (the staging area's, else pulled: what `--from` reads,
+ *    base.h), whose config seeds the stage's;
+ *  - one layer per COPY/ADD (and per WORKDIR that creates a directory),
+ *    written with deterministic tar headers; a step that changes nothing
+ *    makes no layer and its history entry is marked empty_layer;
+ *  - a config with the plan's settings and history entries as BuildKit
+ *    writes them ("comment": "buildkit.dockerfile.v0").
+ * The target stage's manifests are returned as the base of a
+ * hoist_build (build.h), so every exporter applies unchanged.
+ *
+ * A stage's filesystem is unpacked into a scratch directory of the store
+ * (with the hostile-tar-safe unpacker) when a step needs it: to know
+ * whether a destination is a directory, to read /etc/passwd and
+ * /etc/group for --chown names, and as the source of COPY --from.
+ */
+#ifndef HOIST_LIB_DFBUILD_H
+#define HOIST_LIB_DFBUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "lib/platform.h"
+#include "lib/registry.h"
+#include "lib/store.h"
+#include "util/err.h"
+
+struct hoist_dfbuild_opts {
+	const char *context;    /* the build context directory */
+	const char *dockerfile; /* NULL: CONTEXT/Dockerfile; "-": stdin */
+	const char *target;     /* NULL: the last stage */
+	/* "K=V", or "K" for the value of K in the environment (skipped
+	 * when K is not set there), as buildx --build-arg */
+	const char *const *build_args;
+	size_t nbuild_args;
+	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+	const struct hoist_registry_opts *ro;
+};
+
+/*
+ * Build o's Dockerfile for each of the nplats platforms. *bases is a new
+ * array of nplats manifest descriptors (with platform) in the store, one
+ * per platform, in order: the caller json_decref()s each and free()s the
+ * array. Nothing outside the store is written. Errors: HOIST_EINVAL for
+ * the Dockerfile and its sources ("Dockerfile:LINE: message (in
+ * 'INSTRUCTION')"), HOIST_EUNSUPPORTED for RUN and what hoist cannot do
+ * (checked before any stage is built), HOIST_ENOTFOUND for a missing
+ * Dockerfile, context file or base image, and the store's, unpacker's and
+ * registry's codes.
+ */
+int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
+		      size_t nplats, struct hoist_store *s,
+		      const struct hoist_dfbuild_opts *o,
+		      struct hoist_err *err);
+
+#endif
