@@ -17,6 +17,7 @@
 #include "lib/base.h"
 #include "lib/build.h"
 #include "lib/cache.h"
+#include "lib/dfbuild.h"
 #include "lib/export.h"
 #include "lib/output.h"
 #include "lib/platform.h"
@@ -28,9 +29,18 @@
 #include "util/banned.h"
 
 static const char build_usage[] =
-	"Usage: hoist build [OPTIONS]\n"
+	"Usage: hoist build [OPTIONS] [CONTEXT]\n"
 	"\n"
-	"Build an image from directory trees and export it.\n"
+	"Build an image from a Dockerfile (without RUN) or from directory\n"
+	"trees, and export it.\n"
+	"\n"
+	"Dockerfile (with CONTEXT):\n"
+	"  -f, --file FILE          the Dockerfile (default CONTEXT/Dockerfile;"
+	"\n"
+	"                           - reads stdin)\n"
+	"      --target STAGE       build this stage (default: the last)\n"
+	"      --build-arg K[=V]    build argument (repeatable; K alone: from\n"
+	"                           the environment)\n"
 	"\n"
 	"Base and layers:\n"
 	"      --from REF           build on this image: docker://REF, "
@@ -188,6 +198,8 @@ enum {
 	OPT_SBOM,
 	OPT_ATTEST,
 	OPT_IIDFILE,
+	OPT_TARGET,
+	OPT_BUILD_ARG,
 };
 
 /*
@@ -303,7 +315,7 @@ attest_setup(struct hoist_attest_opts *ao, const struct hoist_attest_req *r,
 		PARAM(hoist_xasprintf("label:%zu", i),
 		      hoist_xstrdup(bo->rc.labels[i]), 1);
 #undef PARAM
-	for (size_t i = 0; bo->bases && i < bo->nplatforms; i++) {
+	for (size_t i = 0; from && bo->bases && i < bo->nplatforms; i++) {
 		const char *d = bo->bases[i]
 					? hoist_json_str(bo->bases[i], "digest")
 					: NULL;
@@ -385,6 +397,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"sbom", required_argument, NULL, OPT_SBOM},
 		{"attest", required_argument, NULL, OPT_ATTEST},
 		{"iidfile", required_argument, NULL, OPT_IIDFILE},
+		{"file", required_argument, NULL, 'f'},
+		{"target", required_argument, NULL, OPT_TARGET},
+		{"build-arg", required_argument, NULL, OPT_BUILD_ARG},
 		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
 		{"quiet", no_argument, NULL, 'q'},
@@ -396,7 +411,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct strvec annotations = {0};
 	struct strvec layers = {0}, env = {0}, labels = {0}, exposed = {0},
 		      volumes = {0}, tags = {0}, outputs = {0}, entry = {0},
-		      cmd = {0};
+		      cmd = {0}, build_args = {0};
+	struct hoist_dfbuild_opts dfo = {0};
 	struct hoist_build_opts bo;
 	struct hoist_export_plan *plans = NULL;
 	struct hoist_platform *plats = NULL, *lplats = NULL;
@@ -429,7 +445,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	memset(&ro, 0, sizeof(ro));
 	hoist_err_clear(&err);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:o:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:o:f:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOTFS:
 			vec_push(&layers, optarg);
@@ -509,6 +525,15 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		case OPT_METADATA:
 			metadata = optarg;
 			break;
+		case 'f':
+			dfo.dockerfile = optarg;
+			break;
+		case OPT_TARGET:
+			dfo.target = optarg;
+			break;
+		case OPT_BUILD_ARG:
+			vec_push(&build_args, optarg);
+			break;
 		default:
 			if (hoist_cli_opt(&cl, c, optarg)) {
 				ret = cl.status;
@@ -516,9 +541,23 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			}
 		}
 	}
+	if (optind < argc)
+		dfo.context = argv[optind++];
 	if (optind < argc) {
 		ret = hoist_msg_usage("build", "unexpected argument '%s'",
 				      argv[optind]);
+		goto out;
+	}
+	if (!dfo.context && (dfo.dockerfile || dfo.target || build_args.n)) {
+		ret = hoist_msg_usage("build", "-f, --target and --build-arg "
+					       "need a build CONTEXT");
+		goto out;
+	}
+	if (dfo.context && (layers.n || from)) {
+		ret = hoist_msg_usage("build",
+				      "a build CONTEXT (Dockerfile) "
+				      "and --rootfs, --layer or --from "
+				      "exclude each other");
 		goto out;
 	}
 	hoist_msg_init(cl.progress);
@@ -671,6 +710,14 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	if (from && hoist_base_read(&bases, plats, nplats, platform != NULL,
 				    store, from, &ro, &err))
 		goto fail;
+	if (dfo.context) {
+		dfo.build_args = build_args.v;
+		dfo.nbuild_args = build_args.n;
+		dfo.epoch = epoch;
+		dfo.ro = &ro;
+		if (hoist_dfbuild_run(&bases, plats, nplats, store, &dfo, &err))
+			goto fail;
+	}
 	for (i = 0; i < layers.n; i++) {
 		size_t k;
 		if (!blayers[i].platform)
@@ -772,6 +819,7 @@ out:
 	free(tags.v);
 	free(outputs.v);
 	free(annotations.v);
+	free(build_args.v);
 	for (i = 0; i < entry.n; i++)
 		free((char *)entry.v[i]);
 	for (i = 0; i < cmd.n; i++)

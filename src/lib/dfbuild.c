@@ -286,9 +286,8 @@ static int from_error(struct hoist_dfb *b, long idx, int code,
 	if (!strncmp(m, "--from: ", 8))
 		m += 8; /* base.c speaks of the option */
 	memmove(msg, m, strlen(m) + 1);
-	return hoist_dockerfile_error(err, code, b->df,
-				      b->plan->st.stages[idx].from, 0, "%s",
-				      msg);
+	return hoist_dockerfile_error(
+		err, code, b->df, b->plan->st.stages[idx].from, 0, "%s", msg);
 }
 
 static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
