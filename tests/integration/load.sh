@@ -33,38 +33,8 @@ check "podman mounts the image: files are the source's" sh -c "
 	rc=\$?; $P image unmount example.test/load/app:1 >/dev/null; exit \$rc"
 
 # docker: containerd and dockerd from scratch configs on unix sockets only
-mkdir -p "$S/ctd" "$S/dk"
-cat >"$S/ctd/config.toml" <<EOT
-version = 2
-root = "$S/ctd/root"
-state = "$S/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$S/ctd/containerd.sock"
-[ttrpc]
-  address = "$S/ctd/containerd.sock.ttrpc"
-[debug]
-  address = "$S/ctd/debug.sock"
-[metrics]
-  address = ""
-EOT
-cat >"$S/dk/daemon.json" <<EOT
-{"data-root":"$S/dk/data","exec-root":"$S/dk/exec","pidfile":"$S/dk/dockerd.pid",
- "hosts":["unix://$S/dk/docker.sock"],"storage-driver":"vfs","iptables":false,
- "ip6tables":false,"ip-masq":false,"bridge":"none",
- "containerd":"$S/ctd/containerd.sock"}
-EOT
-containerd --config "$S/ctd/config.toml" >"$S/ctd/log" 2>&1 &
-CTD=$!
-i=0
-while [ ! -S "$S/ctd/containerd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-dockerd --config-file "$S/dk/daemon.json" >"$S/dk/log" 2>&1 &
-DKD=$!
-trap 'kill $DKD $CTD 2>/dev/null; wait $DKD $CTD 2>/dev/null; t_cleanup' EXIT
-DK="docker -H unix://$S/dk/docker.sock"
-i=0
-while ! $DK version >/dev/null 2>&1 && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
-check "dockerd is up" $DK version
+. "$(dirname "$0")/dockerd.sh"
+check "dockerd is up" dockerd_start "$S"
 check "docker load" sh -c "$DK load -i '$S/docker.tar' > '$S/dl' 2>&1 && grep -q 'Loaded image: example.test/load/app:1' '$S/dl' && grep -q 'Loaded image: app:2' '$S/dl'"
 check "docker sees the config" sh -c "
 	$DK image inspect app:2 > '$S/di.json' &&

@@ -1,0 +1,131 @@
+#!/bin/sh
+# dockerfile-buildkit.sh: hoist and BuildKit build the same Dockerfile.
+# Debian's dockerd 20.10 (started from scratch by dockerd.sh: vfs, no
+# bridge, no iptables) embeds BuildKit; Debian's own client
+# (/usr/bin/docker, DOCKER_BUILDKIT=1) builds offline from a base image
+# hoist built and `docker load`ed. The image configs (Env, Cmd,
+# Entrypoint, WorkingDir, User, Labels, ExposedPorts, Volumes,
+# StopSignal, Healthcheck, Shell, OnBuild) and the root filesystems
+# after `docker save` (unpacked with umoci, compared file by file: path,
+# type, mode, owner, size, content, link target) must be the same.
+. "$(dirname "$0")/lib.sh"
+need jq umoci skopeo dockerd containerd python3
+"$HOIST" build --help 2>/dev/null | grep -q -- '--target' || {
+	echo "1..0 # SKIP 'hoist build CONTEXT' does not exist"
+	exit 0
+}
+DOCKER=/usr/bin/docker
+if [ ! -x "$DOCKER" ]; then
+	[ "${CI:-}" = true ] && { echo "not ok 1 - $DOCKER missing"; exit 1; }
+	echo "1..0 # SKIP Debian's $DOCKER is missing"
+	exit 0
+fi
+. "$(dirname "$0")/dockerd.sh"
+export SOURCE_DATE_EPOCH=1700000000
+S=$T_TMP
+H="timeout 120 $HOIST"
+
+cfg() {
+	m=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
+	c=$(jq -r '.config.digest' "$1/blobs/sha256/$m" | cut -d: -f2)
+	cat "$1/blobs/sha256/$c"
+}
+# the fields compared, unset and empty ones dropped
+FIELDS='.config | {Env, Cmd, Entrypoint, WorkingDir, User, Labels,
+	ExposedPorts, Volumes, StopSignal, Healthcheck, Shell, OnBuild} |
+	with_entries(select(.value != null and .value != "" and .value != []
+	and .value != {}))'
+
+mkdir -p "$S/base/etc" "$S/base/usr/bin" "$S/base/tmp"
+ln -s usr/bin "$S/base/bin"
+chmod 1777 "$S/base/tmp"
+printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345::/home/app:/bin/sh\n' \
+	>"$S/base/etc/passwd"
+printf 'root:x:0:\napp:x:2345:\nstaff:x:50:\n' >"$S/base/etc/group"
+check "hoist builds the base image (store and docker tarball)" \
+	$H build --progress quiet --rootfs "$S/base" --env BASE=1 \
+	--label base=yes --cmd '["/bin/base"]' -t example.test/base:1 \
+	-o type=image -o "type=docker,dest=$S/base.tar"
+
+C=$S/ctx
+mkdir -p "$C/site/css" "$C/secret" "$C/arch/pkg"
+echo app >"$C/app"
+chmod 755 "$C/app"
+echo one >"$C/one.txt"
+echo two >"$C/two.txt"
+echo log >"$C/debug.log"
+echo keep >"$C/keep.log"
+echo index >"$C/site/index.html"
+echo css >"$C/site/css/main.css"
+chmod 700 "$C/site/css"
+echo nope >"$C/secret/key"
+echo inpkg >"$C/arch/pkg/file"
+ln -s index.html "$C/site/home.html"
+tar -czf "$C/pkg.tar.gz" -C "$C/arch" pkg
+rm -rf "$C/arch"
+printf 'secret\n*.log\n!keep.log\n' >"$C/.dockerignore"
+cat >"$C/Dockerfile" <<'EOT'
+ARG VERSION=0.1
+FROM scratch AS assets
+COPY site /www/
+COPY *.txt /txt/
+
+FROM example.test/base:1
+ARG VERSION
+ARG FLAVOUR=plain
+ENV APP_VERSION=$VERSION APP_FLAVOUR=$FLAVOUR
+LABEL org.opencontainers.image.version=$VERSION maintainer=me
+COPY --from=assets /www /srv/www
+COPY --from=assets /txt/one.txt /srv/
+COPY --chown=app:staff --chmod=750 app /bin/app
+COPY --chown=4242 one.txt two.txt /numeric/
+COPY . /ctx/
+ADD pkg.tar.gz /opt/
+COPY one.txt /renamed
+COPY site/ ./rel/
+WORKDIR /work/dir
+USER app
+EXPOSE 8080 53/udp
+VOLUME ["/data"]
+STOPSIGNAL SIGQUIT
+HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["/bin/app", "ping"]
+SHELL ["/bin/ash", "-c"]
+ONBUILD COPY . /onbuild
+ENTRYPOINT ["/bin/app"]
+CMD ["serve"]
+EOT
+
+check "dockerd is up" dockerd_start "$S/d"
+check "docker load the base" $DK load -i "$S/base.tar"
+check "BuildKit builds the Dockerfile" env DOCKER_BUILDKIT=1 \
+	$DK build --build-arg VERSION=1.2 -t example.test/bk:1 "$C"
+check "docker save, into an OCI layout" sh -c "
+	$DK save -o $S/bk.tar example.test/bk:1 &&
+	skopeo copy -q --format oci docker-archive:$S/bk.tar:example.test/bk:1 \
+	oci:$S/bk:latest"
+check "hoist builds the Dockerfile" $H build --progress quiet \
+	--build-arg VERSION=1.2 -o "type=oci,tar=false,name=img,dest=$S/ho" "$C"
+# BuildKit's config as docker save wrote it (skopeo's conversion to OCI
+# would drop Healthcheck, Shell and OnBuild)
+tar -xOf "$S/bk.tar" "$(tar -xOf "$S/bk.tar" manifest.json | jq -r '.[0].Config')" |
+	jq -S "$FIELDS" >"$S/bk.json"
+cfg "$S/ho" | jq -S "$FIELDS" >"$S/ho.json"
+check "the configs agree (Env, Cmd, Entrypoint, WorkingDir, User, Labels, ExposedPorts, Volumes, StopSignal, Healthcheck, Shell, OnBuild)" \
+	diff -u "$S/bk.json" "$S/ho.json"
+check "BuildKit's config has every field compared" jq -e '
+	[.Env, .Cmd, .Entrypoint, .WorkingDir, .User, .Labels, .ExposedPorts,
+	 .Volumes, .StopSignal, .Healthcheck, .Shell, .OnBuild] |
+	all(. != null)' "$S/bk.json"
+check "unpack both with umoci" sh -c "
+	umoci unpack --image $S/bk:latest $S/bk-b >/dev/null &&
+	umoci unpack --image $S/ho:latest $S/ho-b >/dev/null"
+trees_agree() {
+	[ -f "$S/bk-b/rootfs/srv/www/index.html" ] &&
+		[ -f "$S/ho-b/rootfs/srv/www/index.html" ] &&
+		python3 "$HOIST_SRCDIR/tests/integration/treecmp.py" --no-xattr \
+			"$S/bk-b/rootfs" "$S/ho-b/rootfs"
+}
+check "the root filesystems agree file by file (type, mode, owner, size, content, link)" \
+	trees_agree
+
+done_testing
