@@ -15,9 +15,53 @@
 #include "lib/store.h"
 #include "lib/transport.h"
 #include "util/json.h"
+#include "util/scan.h"
 #include "util/banned.h"
 
-enum { OPT_ALL = 2000, OPT_PLATFORM, OPT_DIGEST };
+enum { OPT_ALL = 2000, OPT_PLATFORM, OPT_DIGEST, OPT_SHARD, OPT_JOBS };
+
+#define SYNC_JOBS_MAX 16
+
+/* --shard K/N: K in 0..N-1, N in 1..65536. */
+static int parse_shard(struct hoist_cli_copy *cc, const char *arg,
+		       struct hoist_err *err)
+{
+	const char *slash = strchr(arg, '/');
+	char k[24];
+	uint64_t kv, nv;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(k))
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "--shard '%s': want K/N, e.g. 0/4", arg);
+	memcpy(k, arg, (size_t)(slash - arg));
+	k[slash - arg] = '\0';
+	if (hoist_scan_u64(&nv, slash + 1, 65536, "--shard N", err) ||
+	    hoist_scan_u64(&kv, k, 65535, "--shard K", err))
+		return HOIST_EINVAL;
+	if (nv == 0 || kv >= nv)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "--shard '%s': want 0 <= K < N", arg);
+	cc->shard_k = (unsigned)kv;
+	cc->shard_n = (unsigned)nv;
+	return 0;
+}
+
+/* --shard and --jobs (sync's own options). */
+static int sync_opt(struct hoist_cli_copy *cc, int c, const char *arg,
+		    struct hoist_err *err)
+{
+	uint64_t v;
+
+	if (c == OPT_SHARD)
+		return parse_shard(cc, arg, err);
+	if (hoist_scan_u64(&v, arg, SYNC_JOBS_MAX, "--jobs", err))
+		return HOIST_EINVAL;
+	if (v == 0)
+		return hoist_err_set(err, HOIST_EINVAL, "--jobs must be 1..%d",
+				     SYNC_JOBS_MAX);
+	cc->jobs = (unsigned)v;
+	return 0;
+}
 
 int hoist_cli_copy_args(int argc, char **argv, const char *cmd,
 			const char *usage, struct hoist_cli_copy *cc, int *ret)
@@ -27,6 +71,8 @@ int hoist_cli_copy_args(int argc, char **argv, const char *cmd,
 		{"all", no_argument, NULL, OPT_ALL},
 		{"platform", required_argument, NULL, OPT_PLATFORM},
 		{"digest", no_argument, NULL, OPT_DIGEST},
+		{"shard", required_argument, NULL, OPT_SHARD},
+		{"jobs", required_argument, NULL, OPT_JOBS},
 		HOIST_COMMON_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
@@ -54,6 +100,18 @@ int hoist_cli_copy_args(int argc, char **argv, const char *cmd,
 			break;
 		case OPT_DIGEST:
 			cc->co.by_digest = 1;
+			break;
+		case OPT_SHARD:
+		case OPT_JOBS:
+			if (strcmp(cmd, "sync") != 0) {
+				*ret = hoist_msg_usage(
+					cmd, "--shard and --jobs are for sync");
+				return 1;
+			}
+			if (sync_opt(cc, c, optarg, &err)) {
+				*ret = hoist_msg_error(&err);
+				return 1;
+			}
 			break;
 		default:
 			if (hoist_cli_opt(&cl, c, optarg)) {

@@ -3,6 +3,7 @@
  * tag patterns, going on past failures.
  */
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "lib/transport.h"
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/banned.h"
@@ -35,11 +37,100 @@ static const char sync_usage[] =
 	"others;\n"
 	"the summary names each failure, and the exit status is 0 when all\n"
 	"succeeded, 3 when some failed and 1 when all failed.\n"
-	"\n" HOIST_COPY_OPTIONS_HELP "\n" HOIST_REGISTRY_OPTIONS_HELP;
+	"\n"
+	"      --jobs N          copy N images at once (default 2, at most "
+	"16)\n"
+	"      --shard K/N       only the images whose SOURCE hashes to K of "
+	"N\n"
+	"                        (0 <= K < N), for N workers sharing one file\n"
+	"" HOIST_COPY_OPTIONS_HELP "\n" HOIST_REGISTRY_OPTIONS_HELP;
 
 struct sync_job {
 	char *src, *dst;
 };
+
+/* Images at once when --jobs is not given. */
+#define SYNC_JOBS_DEFAULT 2
+
+/* The copies of one run, shared by its worker threads. */
+struct sync_run {
+	pthread_mutex_t lock; /* next, the counts, failures, stderr */
+	struct hoist_store *s;
+	const struct hoist_cli_copy *cc;
+	struct sync_job *jobs;
+	size_t njobs, next, copied, failed;
+	struct hoist_buf *failures;
+};
+
+/*
+ * --shard K/N keeps the images whose name (SOURCE as it stands after tag
+ * expansion) hashes to K: the first 8 bytes of its SHA-256, big-endian,
+ * modulo N. Every worker computes the same split with no coordination.
+ */
+static int in_shard(const char *name, unsigned k, unsigned n)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1];
+	uint64_t v = 0;
+
+	if (n <= 1)
+		return 1;
+	hoist_sha256_hex(name, strlen(name), hex);
+	for (int i = 0; i < 16; i++)
+		v = v << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0'
+						      : hex[i] - 'a' + 10);
+	return v % n == k;
+}
+
+static void *sync_worker(void *ctx)
+{
+	struct sync_run *r = ctx;
+
+	for (;;) {
+		struct hoist_err err;
+		size_t i;
+		int rc;
+
+		pthread_mutex_lock(&r->lock);
+		i = r->next++;
+		pthread_mutex_unlock(&r->lock);
+		if (i >= r->njobs)
+			return NULL;
+		hoist_err_clear(&err);
+		rc = hoist_cli_copy_one(r->s, r->jobs[i].src, r->jobs[i].dst,
+					&r->cc->co, &err);
+		pthread_mutex_lock(&r->lock);
+		if (rc) {
+			hoist_msg_error(&err);
+			hoist_buf_printf(r->failures, NULL,
+					 "sync: failed: %s -> %s\n",
+					 r->jobs[i].src, r->jobs[i].dst);
+			r->failed++;
+		} else {
+			r->copied++;
+			fprintf(stderr, "synced %s -> %s\n", r->jobs[i].src,
+				r->jobs[i].dst);
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+/* Copy every job, --jobs at a time. */
+static void sync_all(struct sync_run *r, unsigned jobs)
+{
+	pthread_t th[16];
+	size_t nth = 0;
+
+	pthread_mutex_init(&r->lock, NULL);
+	if (jobs > HOIST_ARRAY_SIZE(th))
+		jobs = HOIST_ARRAY_SIZE(th);
+	while (nth + 1 < jobs && nth + 1 < r->njobs &&
+	       pthread_create(&th[nth], NULL, sync_worker, r) == 0)
+		nth++;
+	sync_worker(r);
+	while (nth)
+		pthread_join(th[--nth], NULL);
+	pthread_mutex_destroy(&r->lock);
+}
 
 /* Expand one line of the sync file into copy jobs. */
 static int expand_line(struct sync_job **jobs, size_t *n, char **words,
@@ -93,7 +184,8 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_store *s = NULL;
 	struct hoist_err err;
 	struct sync_job *jobs = NULL;
-	size_t njobs = 0, failed = 0, copied = 0, lineno = 0;
+	size_t njobs = 0, failed = 0, copied = 0, lineno = 0, kept = 0;
+	struct sync_run run;
 	char *data = NULL, *line, *next;
 	struct hoist_buf failures =
 		HOIST_BUF_INIT(HOIST_BUF_UNLIMITED); /* lines of the file */
@@ -102,6 +194,7 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 	if (hoist_cli_copy_args(argc, argv, "sync", sync_usage, &cc, &ret))
 		return ret;
 	hoist_err_clear(&err);
+	memset(&run, 0, sizeof(run));
 	if (argc - optind != 1)
 		return hoist_msg_usage("sync", "want one FILE");
 	hoist_msg_init(cc.progress);
@@ -146,20 +239,27 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 			failed++;
 		}
 	}
+	/* this worker's share of the images */
 	for (size_t i = 0; i < njobs; i++) {
-		if (hoist_cli_copy_one(s, jobs[i].src, jobs[i].dst, &cc.co,
-				       &err)) {
-			hoist_msg_error(&err);
-			hoist_buf_printf(&failures, NULL,
-					 "sync: failed: %s -> %s\n",
-					 jobs[i].src, jobs[i].dst);
-			failed++;
-		} else {
-			copied++;
-			fprintf(stderr, "synced %s -> %s\n", jobs[i].src,
-				jobs[i].dst);
+		if (in_shard(jobs[i].src, cc.shard_k, cc.shard_n)) {
+			jobs[kept++] = jobs[i];
+			continue;
 		}
+		free(jobs[i].src);
+		free(jobs[i].dst);
 	}
+	if (cc.shard_n > 1)
+		fprintf(stderr, "sync: shard %u/%u: %zu of %zu images\n",
+			cc.shard_k, cc.shard_n, kept, njobs);
+	njobs = kept;
+	run.s = s;
+	run.cc = &cc;
+	run.jobs = jobs;
+	run.njobs = njobs;
+	run.failures = &failures;
+	sync_all(&run, cc.jobs ? cc.jobs : SYNC_JOBS_DEFAULT);
+	copied = run.copied;
+	failed += run.failed;
 	fprintf(stderr, "sync: %zu copied, %zu failed\n%s", copied, failed,
 		failures.data);
 	if (!failed)

@@ -49,6 +49,9 @@ struct hoist_cli_copy {
 	struct hoist_copy_opts co;
 	struct hoist_platform platform;
 	enum hoist_progress_mode progress;
+	/* sync only: --shard K/N (n 0: all) and --jobs */
+	unsigned shard_k, shard_n;
+	unsigned jobs;
 };
 
 /*

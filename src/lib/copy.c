@@ -15,10 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/blobsrc.h"
 #include "lib/copy.h"
 #include "lib/digest.h"
 #include "lib/image.h"
 #include "lib/imgwalk.h"
+#include "lib/ref.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -152,7 +154,9 @@ static int feed_state(void *ctx, const char *digest, unsigned *gen, int *fd,
 	} else if (b->state < 0) {
 		*err = b->err;
 		rc = b->state;
-	} else if (b->state == 1) {
+	} else if (b->state == 1 || hoist_store_has(f->s, digest)) {
+		/* verified here, or by another copy (a sync copies several
+		 * images at once; the pull skips what the store has) */
 		rc = 1;
 	} else if (f->finished) {
 		*err = f->err;
@@ -176,28 +180,41 @@ out:
 	return rc;
 }
 
-/* The layers (and any other blob) of root that the store lacks. */
+/*
+ * The layers (and any other blob) of root that the store lacks; and the
+ * source repository is remembered as holding all of them (blobsrc.h).
+ */
 static int missing_blobs(json_t **out, struct hoist_store *s,
-			 const json_t *root, struct hoist_err *err)
+			 const json_t *root, const char *src_ref,
+			 struct hoist_err *err)
 {
 	json_t *blobs = NULL, *b;
-	size_t i;
+	const char **all;
+	struct hoist_ref r;
+	size_t i, n = 0;
 	int rc = hoist_imgwalk_blobs(&blobs, s, root, err);
 
 	*out = NULL;
 	if (rc)
 		return rc;
 	*out = json_object();
+	all = hoist_xcalloc(json_array_size(blobs) + 1, sizeof(*all));
 	json_array_foreach(blobs, i, b)
 	{
 		const char *mt = hoist_json_str(b, "mediaType");
 		const char *d = hoist_json_str(b, "digest");
 		if (hoist_image_mt_is_index(mt) ||
-		    hoist_image_mt_is_manifest(mt) || !d ||
-		    hoist_store_has(s, d))
+		    hoist_image_mt_is_manifest(mt) || !d)
 			continue;
-		json_object_set(*out, d, json_object_get(b, "size"));
+		all[n++] = d;
+		if (!hoist_store_has(s, d))
+			json_object_set(*out, d, json_object_get(b, "size"));
 	}
+	if (hoist_ref_parse(&r, src_ref, HOIST_REF_NORMALIZE, NULL) == 0) {
+		hoist_blobsrc_add(s, r.domain, r.path, all, n);
+		hoist_ref_release(&r);
+	}
+	free(all);
 	json_decref(blobs);
 	return 0;
 }
@@ -224,7 +241,7 @@ int hoist_copy_registry(json_t **root, struct hoist_store *s,
 	rc = hoist_pull(root, s, src_ref, &mo, &ms, err);
 	if (rc)
 		goto out;
-	rc = missing_blobs(&f.missing, s, *root, err);
+	rc = missing_blobs(&f.missing, s, *root, src_ref, err);
 	if (rc)
 		goto out;
 	if (json_object_size(f.missing) == 0) {

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/auth.h"
+#include "lib/blobsrc.h"
 #include "lib/digest.h"
 #include "lib/image.h"
 #include "lib/imgwalk.h"
@@ -44,6 +46,8 @@ struct reg {
 	struct hoist_xfer x;
 	enum hoist_upload_mode mode;
 	uint64_t chunk_size;
+	json_t *blobsrc;        /* which repositories hold which blobs */
+	const char *mount_pick; /* in blobsrc: the repository to mount from */
 };
 
 struct blob_job {
@@ -78,6 +82,23 @@ static char *session_key(struct reg *r, const char *digest)
 	return hoist_xasprintf("%s/%s@%s", r->c.host, r->c.repo, digest);
 }
 
+/*
+ * 1 when the session belongs to an upload still running (this process,
+ * another image of the same sync, or another hoist): two uploads must not
+ * feed one session. A process that is gone (killed) left it to resume.
+ */
+static int session_live(const json_t *doc)
+{
+	json_t *pid = json_object_get(doc, "pid");
+	pid_t p;
+
+	if (!json_is_integer(pid) || json_integer_value(pid) <= 0 ||
+	    json_integer_value(pid) > INT32_MAX)
+		return 0;
+	p = (pid_t)json_integer_value(pid);
+	return p == getpid() || kill(p, 0) == 0 || errno == EPERM;
+}
+
 static int load_session(struct blob_job *j, char **location, uint64_t *offset)
 {
 	json_t *doc = NULL, *off;
@@ -86,6 +107,10 @@ static int load_session(struct blob_job *j, char **location, uint64_t *offset)
 
 	if (hoist_store_session_load(j->r->store, j->session_key, &doc))
 		return 0;
+	if (session_live(doc)) {
+		json_decref(doc);
+		return 0;
+	}
 	loc = hoist_json_str(doc, "location");
 	off = json_object_get(doc, "offset");
 	if (loc && json_is_integer(off) && json_integer_value(off) >= 0 &&
@@ -115,6 +140,7 @@ static void save_session(struct blob_job *j)
 	json_object_set_new(doc, "size", json_integer((json_int_t)j->size));
 	hoist_json_set_str(doc, "location", loc);
 	json_object_set_new(doc, "offset", json_integer((json_int_t)off));
+	json_object_set_new(doc, "pid", json_integer((json_int_t)getpid()));
 	hoist_store_session_save(j->r->store, j->session_key, doc, NULL);
 	json_decref(doc);
 }
@@ -527,6 +553,9 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	p.chunk_size = r->chunk_size;
 	if (r->opts->mount_from && strcmp(r->opts->mount_from, r->c.repo))
 		p.mount_from = r->opts->mount_from;
+	else if (r->mount_pick &&
+		 hoist_blobsrc_holds(r->blobsrc, r->mount_pick, j->digest))
+		p.mount_from = r->mount_pick;
 	if (!r->opts->no_resume && load_session(j, &loc, &off)) {
 		p.resume_location = loc;
 		p.resume_offset = off;
@@ -698,7 +727,18 @@ static void reg_release(struct reg *r)
 	for (size_t i = 0; i < r->njobs; i++)
 		job_free(r->jobs[i]);
 	free(r->jobs);
+	json_decref(r->blobsrc);
 	hoist_regconn_close(&r->c);
+}
+
+/* The digests of the blob jobs (pointers into them). Caller frees. */
+static const char **job_digests(const struct reg *r)
+{
+	const char **d = hoist_xcalloc(r->njobs + 1, sizeof(*d));
+
+	for (size_t i = 0; i < r->njobs; i++)
+		d[i] = r->jobs[i]->digest;
+	return d;
 }
 
 int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
@@ -710,6 +750,7 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	char *mount_scope = NULL;
 	json_t *blobs = NULL, *b;
 	const char *root_digest;
+	const char **digests = NULL;
 	size_t i;
 	int rc, have = 0;
 
@@ -726,37 +767,11 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 	rc = hoist_ref_parse(&pr, ref, HOIST_REF_NORMALIZE, err);
 	if (rc)
 		return rc;
-	if (opts->mount_from && strcmp(opts->mount_from, pr.path))
-		mount_scope =
-			hoist_xasprintf("repository:%s:pull", opts->mount_from);
-	rc = hoist_regconn_open(&r.c, pr.domain, pr.path, "pull,push",
-				mount_scope, &opts->conn, err);
-	if (rc)
-		goto out;
-	load_strategy(&r);
 
 	/* every blob that is not a manifest: configs and layers */
 	rc = hoist_imgwalk_blobs(&blobs, s, root, err);
 	if (rc)
 		goto out;
-	/* the same root already there: one HEAD is the whole push */
-	rc = manifest_present(&r, (!by_digest && pr.tag) ? pr.tag : root_digest,
-			      root_digest, &have, err);
-	if (rc)
-		goto out;
-	if (have) {
-		json_array_foreach(blobs, i, b)
-		{
-			const char *mt = hoist_json_str(b, "mediaType");
-			if (!hoist_image_mt_is_index(mt) &&
-			    !hoist_image_mt_is_manifest(mt))
-				stats->blobs++;
-		}
-		stats->blobs_present = stats->blobs;
-		hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s", r.c.host,
-			  r.c.repo, root_digest);
-		goto out;
-	}
 	r.jobs = hoist_xcalloc(json_array_size(blobs) + 1, sizeof(*r.jobs));
 	json_array_foreach(blobs, i, b)
 	{
@@ -772,10 +787,43 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 			 hoist_json_str(b, "digest"));
 		j->size = (uint64_t)json_integer_value(
 			json_object_get(b, "size"));
-		j->session_key = session_key(&r, j->digest);
 		r.jobs[r.njobs++] = j;
 	}
 	stats->blobs = r.njobs;
+	digests = job_digests(&r);
+	/* where the blobs are known to be, for mounts (blobsrc.h) */
+	r.blobsrc = hoist_blobsrc_load(s, pr.domain);
+	if (!opts->mount_from)
+		r.mount_pick = hoist_blobsrc_pick(r.blobsrc, digests, r.njobs,
+						  pr.path);
+	if (opts->mount_from && strcmp(opts->mount_from, pr.path))
+		mount_scope =
+			hoist_xasprintf("repository:%s:pull", opts->mount_from);
+	else if (r.mount_pick)
+		mount_scope =
+			hoist_xasprintf("repository:%s:pull", r.mount_pick);
+	rc = hoist_regconn_open(&r.c, pr.domain, pr.path, "pull,push",
+				mount_scope, &opts->conn, err);
+	if (rc)
+		goto out;
+	load_strategy(&r);
+	for (i = 0; i < r.njobs; i++)
+		r.jobs[i]->session_key = session_key(&r, r.jobs[i]->digest);
+
+	/* the same root already there: one HEAD is the whole push */
+	rc = manifest_present(&r, (!by_digest && pr.tag) ? pr.tag : root_digest,
+			      root_digest, &have, err);
+	if (rc)
+		goto out;
+	if (have) {
+		stats->blobs_present = stats->blobs;
+		hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s", r.c.host,
+			  r.c.repo, root_digest);
+		goto remember;
+	}
+	if (r.mount_pick)
+		hoist_log(HOIST_LOG_INFO, "%s: blobs known in %s are mounted",
+			  r.c.host, r.mount_pick);
 	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
 		  r.c.host, r.c.repo);
 	hoist_xfer_init(&r.x, r.c.http, opts->conn.max_concurrent, r.njobs,
@@ -785,6 +833,10 @@ int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
 		goto out;
 	rc = push_manifests(&r, root,
 			    (!by_digest && pr.tag) ? pr.tag : root_digest, err);
+	if (rc)
+		goto out;
+remember:
+	hoist_blobsrc_add(s, pr.domain, pr.path, digests, r.njobs);
 out:
 	stats->retries += r.c.retries;
 	stats->waits += r.c.waits;
@@ -793,6 +845,7 @@ out:
 		hoist_err_prefix(err, "push '%s'", ref);
 	hoist_ref_release(&pr);
 	reg_release(&r);
+	free(digests);
 	free(mount_scope);
 	return rc;
 }

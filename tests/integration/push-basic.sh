@@ -87,6 +87,16 @@ mark=$(reg_log_lines P)
 check "push of the same image to a new tag" $H push --insecure app:1 "$P/b/pushed:2"
 n=$(count_req P "$mark" '^HEAD /v2/b/pushed/blobs/sha256:')
 if [ "$n" -ge 2 ]; then ok "a new tag: the blobs are checked with HEAD ($n)"; else not_ok "new tag made $n blob HEADs"; fi
+# the store remembers which repositories of P hold each blob (like
+# containerd's distribution.source): a push to a new repository mounts
+mark=$(reg_log_lines P)
+check "push the same image to a new repository b/other" \
+	$H push --insecure app:1 "$P/b/other:1"
+n=$(count_req P "$mark" '^POST /v2/b/other/blobs/uploads/?mount=sha256%3A[0-9a-f]*&from=[^ ]* 201$')
+if [ "$n" -ge 2 ]; then ok "every blob was mounted from a repository known to hold it ($n)"; else not_ok "$n blobs mounted"; reg_requests P "$mark" | sed 's/^/# /'; fi
+n=$(count_req P "$mark" '^\(PATCH\|PUT\) /v2/b/other/blobs/')
+if [ "$n" -eq 0 ]; then ok "no blob bytes were sent to b/other"; else not_ok "$n blob PATCH/PUT to b/other"; fi
+check "read back b/other:1" readback_ok "$APP" "$P/b/other:1" --src-tls-verify=false
 
 # several names in one output (buildx CSV quoting)
 check "one build, two names" \

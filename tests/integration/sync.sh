@@ -147,6 +147,42 @@ check "a re-run of the good list: exit 0" sh -c "
 check "a fully successful sync prints nothing after its summary" \
 	sh -c "tail -n 1 '$S/err-good' | grep -qx 'sync: [0-9]* copied, 0 failed'"
 
+# --shard K/N: three workers split a pattern line's six tags with no
+# overlap and no gap, each as the documented hash says (computed here with
+# python's hashlib); --jobs 3 copies a worker's share at once
+cat >"$S/fleet" <<EOF
+docker://$P/lib/app docker://$Q/fleet/app *
+EOF
+: >"$S/fleet-all"
+for k in 0 1 2; do
+	check "shard $k/3 with --jobs 3: exit 0" sh -c "
+		$H sync --progress quiet --insecure --jobs 3 --shard $k/3 '$S/fleet' 2>'$S/fleet-$k'"
+	sed -n 's/^synced \([^ ]*\) -> .*/\1/p' "$S/fleet-$k" | sort >"$S/fleet-got-$k"
+	python3 -c '
+import hashlib, sys
+k, n, repo = int(sys.argv[1]), 3, sys.argv[2]
+for t in sys.argv[3:]:
+    name = "%s:%s" % (repo, t)
+    if int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % n == k:
+        print(name)' "$k" "docker://$P/lib/app" 1.0 1.1 1.2-rc 10.1 2.0 latest |
+		sort >"$S/fleet-want-$k"
+	check "shard $k/3 copied exactly the images hashing to $k ($(wc -l <"$S/fleet-want-$k"))" \
+		cmp "$S/fleet-want-$k" "$S/fleet-got-$k"
+	check "shard $k/3 names its share" \
+		grep -q "^sync: shard $k/3: $(wc -l <"$S/fleet-want-$k") of 6 images$" "$S/fleet-$k"
+	cat "$S/fleet-got-$k" >>"$S/fleet-all"
+done
+check "the three shards together copied each of the six tags once" \
+	[ "$(sort -u "$S/fleet-all" | wc -l)" -eq 6 -a "$(wc -l <"$S/fleet-all")" -eq 6 ]
+check "Q/fleet/app has all six tags" \
+	[ "$(tags Q fleet/app)" = "1.0 1.1 1.2-rc 10.1 2.0 latest" ]
+check "fleet/app:1.0 and :2.0 keep the source's digests" \
+	[ "$(mdigest Q fleet/app:1.0) $(mdigest Q fleet/app:2.0)" = "$ONE $TWO" ]
+check_fails "--shard 3/3 is refused" $H sync --shard 3/3 "$S/fleet"
+check_fails "--shard 1 is refused" $H sync --shard 1 "$S/fleet"
+check_fails "--jobs 0 is refused" $H sync --jobs 0 "$S/fleet"
+check_fails "copy takes no --shard" $H copy --shard 0/2 "docker://$P/lib/app:1.0" "oci:$S/x"
+
 # usage errors
 check_fails "no FILE is a usage error" $H sync
 check_fails "a missing FILE fails" $H sync "$S/no-such-list"
