@@ -25,7 +25,8 @@
 # digests again). Prints per job the medians of RUNS runs (default 3), the
 # ratio skopeo/hoist (> 1: hoist faster), the peak RSS of each tool
 # (GNU time's maximum resident set size, the largest process of the job)
-# and the layer sizes, plus the load average before and after.
+# and the layer sizes, plus the load average before and after. PERF=1
+# adds a profile of one more hoist run of W1, W2 and W4 (perf record).
 # Needs: docker-registry, skopeo, python3, jq, curl, bc, tar, /usr/bin/time.
 HERE=$(cd "$(dirname "$0")" && pwd)
 MIB=${1:-256}
@@ -156,6 +157,27 @@ for r in $(seq 1 "$RUNS"); do
 		die "W5 gave another digest than the cold build"
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# PERF=1: one more hoist run of W1, W2 and W4 under `perf record -g`
+# (after the timed rounds, so they are not slowed), each summarised as
+# the top symbols of hoist's process tree (comm, shared object, symbol)
+if [ -n "${PERF:-}" ] && command -v perf >/dev/null; then
+	prof() {
+		perf record -F 499 -g -o "$W/perf-$1.data" -- sh -c "$2" \
+			>"$W/last.log" 2>&1 || die "perf run of $1 failed"
+		echo "# perf: $1, top symbols (self time, hoist's processes)"
+		perf report -i "$W/perf-$1.data" --stdio --no-children -g none \
+			--sort comm,dso,symbol --percent-limit 2 2>/dev/null |
+			grep -v '^#' | grep -v '^$' | head -n 15
+	}
+	reg_wipe R
+	rm -rf "$W/hs-p1"
+	prof W1 "HOIST_ROOT='$W/hs-p1' $HB -o 'type=registry,name=$R_ADDR/h/p1:1,registry.insecure=true'"
+	prof W4 "HOIST_ROOT='$W/hs-p1' $HB -o 'type=registry,name=$R_ADDR/h/p1:1,registry.insecure=true'"
+	reg_wipe DST
+	rm -rf "$W/hp2"
+	prof W2 "HOIST_ROOT='$W/hp2' '$HOIST' copy --progress quiet --ca-cert '$CA' '$SRCREF' 'docker://$DST_ADDR/h/p2:1'"
+fi
 
 # med ID FIELD: median of a field (2: seconds, 3: KiB) of ID's runs
 med() {
