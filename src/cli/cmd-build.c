@@ -24,6 +24,7 @@
 #include "lib/store.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/scan.h"
 #include "util/banned.h"
@@ -77,6 +78,10 @@ static const char build_usage[] =
 	"      --push               push=true on every image output (else "
 	"adds\n"
 	"                           type=image,push=true)\n"
+	"      --load               load into the Docker Engine (or podman "
+	"service)\n"
+	"                           of DOCKER_HOST or the docker context: "
+	"-o type=docker\n"
 	"      --provenance VAL     SLSA provenance: true, false, "
 	"mode=min|max\n"
 	"      --sbom VAL           SPDX SBOM of the rootfs: true or false\n"
@@ -86,14 +91,17 @@ static const char build_usage[] =
 	"FILE\n"
 	"      --annotation [TYPE:]K=V  annotation for every output (buildx)\n"
 	"      --metadata-file FILE write buildx's build result metadata\n"
-	"      --progress MODE      auto, plain or quiet\n"
+	"      --progress MODE      auto, plain, tty, rawjson or "
+	"quiet\n"
 	"  -q, --quiet              no progress; print the image digest\n"
 	"      --no-cache           tar and compress every layer again, even\n"
 	"                           when its tree is unchanged since the last "
 	"build\n"
 	"\n"
 	"\n" HOIST_REGISTRY_OPTIONS_HELP "\n"
-	"SOURCE_DATE_EPOCH, when set, clamps file times and sets created.\n"
+	"SOURCE_DATE_EPOCH, when set, sets the config's created and history\n"
+	"times; with rewrite-timestamp=true on an output it also clamps file\n"
+	"times (the way to bit-identical digests).\n"
 	"See hoist-build(1) and hoist-output(7).\n";
 
 struct strvec {
@@ -200,6 +208,7 @@ enum {
 	OPT_IIDFILE,
 	OPT_TARGET,
 	OPT_BUILD_ARG,
+	OPT_LOAD,
 };
 
 /*
@@ -391,6 +400,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"tag", required_argument, NULL, 't'},
 		{"output", required_argument, NULL, 'o'},
 		{"push", no_argument, NULL, OPT_PUSH},
+		{"load", no_argument, NULL, OPT_LOAD},
 		{"annotation", required_argument, NULL, OPT_ANNOTATION},
 		{"from", required_argument, NULL, OPT_FROM},
 		{"provenance", required_argument, NULL, OPT_PROVENANCE},
@@ -437,7 +447,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	json_t *meta = NULL;
 	size_t nplats = 0, nplans = 0, i;
 	int64_t epoch;
-	int push = 0, no_cache = 0, c, ret = HOIST_EXIT_FAIL, stdout_users = 0;
+	int push = 0, load = 0, no_cache = 0, c, ret = HOIST_EXIT_FAIL,
+	    stdout_users = 0;
 
 	memset(&bo, 0, sizeof(bo));
 	memset(&aopts, 0, sizeof(aopts));
@@ -513,6 +524,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		case OPT_PUSH:
 			push = 1;
 			break;
+		case OPT_LOAD:
+			load = 1;
+			break;
 		case OPT_ANNOTATION:
 			vec_push(&annotations, optarg);
 			break;
@@ -560,7 +574,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				      "exclude each other");
 		goto out;
 	}
-	hoist_msg_init(cl.progress);
+	if (hoist_msg_init(cl.progress)) {
+		ret = HOIST_EXIT_FAIL;
+		goto out;
+	}
 
 	if (read_epoch(&epoch, &err))
 		goto fail;
@@ -581,6 +598,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	/* --layer [PLATFORM=]DIR: a layer for one platform only */
 	blayers = hoist_xcalloc(layers.n + 1, sizeof(*blayers));
 	lplats = hoist_xcalloc(layers.n + 1, sizeof(*lplats));
+	hoist_step_begin("[internal] load build context");
 	for (i = 0; i < layers.n; i++) {
 		const char *eq = strchr(layers.v[i], '=');
 		blayers[i].dir = layers.v[i];
@@ -595,9 +613,12 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				blayers[i].dir = eq + 1;
 			}
 		}
-		if (check_dir("rootfs", blayers[i].dir, &err))
+		if (check_dir("rootfs", blayers[i].dir, &err)) {
+			hoist_step_end(0, hoist_err_msg(&err));
 			goto fail;
+		}
 	}
+	hoist_step_end(0, NULL);
 	if (platform) {
 		if (hoist_platform_parse_list(&plats, &nplats, platform,
 					      &err)) {
@@ -636,7 +657,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			      : hoist_xasprintf("%s/tcp", exposed.v[i]);
 	}
 
-	/* check every output before doing any work */
+	/* check every output before doing any work; buildx: --load is
+	 * shorthand for -o type=docker (into the engine) */
+	if (load)
+		vec_push(&outputs, "type=docker");
 	if (!outputs.n && !push) {
 		hoist_msg_warn("%s", no_output_warning);
 		vec_push(&outputs, "type=cacheonly");
@@ -707,9 +731,15 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		if (bad)
 			goto fail;
 	}
-	if (from && hoist_base_read(&bases, plats, nplats, platform != NULL,
-				    store, from, &ro, &err))
-		goto fail;
+	if (from) {
+		int bad;
+		hoist_step_begin("[internal] load metadata for %s", from);
+		bad = hoist_base_read(&bases, plats, nplats, platform != NULL,
+				      store, from, &ro, &err);
+		hoist_step_end(0, bad ? hoist_err_msg(&err) : NULL);
+		if (bad)
+			goto fail;
+	}
 	if (dfo.context) {
 		dfo.build_args = build_args.v;
 		dfo.nbuild_args = build_args.n;

@@ -183,7 +183,8 @@ int hoist_cmd_copy(int argc, char **argv, const struct hoist_global *g)
 		return ret;
 	if (argc - optind != 2)
 		return hoist_msg_usage("copy", "want SOURCE and DESTINATION");
-	hoist_msg_init(cc.progress);
+	if (hoist_msg_init(cc.progress))
+		return HOIST_EXIT_FAIL;
 	if (hoist_cli_open_store(&s, g, &err) ||
 	    hoist_cli_copy_one(s, argv[optind], argv[optind + 1], &cc.co, &err))
 		ret = hoist_msg_error(&err);

@@ -23,7 +23,7 @@ int hoist_cmd_images(int argc, char **argv, const struct hoist_global *g)
 	struct hoist_store *s = NULL;
 	struct hoist_err err;
 	json_t *list = NULL, *e;
-	size_t i;
+	size_t i, width = 4;
 	int quiet = 0;
 
 	if (hoist_cli_wants_help(argc, argv, usage))
@@ -41,21 +41,32 @@ int hoist_cmd_images(int argc, char **argv, const struct hoist_global *g)
 		hoist_store_close(s);
 		return hoist_msg_error(&err);
 	}
+	/* columns as wide as the longest name, as docker images does */
+	json_array_foreach(list, i, e)
+	{
+		const char *name =
+			hoist_json_str(json_object_get(e, "annotations"),
+				       HOIST_ANN_IMAGE_NAME);
+		if (name && strlen(name) > width)
+			width = strlen(name);
+	}
 	if (!quiet)
-		printf("%-50s %-20s %s\n", "NAME", "DIGEST", "MEDIA TYPE");
+		printf("%-*s  %-19s  %s\n", (int)width, "NAME", "DIGEST",
+		       "MEDIA TYPE");
 	json_array_foreach(list, i, e)
 	{
 		const char *name =
 			hoist_json_str(json_object_get(e, "annotations"),
 				       HOIST_ANN_IMAGE_NAME);
 		const char *digest = hoist_json_str(e, "digest");
+		const char *mt = hoist_json_str(e, "mediaType");
 		if (!name || !digest)
 			continue;
 		if (quiet)
 			printf("%s\n", name);
 		else
-			printf("%-50s %.19s %s\n", name, digest,
-			       hoist_json_str(e, "mediaType"));
+			printf("%-*s  %-19.19s  %s\n", (int)width, name, digest,
+			       mt ? mt : "");
 	}
 	json_decref(list);
 	hoist_store_close(s);

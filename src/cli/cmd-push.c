@@ -25,7 +25,7 @@ static const char push_usage[] =
 	"\n" HOIST_REGISTRY_OPTIONS_HELP
 	"      --digest          push by digest only (TARGET without a tag)\n"
 	"      --metadata-file F write buildx-style metadata of the push\n"
-	"      --progress MODE   auto, plain or quiet\n"
+	"      --progress MODE   auto, plain, tty, rawjson or quiet\n"
 	"  -q, --quiet           no progress; print the pushed digest\n";
 
 int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
@@ -72,7 +72,10 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 		ret = hoist_msg_usage("push", "want NAME [TARGET]");
 		goto out;
 	}
-	hoist_msg_init(cl.progress);
+	if (hoist_msg_init(cl.progress)) {
+		ret = HOIST_EXIT_FAIL;
+		goto out;
+	}
 	{
 		struct hoist_ref r;
 		if (hoist_ref_parse(&r, argv[optind],

@@ -197,7 +197,8 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 	memset(&run, 0, sizeof(run));
 	if (argc - optind != 1)
 		return hoist_msg_usage("sync", "want one FILE");
-	hoist_msg_init(cc.progress);
+	if (hoist_msg_init(cc.progress))
+		return HOIST_EXIT_FAIL;
 	if (hoist_fs_read_file(&data, NULL, argv[optind], SYNC_FILE_MAX,
 			       &err) ||
 	    hoist_cli_open_store(&s, g, &err)) {

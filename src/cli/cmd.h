@@ -43,7 +43,7 @@ int hoist_cli_write_json(const char *path, const json_t *v,
 	"      --all             every platform of an index (the default)\n"   \
 	"      --platform P      only the manifest of platform P\n"            \
 	"      --digest          push by digest to a docker:// destination\n"  \
-	"      --progress MODE   auto, plain or quiet\n"
+	"      --progress MODE   auto, plain, tty, rawjson or quiet\n"
 
 struct hoist_cli_copy {
 	struct hoist_copy_opts co;

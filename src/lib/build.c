@@ -24,6 +24,7 @@ struct built_layer {
 	size_t dir;
 	enum hoist_compression compression;
 	int level;
+	int64_t epoch; /* file times clamped to it, or -1 */
 	struct hoist_layer layer;
 };
 
@@ -91,6 +92,13 @@ void hoist_build_free(struct hoist_build *b)
 	free(b);
 }
 
+/* The epoch an output's image uses, -1 for none. */
+static int64_t spec_epoch(const struct hoist_build *b,
+			  const struct hoist_image_spec *spec)
+{
+	return spec->has_epoch ? spec->epoch : b->opts.epoch;
+}
+
 static int get_layer(struct hoist_build *b, size_t dir,
 		     const struct hoist_image_spec *spec,
 		     const struct hoist_layer **out, struct hoist_err *err)
@@ -99,10 +107,13 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	struct built_layer *bl;
 	int hit, rc;
 
+	/* file times are clamped only with rewrite-timestamp, as BuildKit */
+	int64_t epoch = spec->rewrite_timestamp ? spec_epoch(b, spec) : -1;
+
 	for (size_t i = 0; i < b->nlayers; i++) {
 		bl = b->layers[i];
 		if (bl->dir == dir && bl->compression == spec->compression &&
-		    bl->level == spec->level) {
+		    bl->level == spec->level && bl->epoch == epoch) {
 			*out = &bl->layer;
 			return 0;
 		}
@@ -110,19 +121,25 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	memset(&lo, 0, sizeof(lo));
 	lo.compression = spec->compression;
 	lo.level = spec->level;
-	lo.epoch = b->opts.epoch;
+	lo.epoch = epoch;
 	bl = hoist_xcalloc(1, sizeof(*bl));
+	/* a progress step per layer, as BuildKit's "[2/3] COPY ..." */
+	hoist_step_begin("[%zu/%zu] ADD %s /", dir + 1, b->opts.nlayers,
+			 b->opts.layers[dir].dir);
 	rc = hoist_cache_layer_from_dir(&bl->layer, &hit, b->opts.cache,
 					b->store, b->opts.layers[dir].dir, &lo,
 					err);
 	if (rc) {
+		hoist_step_end(0, hoist_err_msg(err));
 		free(bl);
 		return rc; /* the layer engine names the directory */
 	}
 	hoist_log(HOIST_LOG_INFO, "%s layer %zu from '%s' (%s)",
 		  hit ? "cached" : "built", dir + 1, b->opts.layers[dir].dir,
 		  hoist_compression_name(spec->compression));
+	hoist_step_end(hit, NULL);
 	bl->dir = dir;
+	bl->epoch = epoch;
 	bl->compression = spec->compression;
 	bl->level = spec->level;
 	b->layers = hoist_xreallocarray(b->layers, b->nlayers + 1,
@@ -437,9 +454,11 @@ static int build_manifest(struct hoist_build *b,
 		n++;
 		nnew++;
 	}
-	rc = hoist_image_config_from(&text, &len, base ? base->config : NULL,
-				     plat, &b->opts.rc, il + nbase, nnew,
-				     b->created, err);
+	rc = hoist_image_config_from(
+		&text, &len, base ? base->config : NULL, plat, &b->opts.rc,
+		il + nbase, nnew,
+		spec_epoch(b, spec) >= 0 ? spec_epoch(b, spec) : b->created,
+		err);
 	if (rc)
 		goto out;
 	rc = put_json(b,
@@ -462,7 +481,8 @@ static int build_manifest(struct hoist_build *b,
 	ann = plat_ann(spec->ann_manifest_desc, spec->ann_manifest_desc_plat,
 		       plat);
 	if (json_object_size(ann))
-		json_object_set(*desc, "annotations", ann);
+		json_object_set_new(*desc, "annotations",
+				    hoist_json_sorted(ann));
 	hoist_image_desc_set_platform(*desc, plat);
 out:
 	for (size_t i = 0; i < nnew; i++)
@@ -528,7 +548,7 @@ int hoist_build_image(struct hoist_build *b,
 		goto out;
 	if (spec->ann_index_desc && json_object_size(spec->ann_index_desc))
 		json_object_set_new(*root, "annotations",
-				    merge_ann(spec->ann_index_desc, NULL));
+				    hoist_json_sorted(spec->ann_index_desc));
 out:
 	json_decref(descs);
 	return rc;

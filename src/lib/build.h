@@ -32,7 +32,7 @@ struct hoist_build_opts {
 	const struct hoist_build_layer *layers; /* in order, bottom first */
 	size_t nlayers;
 	struct hoist_image_runconfig rc;
-	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 (see the spec's epoch) */
 	/*
 	 * The base image, or NULL: for each platform (same order) a
 	 * descriptor in the store of its manifest, or of an index holding
@@ -61,6 +61,16 @@ struct hoist_image_spec {
 	/* "os/arch[/variant]" -> object: annotation[PLATFORM].KEY forms */
 	json_t *ann_manifest_plat;
 	json_t *ann_manifest_desc_plat;
+	/*
+	 * The output's epoch (its source-date-epoch=, else
+	 * SOURCE_DATE_EPOCH) when has_epoch; else the build's opts.epoch.
+	 * As BuildKit, it sets the config's created and our history
+	 * entries; layer file times later than it are clamped only with
+	 * rewrite_timestamp.
+	 */
+	int has_epoch;
+	int64_t epoch;
+	int rewrite_timestamp;
 };
 
 /*

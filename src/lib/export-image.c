@@ -86,7 +86,8 @@ static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 		rc = hoist_store_tag(s, p->names[i], root, err);
 		if (rc)
 			return hoist_err_prefix(err, "name '%s'", p->names[i]);
-		hoist_log(HOIST_LOG_INFO, "naming to %s", p->names[i]);
+		hoist_status_begin("naming to %s", p->names[i]);
+		hoist_status_end();
 		if (p->name_canonical && !strchr(p->names[i], '@')) {
 			struct hoist_ref r;
 			char *c;
@@ -106,8 +107,10 @@ static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 	for (size_t i = 0; i < p->nnames && !rc && p->push; i++) {
 		struct hoist_push_stats st;
 		char a[32];
+		hoist_status_begin("pushing layers");
 		rc = hoist_push(s, root, p->names[i], p->push_by_digest,
 				&p->reg, &st, err);
+		hoist_status_end();
 		if (rc)
 			return rc;
 		snprintf(a, sizeof(a), "%.1f MiB",

@@ -15,6 +15,7 @@
 
 #include "lib/export.h"
 #include "lib/imgwalk.h"
+#include "lib/sink.h"
 
 struct hoist_exporter {
 	const char *name; /* the --output type= */
@@ -85,6 +86,16 @@ int hoist_export_layout_write(const struct hoist_export_plan *p,
 			      struct hoist_store *s, const json_t *root,
 			      hoist_layout_extra_fn extra, json_t **desc,
 			      struct hoist_err *err);
+
+/*
+ * The same layout as a tarball written into sink (nothing on disk; the
+ * docker exporter streams it to a Docker Engine). 0 or a HOIST_E* code.
+ */
+int hoist_export_layout_stream(const struct hoist_export_plan *p,
+			       struct hoist_store *s, const json_t *root,
+			       hoist_layout_extra_fn extra,
+			       const struct hoist_sink *sink,
+			       struct hoist_err *err);
 
 /* ---- export-fs.c: the root file system (local, tar) ---- */
 

@@ -179,6 +179,7 @@ static int copy_blob(struct hoist_store *s, const char *digest, uint64_t size,
 
 struct tar_layout {
 	struct layout_writer w;
+	int file; /* out is open; else the tar goes to a caller's sink */
 	struct hoist_outfile out;
 	struct hoist_tar_writer *tw;
 	int dirs_done;
@@ -272,9 +273,9 @@ static int tl_commit(struct layout_writer *w, struct hoist_err *err)
 	struct tar_layout *t = (struct tar_layout *)w;
 	int rc = hoist_tar_writer_finish(t->tw, err);
 
-	if (!rc)
+	if (t->file && !rc)
 		rc = hoist_outfile_commit(&t->out, err);
-	else
+	else if (t->file)
 		hoist_outfile_abort(&t->out);
 	tl_free(t);
 	return rc;
@@ -283,23 +284,29 @@ static int tl_commit(struct layout_writer *w, struct hoist_err *err)
 static void tl_abort(struct layout_writer *w)
 {
 	struct tar_layout *t = (struct tar_layout *)w;
-	hoist_outfile_abort(&t->out);
+	if (t->file)
+		hoist_outfile_abort(&t->out);
 	tl_free(t);
 }
 
+/* A tarball into sink, or (sink NULL) into the atomic file dest. */
 static int tar_layout_open(struct layout_writer **out, const char *dest,
-			   struct hoist_err *err)
+			   const struct hoist_sink *sink, struct hoist_err *err)
 {
 	struct tar_layout *t = hoist_xcalloc(1, sizeof(*t));
-	struct hoist_sink sink;
-	int rc = hoist_outfile_open(&t->out, dest, 0644, err);
+	struct hoist_sink fsink;
 
-	if (rc) {
-		free(t);
-		return rc;
+	if (!sink) {
+		int rc = hoist_outfile_open(&t->out, dest, 0644, err);
+		if (rc) {
+			free(t);
+			return rc;
+		}
+		t->file = 1;
+		fsink = hoist_outfile_sink(&t->out);
+		sink = &fsink;
 	}
-	sink = hoist_outfile_sink(&t->out);
-	hoist_tar_writer_new(&t->tw, &sink);
+	hoist_tar_writer_new(&t->tw, sink);
 	t->w.put_blob = tl_put_blob;
 	t->w.put_file = tl_put_file;
 	t->w.put_index = tl_put_index;
@@ -599,24 +606,7 @@ static json_t *index_entries(const struct hoist_export_plan *p,
 			hoist_json_set_str(ann, HOIST_ANN_REF_NAME, "latest");
 		}
 		/* Go marshals maps with sorted keys; platform stays last */
-		json_t *sorted = json_object(), *plat;
-		const char **keys = hoist_xcalloc(json_object_size(ann) + 1,
-						  sizeof(char *));
-		const char *k;
-		json_t *v;
-		size_t nk = 0;
-		json_object_foreach(ann, k, v) keys[nk++] = k;
-		for (size_t a = 0; a < nk; a++)
-			for (size_t b = a + 1; b < nk; b++)
-				if (strcmp(keys[a], keys[b]) > 0) {
-					const char *x = keys[a];
-					keys[a] = keys[b];
-					keys[b] = x;
-				}
-		for (size_t a = 0; a < nk; a++)
-			json_object_set(sorted, keys[a],
-					json_object_get(ann, keys[a]));
-		free(keys);
+		json_t *sorted = hoist_json_sorted(ann), *plat;
 		plat = json_incref(json_object_get(d, "platform"));
 		json_object_del(d, "platform");
 		json_object_set_new(d, "annotations", sorted);
@@ -627,10 +617,12 @@ static json_t *index_entries(const struct hoist_export_plan *p,
 	return list;
 }
 
-int hoist_export_layout_write(const struct hoist_export_plan *p,
-			      struct hoist_store *s, const json_t *root,
-			      hoist_layout_extra_fn extra, json_t **desc,
-			      struct hoist_err *err)
+/* Write the layout to sink (a tarball), else to p->dest. */
+static int layout_write(const struct hoist_export_plan *p,
+			struct hoist_store *s, const json_t *root,
+			hoist_layout_extra_fn extra,
+			const struct hoist_sink *sink, json_t **desc,
+			struct hoist_err *err)
 {
 	struct layout_writer *w = NULL;
 	struct hoist_img_manifest *ms = NULL;
@@ -652,8 +644,8 @@ int hoist_export_layout_write(const struct hoist_export_plan *p,
 	if (rc)
 		goto out;
 	entries = index_entries(p, root);
-	rc = p->tar ? tar_layout_open(&w, p->dest, err)
-		    : dir_layout_open(&w, p->dest, err);
+	rc = sink || p->tar ? tar_layout_open(&w, p->dest, sink, err)
+			    : dir_layout_open(&w, p->dest, err);
 	if (rc)
 		goto out;
 	json_array_foreach(blobs, i, b)
@@ -674,7 +666,7 @@ int hoist_export_layout_write(const struct hoist_export_plan *p,
 				  p->nnames, err);
 	if (rc)
 		goto fail;
-	if (p->tar) {
+	if (sink || p->tar) {
 		json_t *ix = json_object();
 		json_object_set_new(ix, "schemaVersion", json_integer(2));
 		hoist_json_set_str(ix, "mediaType", HOIST_MT_OCI_INDEX);
@@ -702,7 +694,7 @@ int hoist_export_layout_write(const struct hoist_export_plan *p,
 		goto fail;
 	rc = w->commit(w, err);
 	w = NULL;
-	if (!rc)
+	if (!rc && desc)
 		*desc = layout_desc(root, p->created);
 	goto out;
 fail:
@@ -713,8 +705,27 @@ out:
 	json_decref(entries);
 	json_decref(blobs);
 	hoist_imgwalk_manifests_free(ms, nms);
+	if (rc && sink)
+		return hoist_err_prefix(err, "export %s", p->type_name);
 	if (rc)
 		return hoist_err_prefix(err, "export %s to '%s'", p->type_name,
 					p->dest);
 	return 0;
+}
+
+int hoist_export_layout_write(const struct hoist_export_plan *p,
+			      struct hoist_store *s, const json_t *root,
+			      hoist_layout_extra_fn extra, json_t **desc,
+			      struct hoist_err *err)
+{
+	return layout_write(p, s, root, extra, NULL, desc, err);
+}
+
+int hoist_export_layout_stream(const struct hoist_export_plan *p,
+			       struct hoist_store *s, const json_t *root,
+			       hoist_layout_extra_fn extra,
+			       const struct hoist_sink *sink,
+			       struct hoist_err *err)
+{
+	return layout_write(p, s, root, extra, sink, NULL, err);
 }

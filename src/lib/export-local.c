@@ -2,7 +2,8 @@
  * export-local.c: the local exporter: the image's root file system into a
  * directory. The tree is unpacked next to dest first; a missing dest is
  * then created by a rename, an existing one is merged into (mode=copy)
- * or swapped for the new tree (mode=delete).
+ * or swapped for the new tree (mode=delete; emptied and filled when it
+ * cannot be renamed, as ".").
  */
 #include <dirent.h>
 #include <errno.h>
@@ -80,6 +81,42 @@ static int merge_tree(const char *src, const char *dst, struct hoist_err *err)
 	return rc;
 }
 
+/*
+ * mode=delete where dest cannot be renamed (".", a mount point: EBUSY or
+ * EINVAL): empty dest, sparing tmp if it lies inside, then move tmp's
+ * entries in. Not atomic, as BuildKit's own removal is not.
+ */
+static int replace_contents(const char *tmp, const char *dest,
+			    struct hoist_err *err)
+{
+	struct stat ts;
+	struct dirent *de;
+	DIR *dir;
+	int rc = 0;
+
+	if (lstat(tmp, &ts) < 0)
+		return hoist_err_sys(err, errno, "stat '%s'", tmp);
+	dir = opendir(dest);
+	if (!dir)
+		return hoist_err_sys(err, errno, "open '%s'", dest);
+	while (!rc && (de = readdir(dir))) {
+		struct stat ds;
+		char *d;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		d = hoist_xasprintf("%s/%s", dest, de->d_name);
+		if (lstat(d, &ds) == 0 &&
+		    !(ds.st_dev == ts.st_dev && ds.st_ino == ts.st_ino))
+			rc = hoist_fs_rm_rf(d, err);
+		free(d);
+	}
+	closedir(dir);
+	if (!rc)
+		rc = merge_tree(tmp, dest, err);
+	return rc;
+}
+
 static int publish_local(const struct hoist_export_plan *p, const char *tmp,
 			 const struct hoist_img_manifest *ms, size_t n,
 			 int split, struct hoist_err *err)
@@ -105,7 +142,11 @@ static int publish_local(const struct hoist_export_plan *p, const char *tmp,
 		return rc;
 	rmdir(trash);
 	if (rename(p->dest, trash) < 0) {
-		rc = hoist_err_sys(err, errno, "move '%s' aside", p->dest);
+		if (errno == EBUSY || errno == EINVAL)
+			rc = replace_contents(tmp, p->dest, err);
+		else
+			rc = hoist_err_sys(err, errno, "move '%s' aside",
+					   p->dest);
 		goto out;
 	}
 	if (rename(tmp, p->dest) < 0) {

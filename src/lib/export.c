@@ -42,6 +42,7 @@ void hoist_export_plan_release(struct hoist_export_plan *p)
 	free(p->names);
 	free(p->raw_names);
 	free(p->dest);
+	free(p->context);
 	free(p->dangling_prefix);
 	free(p->layout_ref);
 	json_decref(p->spec.ann_manifest);
@@ -235,10 +236,39 @@ static int plan_image_opts(struct hoist_export_plan *p,
 			"compression=zstd with oci-mediatypes=false gives the "
 			"non-standard media type %s that podman rejects",
 			HOIST_MT_DOCKER_LAYER_ZSTD);
+	/* timestamps as BuildKit: the epoch sets the config's times; layer
+	 * file times only with rewrite-timestamp */
+	rc = hoist_output_bool(&p->spec.rewrite_timestamp, o,
+			       "rewrite-timestamp", 0, 0, err);
+	if (rc)
+		return rc;
+	p->spec.has_epoch = 1;
+	p->spec.epoch = p->epoch;
+	if (p->spec.rewrite_timestamp && p->epoch < 0)
+		hoist_log(HOIST_LOG_WARN, "rewrite-timestamp is specified, but "
+					  "no source-date-epoch was found");
+	/* the conflicts BuildKit >= v0.31 rejects */
+	{
+		int artifact = 0, unpack = 0;
+		rc = hoist_output_bool(&artifact, o, "oci-artifact", 0, 0, err);
+		if (!rc)
+			rc = hoist_output_bool(&unpack, o, "unpack", 1, 0, err);
+		if (rc)
+			return rc;
+		if (artifact && !oci)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "exporter option \"oci-artifact\" "
+					     "conflicts with "
+					     "\"oci-mediatypes=false\"");
+		if (unpack && p->spec.rewrite_timestamp)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "exporter option "
+					     "\"rewrite-timestamp\" conflicts "
+					     "with \"unpack\"");
+	}
 	/* parse the remaining booleans for their errors */
-	static const char *const strict[] = {
-		"oci-artifact", "rewrite-timestamp", "attestation-inline",
-		"prefer-nondist-layers", NULL};
+	static const char *const strict[] = {"attestation-inline",
+					     "prefer-nondist-layers", NULL};
 	static const char *const loose[] = {"force-compression",
 					    "unpack",
 					    "store",
@@ -298,6 +328,15 @@ int hoist_export_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 	rc = x->plan(p, o, err);
 	if (rc)
 		goto fail;
+	/* local and tar ignore annotations, as BuildKit does, but say so */
+	for (i = 0; !x->image && x->keys && i < o->nattrs; i++)
+		if (strncmp(o->attrs[i].key, "annotation", 10) == 0) {
+			hoist_log(HOIST_LOG_WARN,
+				  "output type '%s': annotations are ignored "
+				  "(it writes no image)",
+				  p->type_name);
+			break;
+		}
 	for (i = 0; x->keys && i < o->nattrs; i++)
 		if (!key_known(x->keys, o->attrs[i].key))
 			hoist_log(HOIST_LOG_WARN,
@@ -377,12 +416,48 @@ int hoist_export_write(const struct hoist_export_plan *p, struct hoist_store *s,
 	return rc;
 }
 
+/*
+ * Open the export's progress step, named as BuildKit names it, with the
+ * statuses of what hoist_build_image made. 1 if a step was opened.
+ */
+static int export_step(const struct hoist_export_plan *p, const json_t *root,
+		       const struct hoist_digest *cfg)
+{
+	static const char *const names[] = {
+		[HOIST_EXPORT_IMAGE] = "exporting to image",
+		[HOIST_EXPORT_OCI] = "exporting to oci image format",
+		[HOIST_EXPORT_DOCKER] = "exporting to docker image format",
+		[HOIST_EXPORT_LOCAL] = "exporting to client directory",
+		[HOIST_EXPORT_TAR] = "exporting to client tarball",
+	};
+	const char *d = hoist_json_str(root, "digest");
+	const char *mt = hoist_json_str(root, "mediaType");
+
+	if (p->type == HOIST_EXPORT_CACHEONLY)
+		return 0;
+	hoist_step_begin("%s", names[p->type]);
+	hoist_status_begin("exporting layers");
+	hoist_status_end();
+	if (!(mt && hoist_image_mt_is_index(mt))) {
+		hoist_status_begin("exporting manifest %s", d ? d : "");
+		hoist_status_end();
+		if (cfg->str[0]) {
+			hoist_status_begin("exporting config %s", cfg->str);
+			hoist_status_end();
+		}
+	} else {
+		hoist_status_begin("exporting manifest list %s", d ? d : "");
+		hoist_status_end();
+	}
+	return 1;
+}
+
 int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		     struct hoist_build *b, json_t *meta, struct hoist_err *err)
 {
 	json_t *root = NULL, *desc = NULL;
 	struct hoist_digest cfg;
-	int rc;
+	int rc, step = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
@@ -390,6 +465,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		rc = hoist_build_image(b, &p->spec, &root, &cfg, err);
 	if (rc)
 		goto out;
+	step = export_step(p, root, &cfg);
 	if (p->attest &&
 	    (p->type == HOIST_EXPORT_IMAGE || p->type == HOIST_EXPORT_OCI)) {
 		/* docker, local and tar ignore attestations, as buildx */
@@ -409,8 +485,19 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		json_decref(prov);
 	}
 	rc = check_digests(p, hoist_json_str(root, "digest"), err);
-	if (!rc)
+	if (!rc) {
+		const char *st =
+			p->type == HOIST_EXPORT_LOCAL ? "copying files"
+			: p->type == HOIST_EXPORT_IMAGE ||
+					p->type == HOIST_EXPORT_CACHEONLY
+				? NULL
+				: "sending tarball";
+		if (st)
+			hoist_status_begin("%s", st);
 		rc = exporter_of(p->type)->write(p, s, root, &desc, err);
+		if (st)
+			hoist_status_end();
+	}
 	if (rc || !desc)
 		goto out;
 	hoist_json_set_str(meta, "containerimage.digest",
@@ -435,6 +522,8 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		hoist_buf_release(&all);
 	}
 out:
+	if (step)
+		hoist_step_end(0, rc ? hoist_err_msg(err) : NULL);
 	json_decref(desc);
 	json_decref(root);
 	return rc;

@@ -5,7 +5,8 @@
  *              not available yet)
  *   registry   image with push=true
  *   oci        OCI layout, as a tar (dest file or "-") or a directory
- *   docker     OCI layout tar plus manifest.json, for docker/podman load
+ *   docker     OCI layout tar plus manifest.json, for docker/podman load;
+ *              without dest, streamed into a Docker Engine (engine.h)
  *   local      the root filesystem into a directory
  *   tar        the root filesystem as a tar stream
  *   cacheonly  build into the store, export nothing
@@ -44,6 +45,8 @@ struct hoist_export_plan {
 	enum hoist_export_type type;
 	const char *type_name; /* as given ("registry" stays "registry") */
 	char *dest;            /* NULL when none */
+	int load;              /* docker without dest: into an engine */
+	char *context;         /* docker context= (the engine), or NULL */
 	int tar;               /* oci/docker: tarball (1) or directory (0) */
 	int push;
 	int push_by_digest;

@@ -412,7 +412,8 @@ int hoist_image_manifest(char **out, size_t *len, const json_t *config_desc,
 				layers[i].digest, layers[i].size));
 	json_object_set_new(m, "layers", ls);
 	if (annotations && json_object_size(annotations))
-		json_object_set(m, "annotations", (json_t *)annotations);
+		json_object_set_new(m, "annotations",
+				    hoist_json_sorted(annotations));
 	ret = hoist_json_dump(out, len, m, 1, err);
 	json_decref(m);
 	return ret;
@@ -434,7 +435,8 @@ int hoist_image_index(char **out, size_t *len, const json_t *descs,
 			   oci ? HOIST_MT_OCI_INDEX : HOIST_MT_DOCKER_LIST);
 	json_object_set(ix, "manifests", (json_t *)descs);
 	if (annotations && json_object_size(annotations))
-		json_object_set(ix, "annotations", (json_t *)annotations);
+		json_object_set_new(ix, "annotations",
+				    hoist_json_sorted(annotations));
 	ret = hoist_json_dump(out, len, ix, 1, err);
 	json_decref(ix);
 	return ret;

@@ -122,3 +122,26 @@ void hoist_json_set_str(json_t *obj, const char *key, const char *s)
 {
 	json_object_set_new(obj, key, json_string(s));
 }
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *hoist_json_sorted(const json_t *obj)
+{
+	const char **keys, *k;
+	json_t *out, *v;
+	size_t n = 0;
+
+	if (!obj)
+		return NULL;
+	out = json_object();
+	keys = hoist_xcalloc(json_object_size(obj) + 1, sizeof(*keys));
+	json_object_foreach((json_t *)obj, k, v) keys[n++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_key);
+	for (size_t i = 0; i < n; i++)
+		json_object_set(out, keys[i], json_object_get(obj, keys[i]));
+	free(keys);
+	return out;
+}

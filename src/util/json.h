@@ -40,5 +40,10 @@ int hoist_json_parse(json_t **out, const char *data, size_t len,
 const char *hoist_json_str(const json_t *obj, const char *key);
 /* Set key to a new string value (steals nothing, copies s). Cannot fail. */
 void hoist_json_set_str(json_t *obj, const char *key, const char *s);
+/*
+ * A new object with obj's members (shared, not copied) in byte order of
+ * their keys, as Go marshals a map (annotations). NULL stays NULL.
+ */
+json_t *hoist_json_sorted(const json_t *obj);
 
 #endif

@@ -1,11 +1,13 @@
 /*
- * log.c: the library's message callback. Calls are serialised, so a
- * callback never runs twice at once (a copy pulls on one thread while it
- * pushes on another).
+ * log.c: the library's message, progress and step callbacks. Message and
+ * progress calls are serialised, so such a callback never runs twice at
+ * once (a copy pulls on one thread while it pushes on another); step
+ * events keep their own lock for the step stack.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/log.h"
 #include "util/banned.h"
@@ -54,4 +56,112 @@ void hoist_progress(const char *id, const char *action, unsigned long long cur,
 	pthread_mutex_lock(&log_lock);
 	progress_fn(&p, progress_ctx);
 	pthread_mutex_unlock(&log_lock);
+}
+
+#define STEP_DEPTH 8
+#define STATUS_DEPTH 8
+
+static hoist_step_fn step_fn;
+static void *step_ctx;
+static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
+static int step_count;
+static int step_stack[STEP_DEPTH];
+static int step_depth;
+static struct {
+	int step;
+	char name[256];
+} status_stack[STATUS_DEPTH];
+static int status_depth;
+
+void hoist_step_set(hoist_step_fn fn, void *ctx)
+{
+	step_fn = fn;
+	step_ctx = ctx;
+}
+
+int hoist_step_current(void)
+{
+	int n;
+	pthread_mutex_lock(&step_lock);
+	n = step_depth ? step_stack[step_depth - 1] : 0;
+	pthread_mutex_unlock(&step_lock);
+	return n;
+}
+
+static void emit(enum hoist_step_kind kind, int step, const char *name,
+		 int cached, const char *error)
+{
+	struct hoist_step_event ev = {kind, step, name, cached, error};
+	if (step_fn)
+		step_fn(&ev, step_ctx);
+}
+
+void hoist_step_end(int cached, const char *error)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&step_lock);
+	if (step_depth)
+		n = step_stack[--step_depth];
+	pthread_mutex_unlock(&step_lock);
+	/* statuses left open end with their step */
+	while (n && status_depth && status_stack[status_depth - 1].step == n)
+		hoist_status_end();
+	if (n)
+		emit(HOIST_STEP_END, n, "", cached, error);
+}
+
+/* Open a step (status 0) or a status of the top step (status 1). */
+static void begin(int status, const char *fmt, va_list ap)
+{
+	char name[256];
+	int n;
+
+	vsnprintf(name, sizeof(name), fmt, ap);
+	if (status)
+		n = hoist_step_current();
+	pthread_mutex_lock(&step_lock);
+	if (!status) {
+		n = ++step_count;
+		if (step_depth < STEP_DEPTH)
+			step_stack[step_depth++] = n;
+	} else if (status_depth < STATUS_DEPTH) {
+		status_stack[status_depth].step = n;
+		memcpy(status_stack[status_depth++].name, name, sizeof(name));
+	}
+	pthread_mutex_unlock(&step_lock);
+	emit(status ? HOIST_STATUS_BEGIN : HOIST_STEP_BEGIN, n, name, 0, NULL);
+}
+
+void hoist_step_begin(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	begin(0, fmt, ap);
+	va_end(ap);
+}
+
+void hoist_status_begin(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	begin(1, fmt, ap);
+	va_end(ap);
+}
+
+void hoist_status_end(void)
+{
+	char name[256];
+	int n;
+
+	pthread_mutex_lock(&step_lock);
+	if (!status_depth) {
+		pthread_mutex_unlock(&step_lock);
+		return;
+	}
+	status_depth--;
+	n = status_stack[status_depth].step;
+	memcpy(name, status_stack[status_depth].name, sizeof(name));
+	pthread_mutex_unlock(&step_lock);
+	emit(HOIST_STATUS_END, n, name, 0, NULL);
 }

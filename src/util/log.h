@@ -38,4 +38,41 @@ void hoist_progress_set(hoist_progress_fn fn, void *ctx);
 void hoist_progress(const char *id, const char *action, unsigned long long cur,
 		    unsigned long long total, int done);
 
+/*
+ * Steps: BuildKit's vertexes ("exporting to image"), numbered from 1 in
+ * the order they begin. Steps nest: hoist_step_begin opens a step on top
+ * of the open ones and hoist_step_end closes the top one (cached: its
+ * result was reused; error: why it failed, or NULL). A status
+ * ("exporting layers", "naming to NAME") belongs to the top step:
+ * hoist_status_begin opens it, hoist_status_end closes the latest open
+ * one. INFO messages and hoist_progress() transfers belong to the top step
+ * too (step 0 when none is open). Ending with nothing open does nothing.
+ */
+enum hoist_step_kind {
+	HOIST_STEP_BEGIN,
+	HOIST_STEP_END,
+	HOIST_STATUS_BEGIN,
+	HOIST_STATUS_END,
+};
+
+struct hoist_step_event {
+	enum hoist_step_kind kind;
+	int step;          /* the step number */
+	const char *name;  /* step name, or status id */
+	int cached;        /* HOIST_STEP_END */
+	const char *error; /* HOIST_STEP_END: NULL on success */
+};
+
+typedef void (*hoist_step_fn)(const struct hoist_step_event *ev, void *ctx);
+
+void hoist_step_set(hoist_step_fn fn, void *ctx);
+void hoist_step_begin(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+void hoist_step_end(int cached, const char *error);
+void hoist_status_begin(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+void hoist_status_end(void);
+/* The top open step's number, 0 when none is open. */
+int hoist_step_current(void);
+
 #endif

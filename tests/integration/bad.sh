@@ -10,7 +10,8 @@ mktree "$S/tree" --no-special
 mkdir -p "$S/out"
 
 # expect_error DESCRIPTION PATTERN CMD...: fails with exactly one error
-# line on stderr (progress lines start with '#'), matching PATTERN, and
+# line on stderr (progress lines start with '#', blank lines separate
+# steps as in buildx), matching PATTERN, and
 # leaves $S/out empty.
 expect_error() {
 	desc=$1 pat=$2
@@ -18,7 +19,7 @@ expect_error() {
 	: >"$T_LOG"
 	"$@" >"$S/stdout" 2>"$S/stderr"
 	rc=$?
-	lines=$(grep -vc '^#' "$S/stderr")
+	lines=$(grep -vc '^#\|^$' "$S/stderr")
 	left=$(ls -A "$S/out")
 	ingest=$(ls -A "$HOIST_ROOT/ingest" 2>/dev/null)
 	if [ "$rc" -ne 0 ] && [ "$lines" -eq 1 ] && grep -q -- "$pat" "$S/stderr" &&

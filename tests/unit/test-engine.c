@@ -377,6 +377,56 @@ static void load_podman(void **state)
 		    L.podman_flags);
 }
 
+/*
+ * `hoist build --load` and `-o type=docker` without dest: the docker
+ * exporter streams into the engine of DOCKER_HOST, or of the docker
+ * context that context= names, and prints the engine's answer through the
+ * progress.
+ */
+static void build_load(void **state)
+{
+	const char *hoist = getenv("HOIST");
+	char cfg[4096], cmd[16384];
+	(void)state;
+
+	if (!L.dir)
+		skip();
+	tl_must_run("DOCKER_HOST='unix://%s' '%s' --root '%s/store' build "
+		    "--rootfs '%s/tree' --load -t example.test/load/cli:1 "
+		    "--progress plain 2>'%s/l1' && grep -q '^#[0-9]* importing "
+		    "to docker' '%s/l1' && grep -q 'Loaded image: "
+		    "example.test/load/cli:1' '%s/l1'",
+		    L.dsock, hoist, L.dir, L.dir, L.dir, L.dir, L.dir);
+	tl_must_run("docker -H 'unix://%s' image inspect "
+		    "example.test/load/cli:1 >/dev/null",
+		    L.dsock);
+	/* podman's service through a docker context chosen by context= */
+	snprintf(cfg, sizeof(cfg), "%s/dcfg", L.dir);
+	{
+		char host[4200];
+		snprintf(host, sizeof(host), "unix://%s", L.psock);
+		write_context(cfg, "pm", host);
+	}
+	tl_must_run("DOCKER_CONFIG='%s' '%s' --root '%s/store' build "
+		    "--rootfs '%s/tree' -t example.test/load/cli:2 "
+		    "-o type=docker,context=pm --progress plain 2>'%s/l2' && "
+		    "grep -q 'Loaded image' '%s/l2'",
+		    cfg, hoist, L.dir, L.dir, L.dir, L.dir);
+	tl_must_run("podman %s image exists example.test/load/cli:2",
+		    L.podman_flags);
+	/* a multi-platform --load is refused before anything is built */
+	snprintf(cmd, sizeof(cmd),
+		 "DOCKER_HOST='unix://%s' '%s' --root '%s/store2' build "
+		 "--rootfs '%s/tree' --load --platform "
+		 "linux/amd64,linux/arm64 -t example.test/load/cli:3 2>'%s/l3'",
+		 L.dsock, hoist, L.dir, L.dir, L.dir);
+	assert_int_not_equal(tl_sh(cmd), 0);
+	tl_must_run("grep -q 'docker exporter does not currently support "
+		    "exporting manifest lists' '%s/l3' && ! grep -q ADD "
+		    "'%s/l3'",
+		    L.dir, L.dir);
+}
+
 static void load_refused(void **state)
 {
 	struct hoist_engine e;
@@ -405,6 +455,7 @@ int main(void)
 		cmocka_unit_test(load_refused),
 		cmocka_unit_test(load_dockerd),
 		cmocka_unit_test(load_podman),
+		cmocka_unit_test(build_load),
 	};
 	return cmocka_run_group_tests(tests, live_setup, live_teardown);
 }

@@ -61,7 +61,16 @@ static void test_types(void **state)
 	(void)state;
 	must_fail("type=bogus", "unknown output type 'bogus'");
 	must_fail("type=cacheonly,compression=gzip", "takes no options");
-	must_fail("type=docker", "needs dest=FILE");
+	/* no dest: into the docker engine; its context is checked now */
+	setenv("DOCKER_CONFIG", "/nonexistent/hoist-test", 1);
+	must_fail("type=docker,context=nosuch",
+		  "docker context 'nosuch' not found");
+	assert_int_equal(plan(&p, "type=docker", NULL, 0, -1, &err), 0);
+	assert_true(p.load);
+	assert_null(p.dest);
+	assert_int_equal(hoist_export_uses_stdout(&p), 0);
+	hoist_export_plan_release(&p);
+	unsetenv("DOCKER_CONFIG");
 	must_fail("type=local", "dest is required");
 	must_fail("type=local,dest=-", "cannot be stdout");
 	must_fail("type=registry", "tag is needed");
