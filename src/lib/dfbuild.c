@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -383,6 +384,11 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 			}
 		}
 		history_add(hist, when, &sg->history[h]);
+		/* as buildx prints its steps: [stage 2/5] COPY a /b */
+		hoist_log(HOIST_LOG_INFO, "[%s %zu/%zu] %s%s",
+			  sg->name ? sg->name : "stage", h + 1, sg->nhistory,
+			  sg->history[h].created_by,
+			  sg->history[h].empty_layer ? "" : " (layer)");
 	}
 	json_object_set_new(st->config, "config", df_to_config(&sg->config));
 	if (sg->config.author)

@@ -7,7 +7,8 @@
 # umoci, and both are checked against the expected values. Then:
 # .dockerignore, globs, --chown by name and number, --chmod, destination
 # rules, ADD of a local tar.gz and --checksum, --target, --build-arg,
-# -f -, the same input twice giving the same digest, and the errors (RUN,
+# -f -, heredocs, two platforms (TARGETARCH), a CLI --label, the same
+# input twice giving the same digest, and the errors (RUN,
 # sources outside the context, missing files) naming file:line with
 # nothing written at the destination.
 . "$(dirname "$0")/lib.sh"
@@ -163,6 +164,45 @@ check "--target assets, -f -, --build-arg from the environment" sh -c "
 	umoci unpack --image $S/assets:latest $S/ab >/dev/null &&
 	[ -f $S/ab/rootfs/www/index.html ] && [ ! -e $S/ab/rootfs/etc ] &&
 	[ -f $S/ab/rootfs/txt/one.txt ]"
+
+# heredocs (expanded, and quoted: not), a CLI --label, two platforms
+mkdir -p "$S/hd"
+echo amd >"$S/hd/file-amd64"
+echo arm >"$S/hd/file-arm64"
+cat >"$S/hd/Dockerfile" <<'EOT'
+FROM scratch
+ARG WHO=world
+ARG TARGETARCH
+COPY <<EOF /greeting
+hello $WHO
+EOF
+COPY <<"EOF" /raw
+hello $WHO
+EOF
+COPY file-$TARGETARCH /arch
+EOT
+check "heredocs: expanded, and not when the delimiter is quoted" sh -c "
+	$H build --progress quiet -o type=local,dest=$S/hd-out $S/hd &&
+	[ \"\$(cat $S/hd-out/greeting)\" = 'hello world' ] &&
+	[ \"\$(cat $S/hd-out/raw)\" = 'hello \$WHO' ]"
+check "--platform linux/amd64,linux/arm64 --label to an OCI layout" \
+	$H build --progress quiet --platform linux/amd64,linux/arm64 \
+	--label cli=yes -o "type=oci,tar=false,dest=$S/mp" "$S/hd"
+mp_ok() {
+	idx=$(jq -r '.manifests[0].digest' "$S/mp/index.json" | cut -d: -f2)
+	[ "$(jq '.manifests | length' "$S/mp/blobs/sha256/$idx")" = 2 ] || return 1
+	for p in amd64 arm64; do
+		m=$(jq -r ".manifests[] | select(.platform.architecture == \"$p\") |
+			.digest" "$S/mp/blobs/sha256/$idx" | cut -d: -f2)
+		c=$(jq -r .config.digest "$S/mp/blobs/sha256/$m" | cut -d: -f2)
+		jq -e ".architecture == \"$p\" and .config.Labels.cli == \"yes\"" \
+			"$S/mp/blobs/sha256/$c" >/dev/null || return 1
+		l=$(jq -r '.layers[-1].digest' "$S/mp/blobs/sha256/$m" | cut -d: -f2)
+		[ "$(tar -xzOf "$S/mp/blobs/sha256/$l" arch)" = "${p%64}" ] ||
+			return 1
+	done
+}
+check "an index: each platform's config, and its file-\$TARGETARCH" mp_ok
 
 # errors: one line with file:line, nothing written
 E=$S/err
