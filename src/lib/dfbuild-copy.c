@@ -591,6 +591,10 @@ static int copy_one(struct cp *c, const char *root, const char *src,
 		goto out;
 	}
 	if (S_ISDIR(sb.st_mode)) {
+		/* a root (the context's, a stage's scratch directory) is
+		 * an image's "/": 0755 */
+		if (!*rel)
+			sb.st_mode = S_IFDIR | 0755;
 		rc = add_tree(c, host, &sb, dest, rel, ig, keep);
 		goto out;
 	}

@@ -93,6 +93,7 @@ SHELL ["/bin/ash", "-c"]
 ONBUILD COPY . /onbuild
 ENTRYPOINT ["/bin/app"]
 CMD ["serve"]
+COPY --from=assets / /assets/
 EOT
 
 check "dockerd is up" dockerd_start "$S/d"

@@ -90,6 +90,7 @@ SHELL ["/bin/ash", "-c"]
 ONBUILD COPY . /onbuild
 ENTRYPOINT ["/bin/app"]
 CMD ["serve"]
+COPY --from=assets / /assets/
 EOF
 
 check "build the Dockerfile (FROM base:1, two stages) to an OCI layout" \
@@ -118,9 +119,9 @@ check "config: Healthcheck, Shell, OnBuild" jq -e '
 	.config.Shell == ["/bin/ash", "-c"] and
 	.config.OnBuild == ["COPY . /onbuild"]' "$S/cfg.json"
 check "history: the base's entry, then BuildKit's texts, one layer per COPY/ADD/WORKDIR" jq -e '
-	(.history | length) == 22 and
+	(.history | length) == 23 and
 	([.history[] | select(.empty_layer != true)] | length) ==
-	(.rootfs.diff_ids | length) and (.rootfs.diff_ids | length) == 9 and
+	(.rootfs.diff_ids | length) and (.rootfs.diff_ids | length) == 10 and
 	(.history[6].created_by == "COPY /www /srv/www # buildkit") and
 	(.history[6].comment == "buildkit.dockerfile.v0") and
 	(.history[1].created_by == "ARG VERSION=1.2") and
@@ -148,6 +149,8 @@ check "COPY . honours .dockerignore (with an exception); context files are 0:0" 
 check "ADD pkg.tar.gz is extracted; ADD --checksum copies the file" sh -c "
 	[ \"\$(cat $R/opt/pkg/file)\" = inpkg ] && [ ! -e $R/opt/pkg.tar.gz ] &&
 	[ \"\$(cat $R/checked)\" = one ]"
+check "COPY --from=assets /: a stage's root is 0755" sh -c "
+	[ \"\$(stat -c %a $R/assets)\" = 755 ] && [ -f $R/assets/www/index.html ]"
 check "WORKDIR made the directory; /tmp keeps its mode" sh -c "
 	[ -d $R/work/dir ] && [ \"\$(stat -c %a $R/tmp)\" = 1777 ]"
 
