@@ -746,6 +746,7 @@ static int copy_step(struct cp *c)
 		e->data = il->content ? il->content : "";
 		e->size = strlen(e->data);
 	}
+	free(dest);
 	return rc;
 }
 
