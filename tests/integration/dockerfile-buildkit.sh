@@ -24,46 +24,22 @@ fi
 export SOURCE_DATE_EPOCH=1700000000
 S=$T_TMP
 H="timeout 120 $HOIST"
+. "$(dirname "$0")/dockerfile-lib.sh"
 
-cfg() {
-	m=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
-	c=$(jq -r '.config.digest' "$1/blobs/sha256/$m" | cut -d: -f2)
-	cat "$1/blobs/sha256/$c"
-}
 # the fields compared, unset and empty ones dropped
 FIELDS='.config | {Env, Cmd, Entrypoint, WorkingDir, User, Labels,
 	ExposedPorts, Volumes, StopSignal, Healthcheck, Shell, OnBuild} |
 	with_entries(select(.value != null and .value != "" and .value != []
 	and .value != {}))'
 
-mkdir -p "$S/base/etc" "$S/base/usr/bin" "$S/base/tmp"
-ln -s usr/bin "$S/base/bin"
-chmod 1777 "$S/base/tmp"
-printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345::/home/app:/bin/sh\n' \
-	>"$S/base/etc/passwd"
-printf 'root:x:0:\napp:x:2345:\nstaff:x:50:\n' >"$S/base/etc/group"
+df_base "$S/base"
 check "hoist builds the base image (store and docker tarball)" \
 	$H build --progress quiet --rootfs "$S/base" --env BASE=1 \
 	--label base=yes --cmd '["/bin/base"]' -t example.test/base:1 \
 	-o type=image -o "type=docker,dest=$S/base.tar"
 
 C=$S/ctx
-mkdir -p "$C/site/css" "$C/secret" "$C/arch/pkg"
-echo app >"$C/app"
-chmod 755 "$C/app"
-echo one >"$C/one.txt"
-echo two >"$C/two.txt"
-echo log >"$C/debug.log"
-echo keep >"$C/keep.log"
-echo index >"$C/site/index.html"
-echo css >"$C/site/css/main.css"
-chmod 700 "$C/site/css"
-echo nope >"$C/secret/key"
-echo inpkg >"$C/arch/pkg/file"
-ln -s index.html "$C/site/home.html"
-tar -czf "$C/pkg.tar.gz" -C "$C/arch" pkg
-rm -rf "$C/arch"
-printf 'secret\n*.log\n!keep.log\n' >"$C/.dockerignore"
+df_context "$C"
 cat >"$C/Dockerfile" <<'EOT'
 ARG VERSION=0.1
 FROM scratch AS assets
@@ -83,18 +59,8 @@ COPY . /ctx/
 ADD pkg.tar.gz /opt/
 COPY one.txt /renamed
 COPY site/ ./rel/
-WORKDIR /work/dir
-USER app
-EXPOSE 8080 53/udp
-VOLUME ["/data"]
-STOPSIGNAL SIGQUIT
-HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["/bin/app", "ping"]
-SHELL ["/bin/ash", "-c"]
-ONBUILD COPY . /onbuild
-ENTRYPOINT ["/bin/app"]
-CMD ["serve"]
-COPY --from=assets / /assets/
 EOT
+df_tail >>"$C/Dockerfile"
 
 check "dockerd is up" dockerd_start "$S/d"
 check "docker load the base" $DK load -i "$S/base.tar"

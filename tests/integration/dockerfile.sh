@@ -20,44 +20,20 @@ need jq tar umoci
 export SOURCE_DATE_EPOCH=1700000000
 S=$T_TMP
 H="timeout 120 $HOIST"
+. "$(dirname "$0")/dockerfile-lib.sh"
 
-# cfg DIR: the image config of the OCI layout DIR (one manifest)
-cfg() {
-	m=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
-	c=$(jq -r '.config.digest' "$1/blobs/sha256/$m" | cut -d: -f2)
-	cat "$1/blobs/sha256/$c"
-}
 # unpack DIR OUT: the rootfs of the OCI layout DIR (tagged "latest")
 unpack() { umoci unpack --image "$1:latest" "$2" >/dev/null; }
 
 # the base image: users, groups, a merged /usr, a config to inherit
-mkdir -p "$S/base/etc" "$S/base/usr/bin" "$S/base/tmp"
-ln -s usr/bin "$S/base/bin"
-chmod 1777 "$S/base/tmp"
-printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345::/home/app:/bin/sh\n' \
-	>"$S/base/etc/passwd"
-printf 'root:x:0:\napp:x:2345:\nstaff:x:50:\n' >"$S/base/etc/group"
+df_base "$S/base"
 check "build the base image base:1 into the store" \
 	$H build --progress quiet --rootfs "$S/base" --env BASE=1 \
 	--label base=yes --cmd '["/bin/base"]' -t base:1 -o type=image
 
 # the context
 C=$S/ctx
-mkdir -p "$C/site/css" "$C/secret" "$C/arch/pkg"
-echo app >"$C/app"
-chmod 755 "$C/app"
-echo one >"$C/one.txt"
-echo two >"$C/two.txt"
-echo log >"$C/debug.log"
-echo keep >"$C/keep.log"
-echo index >"$C/site/index.html"
-echo css >"$C/site/css/main.css"
-echo nope >"$C/secret/key"
-echo inpkg >"$C/arch/pkg/file"
-ln -s index.html "$C/site/home.html"
-tar -czf "$C/pkg.tar.gz" -C "$C/arch" pkg
-rm -rf "$C/arch"
-printf 'secret\n*.log\n!keep.log\n' >"$C/.dockerignore"
+df_context "$C"
 SUM=$(sha256sum "$C/one.txt" | cut -d' ' -f1)
 
 cat >"$C/Dockerfile" <<EOF
@@ -80,18 +56,8 @@ COPY --chown=4242 one.txt two.txt /numeric/
 COPY . /ctx/
 ADD pkg.tar.gz /opt/
 ADD --checksum=sha256:$SUM one.txt /checked
-WORKDIR /work/dir
-USER app
-EXPOSE 8080 53/udp
-VOLUME ["/data"]
-STOPSIGNAL SIGQUIT
-HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD ["/bin/app", "ping"]
-SHELL ["/bin/ash", "-c"]
-ONBUILD COPY . /onbuild
-ENTRYPOINT ["/bin/app"]
-CMD ["serve"]
-COPY --from=assets / /assets/
 EOF
+df_tail >>"$C/Dockerfile"
 
 check "build the Dockerfile (FROM base:1, two stages) to an OCI layout" \
 	$H build --progress quiet --build-arg VERSION=1.2 \
