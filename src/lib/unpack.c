@@ -12,7 +12,8 @@
  * name or symlink can lead outside dest, even one an earlier entry of the
  * same layer planted. The kernel's openat2 does the lookups that need no
  * bookkeeping (hardlink targets, the end-of-layer pass); the walk lives in
- * resolve.c, with its own tests. We do not use archive_write_disk: whiteouts,
+ * resolve.c, with its own tests; removals (whiteouts, opaque directories)
+ * live in unpack-whiteout.c. We do not use archive_write_disk: whiteouts,
  * opaque directories and hardlink targets need checks it cannot express, and
  * its path-based writes would have to be re-checked anyway.
  *
@@ -46,6 +47,7 @@
 
 #include "lib/resolve.h"
 #include "lib/unpack.h"
+#include "lib/unpack-int.h"
 #include "util/buf.h"
 #include "util/path.h"
 #include "util/strmap.h"
@@ -54,57 +56,10 @@
 #include "util/mem.h"
 #include "util/banned.h"
 
-#define WH_PREFIX ".wh."
-#define WH_PREFIX_LEN 4
-#define WH_OPAQUE ".wh..wh..opq"
-#define NAME_ECHO_MAX 300
 #define READ_BLOCK (128 * 1024)
 
-/* Directory metadata to apply when the layer is complete. */
-struct deferred {
-	char *path;
-	int set_mode, set_time, set_owner;
-	mode_t mode;
-	struct timespec ts[2];
-	uid_t uid;
-	gid_t gid;
-};
-
-struct unpacker {
-	struct archive *a;
-	int rootfd; /* O_RDONLY directory */
-	const char *what;
-	int64_t epoch;
-	int keep_owner;
-	int is_root;
-	struct hoist_err *err;
-
-	char entry[NAME_ECHO_MAX + 4]; /* current entry, escaped for errors */
-
-	struct hoist_strmap seen;
-	struct hoist_strmap dmap; /* path -> index into dirs */
-	struct deferred *dirs;
-	size_t ndirs, adirs;
-
-	/* The last parent directory resolved, by its path in the layer;
-	 * entries mostly come grouped by directory. Removing a directory or
-	 * a symlink may change what a path resolves to (a symlink target
-	 * can hold ".."), so rm_at marks the cache stale; it is dropped at
-	 * the next lookup, never under a caller still using the fd. */
-	char *cache_path;
-	char *cache_canon; /* its in-root path */
-	int cache_fd;
-	int cache_stale;
-
-	int walk_flags;  /* W_* of the walk in progress */
-	int walk_failed; /* walked_dir failed (its error is prefixed) */
-};
-
-static int fail(struct unpacker *u, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* "layer 'W': entry 'E': <message>" */
-static int fail(struct unpacker *u, int code, const char *fmt, ...)
+int hoist_unpack_fail(struct unpacker *u, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -117,10 +72,7 @@ static int fail(struct unpacker *u, int code, const char *fmt, ...)
 	return code;
 }
 
-static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
+int hoist_unpack_fail_sys(struct unpacker *u, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	int code;
@@ -179,13 +131,13 @@ static int fixup_dir(struct unpacker *u, int dirfd, const char *name, int fd,
 	int fresh;
 
 	if (fstat(fd, &st) < 0)
-		return fail_sys(u, errno, "stat '%s'", canon);
+		return hoist_unpack_fail_sys(u, errno, "stat '%s'", canon);
 	if ((st.st_mode & 0700) == 0700)
 		return 0;
 	fresh = !hoist_strmap_get(&u->dmap, canon);
 	if (fchmodat(dirfd, name, (st.st_mode & 07777) | 0700,
 		     AT_SYMLINK_NOFOLLOW) < 0)
-		return fail_sys(u, errno, "chmod '%s'", canon);
+		return hoist_unpack_fail_sys(u, errno, "chmod '%s'", canon);
 	d = defer_get(u, canon);
 	if (fresh || !d->set_mode) {
 		d->set_mode = 1;
@@ -304,132 +256,6 @@ static int open_parent(struct unpacker *u, const char *path, int create,
 	return fd;
 }
 
-static int collect_names(int dirfd, char ***names, size_t *n)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	size_t alloc = 0;
-	struct dirent *de;
-	DIR *d;
-
-	*names = NULL;
-	*n = 0;
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (*n == alloc) {
-			alloc = alloc ? alloc * 2 : 16;
-			*names = hoist_xreallocarray(*names, alloc,
-						     sizeof(**names));
-		}
-		(*names)[(*n)++] = hoist_xstrdup(de->d_name);
-	}
-	closedir(d);
-	return 0;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/*
- * rm -rf of name in dirfd without following symlinks. A missing name is
- * fine. Returns 0 or a negative errno.
- */
-static int rm_at(struct unpacker *u, int dirfd, const char *name)
-{
-	struct stat st;
-	char **names = NULL;
-	size_t n = 0;
-	int fd = -1, ret;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
-		u->cache_stale = 1;
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-			return -errno;
-		return 0;
-	}
-	if (!u->is_root && (st.st_mode & 0700) != 0700 &&
-	    fchmodat(dirfd, name, 0700, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = collect_names(fd, &names, &n);
-	for (size_t i = 0; ret == 0 && i < n; i++)
-		ret = rm_at(u, fd, names[i]);
-	free_names(names, n);
-	close(fd);
-	if (ret == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 &&
-	    errno != ENOENT)
-		ret = -errno;
-	return ret;
-}
-
-/*
- * Opaque directory: remove every child of dir (an O_PATH fd for the
- * relative path dpath) that this layer has not written, descending into
- * directories it has.
- */
-static int opaque_clean(struct unpacker *u, int dirfd, const char *dpath)
-{
-	char **names = NULL;
-	size_t n = 0;
-	int ret;
-
-	ret = collect_names(dirfd, &names, &n);
-	if (ret < 0) {
-		ret = fail_sys(u, -ret, "list '%s'", dpath);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *child = *dpath ? hoist_xasprintf("%s/%s", dpath, names[i])
-				     : hoist_xstrdup(names[i]);
-		struct stat st;
-
-		if (!hoist_strmap_get(&u->seen, child)) {
-			ret = rm_at(u, dirfd, names[i]);
-			if (ret < 0)
-				ret = fail_sys(u, -ret, "remove '%s'", child);
-		} else if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) ==
-				   0 &&
-			   S_ISDIR(st.st_mode)) {
-			int fd = openat(dirfd, names[i],
-					O_PATH | O_DIRECTORY | O_NOFOLLOW |
-						O_CLOEXEC);
-
-			if (fd < 0) {
-				ret = fail_sys(u, errno, "open '%s'", child);
-			} else {
-				ret = opaque_clean(u, fd, child);
-				close(fd);
-			}
-		}
-		free(child);
-		if (ret < 0)
-			goto out;
-	}
-	ret = 0;
-out:
-	free_names(names, n);
-	return ret;
-}
-
 static void entry_times(struct unpacker *u, struct archive_entry *e,
 			struct timespec ts[2])
 {
@@ -480,15 +306,15 @@ static int clear_path(struct unpacker *u, int pfd, const char *base,
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail_sys(u, errno, "stat");
+		return hoist_unpack_fail_sys(u, errno, "stat");
 	}
 	if (keep_dir && S_ISDIR(st.st_mode)) {
 		*is_dir = 1;
 		return 0;
 	}
-	r = rm_at(u, pfd, base);
+	r = hoist_unpack_rm_at(u, pfd, base);
 	if (r < 0)
-		return fail_sys(u, -r, "remove the old entry");
+		return hoist_unpack_fail_sys(u, -r, "remove the old entry");
 	return 0;
 }
 
@@ -506,7 +332,7 @@ static int write_file(struct unpacker *u, struct archive_entry *e, int pfd,
 	fd = openat(pfd, base,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail_sys(u, errno, "create");
+		return hoist_unpack_fail_sys(u, errno, "create");
 	while ((r = archive_read_data_block(u->a, &block, &size, &offset)) ==
 	       ARCHIVE_OK) {
 		const char *p = block;
@@ -517,7 +343,7 @@ static int write_file(struct unpacker *u, struct archive_entry *e, int pfd,
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				ret = fail_sys(u, errno, "write");
+				ret = hoist_unpack_fail_sys(u, errno, "write");
 				goto out;
 			}
 			p += w;
@@ -526,29 +352,29 @@ static int write_file(struct unpacker *u, struct archive_entry *e, int pfd,
 		}
 	}
 	if (r != ARCHIVE_EOF) {
-		ret = fail(u, HOIST_EINVAL, "read: %s",
-			   archive_error_string(u->a));
+		ret = hoist_unpack_fail(u, HOIST_EINVAL, "read: %s",
+					archive_error_string(u->a));
 		goto out;
 	}
 	/* Sparse files may end in a hole. */
 	if (archive_entry_size_is_set(e) &&
 	    ftruncate(fd, (off_t)archive_entry_size(e)) < 0) {
-		ret = fail_sys(u, errno, "truncate");
+		ret = hoist_unpack_fail_sys(u, errno, "truncate");
 		goto out;
 	}
 	if (u->keep_owner && u->is_root &&
 	    fchown(fd, (uid_t)archive_entry_uid(e),
 		   (gid_t)archive_entry_gid(e)) < 0) {
-		ret = fail_sys(u, errno, "chown");
+		ret = hoist_unpack_fail_sys(u, errno, "chown");
 		goto out;
 	}
 	if (fchmod(fd, archive_entry_perm(e) & 07777) < 0) {
-		ret = fail_sys(u, errno, "chmod");
+		ret = hoist_unpack_fail_sys(u, errno, "chmod");
 		goto out;
 	}
 	set_xattrs(u, fd, e);
 	if (futimens(fd, ts) < 0) {
-		ret = fail_sys(u, errno, "set times");
+		ret = hoist_unpack_fail_sys(u, errno, "set times");
 		goto out;
 	}
 	ret = 0;
@@ -569,18 +395,18 @@ static int make_dir(struct unpacker *u, struct archive_entry *e, int pfd,
 	if (ret < 0)
 		return ret;
 	if (!is_dir && mkdirat(pfd, base, 0700) < 0)
-		return fail_sys(u, errno, "mkdir");
+		return hoist_unpack_fail_sys(u, errno, "mkdir");
 	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES && !u->is_root &&
 	    fchmodat(pfd, base, 0700, AT_SYMLINK_NOFOLLOW) == 0)
 		fd = openat(pfd, base,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return fail_sys(u, errno, "open");
+		return hoist_unpack_fail_sys(u, errno, "open");
 	/* Keep it usable while the layer fills it; the real mode is set at
 	 * the end of the layer. */
 	if (!u->is_root && fchmod(fd, 0700) < 0) {
-		ret = fail_sys(u, errno, "chmod");
+		ret = hoist_unpack_fail_sys(u, errno, "chmod");
 		close(fd);
 		return ret;
 	}
@@ -609,12 +435,12 @@ static int finish_node(struct unpacker *u, struct archive_entry *e, int pfd,
 	if (u->keep_owner && u->is_root &&
 	    fchownat(pfd, base, (uid_t)archive_entry_uid(e),
 		     (gid_t)archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) < 0)
-		return fail_sys(u, errno, "chown");
+		return hoist_unpack_fail_sys(u, errno, "chown");
 	if (!is_link && fchmodat(pfd, base, archive_entry_perm(e) & 07777,
 				 AT_SYMLINK_NOFOLLOW) < 0)
-		return fail_sys(u, errno, "chmod");
+		return hoist_unpack_fail_sys(u, errno, "chmod");
 	if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail_sys(u, errno, "set times");
+		return hoist_unpack_fail_sys(u, errno, "set times");
 	return 0;
 }
 
@@ -633,8 +459,9 @@ static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 	 * component, which is linked as it is. */
 	target = hoist_path_norm(target_raw);
 	if (!*target) {
-		ret = fail(u, HOIST_EINVAL,
-			   "hardlink target '%s' is a directory", echo);
+		ret = hoist_unpack_fail(u, HOIST_EINVAL,
+					"hardlink target '%s' is a directory",
+					echo);
 		goto out;
 	}
 	tbase = strrchr(target, '/');
@@ -654,12 +481,14 @@ static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 		goto out;
 	}
 	if (fstatat(tfd, tbase, &tst, AT_SYMLINK_NOFOLLOW) < 0) {
-		ret = fail_sys(u, errno, "hardlink target '%s'", echo);
+		ret = hoist_unpack_fail_sys(u, errno, "hardlink target '%s'",
+					    echo);
 		goto out;
 	}
 	if (S_ISDIR(tst.st_mode)) {
-		ret = fail(u, HOIST_EINVAL,
-			   "hardlink target '%s' is a directory", echo);
+		ret = hoist_unpack_fail(u, HOIST_EINVAL,
+					"hardlink target '%s' is a directory",
+					echo);
 		goto out;
 	}
 	if (fstatat(pfd, base, &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -672,7 +501,7 @@ static int make_hardlink(struct unpacker *u, const char *target_raw, int pfd,
 		goto out;
 	/* No AT_SYMLINK_FOLLOW: a symlink target is linked, not followed. */
 	if (linkat(tfd, tbase, pfd, base, 0) < 0) {
-		ret = fail_sys(u, errno, "link to '%s'", echo);
+		ret = hoist_unpack_fail_sys(u, errno, "link to '%s'", echo);
 		goto out;
 	}
 	ret = 0;
@@ -682,21 +511,6 @@ out:
 	free(role);
 	free(target);
 	return ret;
-}
-
-/* A whiteout in the directory pfd, whose in-root path is dir. */
-static int whiteout(struct unpacker *u, int pfd, const char *dir,
-		    const char *base)
-{
-	const char *name = base + WH_PREFIX_LEN;
-	int r;
-
-	if (strcmp(base, WH_OPAQUE) == 0)
-		return opaque_clean(u, pfd, dir);
-	r = rm_at(u, pfd, name);
-	if (r < 0)
-		return fail_sys(u, -r, "remove '%s'", name);
-	return 0;
 }
 
 static int apply_entry(struct unpacker *u, struct archive_entry *e)
@@ -713,7 +527,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 		raw = archive_entry_pathname_utf8(e);
 	if (!raw) {
 		snprintf(u->entry, sizeof(u->entry), "?");
-		return fail(u, HOIST_EINVAL, "unreadable path");
+		return hoist_unpack_fail(u, HOIST_EINVAL, "unreadable path");
 	}
 	hoist_err_quote(u->entry, sizeof(u->entry), raw, HOIST_QUOTE_ALL,
 			HOIST_QUOTE_UTF8);
@@ -731,7 +545,8 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 
 		if (!*name || strcmp(name, ".") == 0 ||
 		    strcmp(name, "..") == 0) {
-			ret = fail(u, HOIST_EINVAL, "invalid whiteout");
+			ret = hoist_unpack_fail(u, HOIST_EINVAL,
+						"invalid whiteout");
 			goto out;
 		}
 		/* Nothing to remove under a missing parent; do not make it. */
@@ -740,14 +555,17 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 			hoist_err_clear(u->err);
 			ret = 0;
 		} else {
-			ret = pfd < 0 ? pfd : whiteout(u, pfd, pdir, base);
+			ret = pfd < 0 ? pfd
+				      : hoist_unpack_whiteout(u, pfd, pdir,
+							      base);
 		}
 		goto out;
 	}
 	if (!hardlink && (type == AE_IFCHR || type == AE_IFBLK) &&
 	    !u->is_root) {
-		ret = fail(u, HOIST_EUNSUPPORTED,
-			   "device node refused when not running as root");
+		ret = hoist_unpack_fail(
+			u, HOIST_EUNSUPPORTED,
+			"device node refused when not running as root");
 		goto out;
 	}
 	pfd = open_parent(u, path, 1, &pdir);
@@ -756,7 +574,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 		goto out;
 	}
 	if (strcmp(base, WH_OPAQUE) == 0) {
-		ret = whiteout(u, pfd, pdir, base);
+		ret = hoist_unpack_whiteout(u, pfd, pdir, base);
 		goto out;
 	}
 	/* Where the entry lands, for the layer's bookkeeping. */
@@ -775,9 +593,10 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 
 		ret = clear_path(u, pfd, base, 0, &dummy);
 		if (ret == 0 && (!target || !*target))
-			ret = fail(u, HOIST_EINVAL, "empty symlink target");
+			ret = hoist_unpack_fail(u, HOIST_EINVAL,
+						"empty symlink target");
 		else if (ret == 0 && symlinkat(target, pfd, base) < 0)
-			ret = fail_sys(u, errno, "symlink");
+			ret = hoist_unpack_fail_sys(u, errno, "symlink");
 		if (ret == 0)
 			ret = finish_node(u, e, pfd, base, ts, 1);
 	} else if (type == AE_IFIFO || type == AE_IFCHR || type == AE_IFBLK) {
@@ -788,12 +607,13 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 
 		ret = clear_path(u, pfd, base, 0, &dummy);
 		if (ret == 0 && mknodat(pfd, base, type | 0600, dev) < 0)
-			ret = fail_sys(u, errno, "mknod");
+			ret = hoist_unpack_fail_sys(u, errno, "mknod");
 		if (ret == 0)
 			ret = finish_node(u, e, pfd, base, ts, 0);
 	} else {
-		ret = fail(u, HOIST_EUNSUPPORTED, "unsupported entry type 0%o",
-			   (unsigned)type);
+		ret = hoist_unpack_fail(u, HOIST_EUNSUPPORTED,
+					"unsupported entry type 0%o",
+					(unsigned)type);
 	}
 	if (ret == 0)
 		hoist_strmap_put(&u->seen, cpath, 0);
@@ -867,19 +687,19 @@ static int apply_deferred(struct unpacker *u)
 			int e = errno;
 
 			close(fd);
-			return fail_sys(u, e, "chown");
+			return hoist_unpack_fail_sys(u, e, "chown");
 		}
 		if (d->set_mode && fchmod(fd, d->mode) < 0) {
 			int e = errno;
 
 			close(fd);
-			return fail_sys(u, e, "chmod");
+			return hoist_unpack_fail_sys(u, e, "chmod");
 		}
 		if (d->set_time && futimens(fd, d->ts) < 0) {
 			int e = errno;
 
 			close(fd);
-			return fail_sys(u, e, "set times");
+			return hoist_unpack_fail_sys(u, e, "set times");
 		}
 		close(fd);
 	}
