@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/url.h"
 #include "util/banned.h"
 
 #define TOKEN_BODY_MAX (64 * 1024)
@@ -46,8 +47,8 @@ enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct hoist_auth {
 	struct hoist_http *http;
-	char *base_url, *scheme, *host;
-	int port;
+	char *base_url;
+	struct hoist_url_origin origin; /* of base_url */
 	struct hoist_creds creds;
 	const struct hoist_http_tls *tls;
 	enum auth_kind kind;
@@ -75,13 +76,9 @@ int hoist_auth_new(struct hoist_auth **out, struct hoist_http *http,
 	*out = NULL;
 	a->http = http;
 	a->tls = tls;
-	rc = hoist_http_url_origin(base_url, &a->scheme, &a->host, &a->port,
-				   err);
-	if (rc)
-		goto fail;
-	if (strcasecmp(a->scheme, "http") && strcasecmp(a->scheme, "https")) {
-		rc = hoist_err_set(err, HOIST_EINVAL,
-				   "registry URL scheme must be http or https");
+	rc = hoist_url_origin(&a->origin, base_url, err);
+	if (rc) {
+		hoist_err_prefix(err, "registry URL");
 		goto fail;
 	}
 	a->base_url = hoist_xstrdup(base_url);
@@ -121,8 +118,6 @@ void hoist_auth_free(struct hoist_auth *a)
 	hoist_creds_release(&a->creds);
 	hoist_free_secret(a->refresh_token);
 	free(a->base_url);
-	free(a->scheme);
-	free(a->host);
 	free(a->realm);
 	free(a->service);
 	free(a->chal_scope);
@@ -375,10 +370,9 @@ static int fetch_token(struct hoist_auth *a, struct scope_rec *rec,
 	if (rc)
 		goto out;
 	{
-		char *rh = NULL;
-		if (hoist_http_url_origin(a->realm, NULL, &rh, NULL, NULL) == 0)
-			same_host = strcasecmp(rh, a->host) == 0;
-		free(rh);
+		struct hoist_url_origin ro;
+		if (hoist_url_origin(&ro, a->realm, NULL) == 0)
+			same_host = strcmp(ro.host, a->origin.host) == 0;
 	}
 
 	if (a->refresh_token) {
@@ -483,17 +477,13 @@ out:
 static int same_origin(struct hoist_auth *a, const char *url,
 		       struct hoist_err *err)
 {
-	char *s = NULL, *h = NULL;
-	int p = 0, rc;
+	struct hoist_url_origin o;
+	int rc = hoist_url_origin(&o, url, err);
 
-	rc = hoist_http_url_origin(url, &s, &h, &p, err);
 	if (rc)
 		return rc;
-	rc = strcasecmp(s, a->scheme) == 0 && strcasecmp(h, a->host) == 0 &&
-	     p == a->port;
-	free(s);
-	free(h);
-	return rc;
+	return strcmp(o.scheme, a->origin.scheme) == 0 &&
+	       strcmp(o.host, a->origin.host) == 0 && o.port == a->origin.port;
 }
 
 /*

@@ -33,6 +33,7 @@
 #include <curl/curl.h>
 
 #include "lib/http.h"
+#include "lib/http-int.h"
 #include "util/clock.h"
 #include "util/mem.h"
 #include "util/banned.h"
@@ -41,8 +42,6 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-#define HTTP_HDR_LINE_MAX 8192
-#define HTTP_HDR_COUNT_MAX 100
 /* libcurl's receive buffer for streamed (sink) downloads; its maximum. */
 #define HTTP_RECV_BUF (512 * 1024)
 /* libcurl's upload buffer: its maximum, so big bodies go in few writes. */
@@ -144,50 +143,6 @@ static int poll_wait(int timeout)
 	return left >= 0 && left < timeout ? (int)left : timeout;
 }
 
-/*
- * libcurl's messages start sentences with capitals ("Recv failure:
- * Connection reset by peer"); hoist's are lower case. Lower a capital that
- * starts a word and is followed by a lower-case letter, so acronyms (SSL,
- * TLS) survive, and drop a final period.
- */
-static void tidy_msg(char *dst, size_t n, const char *src)
-{
-	size_t i, len;
-
-	if (!n)
-		return;
-	len = strlen(src);
-	if (len >= n)
-		len = n - 1;
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-	while (len &&
-	       (isspace((unsigned char)dst[len - 1]) || dst[len - 1] == '.'))
-		dst[--len] = '\0';
-	for (i = 0; i < len; i++) {
-		size_t w = i;
-		if (!(i == 0 || dst[i - 1] == ' ') ||
-		    !isupper((unsigned char)dst[i]) ||
-		    !islower((unsigned char)dst[i + 1]))
-			continue;
-		/* words with capitals inside are names: "OpenSSL", "TLSv1" */
-		while (w + 1 < len && isalnum((unsigned char)dst[w + 1]))
-			if (isupper((unsigned char)dst[++w]))
-				break;
-		if (w + 1 < len && isupper((unsigned char)dst[w]) && w > i)
-			continue;
-		dst[i] = (char)tolower((unsigned char)dst[i]);
-	}
-}
-
-/* The URL for messages: no query (upload states are long and opaque). */
-static void url_for_msg(char *dst, size_t n, const char *url)
-{
-	size_t len = strcspn(url, "?#");
-
-	hoist_err_quote(dst, n, url, len, 0);
-}
-
 static void fail_xfer(struct http_xfer *x, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -203,136 +158,22 @@ static void fail_xfer(struct http_xfer *x, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- responses ---- */
-
-const char *hoist_http_header_get(const struct hoist_http_response *r,
-				  const char *name)
-{
-	size_t i;
-
-	for (i = 0; r && i < r->nheaders; i++)
-		if (!strcasecmp(r->headers[i].name, name))
-			return r->headers[i].value;
-	return NULL;
-}
-
-char *hoist_http_header_join(const struct hoist_http_response *r,
-			     const char *name)
-{
-	struct hoist_buf b;
-	size_t i;
-	int found = 0;
-
-	hoist_buf_init(&b, HOIST_BUF_UNLIMITED);
-	for (i = 0; r && i < r->nheaders; i++) {
-		if (strcasecmp(r->headers[i].name, name))
-			continue;
-		if (found)
-			hoist_buf_adds(&b, ", ", NULL);
-		hoist_buf_adds(&b, r->headers[i].value, NULL);
-		found = 1;
-	}
-	if (!found) {
-		hoist_buf_release(&b);
-		return NULL;
-	}
-	return hoist_buf_detach(&b, NULL);
-}
-
-static void headers_clear(struct hoist_http_response *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	r->nheaders = 0;
-}
-
-void hoist_http_response_release(struct hoist_http_response *r)
-{
-	if (!r)
-		return;
-	headers_clear(r);
-	free(r->headers);
-	hoist_buf_release(&r->body);
-	free(r->url);
-	memset(r, 0, sizeof(*r));
-	hoist_buf_init(&r->body, 0);
-}
-
 /* ---- libcurl callbacks ---- */
-
-static char *trimmed_dup(const char *p, size_t len)
-{
-	while (len && (*p == ' ' || *p == '\t')) {
-		p++;
-		len--;
-	}
-	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-		len--;
-	return hoist_xstrndup(p, len);
-}
 
 static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 {
 	struct http_xfer *x = ud;
-	struct hoist_http_response *r = &x->resp;
-	size_t total = size * nitems, len = total;
-	const char *colon;
+	size_t total = size * nitems;
+	struct hoist_err e;
 
-	if (len > HTTP_HDR_LINE_MAX) {
-		fail_xfer(x, HOIST_ELIMIT,
-			  "response header line longer than %d bytes",
-			  HTTP_HDR_LINE_MAX);
-		return 0;
-	}
-	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
-		len--;
-	/* A status line starts a response: drop the headers of a 1xx. */
-	if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
-		headers_clear(r);
+	if (!hoist_http_response_add_line(&x->resp, &x->hdr_alloc, p, total,
+					  &e))
 		return total;
+	if (!x->failed) {
+		x->failed = 1;
+		x->err = e;
 	}
-	if (!len)
-		return total;
-	if ((p[0] == ' ' || p[0] == '\t') && r->nheaders) {
-		/* obsolete line folding: continue the previous value */
-		struct hoist_http_header *hd = &r->headers[r->nheaders - 1];
-		char *more = trimmed_dup(p, len);
-		char *v = hoist_xasprintf("%s %s", hd->value, more);
-
-		free(more);
-		if (strlen(v) > HTTP_HDR_LINE_MAX) {
-			free(v);
-			fail_xfer(x, HOIST_ELIMIT,
-				  "response header '%s' longer than %d bytes",
-				  hd->name, HTTP_HDR_LINE_MAX);
-			return 0;
-		}
-		free(hd->value);
-		hd->value = v;
-		return total;
-	}
-	colon = memchr(p, ':', len);
-	if (!colon || colon == p)
-		return total; /* not a header; nothing to keep */
-	if (r->nheaders >= HTTP_HDR_COUNT_MAX) {
-		fail_xfer(x, HOIST_ELIMIT, "more than %d response headers",
-			  HTTP_HDR_COUNT_MAX);
-		return 0;
-	}
-	if (r->nheaders == x->hdr_alloc) {
-		x->hdr_alloc = x->hdr_alloc ? 2 * x->hdr_alloc : 16;
-		r->headers = hoist_xreallocarray(r->headers, x->hdr_alloc,
-						 sizeof(*r->headers));
-	}
-	r->headers[r->nheaders].name = hoist_xstrndup(p, (size_t)(colon - p));
-	r->headers[r->nheaders].value =
-		trimmed_dup(colon + 1, len - (size_t)(colon - p) - 1);
-	r->nheaders++;
-	return total;
+	return 0;
 }
 
 static size_t on_write(char *p, size_t size, size_t nitems, void *ud)
@@ -512,27 +353,11 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 	int rc = 0;
 
 	*out = NULL;
-	if (!req->method || !*req->method || !req->url)
-		return hoist_err_set(err, HOIST_EINVAL,
-				     "http request without method or url");
-	url_for_msg(qurl, sizeof(qurl), req->url);
+	rc = hoist_http_request_check(req, err);
+	if (rc)
+		return rc;
+	hoist_http_url_for_msg(qurl, sizeof(qurl), req->url);
 	has_body = req->body_kind != HOIST_HTTP_BODY_NONE;
-	if ((req->body_kind == HOIST_HTTP_BODY_BUF && !req->body &&
-	     req->body_len) ||
-	    (req->body_kind >= HOIST_HTTP_BODY_FD && req->body_fd < 0) ||
-	    (req->body_kind == HOIST_HTTP_BODY_STREAM &&
-	     strcmp(req->method, "POST") != 0) ||
-	    (req->body_kind == HOIST_HTTP_BODY_FD &&
-	     (req->body_offset > INT64_MAX ||
-	      req->body_len > INT64_MAX - req->body_offset)) ||
-	    req->body_kind > HOIST_HTTP_BODY_STREAM)
-		return hoist_err_set(err, HOIST_EINVAL, "%s '%s': bad body",
-				     req->method, qurl);
-	for (i = 0; i < req->nheaders; i++)
-		if (!req->headers[i] || strpbrk(req->headers[i], "\r\n"))
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "%s '%s': bad request header",
-					     req->method, qurl);
 
 	x = hoist_xcalloc(1, sizeof(*x));
 	x->h = h;
@@ -695,7 +520,7 @@ static int xfer_finish(struct http_xfer *x, CURLcode res, struct hoist_err *err)
 	x->resp.status = (int)code;
 	x->resp.version = ver == CURL_HTTP_VERSION_2_0 ? 2 : code ? 1 : 0;
 	x->resp.sent = up > 0 ? (uint64_t)up : 0;
-	url_for_msg(qurl, sizeof(qurl), x->url);
+	hoist_http_url_for_msg(qurl, sizeof(qurl), x->url);
 
 	hoist_err_clear(err);
 	if (x->failed) {
@@ -711,8 +536,8 @@ static int xfer_finish(struct http_xfer *x, CURLcode res, struct hoist_err *err)
 	if (res == CURLE_ABORTED_BY_CALLBACK)
 		return hoist_err_set(err, HOIST_EINTR, "%s '%s': interrupted",
 				     x->method, qurl);
-	tidy_msg(reason, sizeof(reason),
-		 x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
+	hoist_http_tidy_msg(reason, sizeof(reason),
+			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
 	/* TLS failures are not transient: retrying cannot fix a certificate */
 	int rc = HOIST_ENET;
 	switch (res) {
@@ -860,7 +685,7 @@ int hoist_http_submit(struct hoist_http *h,
 	if (mc != CURLM_OK) {
 		char qurl[HOIST_QUOTE_BUF];
 
-		url_for_msg(qurl, sizeof(qurl), req->url);
+		hoist_http_url_for_msg(qurl, sizeof(qurl), req->url);
 		xfer_free(x);
 		return hoist_err_set(err, HOIST_EIO, "%s '%s': %s", req->method,
 				     qurl, curl_multi_strerror(mc));
@@ -950,7 +775,7 @@ static int deadline_in_flight(struct hoist_http *h, struct hoist_err *err)
 	for (struct http_xfer *x = h->xfers; x; x = x->next, n++) {
 		if (n >= 3)
 			continue;
-		url_for_msg(qurl, sizeof(qurl), x->url);
+		hoist_http_url_for_msg(qurl, sizeof(qurl), x->url);
 		hoist_buf_printf(&b, NULL, "%s%s '%s'", n ? ", " : "",
 				 x->method, qurl);
 	}
@@ -1060,7 +885,7 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 	if (timed_out) {
 		char qurl[HOIST_QUOTE_BUF], *doing;
 
-		url_for_msg(qurl, sizeof(qurl), req->url);
+		hoist_http_url_for_msg(qurl, sizeof(qurl), req->url);
 		doing = hoist_xasprintf("with %s '%s' in flight", req->method,
 					qurl);
 		rc = hoist_http_deadline_error(err, doing);
@@ -1068,7 +893,7 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 	} else if (mc != CURLM_OK) {
 		char qurl[HOIST_QUOTE_BUF];
 
-		url_for_msg(qurl, sizeof(qurl), req->url);
+		hoist_http_url_for_msg(qurl, sizeof(qurl), req->url);
 		rc = hoist_err_set(err, HOIST_EIO, "%s '%s': %s", req->method,
 				   qurl, curl_multi_strerror(mc));
 	} else {
@@ -1090,7 +915,7 @@ static int url_error(struct hoist_err *err, const char *what, const char *s,
 
 	hoist_err_quote(q, sizeof(q), s, HOIST_QUOTE_ALL, 0);
 #if LIBCURL_VERSION_NUM >= 0x075000
-	tidy_msg(reason, sizeof(reason), curl_url_strerror(uc));
+	hoist_http_tidy_msg(reason, sizeof(reason), curl_url_strerror(uc));
 #else
 	snprintf(reason, sizeof(reason), "error %d", (int)uc);
 #endif
@@ -1154,97 +979,4 @@ out:
 	curl_free(s);
 	curl_url_cleanup(u);
 	return rc;
-}
-
-int hoist_http_url_origin(const char *url, char **scheme, char **host,
-			  int *port, struct hoist_err *err)
-{
-	CURLU *u;
-	CURLUcode uc;
-	char *sch = NULL, *hst = NULL, *prt = NULL, *end;
-	long p;
-	size_t i;
-	int rc = 0;
-
-	if (scheme)
-		*scheme = NULL;
-	if (host)
-		*host = NULL;
-	if (port)
-		*port = 0;
-	pthread_once(&http_once, http_global_init);
-	if (!url || !*url)
-		return hoist_err_set(err, HOIST_EINVAL, "empty url");
-	u = curl_url();
-	if (!u)
-		return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-	uc = curl_url_set(u, CURLUPART_URL, url, CURLU_DEFAULT_SCHEME);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_SCHEME, &sch, 0);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_HOST, &hst, 0);
-	if (uc == CURLUE_OK)
-		uc = curl_url_get(u, CURLUPART_PORT, &prt, CURLU_DEFAULT_PORT);
-	if (uc != CURLUE_OK) {
-		rc = url_error(err, "url", url, uc);
-		goto out;
-	}
-	if (!scheme_ok(u)) {
-		char q[HOIST_QUOTE_BUF];
-
-		hoist_err_quote(q, sizeof(q), url, HOIST_QUOTE_ALL, 0);
-		rc = hoist_err_set(err, HOIST_EINVAL,
-				   "url '%s' is not http or https", q);
-		goto out;
-	}
-	errno = 0;
-	p = strtol(prt, &end, 10);
-	if (errno || *end || p <= 0 || p > 65535) {
-		rc = url_error(err, "url", url, CURLUE_BAD_PORT_NUMBER);
-		goto out;
-	}
-	if (scheme) {
-		*scheme = hoist_xstrdup(sch);
-		for (i = 0; (*scheme)[i]; i++)
-			(*scheme)[i] =
-				(char)tolower((unsigned char)(*scheme)[i]);
-	}
-	if (host) {
-		*host = hoist_xstrdup(hst);
-		for (i = 0; (*host)[i]; i++)
-			(*host)[i] = (char)tolower((unsigned char)(*host)[i]);
-	}
-	if (port)
-		*port = (int)p;
-out:
-	curl_free(sch);
-	curl_free(hst);
-	curl_free(prt);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-char *hoist_http_escape(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i, n = 0, len = strlen(s);
-	char *out = hoist_xreallocarray(NULL, len + 1, 3);
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* RFC 3986 unreserved, spelled out: isalnum() follows the
-		 * locale */
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~') {
-			out[n++] = (char)c;
-		} else {
-			out[n++] = '%';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		}
-	}
-	out[n] = '\0';
-	return out;
 }

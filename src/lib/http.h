@@ -218,10 +218,6 @@ int hoist_http_deadline_error(struct hoist_err *err, const char *doing);
  */
 int hoist_http_resolve_url(char **out, const char *base, const char *location,
 			   struct hoist_err *err);
-/* Split an absolute URL into scheme, host (with [] for IPv6) and port
- * (default 80/443 filled in). Any out pointer may be NULL; caller frees. */
-int hoist_http_url_origin(const char *url, char **scheme, char **host,
-			  int *port, struct hoist_err *err);
 /* Percent-encode a query value. Caller frees. */
 char *hoist_http_escape(const char *s);
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/http.h"
 #include "lib/realm.h"
+#include "util/url.h"
 #include "util/banned.h"
 
 static int realm_has_userinfo(const char *url)
@@ -49,48 +49,33 @@ void hoist_realm_quote(char *q, size_t qlen, const char *realm)
 int hoist_realm_check(const char *base_url, const char *realm,
 		      struct hoist_err *err)
 {
-	char *rs = NULL, *bs = NULL;
+	struct hoist_url_origin bo, ro;
 	char q[HOIST_QUOTE_BUF];
-	int rc;
-	struct hoist_err uerr;
 
 	hoist_realm_quote(q, sizeof(q), realm);
-	if (hoist_http_url_origin(base_url, &bs, NULL, NULL, err)) {
-		rc = hoist_err_prefix(err, "registry URL");
-		goto out;
-	}
-	if (!realm || !*realm ||
-	    hoist_http_url_origin(realm, &rs, NULL, NULL, &uerr)) {
-		rc = hoist_err_set(err, HOIST_EAUTH, "invalid token realm '%s'",
-				   q);
-		goto out;
-	}
-	/* the parser would default to https where the transport guesses */
+	if (hoist_url_origin(&bo, base_url, err))
+		return hoist_err_prefix(err, "registry URL");
+	if (!realm || !*realm)
+		return hoist_err_set(err, HOIST_EAUTH,
+				     "invalid token realm '%s'", q);
 	if (strncasecmp(realm, "https://", 8) != 0 &&
-	    strncasecmp(realm, "http://", 7) != 0) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': not an absolute "
-				   "http(s) URL",
-				   q);
-		goto out;
-	}
-	if (realm_has_userinfo(realm) || strchr(realm, '#')) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': user info or "
-				   "fragment in URL",
-				   q);
-		goto out;
-	}
-	if (strcasecmp(rs, "https") != 0 && strcasecmp(bs, "https") == 0) {
-		rc = hoist_err_set(err, HOIST_EAUTH,
-				   "refused token realm '%s': plain http for "
-				   "an https registry",
-				   q);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(rs);
-	free(bs);
-	return rc;
+	    strncasecmp(realm, "http://", 7) != 0)
+		return hoist_err_set(err, HOIST_EAUTH,
+				     "refused token realm '%s': not an "
+				     "absolute http(s) URL",
+				     q);
+	if (hoist_url_origin(&ro, realm, NULL))
+		return hoist_err_set(err, HOIST_EAUTH,
+				     "invalid token realm '%s'", q);
+	if (realm_has_userinfo(realm) || strchr(realm, '#'))
+		return hoist_err_set(err, HOIST_EAUTH,
+				     "refused token realm '%s': user info or "
+				     "fragment in URL",
+				     q);
+	if (strcmp(ro.scheme, "https") != 0 && strcmp(bo.scheme, "https") == 0)
+		return hoist_err_set(err, HOIST_EAUTH,
+				     "refused token realm '%s': plain http for "
+				     "an https registry",
+				     q);
+	return 0;
 }

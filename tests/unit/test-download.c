@@ -502,6 +502,20 @@ static void test_url_origin(void **state)
 	assert_int_equal(hoist_url_origin(&o, "http://[::1]:5000?x", &err), 0);
 	assert_string_equal(o.host, "[::1]");
 	assert_int_equal(o.port, 5000);
+	assert_int_equal(
+		hoist_url_origin(&o, "HTTP://h.example:8080/v2/x?y=1", &err),
+		0);
+	assert_string_equal(o.scheme, "http");
+	assert_string_equal(o.host, "h.example");
+	assert_int_equal(o.port, 8080);
+	assert_int_equal(hoist_url_origin(&o, "https://[::1]", &err), 0);
+	assert_int_equal(o.port, 443);
+	/* a registry URL always has its scheme: no guessing */
+	assert_int_equal(
+		hoist_url_origin(&o, "registry.example:5000/v2/", &err),
+		HOIST_EINVAL);
+	assert_int_equal(hoist_url_origin(&o, "", &err), HOIST_EINVAL);
+	assert_int_equal(hoist_url_origin(&o, "http://", &err), HOIST_EINVAL);
 	assert_int_equal(hoist_url_origin(&o, "ftp://h/", &err), HOIST_EINVAL);
 	assert_int_equal(hoist_url_origin(&o, "http://h:0/", &err),
 			 HOIST_EINVAL);

@@ -355,58 +355,6 @@ static void test_resolve_url(void **state)
 	}
 }
 
-static void test_url_origin(void **state)
-{
-	static const struct {
-		const char *url, *scheme, *host;
-		int port;
-	} ok[] = {
-		{"https://Registry.Example/v2/", "https", "registry.example",
-		 443},
-		{"http://127.0.0.1:5000/v2/x?y=1", "http", "127.0.0.1", 5000},
-		{"http://[::1]/v2/", "http", "[::1]", 80},
-		{"https://[::1]:5443", "https", "[::1]", 5443},
-		{"HTTP://h.example:8080", "http", "h.example", 8080},
-		{"registry.example:5000/v2/", "https", "registry.example",
-		 5000},
-		{"localhost", "https", "localhost", 443},
-	};
-	static const char *const bad[] = {
-		"",        "ftp://h/",    "http://h:99999/", "http://h:0/",
-		"http://", "http://a b/",
-	};
-	struct hoist_err err;
-	char *scheme, *host;
-	size_t i;
-	int port;
-
-	(void)state;
-	for (i = 0; i < HOIST_ARRAY_SIZE(ok); i++) {
-		if (hoist_http_url_origin(ok[i].url, &scheme, &host, &port,
-					  &err) != 0)
-			fail_msg("origin '%s': %s", ok[i].url, err.msg);
-		assert_string_equal(scheme, ok[i].scheme);
-		assert_string_equal(host, ok[i].host);
-		assert_int_equal(port, ok[i].port);
-		free(scheme);
-		free(host);
-	}
-	/* every out pointer may be NULL */
-	assert_int_equal(
-		hoist_http_url_origin("https://h/", NULL, NULL, &port, &err),
-		0);
-	assert_int_equal(port, 443);
-	for (i = 0; i < HOIST_ARRAY_SIZE(bad); i++) {
-		scheme = host = (char *)"x";
-		if (hoist_http_url_origin(bad[i], &scheme, &host, &port,
-					  &err) == 0)
-			fail_msg("'%s' has an origin", bad[i]);
-		assert_int_equal(err.code, HOIST_EINVAL);
-		assert_null(scheme);
-		assert_null(host);
-	}
-}
-
 static void test_escape(void **state)
 {
 	static const struct {
@@ -1451,7 +1399,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve_url),
-		cmocka_unit_test(test_url_origin),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_header_helpers),
 		cmocka_unit_test(test_registry_v2),
