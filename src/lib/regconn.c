@@ -378,7 +378,12 @@ int hoist_regconn_is_loopback(const char *host)
 	       (ntohl(a4.s_addr) >> 24) == 127;
 }
 
-/* 1 if a plain-http GET of /v2/ gets an HTTP answer: no TLS spoken there. */
+/*
+ * 1 if a plain-http GET of /v2/ gets a registry's answer (200 or 401): no
+ * TLS spoken there. A TLS server answers plain HTTP too (Go's says 400
+ * "client sent an HTTP request to an HTTPS server"): that is no reason to
+ * leave https.
+ */
 static int speaks_plain_http(struct hoist_regconn *c)
 {
 	struct hoist_http_request req;
@@ -392,7 +397,7 @@ static int speaks_plain_http(struct hoist_regconn *c)
 	req.max_body = HOIST_REG_ERROR_BODY_MAX;
 	memset(&resp, 0, sizeof(resp));
 	rc = hoist_http_do(c->http, &req, &resp, NULL);
-	rc = rc == 0 && resp.status >= 100;
+	rc = rc == 0 && (resp.status == 200 || resp.status == 401);
 	hoist_http_response_release(&resp);
 	free(url);
 	return rc;

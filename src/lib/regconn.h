@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util/err.h"
 #include "lib/auth.h"
 #include "lib/http.h"
