@@ -26,7 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/digest.h"
 #include "lib/http.h"
+#include "lib/image.h"
+#include "lib/platform.h"
+#include "lib/store.h"
 #include "util/fs.h"
 #include "util/mem.h"
 #include "testlib.h"
@@ -324,6 +328,74 @@ out:
 	free(cfg);
 	free(log);
 	return pid;
+}
+
+pid_t tl_registry_start(const char *dir, const char *name,
+			const struct tl_registry *o, char *addr, size_t alen)
+{
+	int port = tl_free_port();
+	pid_t pid = port > 0 ? tl_registry_spawn(dir, name, port, o) : -1;
+	char *url;
+	int up;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(addr, alen, "127.0.0.1:%d", port);
+	url = hoist_xasprintf("%s://%s/v2/", o->tls ? "https" : "http", addr);
+	up = tl_wait_http(url, 0, 20000);
+	free(url);
+	if (!up) {
+		tl_stop(&pid);
+		return -1;
+	}
+	return pid;
+}
+
+/* ---- images ---- */
+
+json_t *tl_small_image(struct hoist_store *s, size_t n, uint32_t seed)
+{
+	unsigned char *buf = hoist_xmalloc(n ? n : 1);
+	uint32_t x = seed * 2654435761u + 1;
+	struct hoist_image_layer l;
+	struct hoist_image_runconfig rc;
+	struct hoist_platform p;
+	struct hoist_digest ld, cd, md;
+	struct hoist_err err;
+	char *cfg, *man;
+	size_t clen, mlen;
+	json_t *cdesc, *desc;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (unsigned char)x;
+	}
+	if (hoist_store_put(s, buf, n, &ld, &err))
+		fail_msg("store put: %s", err.msg);
+	free(buf);
+	assert_int_equal(hoist_platform_parse(&p, "linux/amd64", &err), 0);
+	memset(&l, 0, sizeof(l));
+	l.digest = ld.str;
+	l.diff_id = ld.str;
+	l.size = n;
+	l.compression = HOIST_COMP_GZIP;
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(
+		hoist_image_config(&cfg, &clen, &p, &rc, &l, 1, 0, &err), 0);
+	assert_int_equal(hoist_store_put(s, cfg, clen, &cd, &err), 0);
+	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
+	assert_int_equal(
+		hoist_image_manifest(&man, &mlen, cdesc, &l, 1, NULL, 1, &err),
+		0);
+	assert_int_equal(hoist_store_put(s, man, mlen, &md, &err), 0);
+	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
+	hoist_image_desc_set_platform(desc, &p);
+	free(cfg);
+	free(man);
+	json_decref(cdesc);
+	return desc;
 }
 
 int tl_in_ci(void)

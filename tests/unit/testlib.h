@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 /* ---- files ---- */
 
 /*
@@ -115,5 +117,25 @@ struct tl_registry {
  */
 pid_t tl_registry_spawn(const char *dir, const char *name, int port,
 			const struct tl_registry *o);
+
+/*
+ * tl_registry_spawn on a free port, then wait up to 20 s for /v2/ to give
+ * any HTTP answer. addr gets "127.0.0.1:PORT". The pid (stop it with
+ * tl_stop), or -1 when it did not come up (see DIR/NAME.log).
+ */
+pid_t tl_registry_start(const char *dir, const char *name,
+			const struct tl_registry *o, char *addr, size_t alen);
+
+/* ---- images ---- */
+
+struct hoist_store;
+
+/*
+ * A one-layer OCI image put into s: a layer of n pseudo-random bytes from
+ * seed (not a tar: registries do not look), a linux/amd64 config naming
+ * it, and the manifest. Returns the manifest's descriptor (caller
+ * json_decref's it). Asserts.
+ */
+json_t *tl_small_image(struct hoist_store *s, size_t n, uint32_t seed);
 
 #endif
