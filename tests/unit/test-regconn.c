@@ -37,14 +37,6 @@ static struct {
 	int ok;
 } E;
 
-#define NEED_SERVERS()                                                         \
-	do {                                                                   \
-		if (!E.ok && tl_in_ci())                                       \
-			fail_msg("live servers missing under CI=true");        \
-		if (!E.ok)                                                     \
-			skip();                                                \
-	} while (0)
-
 /* ---- no network ---- */
 
 static void test_loopback(void **state)
@@ -139,7 +131,7 @@ static void test_plain_loopback(void **state)
 	char *want, *host;
 
 	(void)state;
-	NEED_SERVERS();
+	TL_NEED_LIVE(E.ok);
 	opts_init(&o);
 	if (hoist_regconn_open(&c, E.p, "lib/app", "pull", NULL, &o, &err))
 		fail_msg("open: %s", err.msg);
@@ -179,7 +171,7 @@ static void test_tls(void **state)
 	int rc;
 
 	(void)state;
-	NEED_SERVERS();
+	TL_NEED_LIVE(E.ok);
 	opts_init(&o);
 	rc = hoist_regconn_open(&c, E.a, "lib/app", "pull", NULL, &o, &err);
 	if (rc != HOIST_ETLS)
@@ -223,7 +215,7 @@ static void test_credentials_origin(void **state)
 	char *url, *line = NULL;
 
 	(void)state;
-	NEED_SERVERS();
+	TL_NEED_LIVE(E.ok);
 	write_creds();
 	opts_init(&o);
 	o.ca_file = E.ca;
@@ -273,7 +265,7 @@ static void test_request_shape(void **state)
 	char *url;
 
 	(void)state;
-	NEED_SERVERS();
+	TL_NEED_LIVE(E.ok);
 	opts_init(&o);
 	if (hoist_regconn_open(&c, E.p, "lib/app", "pull", NULL, &o, &err))
 		fail_msg("open: %s", err.msg);
@@ -326,20 +318,9 @@ static int setup(void **state)
 	E.dir = tl_mkdtemp("regconn");
 	if (!E.dir)
 		return -1;
-	/* no credentials or certificates but the test's */
-	setenv("DOCKER_CONFIG", E.dir, 1);
-	setenv("XDG_RUNTIME_DIR", E.dir, 1);
-	setenv("XDG_CONFIG_HOME", E.dir, 1);
-	setenv("HOIST_CERTS_D", E.dir, 1);
-	unsetenv("REGISTRY_AUTH_FILE");
-	if (tl_sh("command -v docker-registry >/dev/null && "
-		  "command -v openssl >/dev/null && "
-		  "command -v htpasswd >/dev/null") != 0) {
-		print_message("docker-registry, openssl or htpasswd missing: "
-			      "live tests %s\n",
-			      tl_in_ci() ? "FAIL under CI=true" : "skipped");
+	tl_isolate_env(E.dir);
+	if (!tl_have_tools("docker-registry openssl htpasswd"))
 		return 0;
-	}
 	script = hoist_xasprintf("htpasswd -Bbn alice s3cret > '%s/htpasswd'",
 				 E.dir);
 	htpasswd = hoist_xasprintf("%s/htpasswd", E.dir);

@@ -38,14 +38,6 @@ static struct {
 	json_t *image;
 } E;
 
-#define NEED_REGISTRY()                                                        \
-	do {                                                                   \
-		if (E.reg <= 0 && tl_in_ci())                                  \
-			fail_msg("docker-registry missing under CI=true");     \
-		if (E.reg <= 0)                                                \
-			skip();                                                \
-	} while (0)
-
 static void reg_opts(struct hoist_registry_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -150,7 +142,7 @@ static void test_push_tag(void **state)
 	json_t *doc, *layer, *cfg;
 
 	(void)state;
-	NEED_REGISTRY();
+	TL_NEED_LIVE(E.reg > 0);
 	if (push(E.image, "push/app:v1", 0, NULL, &st, &err))
 		fail_msg("push: %s", err.msg);
 	assert_string_equal(st.digest, digest);
@@ -181,7 +173,7 @@ static void test_push_mount(void **state)
 	struct hoist_err err;
 
 	(void)state;
-	NEED_REGISTRY();
+	TL_NEED_LIVE(E.reg > 0);
 	if (push(E.image, "mount/src:v1", 0, NULL, &st, &err))
 		fail_msg("push: %s", err.msg);
 	if (push(E.image, "mount/dst:v1", 0, "mount/src", &st, &err))
@@ -202,7 +194,7 @@ static void test_push_by_digest(void **state)
 	json_t *doc = NULL, *tags;
 
 	(void)state;
-	NEED_REGISTRY();
+	TL_NEED_LIVE(E.reg > 0);
 	if (push(E.image, "bydigest/app", 1, NULL, &st, &err))
 		fail_msg("push: %s", err.msg);
 	assert_string_equal(st.digest, digest);
@@ -227,47 +219,28 @@ static void test_push_by_digest(void **state)
 static void test_push_incomplete(void **state)
 {
 	struct hoist_image_layer l;
-	struct hoist_image_runconfig rc;
-	struct hoist_platform p;
-	struct hoist_digest cd, md;
 	struct hoist_push_stats st;
 	struct hoist_http_response r;
 	struct hoist_err err;
-	char *cfg, *man;
-	size_t clen, mlen;
-	json_t *cdesc, *desc;
+	json_t *desc;
 	int ret;
 
 	(void)state;
-	NEED_REGISTRY();
-	assert_int_equal(hoist_platform_parse(&p, "linux/amd64", &err), 0);
+	TL_NEED_LIVE(E.reg > 0);
 	memset(&l, 0, sizeof(l));
 	/* sha256("") is nowhere in this store */
 	l.digest = "sha256:"
 		   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785"
 		   "2b855";
 	l.diff_id = l.digest;
-	l.size = 0;
 	l.compression = HOIST_COMP_GZIP;
-	memset(&rc, 0, sizeof(rc));
-	assert_int_equal(
-		hoist_image_config(&cfg, &clen, &p, &rc, &l, 1, 0, &err), 0);
-	assert_int_equal(hoist_store_put(E.s, cfg, clen, &cd, &err), 0);
-	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
-	assert_int_equal(
-		hoist_image_manifest(&man, &mlen, cdesc, &l, 1, NULL, 1, &err),
-		0);
-	assert_int_equal(hoist_store_put(E.s, man, mlen, &md, &err), 0);
-	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
+	desc = tl_image_of(E.s, &l);
 	ret = push(desc, "broken/app:v1", 0, NULL, &st, &err);
 	assert_true(ret == HOIST_ENOTFOUND || ret == HOIST_EIO);
 	assert_non_null(strstr(err.msg, l.digest));
 	get("GET", "broken/app", "manifests/v1", &r);
 	assert_int_equal(r.status, 404);
 	hoist_http_response_release(&r);
-	free(cfg);
-	free(man);
-	json_decref(cdesc);
 	json_decref(desc);
 }
 
@@ -290,31 +263,16 @@ static void test_push_bad_ref(void **state)
 static int setup(void **state)
 {
 	const struct tl_registry ro = {0};
-	struct hoist_err err;
-	char *root;
 
 	(void)state;
 	E.dir = tl_mkdtemp("registry");
 	if (!E.dir)
 		return -1;
-	/* no credentials or certificates but the test's */
-	setenv("DOCKER_CONFIG", E.dir, 1);
-	setenv("XDG_RUNTIME_DIR", E.dir, 1);
-	setenv("XDG_CONFIG_HOME", E.dir, 1);
-	setenv("HOIST_CERTS_D", E.dir, 1);
-	unsetenv("REGISTRY_AUTH_FILE");
-	root = hoist_xasprintf("%s/store", E.dir);
-	if (hoist_store_open(&E.s, root, &err)) {
-		print_error("store: %s\n", err.msg);
-		return -1;
-	}
-	free(root);
+	tl_isolate_env(E.dir);
+	E.s = tl_store_open(E.dir, "store");
 	E.image = tl_small_image(E.s, LAYER, 3);
-	if (tl_sh("command -v docker-registry >/dev/null") != 0) {
-		print_message("docker-registry missing: live tests %s\n",
-			      tl_in_ci() ? "FAIL under CI=true" : "skipped");
+	if (!tl_have_tools("docker-registry"))
 		return 0;
-	}
 	E.reg = tl_registry_start(E.dir, "reg", &ro, E.addr, sizeof(E.addr));
 	if (E.reg <= 0)
 		print_error("docker-registry did not come up (see %s)\n",

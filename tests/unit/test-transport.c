@@ -35,14 +35,10 @@ static struct {
 
 static struct hoist_store *fresh_store(void)
 {
-	char *root = hoist_xasprintf("%s/store-%d", E.dir, E.store_n++);
-	struct hoist_store *s = NULL;
-	struct hoist_err err;
+	char name[32];
 
-	if (hoist_store_open(&s, root, &err))
-		fail_msg("store: %s", err.msg);
-	free(root);
-	return s;
+	snprintf(name, sizeof(name), "store-%d", E.store_n++);
+	return tl_store_open(E.dir, name);
 }
 
 static void copy_opts(struct hoist_copy_opts *o)
@@ -174,14 +170,6 @@ static void test_oci_round_trip(void **state)
 
 /* ---- docker:// against the registry ---- */
 
-#define NEED_REGISTRY()                                                        \
-	do {                                                                   \
-		if (E.reg <= 0 && tl_in_ci())                                  \
-			fail_msg("docker-registry missing under CI=true");     \
-		if (E.reg <= 0)                                                \
-			skip();                                                \
-	} while (0)
-
 static void push(const char *name)
 {
 	struct hoist_copy_opts o;
@@ -211,7 +199,7 @@ static void test_docker_round_trip(void **state)
 	json_t *root = NULL;
 
 	(void)state;
-	NEED_REGISTRY();
+	TL_NEED_LIVE(E.reg > 0);
 	push("rt/app:v1");
 	dst = fresh_store();
 	copy_opts(&o);
@@ -256,7 +244,7 @@ static void test_list_tags(void **state)
 	char *ref;
 
 	(void)state;
-	NEED_REGISTRY();
+	TL_NEED_LIVE(E.reg > 0);
 	push("tags/app:a");
 	push("tags/app:b");
 	push("tags/app:c");
@@ -283,34 +271,20 @@ static int setup(void **state)
 {
 	const struct tl_registry ro = {0};
 	struct hoist_err err;
-	char *root;
 
 	(void)state;
 	E.dir = tl_mkdtemp("transport");
 	if (!E.dir)
 		return -1;
-	/* no credentials or certificates but the test's */
-	setenv("DOCKER_CONFIG", E.dir, 1);
-	setenv("XDG_RUNTIME_DIR", E.dir, 1);
-	setenv("XDG_CONFIG_HOME", E.dir, 1);
-	setenv("HOIST_CERTS_D", E.dir, 1);
-	unsetenv("REGISTRY_AUTH_FILE");
-	root = hoist_xasprintf("%s/src", E.dir);
-	if (hoist_store_open(&E.src, root, &err)) {
-		print_error("store: %s\n", err.msg);
-		return -1;
-	}
-	free(root);
+	tl_isolate_env(E.dir);
+	E.src = tl_store_open(E.dir, "src");
 	E.image = tl_small_image(E.src, 30000, 1);
 	if (hoist_store_tag(E.src, "docker.io/library/app:1", E.image, &err)) {
 		print_error("tag: %s\n", err.msg);
 		return -1;
 	}
-	if (tl_sh("command -v docker-registry >/dev/null") != 0) {
-		print_message("docker-registry missing: live tests %s\n",
-			      tl_in_ci() ? "FAIL under CI=true" : "skipped");
+	if (!tl_have_tools("docker-registry"))
 		return 0;
-	}
 	E.reg = tl_registry_start(E.dir, "reg", &ro, E.addr, sizeof(E.addr));
 	if (E.reg <= 0)
 		print_error("docker-registry did not come up (see %s)\n",

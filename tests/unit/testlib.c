@@ -353,18 +353,41 @@ pid_t tl_registry_start(const char *dir, const char *name,
 
 /* ---- images ---- */
 
+json_t *tl_image_of(struct hoist_store *s, const struct hoist_image_layer *l)
+{
+	struct hoist_image_runconfig rc;
+	struct hoist_platform p;
+	struct hoist_digest cd, md;
+	struct hoist_err err;
+	char *cfg, *man;
+	size_t clen, mlen;
+	json_t *cdesc, *desc;
+
+	assert_int_equal(hoist_platform_parse(&p, "linux/amd64", &err), 0);
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(
+		hoist_image_config(&cfg, &clen, &p, &rc, l, 1, 0, &err), 0);
+	assert_int_equal(hoist_store_put(s, cfg, clen, &cd, &err), 0);
+	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
+	assert_int_equal(
+		hoist_image_manifest(&man, &mlen, cdesc, l, 1, NULL, 1, &err),
+		0);
+	assert_int_equal(hoist_store_put(s, man, mlen, &md, &err), 0);
+	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
+	hoist_image_desc_set_platform(desc, &p);
+	free(cfg);
+	free(man);
+	json_decref(cdesc);
+	return desc;
+}
+
 json_t *tl_small_image(struct hoist_store *s, size_t n, uint32_t seed)
 {
 	unsigned char *buf = hoist_xmalloc(n ? n : 1);
 	uint32_t x = seed * 2654435761u + 1;
 	struct hoist_image_layer l;
-	struct hoist_image_runconfig rc;
-	struct hoist_platform p;
-	struct hoist_digest ld, cd, md;
+	struct hoist_digest ld;
 	struct hoist_err err;
-	char *cfg, *man;
-	size_t clen, mlen;
-	json_t *cdesc, *desc;
 
 	for (size_t i = 0; i < n; i++) {
 		x ^= x << 13;
@@ -375,27 +398,48 @@ json_t *tl_small_image(struct hoist_store *s, size_t n, uint32_t seed)
 	if (hoist_store_put(s, buf, n, &ld, &err))
 		fail_msg("store put: %s", err.msg);
 	free(buf);
-	assert_int_equal(hoist_platform_parse(&p, "linux/amd64", &err), 0);
 	memset(&l, 0, sizeof(l));
 	l.digest = ld.str;
 	l.diff_id = ld.str;
 	l.size = n;
 	l.compression = HOIST_COMP_GZIP;
-	memset(&rc, 0, sizeof(rc));
-	assert_int_equal(
-		hoist_image_config(&cfg, &clen, &p, &rc, &l, 1, 0, &err), 0);
-	assert_int_equal(hoist_store_put(s, cfg, clen, &cd, &err), 0);
-	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
-	assert_int_equal(
-		hoist_image_manifest(&man, &mlen, cdesc, &l, 1, NULL, 1, &err),
-		0);
-	assert_int_equal(hoist_store_put(s, man, mlen, &md, &err), 0);
-	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
-	hoist_image_desc_set_platform(desc, &p);
-	free(cfg);
-	free(man);
-	json_decref(cdesc);
-	return desc;
+	return tl_image_of(s, &l);
+}
+
+struct hoist_store *tl_store_open(const char *dir, const char *name)
+{
+	char *root = hoist_xasprintf("%s/%s", dir, name);
+	struct hoist_store *s = NULL;
+	struct hoist_err err;
+
+	if (hoist_store_open(&s, root, &err))
+		fail_msg("store '%s': %s", root, err.msg);
+	free(root);
+	return s;
+}
+
+void tl_isolate_env(const char *dir)
+{
+	setenv("DOCKER_CONFIG", dir, 1);
+	setenv("XDG_RUNTIME_DIR", dir, 1);
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	setenv("HOIST_CERTS_D", dir, 1);
+	unsetenv("REGISTRY_AUTH_FILE");
+}
+
+int tl_have_tools(const char *tools)
+{
+	char *sh = hoist_xasprintf("for t in %s; do command -v $t >/dev/null "
+				   "|| exit 1; done",
+				   tools);
+	int rc = tl_sh(sh);
+
+	free(sh);
+	if (rc == 0)
+		return 1;
+	print_message("one of %s is missing: live tests %s\n", tools,
+		      tl_in_ci() ? "FAIL under CI=true" : "skipped");
+	return 0;
 }
 
 int tl_in_ci(void)

@@ -126,15 +126,49 @@ pid_t tl_registry_spawn(const char *dir, const char *name, int port,
 pid_t tl_registry_start(const char *dir, const char *name,
 			const struct tl_registry *o, char *addr, size_t alen);
 
+/*
+ * 1 if every command of tools (space-separated) is on PATH. Otherwise say
+ * that the live tests skip (or fail, under CI=true) and return 0.
+ */
+int tl_have_tools(const char *tools);
+
+/*
+ * Credentials and certificates only from dir: DOCKER_CONFIG,
+ * XDG_RUNTIME_DIR, XDG_CONFIG_HOME and HOIST_CERTS_D point there, and
+ * REGISTRY_AUTH_FILE is unset.
+ */
+void tl_isolate_env(const char *dir);
+
+/*
+ * At the start of a live test: without its servers (up is 0) the test
+ * skips, except under CI=true, where it fails.
+ */
+#define TL_NEED_LIVE(up)                                                       \
+	do {                                                                   \
+		if (!(up) && tl_in_ci())                                       \
+			fail_msg("live servers missing under CI=true");        \
+		if (!(up))                                                     \
+			skip();                                                \
+	} while (0)
+
 /* ---- images ---- */
 
 struct hoist_store;
+struct hoist_image_layer;
+
+/* The store DIR/NAME, opened (created if need be). Asserts. */
+struct hoist_store *tl_store_open(const char *dir, const char *name);
 
 /*
- * A one-layer OCI image put into s: a layer of n pseudo-random bytes from
- * seed (not a tar: registries do not look), a linux/amd64 config naming
- * it, and the manifest. Returns the manifest's descriptor (caller
- * json_decref's it). Asserts.
+ * A linux/amd64 OCI image of the one layer l (which need not be in s):
+ * its config and manifest are put into s. Returns the manifest's
+ * descriptor (caller json_decref's it). Asserts.
+ */
+json_t *tl_image_of(struct hoist_store *s, const struct hoist_image_layer *l);
+
+/*
+ * tl_image_of a layer of n pseudo-random bytes from seed, put into s (not
+ * a tar: registries do not look).
  */
 json_t *tl_small_image(struct hoist_store *s, size_t n, uint32_t seed);
 
