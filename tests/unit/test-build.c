@@ -27,8 +27,6 @@
 #include "testlib.h"
 #include "util/banned.h"
 
-static char *tmp;
-
 struct fixture {
 	struct hoist_store *s;
 	struct hoist_platform plats[2];
@@ -39,7 +37,7 @@ struct fixture {
 static void fixture_open(struct fixture *f, size_t nplats, int64_t epoch)
 {
 	struct hoist_err err;
-	char *root = hoist_xasprintf("%s/store", tmp);
+	char *root = hoist_xasprintf("%s/store", tl_tmp);
 
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(hoist_store_open(&f->s, root, &err), 0);
@@ -48,7 +46,7 @@ static void fixture_open(struct fixture *f, size_t nplats, int64_t epoch)
 		hoist_platform_parse(&f->plats[0], "linux/amd64", &err), 0);
 	assert_int_equal(
 		hoist_platform_parse(&f->plats[1], "linux/arm64", &err), 0);
-	f->layer.dir = hoist_xasprintf("%s/tree", tmp);
+	f->layer.dir = hoist_xasprintf("%s/tree", tl_tmp);
 	f->bo.platforms = f->plats;
 	f->bo.nplatforms = nplats;
 	f->bo.layers = &f->layer;
@@ -169,7 +167,7 @@ static void test_export_layout(void **state)
 	(void)state;
 	fixture_open(&f, 1, 0);
 	root = build_one(&f, HOIST_COMP_GZIP, &cfg);
-	spec = hoist_xasprintf("type=oci,tar=false,dest=%s/layout", tmp);
+	spec = hoist_xasprintf("type=oci,tar=false,dest=%s/layout", tl_tmp);
 	if (export_to(f.s, root, spec, &err))
 		fail_msg("export: %s", err.msg);
 	free(spec);
@@ -177,33 +175,34 @@ static void test_export_layout(void **state)
 	json_array_foreach(blobs, i, b)
 	{
 		const char *d = hoist_json_str(b, "digest");
-		path = hoist_xasprintf("%s/layout/blobs/sha256/%s", tmp, d + 7);
+		path = hoist_xasprintf("%s/layout/blobs/sha256/%s", tl_tmp,
+				       d + 7);
 		tl_must_run("test \"sha256:$(sha256sum < '%s' | cut -c1-64)\" "
 			    "= '%s'",
 			    path, d);
 		free(path);
 	}
-	path = hoist_xasprintf("%s/layout/index.json", tmp);
+	path = hoist_xasprintf("%s/layout/index.json", tl_tmp);
 	free(tl_must_read(path, NULL));
 	free(path);
 
 	/* a tarball, and a docker tarball with manifest.json */
-	spec = hoist_xasprintf("type=docker,dest=%s/d.tar,name=app:1", tmp);
+	spec = hoist_xasprintf("type=docker,dest=%s/d.tar,name=app:1", tl_tmp);
 	if (export_to(f.s, root, spec, &err))
 		fail_msg("export: %s", err.msg);
 	free(spec);
-	tl_must_run("tar -tf '%s/d.tar' | grep -qx manifest.json", tmp);
+	tl_must_run("tar -tf '%s/d.tar' | grep -qx manifest.json", tl_tmp);
 	tl_must_run("tar -tf '%s/d.tar' | grep -c '^blobs/sha256/.' | "
 		    "grep -qx %zu",
-		    tmp, json_array_size(blobs));
+		    tl_tmp, json_array_size(blobs));
 
 	/* the local exporter: the tree comes back */
-	spec = hoist_xasprintf("type=local,dest=%s/rootfs", tmp);
+	spec = hoist_xasprintf("type=local,dest=%s/rootfs", tl_tmp);
 	if (export_to(f.s, root, spec, &err))
 		fail_msg("export: %s", err.msg);
 	free(spec);
-	tl_must_run("cmp '%s/tree/etc/hostname' '%s/rootfs/etc/hostname'", tmp,
-		    tmp);
+	tl_must_run("cmp '%s/tree/etc/hostname' '%s/rootfs/etc/hostname'",
+		    tl_tmp, tl_tmp);
 	json_decref(blobs);
 	json_decref(root);
 	fixture_close(&f);
@@ -211,27 +210,19 @@ static void test_export_layout(void **state)
 
 static int setup(void **state)
 {
-	(void)state;
-	tmp = tl_mkdtemp("build");
-	if (!tmp)
+	char *sh;
+	int rc;
+
+	if (tl_tmp_setup(state))
 		return -1;
-	char *sh =
-		hoist_xasprintf("cd '%s' && mkdir -p tree/etc tree/usr/bin && "
-				"echo hello > tree/etc/hostname && "
-				"seq 1 20000 > tree/usr/bin/numbers && "
-				"ln -s ../etc/hostname tree/usr/hn",
-				tmp);
-	int rc = tl_sh(sh);
+	sh = hoist_xasprintf("cd '%s' && mkdir -p tree/etc tree/usr/bin && "
+			     "echo hello > tree/etc/hostname && "
+			     "seq 1 20000 > tree/usr/bin/numbers && "
+			     "ln -s ../etc/hostname tree/usr/hn",
+			     tl_tmp);
+	rc = tl_sh(sh);
 	free(sh);
 	return rc == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tl_rm_rf(tmp);
-	free(tmp);
-	return 0;
 }
 
 int main(void)
@@ -241,5 +232,5 @@ int main(void)
 		cmocka_unit_test(test_multi_platform),
 		cmocka_unit_test(test_export_layout),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tl_tmp_teardown);
 }

@@ -21,8 +21,6 @@
 #include "testlib.h"
 #include "util/banned.h"
 
-static char *tmp;
-
 /* Plan spec with tags; returns the plan's rc, err filled. */
 static int plan(struct hoist_export_plan *p, const char *spec,
 		const char *const *tags, size_t ntags, int64_t epoch,
@@ -97,7 +95,7 @@ static void test_types(void **state)
 	hoist_export_plan_release(&p);
 
 	/* oci tar=false: a directory (a missing one in an existing dir) */
-	spec = hoist_xasprintf("type=oci,tar=false,dest=%s/layout", tmp);
+	spec = hoist_xasprintf("type=oci,tar=false,dest=%s/layout", tl_tmp);
 	assert_int_equal(plan(&p, spec, NULL, 0, -1, &err), 0);
 	assert_false(p.tar);
 	assert_false(hoist_export_uses_stdout(&p));
@@ -117,37 +115,37 @@ static void test_destinations(void **state)
 {
 	struct hoist_export_plan p;
 	struct hoist_err err;
-	char *spec, *file = hoist_xasprintf("%s/afile", tmp);
+	char *spec, *file = hoist_xasprintf("%s/afile", tl_tmp);
 
 	(void)state;
 	tl_write_file(file, "x", 0644);
 	spec = hoist_xasprintf("type=local,dest=%s", file);
 	must_fail(spec, "is a file");
 	free(spec);
-	spec = hoist_xasprintf("type=oci,dest=%s", tmp);
+	spec = hoist_xasprintf("type=oci,dest=%s", tl_tmp);
 	must_fail(spec, "is a directory");
 	free(spec);
-	spec = hoist_xasprintf("type=oci,dest=%s/missing/x.tar", tmp);
+	spec = hoist_xasprintf("type=oci,dest=%s/missing/x.tar", tl_tmp);
 	must_fail(spec, "missing");
 	free(spec);
 
-	spec = hoist_xasprintf("type=local,dest=%s/out,mode=Delete", tmp);
+	spec = hoist_xasprintf("type=local,dest=%s/out,mode=Delete", tl_tmp);
 	assert_int_equal(plan(&p, spec, NULL, 0, -1, &err), 0);
 	assert_true(p.mode_delete);
 	assert_int_equal(p.platform_split, -1);
 	hoist_export_plan_release(&p);
 	free(spec);
-	spec = hoist_xasprintf("type=local,dest=%s/out,mode=move", tmp);
+	spec = hoist_xasprintf("type=local,dest=%s/out,mode=move", tl_tmp);
 	must_fail(spec, "want copy or delete");
 	free(spec);
 	spec = hoist_xasprintf("type=local,dest=%s/out,platform-split=false",
-			       tmp);
+			       tl_tmp);
 	assert_int_equal(plan(&p, spec, NULL, 0, -1, &err), 0);
 	assert_int_equal(p.platform_split, 0);
 	hoist_export_plan_release(&p);
 	free(spec);
 	/* nothing was created by planning */
-	assert_int_equal(tl_count_dir(tmp, 0), 1);
+	assert_int_equal(tl_count_dir(tl_tmp, 0), 1);
 	free(file);
 }
 
@@ -245,21 +243,6 @@ static void test_image_options(void **state)
 	hoist_export_plan_release(&p);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	tmp = tl_mkdtemp("export");
-	return tmp ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tl_rm_rf(tmp);
-	free(tmp);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,5 +251,5 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_image_options),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tl_tmp_setup, tl_tmp_teardown);
 }

@@ -24,14 +24,13 @@
 #include "testlib.h"
 #include "util/banned.h"
 
-static char *tmp; /* holds root/ and outside/ */
 static int rootfd = -1;
 
 /* The (st_dev, st_ino) of fd equals the one of path. */
 static void assert_same(int fd, const char *rel)
 {
 	struct stat a, b;
-	char *p = hoist_xasprintf("%s/%s", tmp, rel);
+	char *p = hoist_xasprintf("%s/%s", tl_tmp, rel);
 
 	assert_int_equal(fstat(fd, &a), 0);
 	assert_int_equal(stat(p, &b), 0);
@@ -142,13 +141,13 @@ static void test_create(void **state)
 	assert_same(fd, "root/etc/new/deeper");
 	close(fd);
 	free(canon);
-	p = hoist_xasprintf("%s/outside/new", tmp);
+	p = hoist_xasprintf("%s/outside/new", tl_tmp);
 	assert_int_equal(stat(p, &st), -1);
 	free(p);
 
 	/* hoist_resolve_open_dir: a destination whose inner component is a
 	 * symlink to outside is refused, nothing is made outside */
-	p = hoist_xasprintf("%s/root", tmp);
+	p = hoist_xasprintf("%s/root", tl_tmp);
 	fd = hoist_resolve_open_dir(p, "out/blobs/sha256", 1, &err);
 	assert_true(fd < 0);
 	assert_non_null(strstr(err.msg, "is a symlink"));
@@ -156,12 +155,12 @@ static void test_create(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	free(p);
-	p = hoist_xasprintf("%s/root/fresh/blobs", tmp);
+	p = hoist_xasprintf("%s/root/fresh/blobs", tl_tmp);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0755);
 	free(p);
-	assert_int_equal(tl_count_dir(tmp, 0), 2); /* root, outside */
-	p = hoist_xasprintf("%s/outside", tmp);
+	assert_int_equal(tl_count_dir(tl_tmp, 0), 2); /* root, outside */
+	p = hoist_xasprintf("%s/outside", tl_tmp);
 	assert_int_equal(tl_count_dir(p, 0), 1); /* only "etc" */
 	free(p);
 }
@@ -201,9 +200,7 @@ static int setup(void **state)
 	char *sh, *root;
 	int rc;
 
-	(void)state;
-	tmp = tl_mkdtemp("resolve");
-	if (!tmp)
+	if (tl_tmp_setup(state))
 		return -1;
 	sh = hoist_xasprintf(
 		"cd '%s' && mkdir -p root/usr/lib root/etc outside/etc && "
@@ -212,10 +209,10 @@ static int setup(void **state)
 		"ln -s ../../.. up && ln -s /etc hostetc && "
 		"ln -s loop loop && ln -s lib chain && "
 		"ln -s '%s/outside' out",
-		tmp, tmp);
+		tl_tmp, tl_tmp);
 	rc = tl_sh(sh);
 	free(sh);
-	root = hoist_xasprintf("%s/root", tmp);
+	root = hoist_xasprintf("%s/root", tl_tmp);
 	rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(root);
 	return rc == 0 && rootfd >= 0 ? 0 : -1;
@@ -223,11 +220,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	(void)state;
 	close(rootfd);
-	tl_rm_rf(tmp);
-	free(tmp);
-	return 0;
+	return tl_tmp_teardown(state);
 }
 
 int main(void)

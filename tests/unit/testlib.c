@@ -52,6 +52,25 @@ char *tl_mkdtemp(const char *tag)
 	return dir;
 }
 
+char *tl_tmp;
+
+int tl_tmp_setup(void **state)
+{
+	(void)state;
+	tl_tmp = tl_mkdtemp("unit");
+	return tl_tmp ? 0 : -1;
+}
+
+int tl_tmp_teardown(void **state)
+{
+	(void)state;
+	if (tl_tmp)
+		tl_rm_rf(tl_tmp);
+	free(tl_tmp);
+	tl_tmp = NULL;
+	return 0;
+}
+
 size_t tl_count_dir(const char *dir, int skip_hidden)
 {
 	DIR *d = opendir(dir);

@@ -32,6 +32,15 @@ char *tl_mkdtemp(const char *tag);
  */
 size_t tl_count_dir(const char *dir, int skip_hidden);
 
+/*
+ * One scratch directory for a whole test group: tl_tmp_setup, a cmocka
+ * group setup, makes tl_tmp (tl_mkdtemp("unit")); tl_tmp_teardown removes
+ * it (tl_rm_rf) and frees the name. Each returns 0 or -1 for cmocka.
+ */
+extern char *tl_tmp;
+int tl_tmp_setup(void **state);
+int tl_tmp_teardown(void **state);
+
 /* Write content to path with mode, creating the parents. Asserts. */
 void tl_write_file(const char *path, const char *content, mode_t mode);
 
