@@ -28,35 +28,13 @@
 # and the layer sizes, plus the load average before and after. PERF=1
 # adds a profile of one more hoist run of W1, W2 and W4 (perf record).
 # Needs: docker-registry, skopeo, python3, jq, curl, bc, tar, /usr/bin/time.
-HERE=$(cd "$(dirname "$0")" && pwd)
 MIB=${1:-256}
-RUNS=${RUNS:-3}
-HOIST=${HOIST:-$HERE/../_build-test/hoist}
-HOIST_SRCDIR=$(cd "$HERE/.." && pwd)
-TMPDIR=${TMPDIR:-/var/tmp}
-REG_MAX_SECONDS=${REG_MAX_SECONDS:-7200}
-export HOIST HOIST_SRCDIR TMPDIR REG_MAX_SECONDS
-for t in docker-registry skopeo python3 jq curl bc tar /usr/bin/time; do
-	command -v $t >/dev/null || { echo "bench: need $t"; exit 1; }
-done
+BENCH_TOOLS="docker-registry skopeo python3 jq curl bc tar /usr/bin/time"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 "$HOIST" build --help 2>/dev/null | grep -q -- --no-cache ||
-	{ echo "bench: '$HOIST' has no build cache (set HOIST=)"; exit 1; }
-. "$HOIST_SRCDIR/tests/integration/lib.sh"
-. "$HOIST_SRCDIR/tests/integration/registry.sh"
-push_env
-export SOURCE_DATE_EPOCH=1700000000
-W=$T_TMP
-die() { echo "bench: $*" >&2; exit 1; }
+	die "'$HOIST' has no build cache (set HOIST=)"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-
-if [ -n "${TREE:-}" ]; then
-	echo "# copying $TREE"
-	cp -a "$TREE" "$W/tree" || die "cannot copy $TREE"
-else
-	echo "# generating a $MIB MiB tree"
-	python3 "$HERE/gen-tree.py" "$W/tree" "$MIB" || die "gen-tree failed"
-fi
-SIZE=$(du -sb "$W/tree" | cut -f1)
+bench_tree
 NFILES=$(find "$W/tree" -type f | wc -l)
 sleep 1 # the build cache trusts no entry as new as the build (racy-git)
 

@@ -20,32 +20,12 @@
 # skopeo/hoist (> 1: hoist is faster).
 # Needs: docker-registry, skopeo, python3, jq, curl, bc, tar.
 # HOIST: the binary (default: ../hoist next to this directory).
-HERE=$(cd "$(dirname "$0")" && pwd)
 MIB=${1:-512}
-RUNS=${RUNS:-3}
-HOIST=${HOIST:-$HERE/../_build-test/hoist}
-HOIST_SRCDIR=$(cd "$HERE/.." && pwd)
-TMPDIR=${TMPDIR:-/var/tmp}
-REG_MAX_SECONDS=${REG_MAX_SECONDS:-7200}
-export HOIST HOIST_SRCDIR TMPDIR REG_MAX_SECONDS
-for t in docker-registry skopeo python3 jq curl bc tar; do
-	command -v $t >/dev/null || { echo "bench: need $t"; exit 1; }
-done
-if ! "$HOIST" copy --help >/dev/null 2>&1; then
-	echo "bench: '$HOIST copy' does not exist (set HOIST=)"
-	exit 1
-fi
-# lib.sh gives the scratch dir ($T_TMP), HOIST_ROOT and the exit trap
-. "$HOIST_SRCDIR/tests/integration/lib.sh"
-. "$HOIST_SRCDIR/tests/integration/registry.sh"
-push_env
-export SOURCE_DATE_EPOCH=1700000000
-W=$T_TMP
-die() { echo "bench: $*" >&2; exit 1; }
-
-echo "# generating a $MIB MiB tree"
-python3 "$HERE/gen-tree.py" "$W/tree" "$MIB" || die "gen-tree failed"
-SIZE=$(du -sb "$W/tree" | cut -f1)
+BENCH_TOOLS="docker-registry skopeo python3 jq curl bc tar"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+"$HOIST" copy --help >/dev/null 2>&1 ||
+	die "'$HOIST copy' does not exist (set HOIST=)"
+bench_tree
 reg_start_plain SRC || die "source registry did not start"
 reg_start_plain DST || die "target registry did not start"
 echo "# building it (gzip) and pushing it to $SRC_ADDR/bench/app:1"
@@ -59,34 +39,6 @@ BLOBS=$(image_blob_bytes bench/copy:1)
 rm -rf "$W/tree" "$HOIST_ROOT" # only the registries hold the image now
 echo "# tree $SIZE bytes, blobs $BLOBS bytes, image $DIGEST"
 SRC="docker://$SRC_ADDR/bench/app:1"
-
-# timed CMD: wall seconds of one run of a shell command
-timed() {
-	s=$(date +%s.%N)
-	if ! sh -c "$1" >"$W/last.log" 2>&1; then
-		tail -n 20 "$W/last.log" >&2
-		echo "bench: failed: $1" >&2
-		return 1
-	fi
-	e=$(date +%s.%N)
-	echo "$e - $s" | bc -l
-}
-
-# median PREPARE CMD CHECK: median of RUNS runs; PREPARE runs untimed
-# before each, CHECK (untimed) after each must pass; @N@ in any of them
-# is replaced by the run number
-median() {
-	: >"$W/times"
-	for r in $(seq 1 "$RUNS"); do
-		p=$(echo "$1" | sed "s/@N@/$r/g")
-		c=$(echo "$2" | sed "s/@N@/$r/g")
-		k=$(echo "$3" | sed "s/@N@/$r/g")
-		eval "$p" || return 1
-		timed "$c" >>"$W/times" || return 1
-		eval "$k" || { echo "bench: wrong result of: $c" >&2; return 1; }
-	done
-	sort -n "$W/times" | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
-}
 
 # remote_ok REPO: DST's REPO:1 has the source's manifest bytes
 remote_ok() {

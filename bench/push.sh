@@ -17,40 +17,12 @@
 #   skopeo re-push          the same for skopeo
 # Prints seconds, MiB/s of the tree and the ratio to hoist push.
 # Needs: docker-registry, skopeo, python3, jq, curl, bc.
-HERE=$(cd "$(dirname "$0")" && pwd)
 MIB=${1:-1024}
-RUNS=${RUNS:-3}
-HOIST=${HOIST:-$HERE/../_build-test/hoist}
-HOIST_SRCDIR=$(cd "$HERE/.." && pwd)
-TMPDIR=${TMPDIR:-/var/tmp}
-REG_MAX_SECONDS=${REG_MAX_SECONDS:-7200}
-export HOIST HOIST_SRCDIR TMPDIR REG_MAX_SECONDS
-for t in docker-registry skopeo python3 jq curl bc; do
-	command -v $t >/dev/null || { echo "bench: need $t"; exit 1; }
-done
-if ! "$HOIST" push --help >/dev/null 2>&1; then
-	echo "bench: '$HOIST push' does not exist (set HOIST=)"
-	exit 1
-fi
-# lib.sh gives the scratch dir ($T_TMP), HOIST_ROOT and the exit trap
-. "$HOIST_SRCDIR/tests/integration/lib.sh"
-. "$HOIST_SRCDIR/tests/integration/registry.sh"
-push_env
-export SOURCE_DATE_EPOCH=1700000000
-W=$T_TMP
-die() { echo "bench: $*" >&2; exit 1; }
-
-if [ -n "${TREE:-}" ]; then
-	# a real tree instead (e.g. TREE=/usr/lib/x86_64-linux-gnu): copied so
-	# the runs read the same files
-	echo "# copying $TREE"
-	cp -a "$TREE" "$W/tree" || die "cannot copy $TREE"
-	MIB=$(($(du -sm "$W/tree" | cut -f1)))
-else
-	echo "# generating a $MIB MiB tree"
-	python3 "$HERE/gen-tree.py" "$W/tree" "$MIB" || die "gen-tree failed"
-fi
-SIZE=$(du -sb "$W/tree" | cut -f1)
+BENCH_TOOLS="docker-registry skopeo python3 jq curl bc"
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+"$HOIST" push --help >/dev/null 2>&1 ||
+	die "'$HOIST push' does not exist (set HOIST=)"
+bench_tree
 echo "# building it into the store (gzip) and as an uncompressed layout"
 "$HOIST" build --rootfs "$W/tree" -t bench/push:1 -o type=image \
 	>/dev/null 2>&1 || die "hoist build (store) failed"
@@ -60,31 +32,6 @@ echo "# building it into the store (gzip) and as an uncompressed layout"
 BLOBS=$(image_blob_bytes bench/push:1)
 reg_start_plain R || die "registry did not start"
 echo "# registry $R_ADDR; tree $SIZE bytes, hoist's blobs $BLOBS bytes"
-
-# timed CMD: wall seconds of one run of a shell command
-timed() {
-	s=$(date +%s.%N)
-	if ! sh -c "$1" >"$W/last.log" 2>&1; then
-		tail -n 20 "$W/last.log" >&2
-		echo "bench: failed: $1" >&2
-		return 1
-	fi
-	e=$(date +%s.%N)
-	echo "$e - $s" | bc -l
-}
-
-# median PREPARE CMD: median of RUNS runs; PREPARE runs untimed before
-# each; @N@ in either is replaced by the run number
-median() {
-	: >"$W/times"
-	for r in $(seq 1 "$RUNS"); do
-		p=$(echo "$1" | sed "s/@N@/$r/g")
-		c=$(echo "$2" | sed "s/@N@/$r/g")
-		eval "$p" || return 1
-		timed "$c" >>"$W/times" || return 1
-	done
-	sort -n "$W/times" | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
-}
 
 row() { # NAME SECONDS BASE
 	mbs=$(echo "$SIZE / $2 / 1048576" | bc -l)
