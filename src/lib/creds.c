@@ -371,13 +371,44 @@ static int open_cred_file(json_t **doc, struct hoist_creds *out,
 	return HOIST_ENOTFOUND;
 }
 
+/*
+ * Parse into out the first entry of auths whose key, read by norm
+ * (key_host or key_path), is want (case-insensitively), skipping the key
+ * skip (may be NULL). HOIST_ENOTFOUND when no such entry holds usable
+ * credentials; out is released between tries.
+ */
+static int match_entries(struct hoist_creds *out, json_t *auths,
+			 char *(*norm)(const char *), const char *want,
+			 const char *skip, const char *path,
+			 struct hoist_err *err)
+{
+	const char *key;
+	json_t *v;
+	int rc;
+
+	json_object_foreach(auths, key, v)
+	{
+		char *k = norm(key);
+		int same = strcasecmp(k, want) == 0 &&
+			   (!skip || strcmp(key, skip) != 0);
+
+		free(k);
+		if (!same)
+			continue;
+		rc = parse_entry(out, v, key, path, err);
+		if (rc != HOIST_ENOTFOUND)
+			return rc;
+		hoist_creds_release(out);
+	}
+	return HOIST_ENOTFOUND;
+}
+
 /* containers auth.json: credHelpers, then namespace keys longest first. */
 static int lookup_authjson(struct hoist_creds *out, const char *path,
 			   const char *host, const char *repo,
 			   struct hoist_err *err)
 {
-	json_t *doc = NULL, *auths, *v;
-	const char *key;
+	json_t *doc = NULL, *auths;
 	char *hostn = key_host(host), *cand = NULL;
 	int rc;
 
@@ -388,19 +419,12 @@ static int lookup_authjson(struct hoist_creds *out, const char *path,
 	cand = repo && *repo ? hoist_xasprintf("%s/%s", hostn, repo)
 			     : hoist_xstrdup(hostn);
 	for (;;) {
-		json_object_foreach(auths, key, v)
-		{
-			char *kp = key_path(key);
-			int same = strcasecmp(kp, cand) == 0;
-			free(kp);
-			if (!same)
-				continue;
-			rc = parse_entry(out, v, key, path, err);
-			if (rc != HOIST_ENOTFOUND)
-				goto out;
-			hoist_creds_release(out);
-		}
-		char *slash = strrchr(cand, '/');
+		char *slash;
+
+		rc = match_entries(out, auths, key_path, cand, NULL, path, err);
+		if (rc != HOIST_ENOTFOUND)
+			goto out;
+		slash = strrchr(cand, '/');
 		if (!slash)
 			break;
 		*slash = '\0';
@@ -428,7 +452,7 @@ static int lookup_docker(struct hoist_creds *out, const char *path,
 			 const char *host, struct hoist_err *err)
 {
 	json_t *doc = NULL, *auths, *v;
-	const char *suffix, *key;
+	const char *suffix;
 	const char *exact = is_hub(host) ? HUB_KEY : host;
 	char *want = key_host(host);
 	int rc;
@@ -451,19 +475,7 @@ static int lookup_docker(struct hoist_creds *out, const char *path,
 			goto out;
 		hoist_creds_release(out);
 	}
-	json_object_foreach(auths, key, v)
-	{
-		char *kh = key_host(key);
-		int same = strcasecmp(kh, want) == 0 && strcmp(key, exact);
-		free(kh);
-		if (!same)
-			continue;
-		rc = parse_entry(out, v, key, path, err);
-		if (rc != HOIST_ENOTFOUND)
-			goto out;
-		hoist_creds_release(out);
-	}
-	rc = HOIST_ENOTFOUND;
+	rc = match_entries(out, auths, key_host, want, exact, path, err);
 out:
 	json_decref(doc);
 	free(want);
