@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/image.h"
+#include "lib/regconf.h"
 #include "lib/regconn.h"
 #include "lib/retry.h"
 #include "util/clock.h"
@@ -463,17 +464,20 @@ out:
 	return rc;
 }
 
-int hoist_regconn_open(struct hoist_regconn *c, const char *host,
-		       const char *repo, const char *actions,
-		       const char *extra_scope,
-		       const struct hoist_regconn_opts *opts,
-		       struct hoist_err *err)
+/* One endpoint: certificates, the client, credentials and the ping. */
+static int open_endpoint(struct hoist_regconn *c, const char *host,
+			 const char *repo, const char *actions,
+			 const char *extra_scope,
+			 const struct hoist_regconn_opts *opts, int insecure,
+			 struct hoist_err *err)
 {
 	struct hoist_http_opts hopts;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	c->opts = opts;
+	c->own = *opts;
+	c->own.insecure |= insecure;
+	c->opts = &c->own;
 	c->host = hoist_xstrdup(host);
 	c->repo = hoist_xstrdup(repo);
 	c->base = hoist_xasprintf("https://%s", strcmp(host, "docker.io") == 0
@@ -498,6 +502,105 @@ int hoist_regconn_open(struct hoist_regconn *c, const char *host,
 		if (rc != 1)
 			break;
 	}
+	return rc;
+}
+
+/*
+ * "host[/path]" + the part of host/repo after prefix: the endpoint's host
+ * and repository. Caller frees both.
+ */
+static void map_location(const char *loc, const char *prefix, const char *host,
+			 const char *repo, char **h, char **r)
+{
+	char *full = hoist_xasprintf("%s/%s", host, repo);
+	const char *rest = full + strlen(prefix);
+	const char *slash = strchr(loc, '/');
+	char *path;
+
+	while (*rest == '/')
+		rest++;
+	*h = slash ? hoist_xstrndup(loc, (size_t)(slash - loc))
+		   : hoist_xstrdup(loc);
+	path = slash ? hoist_xstrdup(slash + 1) : hoist_xstrdup("");
+	*r = *path && *rest ? hoist_xasprintf("%s/%s", path, rest)
+			    : hoist_xstrdup(*path ? path : rest);
+	free(path);
+	free(full);
+}
+
+static struct hoist_regconf *regconf(struct hoist_err *err, int *rc)
+{
+	static struct hoist_regconf conf;
+	static int loaded, load_rc;
+
+	if (!loaded) {
+		struct hoist_err e;
+		hoist_err_clear(&e);
+		load_rc = hoist_regconf_load(&conf, &e);
+		if (load_rc)
+			hoist_log(HOIST_LOG_WARN, "registries.conf: %s",
+				  hoist_err_msg(&e));
+		loaded = 1;
+	}
+	(void)err;
+	*rc = 0;
+	return load_rc ? NULL : &conf;
+}
+
+int hoist_regconn_open(struct hoist_regconn *c, const char *host,
+		       const char *repo, const char *actions,
+		       const char *extra_scope,
+		       const struct hoist_regconn_opts *opts,
+		       struct hoist_err *err)
+{
+	const struct hoist_regconf_registry *g = NULL;
+	struct hoist_regconf *conf;
+	char *h = NULL, *r = NULL, q[HOIST_QUOTE_BUF];
+	int rc = 0;
+
+	conf = regconf(err, &rc);
+	if (conf)
+		g = hoist_regconf_find(conf, host, repo);
+	if (!g)
+		return open_endpoint(c, host, repo, actions, extra_scope, opts,
+				     0, err);
+	if (g->blocked) {
+		memset(c, 0, sizeof(*c));
+		hoist_err_quote(q, sizeof(q), g->prefix, HOIST_QUOTE_ALL, 0);
+		return hoist_err_set(err, HOIST_EAUTH,
+				     "registry '%s' is blocked in "
+				     "registries.conf",
+				     q);
+	}
+	/* pulls try the mirrors in order, then the registry itself */
+	for (size_t i = 0; strcmp(actions, "pull") == 0 && i < g->nmirrors;
+	     i++) {
+		struct hoist_err merr;
+		map_location(g->mirrors[i].location, g->prefix, host, repo, &h,
+			     &r);
+		hoist_err_clear(&merr);
+		rc = open_endpoint(c, h, r, actions, extra_scope, opts,
+				   g->mirrors[i].insecure, &merr);
+		if (!rc) {
+			hoist_err_quote(q, sizeof(q), h, HOIST_QUOTE_ALL, 0);
+			hoist_log(HOIST_LOG_INFO, "pulling through mirror '%s'",
+				  q);
+			free(h);
+			free(r);
+			return 0;
+		}
+		hoist_log(HOIST_LOG_INFO, "mirror skipped: %s",
+			  hoist_err_msg(&merr));
+		hoist_regconn_close(c);
+		free(h);
+		free(r);
+	}
+	map_location(g->location ? g->location : g->prefix, g->prefix, host,
+		     repo, &h, &r);
+	rc = open_endpoint(c, h, r, actions, extra_scope, opts, g->insecure,
+			   err);
+	free(h);
+	free(r);
 	return rc;
 }
 

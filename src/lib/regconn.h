@@ -33,7 +33,9 @@ struct hoist_regconn_opts {
 extern const char hoist_reg_manifest_accept[];
 
 struct hoist_regconn {
-	const struct hoist_regconn_opts *opts;
+	const struct hoist_regconn_opts *opts; /* &own */
+	struct hoist_regconn_opts own; /* the caller's, registries.conf's
+					* insecure added */
 	struct hoist_http *http;
 	struct hoist_auth *auth;
 	struct hoist_http_tls tls;
