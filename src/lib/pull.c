@@ -475,42 +475,69 @@ out:
 	free(data);
 }
 
+struct root_probe {
+	struct pull *p;
+	json_t *doc, *desc;
+};
+
+/* On each endpoint registries.conf names (mirrors first): the manifest. */
+static int probe_root(struct hoist_regconn *c, const struct hoist_ref *r,
+		      void *arg, struct hoist_err *err)
+{
+	struct root_probe *rp = arg;
+	struct pull *p = rp->p;
+
+	(void)c; /* it is p->c */
+	p->foreign_tls.ca_file = p->c.tls.ca_file;
+	p->foreign_tls.ca_dir = p->c.tls.ca_dir;
+	json_decref(rp->doc);
+	json_decref(rp->desc);
+	rp->doc = rp->desc = NULL;
+	return get_manifest(p, r->digest ? r->digest : r->tag, NULL, &rp->doc,
+			    &rp->desc, err);
+}
+
 /*
- * Set p up for ref (parsed into r) and connect: blobs (taken) is what
- * hoist_pull_fetch_blobs() will want. *opened says whether p.c needs closing.
+ * Set p up for ref (parsed into r) and connect to the first source that
+ * has its manifest (mirrors first, see hoist_regconn_open_pull), which
+ * probe holds: blobs (taken) is what hoist_pull_fetch_blobs() will want.
+ * *opened says whether p.c needs closing.
  */
 static int pull_open(struct pull *p, struct hoist_ref *r, int *opened,
-		     struct hoist_store *s, const char *ref, json_t *blobs,
+		     struct root_probe *probe, struct hoist_store *s,
+		     const char *ref, json_t *blobs,
 		     const struct hoist_pull_opts *opts,
 		     struct hoist_pull_stats *stats, struct hoist_err *err)
 {
+	char *name;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	memset(stats, 0, sizeof(*stats));
 	memset(r, 0, sizeof(*r));
+	memset(probe, 0, sizeof(*probe));
 	*opened = 0;
 	p->s = s;
 	p->opts = opts;
 	p->stats = stats;
 	p->ref = ref;
 	p->blobs = blobs;
+	probe->p = p;
 	hoist_retry_normalize(&p->pol, opts->retry);
 	rc = hoist_ref_parse(r, ref,
 			     HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
 	if (rc)
 		return rc;
-	rc = hoist_regconn_open(&p->c, r->domain, r->path, "pull", NULL,
-				&opts->reg.conn, err);
+	name = hoist_ref_string(r);
+	rc = hoist_regconn_open_pull(&p->c, name, &opts->reg.conn, probe_root,
+				     probe, err);
 	*opened = 1;
-	if (rc)
-		return rc;
-	p->foreign_tls.ca_file = p->c.tls.ca_file;
-	p->foreign_tls.ca_dir = p->c.tls.ca_dir;
-	return 0;
+	free(name);
+	return rc;
 }
 
-static void pull_close(struct pull *p, struct hoist_ref *r, int opened)
+static void pull_close(struct pull *p, struct hoist_ref *r,
+		       struct root_probe *probe, int opened)
 {
 	p->stats->retries += p->c.retries;
 	/* the client first: its dropped transfers still point at jobs */
@@ -518,6 +545,8 @@ static void pull_close(struct pull *p, struct hoist_ref *r, int opened)
 		hoist_regconn_close(&p->c);
 	hoist_pull_jobs_free(p);
 	json_decref(p->blobs);
+	json_decref(probe->doc);
+	json_decref(probe->desc);
 	hoist_ref_release(r);
 }
 
@@ -527,16 +556,15 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 {
 	struct pull p;
 	struct hoist_ref r;
-	json_t *doc = NULL, *desc = NULL;
+	struct root_probe probe;
+	json_t *doc, *desc;
 	int rc, opened;
 
 	*root = NULL;
-	rc = pull_open(&p, &r, &opened, s, ref, json_object(), opts, stats,
-		       err);
-	if (rc)
-		goto out;
-	rc = get_manifest(&p, r.digest ? r.digest : r.tag, NULL, &doc, &desc,
-			  err);
+	rc = pull_open(&p, &r, &opened, &probe, s, ref, json_object(), opts,
+		       stats, err);
+	doc = probe.doc;
+	desc = probe.desc;
 	if (rc)
 		goto out;
 	if (opts->nplatforms &&
@@ -544,6 +572,7 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 		rc = select_platforms(&p, &desc, doc, err);
 	else
 		rc = walk(&p, desc, doc, err);
+	probe.desc = desc; /* select_platforms may replace it */
 	if (rc)
 		goto out;
 	stats->blobs = json_object_size(p.blobs);
@@ -554,14 +583,11 @@ int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
 	    hoist_image_mt_is_manifest(hoist_json_str(desc, "mediaType")) &&
 	    !json_object_get(desc, "platform"))
 		check_single(&p, doc);
-	*root = desc;
-	desc = NULL;
+	*root = json_incref(desc);
 out:
 	if (rc)
 		hoist_err_prefix(err, "pull '%s'", ref);
-	pull_close(&p, &r, opened);
-	json_decref(doc);
-	json_decref(desc);
+	pull_close(&p, &r, &probe, opened);
 	return rc;
 }
 
@@ -571,16 +597,18 @@ int hoist_pull_blobs(struct hoist_store *s, const char *ref,
 {
 	struct pull p;
 	struct hoist_ref r;
+	struct root_probe probe;
 	int rc, opened;
 
-	rc = pull_open(&p, &r, &opened, s, ref, json_deep_copy(blobs), opts,
-		       stats, err);
+	/* the manifest again: the source hoist_pull chose has the blobs */
+	rc = pull_open(&p, &r, &opened, &probe, s, ref, json_deep_copy(blobs),
+		       opts, stats, err);
 	if (!rc) {
 		stats->blobs = json_object_size(p.blobs);
 		rc = hoist_pull_fetch_blobs(&p, err);
 	}
 	if (rc)
 		hoist_err_prefix(err, "pull from '%s'", ref);
-	pull_close(&p, &r, opened);
+	pull_close(&p, &r, &probe, opened);
 	return rc;
 }

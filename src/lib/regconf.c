@@ -6,6 +6,7 @@
  * and line, and nothing is echoed unquoted.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +42,31 @@ struct val {
 	int b;     /* V_BOOL */
 };
 
-static int fail(struct rd *r, const char *why)
+static int fail_at(struct rd *r, int line, const char *why)
 {
 	char q[HOIST_QUOTE_BUF];
 
 	hoist_err_quote(q, sizeof(q), r->name, HOIST_QUOTE_ALL,
 			HOIST_QUOTE_UTF8);
-	return hoist_err_set(r->err, HOIST_EINVAL, "'%s' line %d: %s", q,
-			     r->line, why);
+	return hoist_err_set(r->err, HOIST_EINVAL, "'%s' line %d: %s", q, line,
+			     why);
+}
+
+static int fail(struct rd *r, const char *why)
+{
+	return fail_at(r, r->line, why);
+}
+
+/* A cap reached: HOIST_ELIMIT, with the file and line too. */
+static int limit(struct rd *r, const char *what, int max)
+{
+	char q[HOIST_QUOTE_BUF];
+
+	hoist_err_quote(q, sizeof(q), r->name, HOIST_QUOTE_ALL,
+			HOIST_QUOTE_UTF8);
+	return hoist_err_set(r->err, HOIST_ELIMIT,
+			     "'%s' line %d: more than %d %s", q, r->line, max,
+			     what);
 }
 
 static void skip_ws(struct rd *r)
@@ -136,8 +154,8 @@ static int read_string(struct rd *r, char **out)
 			hoist_buf_release(&b);
 			return fail(r, "unterminated string");
 		}
-		if (c == '\r' || (c < 0x20 && c != '\t') ||
-		    c == 0x7f || c == 0) {
+		if (c == '\r' || (c < 0x20 && c != '\t') || c == 0x7f ||
+		    c == 0) {
 			hoist_buf_release(&b);
 			return fail(r, "control character or newline in a "
 				       "string");
@@ -244,9 +262,7 @@ static int read_value(struct rd *r, struct val *v, int depth)
 				return 0;
 			}
 			if (++n > ARRAY_MAX)
-				return hoist_err_set(r->err, HOIST_ELIMIT,
-						     "array longer than %d",
-						     ARRAY_MAX);
+				return limit(r, "array elements", ARRAY_MAX);
 			if (read_value(r, &e, depth + 1))
 				return r->err ? r->err->code : HOIST_EINVAL;
 			free(e.str);
@@ -304,17 +320,13 @@ static int known_ignored(const struct rd *r, const char *key)
 {
 	static const char *const top[] = {"unqualified-search-registries",
 					  "short-name-mode",
-					  "credential-helpers", "aliases"};
-	static const char *const reg[] = {"mirror-by-digest-only",
-					  "pull-from-mirror"};
+					  "credential-helpers", "aliases",
+					  "additional-layer-store-auth-helper"};
 
 	if (r->sect == S_OTHER)
 		return r->quiet_table;
 	for (size_t i = 0; r->sect == S_TOP && i < HOIST_ARRAY_SIZE(top); i++)
 		if (!strcmp(key, top[i]))
-			return 1;
-	for (size_t i = 0; r->sect != S_TOP && i < HOIST_ARRAY_SIZE(reg); i++)
-		if (!strcmp(key, reg[i]))
 			return 1;
 	return 0;
 }
@@ -344,6 +356,23 @@ static int want(struct rd *r, const struct val *v, enum vkind k,
 	return fail(r, msg);
 }
 
+static int set_pull_from(struct rd *r, struct hoist_regconf_mirror *m,
+			 const struct val *v)
+{
+	if (want(r, v, V_STR, "pull-from-mirror"))
+		return HOIST_EINVAL;
+	if (!strcmp(v->str, "all") || !*v->str)
+		m->pull_from = HOIST_REGCONF_PULL_ALL;
+	else if (!strcmp(v->str, "digest-only"))
+		m->pull_from = HOIST_REGCONF_PULL_DIGEST_ONLY;
+	else if (!strcmp(v->str, "tag-only"))
+		m->pull_from = HOIST_REGCONF_PULL_TAG_ONLY;
+	else
+		return fail(r, "'pull-from-mirror' wants \"all\", "
+			       "\"digest-only\" or \"tag-only\"");
+	return 0;
+}
+
 static int set_key(struct rd *r, const char *key, struct val *v)
 {
 	struct hoist_regconf_registry *g = cur_reg(r);
@@ -361,11 +390,19 @@ static int set_key(struct rd *r, const char *key, struct val *v)
 			flag = &g->insecure;
 		else if (!strcmp(key, "blocked"))
 			flag = &g->blocked;
+		else if (!strcmp(key, "mirror-by-digest-only"))
+			flag = &g->mirror_by_digest_only;
+		else if (!strcmp(key, "pull-from-mirror"))
+			return fail(r, "'pull-from-mirror' belongs in a "
+				       "[[registry.mirror]], not the "
+				       "[[registry]] itself");
 	} else if (r->sect == S_MIRROR) {
 		if (!strcmp(key, "location"))
 			str = &m->location;
 		else if (!strcmp(key, "insecure"))
 			flag = &m->insecure;
+		else if (!strcmp(key, "pull-from-mirror"))
+			return set_pull_from(r, m, v);
 	}
 	if (str) {
 		if (want(r, v, V_STR, key))
@@ -386,19 +423,101 @@ static int set_key(struct rd *r, const char *key, struct val *v)
 	return 0;
 }
 
+/*
+ * containers/image's parseLocation: drop trailing '/', refuse a URI
+ * scheme; an empty string is unset.
+ */
+static int norm_location(struct rd *r, int line, char **s, const char *key)
+{
+	size_t n;
+	char msg[160];
+
+	if (!*s)
+		return 0;
+	n = strlen(*s);
+	while (n && (*s)[n - 1] == '/')
+		(*s)[--n] = '\0';
+	if (!n) {
+		free(*s);
+		*s = NULL;
+		return 0;
+	}
+	if (!strncmp(*s, "http://", 7) || !strncmp(*s, "https://", 8)) {
+		snprintf(msg, sizeof(msg),
+			 "'%s' is \"host[:port][/path]\", without http:// "
+			 "or https://",
+			 key);
+		return fail_at(r, line, msg);
+	}
+	return 0;
+}
+
+/* The [[registry]] just ended (at the next header or the end). */
 static int check_reg(struct rd *r)
 {
 	struct hoist_regconf_registry *g = cur_reg(r);
+	int rc;
 
 	if (!g || r->sect == S_TOP || r->sect == S_OTHER)
 		return 0;
+	r->sect = S_TOP; /* checked once */
+	rc = norm_location(r, g->line, &g->prefix, "prefix");
+	if (!rc)
+		rc = norm_location(r, g->line, &g->location, "location");
+	if (rc)
+		return rc;
 	if (!g->prefix && !g->location)
-		return fail(r, "[[registry]] without prefix or location");
-	for (size_t i = 0; i < g->nmirrors; i++)
-		if (!g->mirrors[i].location)
-			return fail(r, "[[registry.mirror]] without location");
+		return fail_at(r, g->line,
+			       "[[registry]] without prefix or location");
 	if (!g->prefix)
 		g->prefix = hoist_xstrdup(g->location);
+	if (strncmp(g->prefix, "*.", 2) != 0 && !g->location)
+		return fail_at(r, g->line,
+			       "[[registry]] without location needs a "
+			       "wildcard prefix such as \"*.example.com\"");
+	if (!strncmp(g->prefix, "*.", 2) && strpbrk(g->prefix + 1, "/:@*"))
+		return fail_at(r, g->line,
+			       "a wildcard prefix is \"*.example.com\": no "
+			       "path, port, digest or other '*'");
+	for (size_t i = 0; i < g->nmirrors; i++) {
+		struct hoist_regconf_mirror *m = &g->mirrors[i];
+		rc = norm_location(r, g->line, &m->location, "location");
+		if (rc)
+			return rc;
+		if (!m->location)
+			return fail_at(r, g->line,
+				       "[[registry.mirror]] without location");
+		if (m->pull_from && g->mirror_by_digest_only)
+			return fail_at(r, g->line,
+				       "'pull-from-mirror' and "
+				       "'mirror-by-digest-only' together");
+	}
+	return 0;
+}
+
+/* One location in one file: insecure and blocked must agree. */
+static int check_conflicts(struct rd *r, size_t first)
+{
+	struct hoist_regconf *c = r->c;
+
+	for (size_t i = first + 1; i < c->nregs; i++) {
+		const struct hoist_regconf_registry *a = &c->regs[i];
+		const char *la = a->location ? a->location : a->prefix;
+		for (size_t j = first; j < i; j++) {
+			const struct hoist_regconf_registry *b = &c->regs[j];
+			const char *lb = b->location ? b->location : b->prefix;
+			if (strcmp(la, lb) != 0)
+				continue;
+			if (a->insecure != b->insecure)
+				return fail_at(r, a->line,
+					       "a location defined again with "
+					       "another 'insecure'");
+			if (a->blocked != b->blocked)
+				return fail_at(r, a->line,
+					       "a location defined again with "
+					       "another 'blocked'");
+		}
+	}
 	return 0;
 }
 
@@ -420,30 +539,31 @@ static int header(struct rd *r)
 	    (array && (r->s + 1 >= r->end || r->s[1] != ']')))
 		return fail(r, "malformed table header");
 	r->s += array ? 2 : 1;
-	if (check_reg(r))
-		return HOIST_EINVAL;
-	if (array && n == 8 && !memcmp(name, "registry", 8)) {
-		if (r->c->nregs >= REGS_MAX)
-			return hoist_err_set(r->err, HOIST_ELIMIT,
-					     "more than %d registries",
-					     REGS_MAX);
-		r->c->regs = hoist_xreallocarray(r->c->regs, r->c->nregs + 1,
-						 sizeof(*r->c->regs));
-		memset(&r->c->regs[r->c->nregs++], 0, sizeof(*r->c->regs));
-		r->sect = S_REGISTRY;
-	} else if (array && n == 15 && !memcmp(name, "registry.mirror", 15)) {
+	if (array && n == 15 && !memcmp(name, "registry.mirror", 15)) {
 		g = cur_reg(r);
 		if (!g || (r->sect != S_REGISTRY && r->sect != S_MIRROR))
 			return fail(r, "[[registry.mirror]] outside a "
 				       "[[registry]]");
 		if (g->nmirrors >= MIRRORS_MAX)
-			return hoist_err_set(r->err, HOIST_ELIMIT,
-					     "more than %d mirrors",
-					     MIRRORS_MAX);
+			return limit(r, "mirrors", MIRRORS_MAX);
 		g->mirrors = hoist_xreallocarray(g->mirrors, g->nmirrors + 1,
 						 sizeof(*g->mirrors));
 		memset(&g->mirrors[g->nmirrors++], 0, sizeof(*g->mirrors));
 		r->sect = S_MIRROR;
+		return end_of_line(r);
+	}
+	if (check_reg(r))
+		return HOIST_EINVAL;
+	if (array && n == 8 && !memcmp(name, "registry", 8)) {
+		if (r->c->nregs >= REGS_MAX)
+			return limit(r, "registries", REGS_MAX);
+		r->c->regs = hoist_xreallocarray(r->c->regs, r->c->nregs + 1,
+						 sizeof(*r->c->regs));
+		g = &r->c->regs[r->c->nregs++];
+		memset(g, 0, sizeof(*g));
+		g->file = hoist_xstrdup(r->name);
+		g->line = r->line;
+		r->sect = S_REGISTRY;
 	} else {
 		char *t = hoist_xstrndup(name, n);
 		r->sect = S_TOP;
@@ -459,11 +579,10 @@ int hoist_regconf_parse(struct hoist_regconf *c, const char *text, size_t len,
 			const char *name, struct hoist_err *err)
 {
 	struct rd r = {text, text + len, name, 1, c, S_TOP, 0, err};
+	size_t first = c->nregs;
 
 	if (len > CONF_MAX)
-		return hoist_err_set(err, HOIST_ELIMIT,
-				     "'%s': longer than %d bytes", name,
-				     CONF_MAX);
+		return limit(&r, "bytes", CONF_MAX);
 	for (;;) {
 		char *key = NULL;
 		struct val v;
@@ -501,7 +620,7 @@ int hoist_regconf_parse(struct hoist_regconf *c, const char *text, size_t len,
 		if (rc)
 			return err ? err->code : HOIST_EINVAL;
 	}
-	if (check_reg(&r))
+	if (check_reg(&r) || check_conflicts(&r, first))
 		return err ? err->code : HOIST_EINVAL;
 	return 0;
 }
@@ -513,6 +632,7 @@ static void free_reg(struct hoist_regconf_registry *g)
 	free(g->mirrors);
 	free(g->prefix);
 	free(g->location);
+	free(g->file);
 }
 
 void hoist_regconf_release(struct hoist_regconf *c)
@@ -523,26 +643,34 @@ void hoist_regconf_release(struct hoist_regconf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Later entries with a prefix seen before replace the earlier one. */
+/* A drop-in's entries replace the earlier files' with the same prefix. */
 static void dedup(struct hoist_regconf *c, size_t from)
 {
+	size_t out = 0;
+
+	for (size_t j = 0; j < from; j++) {
+		int replaced = 0;
+		for (size_t i = from; i < c->nregs && !replaced; i++)
+			replaced =
+				!strcmp(c->regs[j].prefix, c->regs[i].prefix);
+		if (replaced)
+			free_reg(&c->regs[j]);
+		else
+			c->regs[out++] = c->regs[j];
+	}
 	for (size_t i = from; i < c->nregs; i++)
-		for (size_t j = 0; j < from; j++)
-			if (c->regs[j].prefix && c->regs[i].prefix &&
-			    !strcmp(c->regs[j].prefix, c->regs[i].prefix)) {
-				free_reg(&c->regs[j]);
-				memset(&c->regs[j], 0, sizeof(c->regs[j]));
-			}
+		c->regs[out++] = c->regs[i];
+	c->nregs = out;
 }
 
-static int load_file(struct hoist_regconf *c, const char *path,
+static int load_file(struct hoist_regconf *c, const char *path, int must,
 		     struct hoist_err *err)
 {
 	char *data = NULL;
 	size_t len = 0, before = c->nregs;
 	int rc = hoist_fs_read_file(&data, &len, path, CONF_MAX, err);
 
-	if (rc == HOIST_ENOTFOUND) {
+	if (rc == HOIST_ENOTFOUND && !must) {
 		hoist_err_clear(err);
 		return 0;
 	}
@@ -583,7 +711,7 @@ static int load_dir(struct hoist_regconf *c, const char *dir,
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (!rc)
-			rc = load_file(c, names[i], err);
+			rc = load_file(c, names[i], 0, err);
 		free(names[i]);
 	}
 	free(names);
@@ -595,51 +723,147 @@ int hoist_regconf_load(struct hoist_regconf *c, struct hoist_err *err)
 	const char *env = getenv("CONTAINERS_REGISTRIES_CONF");
 	const char *home = getenv("HOME");
 	char *user = NULL, *udir = NULL;
-	int rc;
+	int rc, use_user;
 
 	memset(c, 0, sizeof(*c));
-	if (env && *env)
-		return load_file(c, env, err);
 	if (home && *home) {
 		user = hoist_xasprintf("%s/.config/containers/registries.conf",
 				       home);
 		udir = hoist_xasprintf("%s.d", user);
 	}
-	if (user && hoist_fs_exists(user)) {
-		rc = load_file(c, user, err);
-		if (!rc)
-			rc = load_dir(c, udir, err);
-	} else {
-		rc = load_file(c, "/etc/containers/registries.conf", err);
-		if (!rc)
-			rc = load_dir(c, "/etc/containers/registries.conf.d",
-				      err);
-	}
+	use_user = !(env && *env) && user && hoist_fs_exists(user);
+	if (env && *env)
+		rc = load_file(c, env, 1, err);
+	else
+		rc = load_file(
+			c, use_user ? user : "/etc/containers/registries.conf",
+			0, err);
+	if (!rc && !use_user)
+		rc = load_dir(c, "/etc/containers/registries.conf.d", err);
+	if (!rc && udir)
+		rc = load_dir(c, udir, err);
 	free(user);
 	free(udir);
 	return rc;
 }
 
+int hoist_regconf_system(const struct hoist_regconf **out,
+			 struct hoist_err *err)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct hoist_regconf conf;
+	static struct hoist_err load_err;
+	static int loaded, load_rc;
+
+	pthread_mutex_lock(&lock);
+	if (!loaded) {
+		hoist_err_clear(&load_err);
+		load_rc = hoist_regconf_load(&conf, &load_err);
+		if (load_rc)
+			hoist_regconf_release(&conf);
+		loaded = 1;
+	}
+	pthread_mutex_unlock(&lock);
+	*out = load_rc ? NULL : &conf;
+	if (load_rc && err)
+		*err = load_err;
+	return load_rc;
+}
+
+/*
+ * containers/image's refMatchingPrefix: the length of ref that prefix
+ * matches, or -1.
+ */
+static long match_prefix(const char *ref, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (!strncmp(prefix, "*.", 2)) {
+		const char *at = strstr(ref, prefix + 1);
+		const char *slash = strchr(ref, '/');
+		if (!at || (slash && slash < at))
+			return -1;
+		at += n - 1;
+		return !*at || strchr(":/@", *at) ? at - ref : -1;
+	}
+	if (!n || strncmp(ref, prefix, n) != 0)
+		return -1;
+	return !ref[n] || strchr(":/@", ref[n]) ? (long)n : -1;
+}
+
 const struct hoist_regconf_registry *
-hoist_regconf_find(const struct hoist_regconf *c, const char *host,
-		   const char *repo)
+hoist_regconf_find(const struct hoist_regconf *c, const char *ref)
 {
 	const struct hoist_regconf_registry *best = NULL;
 	size_t best_len = 0;
-	char *full = hoist_xasprintf("%s/%s", host, repo ? repo : "");
 
-	for (size_t i = 0; i < c->nregs; i++) {
-		const char *p = c->regs[i].prefix;
-		size_t n = p ? strlen(p) : 0;
-		if (!n || strncmp(full, p, n) != 0)
-			continue;
-		if (full[n] != '\0' && full[n] != '/' && p[n - 1] != '/')
-			continue;
-		if (n > best_len) {
+	for (size_t i = 0; c && i < c->nregs; i++) {
+		size_t n = strlen(c->regs[i].prefix);
+		if (n > best_len && match_prefix(ref, c->regs[i].prefix) >= 0) {
 			best = &c->regs[i];
 			best_len = n;
 		}
 	}
-	free(full);
 	return best;
+}
+
+static void add_source(struct hoist_regconf_source **s, size_t *n,
+		       const char *loc, const char *ref, long matched,
+		       int insecure, int mirror)
+{
+	struct hoist_regconf_source *e;
+
+	*s = hoist_xreallocarray(*s, *n + 1, sizeof(**s));
+	e = &(*s)[(*n)++];
+	e->ref = loc ? hoist_xasprintf("%s%s", loc, ref + matched)
+		     : hoist_xstrdup(ref);
+	e->insecure = insecure;
+	e->mirror = mirror;
+}
+
+int hoist_regconf_sources(const struct hoist_regconf *c, const char *ref,
+			  int pull, struct hoist_regconf_source **out,
+			  size_t *n, struct hoist_err *err)
+{
+	const struct hoist_regconf_registry *g = hoist_regconf_find(c, ref);
+	int by_digest = strchr(ref, '@') != NULL;
+	char qp[HOIST_QUOTE_BUF], qf[HOIST_QUOTE_BUF];
+	long matched;
+
+	*out = NULL;
+	*n = 0;
+	if (!g) {
+		add_source(out, n, NULL, ref, 0, 0, 0);
+		return 0;
+	}
+	if (g->blocked)
+		return hoist_err_set(
+			err, HOIST_EUNSUPPORTED,
+			"registry '%s' is blocked in '%s' line %d",
+			hoist_err_quote(qp, sizeof(qp), g->prefix,
+					HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8),
+			hoist_err_quote(qf, sizeof(qf), g->file,
+					HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8),
+			g->line);
+	matched = match_prefix(ref, g->prefix);
+	for (size_t i = 0; pull && i < g->nmirrors; i++) {
+		const struct hoist_regconf_mirror *m = &g->mirrors[i];
+		if ((g->mirror_by_digest_only ||
+		     m->pull_from == HOIST_REGCONF_PULL_DIGEST_ONLY) &&
+		    !by_digest)
+			continue;
+		if (m->pull_from == HOIST_REGCONF_PULL_TAG_ONLY && by_digest)
+			continue;
+		add_source(out, n, m->location, ref, matched, m->insecure, 1);
+	}
+	add_source(out, n, pull ? g->location : NULL, ref, matched, g->insecure,
+		   0);
+	return 0;
+}
+
+void hoist_regconf_sources_free(struct hoist_regconf_source *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i].ref);
+	free(s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/image.h"
+#include "lib/ref.h"
 #include "lib/regconf.h"
 #include "lib/regconn.h"
 #include "lib/retry.h"
@@ -505,102 +506,100 @@ static int open_endpoint(struct hoist_regconn *c, const char *host,
 	return rc;
 }
 
-/*
- * "host[/path]" + the part of host/repo after prefix: the endpoint's host
- * and repository. Caller frees both.
- */
-static void map_location(const char *loc, const char *prefix, const char *host,
-			 const char *repo, char **h, char **r)
-{
-	char *full = hoist_xasprintf("%s/%s", host, repo);
-	const char *rest = full + strlen(prefix);
-	const char *slash = strchr(loc, '/');
-	char *path;
-
-	while (*rest == '/')
-		rest++;
-	*h = slash ? hoist_xstrndup(loc, (size_t)(slash - loc))
-		   : hoist_xstrdup(loc);
-	path = slash ? hoist_xstrdup(slash + 1) : hoist_xstrdup("");
-	*r = *path && *rest ? hoist_xasprintf("%s/%s", path, rest)
-			    : hoist_xstrdup(*path ? path : rest);
-	free(path);
-	free(full);
-}
-
-static struct hoist_regconf *regconf(struct hoist_err *err, int *rc)
-{
-	static struct hoist_regconf conf;
-	static int loaded, load_rc;
-
-	if (!loaded) {
-		struct hoist_err e;
-		hoist_err_clear(&e);
-		load_rc = hoist_regconf_load(&conf, &e);
-		if (load_rc)
-			hoist_log(HOIST_LOG_WARN, "registries.conf: %s",
-				  hoist_err_msg(&e));
-		loaded = 1;
-	}
-	(void)err;
-	*rc = 0;
-	return load_rc ? NULL : &conf;
-}
-
 int hoist_regconn_open(struct hoist_regconn *c, const char *host,
 		       const char *repo, const char *actions,
 		       const char *extra_scope,
 		       const struct hoist_regconn_opts *opts,
 		       struct hoist_err *err)
 {
-	const struct hoist_regconf_registry *g = NULL;
-	struct hoist_regconf *conf;
-	char *h = NULL, *r = NULL, q[HOIST_QUOTE_BUF];
-	int rc = 0;
+	const struct hoist_regconf *conf;
+	struct hoist_regconf_source *src = NULL;
+	char *name = hoist_xasprintf("%s/%s", host, repo);
+	size_t n = 0;
+	int rc;
 
-	conf = regconf(err, &rc);
-	if (conf)
-		g = hoist_regconf_find(conf, host, repo);
-	if (!g)
-		return open_endpoint(c, host, repo, actions, extra_scope, opts,
-				     0, err);
-	if (g->blocked) {
+	memset(c, 0, sizeof(*c));
+	rc = hoist_regconf_system(&conf, err);
+	if (!rc)
+		rc = hoist_regconf_sources(conf, name, 0, &src, &n, err);
+	if (!rc)
+		rc = open_endpoint(c, host, repo, actions, extra_scope, opts,
+				   src[0].insecure, err);
+	hoist_regconf_sources_free(src, n);
+	free(name);
+	return rc;
+}
+
+/* One pull source: open it and ask probe. */
+static int try_source(struct hoist_regconn *c,
+		      const struct hoist_regconf_source *src,
+		      const struct hoist_regconn_opts *opts,
+		      hoist_regconn_probe_fn probe, void *arg,
+		      struct hoist_err *err)
+{
+	struct hoist_ref r;
+	int rc = hoist_ref_parse(
+		&r, src->ref, HOIST_REF_NORMALIZE | HOIST_REF_DEFAULT_TAG, err);
+
+	if (rc) {
 		memset(c, 0, sizeof(*c));
-		hoist_err_quote(q, sizeof(q), g->prefix, HOIST_QUOTE_ALL, 0);
-		return hoist_err_set(err, HOIST_EAUTH,
-				     "registry '%s' is blocked in "
-				     "registries.conf",
-				     q);
+		return rc;
 	}
-	/* pulls try the mirrors in order, then the registry itself */
-	for (size_t i = 0; strcmp(actions, "pull") == 0 && i < g->nmirrors;
-	     i++) {
+	rc = open_endpoint(c, r.domain, r.path, "pull", NULL, opts,
+			   src->insecure, err);
+	if (!rc)
+		rc = probe(c, &r, arg, err);
+	hoist_ref_release(&r);
+	return rc;
+}
+
+int hoist_regconn_open_pull(struct hoist_regconn *c, const char *ref,
+			    const struct hoist_regconn_opts *opts,
+			    hoist_regconn_probe_fn probe, void *arg,
+			    struct hoist_err *err)
+{
+	const struct hoist_regconf *conf;
+	struct hoist_regconf_source *src = NULL;
+	char q[HOIST_QUOTE_BUF];
+	size_t n = 0, failed = 0;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = hoist_regconf_system(&conf, err);
+	if (!rc)
+		rc = hoist_regconf_sources(conf, ref, 1, &src, &n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
 		struct hoist_err merr;
-		map_location(g->mirrors[i].location, g->prefix, host, repo, &h,
-			     &r);
+		int last = i + 1 == n;
+
 		hoist_err_clear(&merr);
-		rc = open_endpoint(c, h, r, actions, extra_scope, opts,
-				   g->mirrors[i].insecure, &merr);
+		rc = try_source(c, &src[i], opts, probe, arg,
+				last ? err : &merr);
+		hoist_err_quote(q, sizeof(q), c->host, HOIST_QUOTE_ALL, 0);
 		if (!rc) {
-			hoist_err_quote(q, sizeof(q), h, HOIST_QUOTE_ALL, 0);
-			hoist_log(HOIST_LOG_INFO, "pulling through mirror '%s'",
-				  q);
-			free(h);
-			free(r);
-			return 0;
+			if (src[i].mirror)
+				hoist_log(HOIST_LOG_INFO,
+					  "pulling through mirror '%s'", q);
+			break;
+		}
+		if (last)
+			break;
+		/* the command's deadline or a signal: no point going on */
+		if (rc == HOIST_ETIMEDOUT || rc == HOIST_EINTR) {
+			if (err)
+				*err = merr;
+			break;
 		}
 		hoist_log(HOIST_LOG_INFO, "mirror skipped: %s",
 			  hoist_err_msg(&merr));
 		hoist_regconn_close(c);
-		free(h);
-		free(r);
+		failed++;
+		rc = 0;
 	}
-	map_location(g->location ? g->location : g->prefix, g->prefix, host,
-		     repo, &h, &r);
-	rc = open_endpoint(c, h, r, actions, extra_scope, opts, g->insecure,
-			   err);
-	free(h);
-	free(r);
+	if (rc && failed)
+		hoist_err_prefix(err, "%zu mirror%s failed, then", failed,
+				 failed > 1 ? "s" : "");
+	hoist_regconf_sources_free(src, n);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "lib/auth.h"
 #include "lib/http.h"
+#include "lib/ref.h"
 
 #define HOIST_REG_AUTH_RETRIES 3
 #define HOIST_REG_TOKEN_MARGIN_S 120
@@ -57,7 +58,10 @@ struct hoist_regconn {
  * Connect to host for repo with the given actions ("pull" or
  * "pull,push"): TLS setup, credentials, and a ping of /v2/. extra_scope
  * (may be NULL) is added to every token request, e.g. the pull scope of a
- * mount source. c is released by hoist_regconn_close, also on failure.
+ * mount source. registries.conf (regconf.h) applies by host/repo: a
+ * blocked registry is HOIST_EUNSUPPORTED, its insecure adds to opts'.
+ * No mirror, no location rewriting (as podman pushes). c is released by
+ * hoist_regconn_close, also on failure.
  */
 int hoist_regconn_open(struct hoist_regconn *c, const char *host,
 		       const char *repo, const char *actions,
@@ -65,6 +69,33 @@ int hoist_regconn_open(struct hoist_regconn *c, const char *host,
 		       const struct hoist_regconn_opts *opts,
 		       struct hoist_err *err);
 void hoist_regconn_close(struct hoist_regconn *c);
+
+/*
+ * Called on each endpoint hoist_regconn_open_pull tries, with the
+ * reference as rewritten for it: 0 when the image is there (the caller
+ * fetches its manifest), else an error.
+ */
+typedef int (*hoist_regconn_probe_fn)(struct hoist_regconn *c,
+				      const struct hoist_ref *r, void *arg,
+				      struct hoist_err *err);
+
+/*
+ * Connect for pulling ref (normalised "host/repo:tag" or "@digest") as
+ * containers/image does: the registries.conf mirrors that serve this
+ * kind of reference in order, then the registry (at its location), each
+ * opened and probed; the first that probe accepts is kept in c. A
+ * mirror's failure is logged (info) and the next one is tried, except
+ * after HOIST_ETIMEDOUT or HOIST_EINTR. The registry's own failure is
+ * returned (prefixed "N mirrors failed, then"). A blocked registry is
+ * HOIST_EUNSUPPORTED and a broken registries.conf its error (EINVAL),
+ * before any connection. c is released by hoist_regconn_close, also on
+ * failure. (hoist_regconn_open, for pushes and tag lists, uses no mirror
+ * and no location: only blocked and insecure.)
+ */
+int hoist_regconn_open_pull(struct hoist_regconn *c, const char *ref,
+			    const struct hoist_regconn_opts *opts,
+			    hoist_regconn_probe_fn probe, void *arg,
+			    struct hoist_err *err);
 
 /*
  * One request with credentials, 401 handling and transient retries (a
