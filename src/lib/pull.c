@@ -45,6 +45,12 @@ static const char *content_type(const struct hoist_http_response *resp,
 	return buf;
 }
 
+/* Network text (media types, digests not yet checked) for a message. */
+static const char *qs(char *buf, size_t len, const char *s)
+{
+	return hoist_err_quote(buf, len, s, HOIST_QUOTE_ALL, 0);
+}
+
 static int known_mt(const char *mt)
 {
 	return mt &&
@@ -61,6 +67,7 @@ static int check_schema1(const char *what, const char *ctype, json_t *doc,
 	const char *mt = hoist_json_str(doc, "mediaType");
 	json_t *sv = json_object_get(doc, "schemaVersion");
 	const char *why = NULL;
+	char qw[HOIST_QUOTE_BUF];
 
 	if (ctype &&
 	    strncmp(ctype, MT_SCHEMA1_PREFIX, strlen(MT_SCHEMA1_PREFIX)) == 0)
@@ -74,9 +81,9 @@ static int check_schema1(const char *what, const char *ctype, json_t *doc,
 		return 0;
 	return hoist_err_set(err, HOIST_EUNSUPPORTED,
 			     "schema1 manifests are not supported: '%s' is a "
-			     "Docker schema 1 manifest (%s); push it again "
+			     "Docker schema 1 manifest ('%s'); push it again "
 			     "with a current client",
-			     what, why);
+			     what, qs(qw, sizeof(qw), why));
 }
 
 /* The media type of a fetched manifest: its own, else the header's, else
@@ -110,6 +117,7 @@ static int get_manifest(struct pull *p, const char *ref, const json_t *want,
 	const char *want_mt = NULL, *want_digest = NULL, *mt, *ctype = NULL;
 	const char *data;
 	char ctbuf[256], hex[HOIST_SHA256_HEXLEN + 1], *stored = NULL;
+	char q1[HOIST_QUOTE_BUF], q2[HOIST_QUOTE_BUF];
 	char *url = NULL;
 	struct hoist_digest d;
 	uint64_t want_size = 0;
@@ -132,7 +140,7 @@ static int get_manifest(struct pull *p, const char *ref, const json_t *want,
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "manifest '%s': only sha256 digests are "
 				     "supported",
-				     want_digest);
+				     qs(q1, sizeof(q1), want_digest));
 	if (want_digest && hoist_store_has(p->s, want_digest)) {
 		/* content-addressed: what the store has is what we want */
 		rc = hoist_store_get(p->s, want_digest, HOIST_MANIFEST_MAX,
@@ -190,32 +198,34 @@ static int get_manifest(struct pull *p, const char *ref, const json_t *want,
 		if (dcd && strcmp(dcd, d.str) != 0) {
 			rc = hoist_err_set(err, HOIST_EDIGEST,
 					   "registry says the manifest is "
-					   "'%.140s' but its content is '%s'",
-					   dcd, d.str);
+					   "'%s' but its content is '%s'",
+					   qs(q1, sizeof(q1), dcd), d.str);
 			goto out;
 		}
 	}
 	mt = hoist_json_str(*doc, "mediaType");
 	if (mt && known_mt(ctype) && strcmp(mt, ctype) != 0) {
 		rc = hoist_err_set(err, HOIST_EINVAL,
-				   "manifest '%s' has media type '%.100s' but "
+				   "manifest '%s' has media type '%s' but "
 				   "was served as '%s'",
-				   d.str, mt, ctype);
+				   d.str, qs(q1, sizeof(q1), mt),
+				   qs(q2, sizeof(q2), ctype));
 		goto out;
 	}
 	mt = manifest_mt(*doc, ctype);
 	if (!known_mt(mt)) {
 		rc = hoist_err_set(err, HOIST_EUNSUPPORTED,
 				   "manifest '%s' has unsupported media type "
-				   "'%.100s'",
-				   d.str, mt);
+				   "'%s'",
+				   d.str, qs(q1, sizeof(q1), mt));
 		goto out;
 	}
 	if (want_mt && strcmp(want_mt, mt) != 0) {
 		rc = hoist_err_set(err, HOIST_EINVAL,
 				   "manifest '%s' is '%s', its descriptor "
-				   "says '%.100s'",
-				   d.str, mt, want_mt);
+				   "says '%s'",
+				   d.str, qs(q1, sizeof(q1), mt),
+				   qs(q2, sizeof(q2), want_mt));
 		goto out;
 	}
 	if (!stored) {
@@ -229,7 +239,7 @@ out:
 	if (rc) {
 		json_decref(*doc);
 		*doc = NULL;
-		hoist_err_prefix(err, "manifest '%s'", ref);
+		hoist_err_prefix(err, "manifest '%s'", qs(q1, sizeof(q1), ref));
 	}
 	if (have_resp)
 		hoist_http_response_release(&resp);
@@ -244,6 +254,7 @@ static int want_blob(struct pull *p, const json_t *desc, struct hoist_err *err)
 	const char *digest;
 	uint64_t size;
 	json_t *have;
+	char q[HOIST_QUOTE_BUF];
 	int rc = hoist_image_desc_get(desc, NULL, &digest, &size, err);
 
 	if (rc)
@@ -252,7 +263,7 @@ static int want_blob(struct pull *p, const json_t *desc, struct hoist_err *err)
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "blob '%s': only sha256 digests are "
 				     "supported",
-				     digest);
+				     qs(q, sizeof(q), digest));
 	have = json_object_get(p->blobs, digest);
 	if (have && (uint64_t)json_integer_value(have) != size)
 		return hoist_err_set(
@@ -271,6 +282,7 @@ static int walk_pre(void *ctx, const struct hoist_imgwalk_node *n,
 		    struct hoist_err *err)
 {
 	struct pull *p = ctx;
+	char q1[HOIST_QUOTE_BUF], q2[HOIST_QUOTE_BUF];
 
 	switch (n->role) {
 	case HOIST_IMGWALK_CONFIG:
@@ -283,8 +295,9 @@ static int walk_pre(void *ctx, const struct hoist_imgwalk_node *n,
 	if (n->kind == HOIST_IMGWALK_BLOB)
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "manifest '%s' has unsupported media "
-				     "type '%.100s'",
-				     n->digest, n->mt);
+				     "type '%s'",
+				     qs(q1, sizeof(q1), n->digest),
+				     qs(q2, sizeof(q2), n->mt));
 	return 0;
 }
 
@@ -464,10 +477,12 @@ static void check_single(struct pull *p, const json_t *doc)
 		hoist_json_set_str(pl, "variant", hoist_json_str(c, "variant"));
 	json_object_set_new(e, "platform", pl);
 	if (!entry_matches(p->opts, e)) {
+		char qo[36], qa[36];
 		filter_text(p->opts, want, sizeof(want));
 		hoist_log(HOIST_LOG_WARN,
-			  "'%s' is for platform '%.30s/%.30s', not '%s'",
-			  p->ref, os ? os : "?", arch ? arch : "?", want);
+			  "'%s' is for platform '%s/%s', not '%s'", p->ref,
+			  qs(qo, sizeof(qo), os ? os : "?"),
+			  qs(qa, sizeof(qa), arch ? arch : "?"), want);
 	}
 out:
 	json_decref(e);
