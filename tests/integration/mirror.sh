@@ -41,6 +41,14 @@ DOWN=127.0.0.1:$(reg_free_port)
 
 # pulled DIR: the digest of the image copied into the OCI layout DIR
 pulled() { jq -r '.manifests[0].digest' "$1/index.json"; }
+# pull_gives DESC REF DIGEST: copy docker://REF into a new OCI layout; its
+# image must be DIGEST (the images differ, so this tells who answered)
+PN=0
+pull_gives() {
+	PN=$((PN + 1))
+	check "$1" sh -c "$H copy --progress quiet 'docker://$2' 'oci:$S/p$PN:1' &&
+		test \"\$(jq -r '.manifests[0].digest' '$S/p$PN/index.json')\" = '$3'"
+}
 
 cat >"$S/hub.conf" <<CONF
 unqualified-search-registries = ["docker.io"]
@@ -92,16 +100,12 @@ prefix = "rewrite.example/team"
 location = "$O_ADDR/lib"
 CONF
 export CONTAINERS_REGISTRIES_CONF="$S/origin.conf"
-check "a pull through the mirror" \
-	$H copy --progress quiet "docker://$O_ADDR/lib/app:1" "oci:$S/m1:1"
-check "is served by the mirror (its image)" test "$(pulled "$S/m1")" = "$APP2"
-check "an image the mirror lacks comes from the origin" \
-	$H copy --progress quiet "docker://$O_ADDR/lib/only:1" "oci:$S/m2:1"
-check "(the origin's image)" test "$(pulled "$S/m2")" = "$APP1"
-check "prefix/location: rewrite.example/team/app:1 is read from the origin" \
-	$H copy --progress quiet "docker://rewrite.example/team/app:1" "oci:$S/m3:1"
-check "(the origin's image: the rewritten name is not looked up again)" \
-	test "$(pulled "$S/m3")" = "$APP1"
+pull_gives "a pull is served by the mirror (its image)" "$O_ADDR/lib/app:1" "$APP2"
+pull_gives "an image the mirror lacks comes from the origin" \
+	"$O_ADDR/lib/only:1" "$APP1"
+# the rewritten name is not looked up again: no mirror for it
+pull_gives "prefix/location: rewrite.example/team/app:1 is read from the origin" \
+	"rewrite.example/team/app:1" "$APP1"
 N0=$(reg_log_lines M)
 check "a push to the origin's prefix" \
 	$H push --progress quiet app:2 "$O_ADDR/lib/pushed:1"
@@ -121,12 +125,10 @@ mirror-by-digest-only = true
 location = "$M_ADDR/cache"
 CONF
 export CONTAINERS_REGISTRIES_CONF="$S/digest.conf"
-check "mirror-by-digest-only: a pull by tag" \
-	$H copy --progress quiet "docker://$O_ADDR/lib/app:1" "oci:$S/d1:1"
-check "goes to the origin" test "$(pulled "$S/d1")" = "$APP1"
-check "a pull by a digest only the mirror has" \
-	$H copy --progress quiet "docker://$O_ADDR/lib/app@$APP2" "oci:$S/d2:1"
-check "is served by the mirror" test "$(pulled "$S/d2")" = "$APP2"
+pull_gives "mirror-by-digest-only: a pull by tag goes to the origin" \
+	"$O_ADDR/lib/app:1" "$APP1"
+pull_gives "a pull by a digest only the mirror has is served by the mirror" \
+	"$O_ADDR/lib/app@$APP2" "$APP2"
 
 export CONTAINERS_REGISTRIES_CONF="$S/origin.conf"
 reg_stop M
