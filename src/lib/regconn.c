@@ -590,7 +590,9 @@ int hoist_regconn_open_pull(struct hoist_regconn *c, const char *ref,
 				*err = merr;
 			break;
 		}
-		hoist_log(HOIST_LOG_INFO, "mirror skipped: %s",
+		hoist_err_quote(q, sizeof(q), src[i].ref, HOIST_QUOTE_ALL,
+				HOIST_QUOTE_UTF8);
+		hoist_log(HOIST_LOG_INFO, "mirror '%s' skipped: %s", q,
 			  hoist_err_msg(&merr));
 		hoist_regconn_close(c);
 		failed++;

@@ -73,7 +73,8 @@ HOIST_ROOT=$S/store2 $H copy --progress plain "docker://docker.io/library/app:1"
 check "a pull of docker.io/library/app:1 succeeds with no internet" test $? -eq 0
 check "it was served by the loopback mirror" \
 	grep -q "pulling through mirror '$M_ADDR'" "$S/hub.log"
-check "after the first mirror, down, was skipped" grep -q "mirror skipped" "$S/hub.log"
+check "after the first mirror, down, was skipped" \
+	grep -q "mirror '$DOWN/library/app:1' skipped: " "$S/hub.log"
 check "the image is the one the mirror holds" test "$(pulled "$S/hub")" = "$APP1"
 check "the unknown key is warned about once, with its line" sh -c "
 	test \$(grep -c \"line 6: key 'hoist-does-not-know-this' is ignored\" '$S/hub.log') -eq 1"
@@ -135,7 +136,8 @@ reg_stop M
 $H copy --progress plain "docker://$O_ADDR/lib/app:1" "oci:$S/m4:1" >"$S/down.log" 2>&1
 check "with the mirror down a pull succeeds" test $? -eq 0
 check "from the origin" test "$(pulled "$S/m4")" = "$APP1"
-check "saying the mirror was skipped" grep -q "mirror skipped" "$S/down.log"
+check "saying the mirror was skipped" \
+	grep -q "mirror '$M_ADDR/cache/app:1' skipped: " "$S/down.log"
 
 # insecure: a TLS registry whose CA hoist does not trust
 check "a registry with an untrusted certificate starts" reg_start_tls X
