@@ -107,6 +107,10 @@ pull_gives "an image the mirror lacks comes from the origin" \
 # the rewritten name is not looked up again: no mirror for it
 pull_gives "prefix/location: rewrite.example/team/app:1 is read from the origin" \
 	"rewrite.example/team/app:1" "$APP1"
+check "a registry-to-registry copy (streamed) reads the mirror too" \
+	$H copy --progress quiet "docker://$O_ADDR/lib/app:1" "docker://$O_ADDR/copied/app:1"
+check "(the destination holds the mirror's image)" test "$(remote_digest \
+	"$O_ADDR/copied/app:1" --cert-dir "$O_CERTS")" = "$APP2"
 N0=$(reg_log_lines M)
 check "a push to the origin's prefix" \
 	$H push --progress quiet app:2 "$O_ADDR/lib/pushed:1"
