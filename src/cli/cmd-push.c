@@ -112,7 +112,7 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	if (hoist_cli_open_store(&s, g, &err) ||
 	    hoist_store_resolve(s, name, &desc, &err))
 		goto fail;
-	if (hoist_push(s, desc, target, by_digest, &ro, &st, &err))
+	if (hoist_registry_push(s, desc, target, by_digest, &ro, &st, &err))
 		goto fail;
 	if (st.waits)
 		snprintf(waits, sizeof(waits), ", %llu rate-limit waits",

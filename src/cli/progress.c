@@ -617,7 +617,7 @@ int hoist_progress_ui_init(enum hoist_progress_mode mode)
 	P.mode = mode;
 	P.start = mono();
 	hoist_log_set(log_cb, NULL);
-	hoist_progress_set(progress_cb, NULL);
+	hoist_log_set_progress(progress_cb, NULL);
 	hoist_step_set(step_cb, NULL);
 	atexit(free_all);
 	return 0;

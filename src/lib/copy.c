@@ -238,14 +238,15 @@ int hoist_copy_registry(json_t **root, struct hoist_store *s,
 	pthread_mutex_init(&f.lock, NULL);
 	/* manifests and configs first: they say what else is needed */
 	mo.manifests_only = 1;
-	rc = hoist_pull(root, s, src_ref, &mo, &ms, err);
+	rc = hoist_pull_image(root, s, src_ref, &mo, &ms, err);
 	if (rc)
 		goto out;
 	rc = missing_blobs(&f.missing, s, *root, src_ref, err);
 	if (rc)
 		goto out;
 	if (json_object_size(f.missing) == 0) {
-		rc = hoist_push(s, *root, dst_ref, by_digest, ro, stats, err);
+		rc = hoist_registry_push(s, *root, dst_ref, by_digest, ro,
+					 stats, err);
 		goto out;
 	}
 	f.s = s;
@@ -267,7 +268,7 @@ int hoist_copy_registry(json_t **root, struct hoist_store *s,
 	f.pf.ctx = &f;
 	f.pf.state = feed_state;
 	fo.feed = &f.pf;
-	rc = hoist_push(s, *root, dst_ref, by_digest, &fo, stats, err);
+	rc = hoist_registry_push(s, *root, dst_ref, by_digest, &fo, stats, err);
 	/*
 	 * The pull goes on to its end (a failed push does not stop it): what
 	 * it verified stays in the store for the next attempt.

@@ -28,7 +28,8 @@
  * connection settings); ro: the push options for the destination
  * (mount_from set for a copy within one registry). *root is a new
  * descriptor of what was copied. stats (required) is filled as for
- * hoist_push. 0, or the codes of hoist_pull and hoist_push.
+ * hoist_registry_push. 0, or the codes of hoist_pull_image and
+ * hoist_registry_push.
  */
 int hoist_copy_registry(json_t **root, struct hoist_store *s,
 			const char *src_ref, const char *dst_ref, int by_digest,

@@ -108,8 +108,8 @@ static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 		struct hoist_push_stats st;
 		char a[32];
 		hoist_status_begin("pushing layers");
-		rc = hoist_push(s, root, p->names[i], p->push_by_digest,
-				&p->reg, &st, err);
+		rc = hoist_registry_push(s, root, p->names[i],
+					 p->push_by_digest, &p->reg, &st, err);
 		hoist_status_end();
 		if (rc)
 			return rc;

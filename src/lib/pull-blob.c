@@ -239,8 +239,8 @@ static void job_progress(void *ctx, uint64_t sent, uint64_t received)
 	struct job *j = ctx;
 
 	(void)sent;
-	hoist_progress(j->id, "pulling", j->req.range_from + received, j->size,
-		       0);
+	hoist_log_progress(j->id, "pulling", j->req.range_from + received,
+			   j->size, 0);
 }
 
 static void job_send_cb(void *ctx)
@@ -270,7 +270,7 @@ static void job_step(struct job *j)
 		return;
 	case HOIST_DOWNLOAD_DONE:
 		j->verified = 1;
-		hoist_progress(j->id, "pulled", j->size, j->size, 1);
+		hoist_log_progress(j->id, "pulled", j->size, j->size, 1);
 		hoist_log(HOIST_LOG_INFO, "pulled %s", j->id);
 		job_finish(j);
 		return;
@@ -288,8 +288,8 @@ static void job_step(struct job *j)
 			  (unsigned long long)j->req.range_from,
 			  j->req.why ? j->req.why : "transient error",
 			  (double)j->req.delay_ms / 1000);
-		hoist_progress(j->id, "retrying", j->req.range_from, j->size,
-			       0);
+		hoist_log_progress(j->id, "retrying", j->req.range_from,
+				   j->size, 0);
 	}
 	if (j->req.delay_ms > 0) {
 		if (hoist_http_timer(p->c.http, j->req.delay_ms, job_send_cb, j,
@@ -434,7 +434,7 @@ static int job_start(void *ctx, size_t i, struct hoist_err *err)
 		return rc;
 	}
 	hook_ingest(j);
-	hoist_progress(j->id, "pulling", 0, j->size, 0);
+	hoist_log_progress(j->id, "pulling", 0, j->size, 0);
 	job_step(j);
 	return 0;
 }

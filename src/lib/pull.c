@@ -565,9 +565,9 @@ static void pull_close(struct pull *p, struct hoist_ref *r,
 	hoist_ref_release(r);
 }
 
-int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
-	       const struct hoist_pull_opts *opts,
-	       struct hoist_pull_stats *stats, struct hoist_err *err)
+int hoist_pull_image(json_t **root, struct hoist_store *s, const char *ref,
+		     const struct hoist_pull_opts *opts,
+		     struct hoist_pull_stats *stats, struct hoist_err *err)
 {
 	struct pull p;
 	struct hoist_ref r;
@@ -615,7 +615,8 @@ int hoist_pull_blobs(struct hoist_store *s, const char *ref,
 	struct root_probe probe;
 	int rc, opened;
 
-	/* the manifest again: the source hoist_pull chose has the blobs */
+	/* the manifest again: the source hoist_pull_image chose has the blobs
+	 */
 	rc = pull_open(&p, &r, &opened, &probe, s, ref, json_deep_copy(blobs),
 		       opts, stats, err);
 	if (!rc) {

@@ -33,7 +33,7 @@
  *    missing. No match is HOIST_ENOTFOUND. A single image (no index)
  *    that does not match is kept, with a warning. The fetched index is
  *    stored either way (unnamed).
- *  - Progress: hoist_progress() with the short digest as id, action
+ *  - Progress: hoist_log_progress() with the short digest as id, action
  *    "pulling" (and "retrying" before a retry), "pulled" when done.
  * Credentials, certificates and insecure work as for push (registry.h).
  */
@@ -91,15 +91,15 @@ struct hoist_pull_stats {
  * new descriptor (mediaType, digest, size; platform when a single manifest
  * was selected from an index) owned by the caller. The store is not tagged.
  */
-int hoist_pull(json_t **root, struct hoist_store *s, const char *ref,
-	       const struct hoist_pull_opts *opts,
-	       struct hoist_pull_stats *stats, struct hoist_err *err);
+int hoist_pull_image(json_t **root, struct hoist_store *s, const char *ref,
+		     const struct hoist_pull_opts *opts,
+		     struct hoist_pull_stats *stats, struct hoist_err *err);
 
 /*
  * Fetch the blobs of blobs (a JSON object: digest -> size) from the
- * repository of ref into s, as hoist_pull does for an image's configs and
+ * repository of ref into s, as hoist_pull_image does for an image's configs and
  * layers (opts->platforms and manifests_only are not used). 0, or the
- * codes of hoist_pull.
+ * codes of hoist_pull_image.
  */
 int hoist_pull_blobs(struct hoist_store *s, const char *ref,
 		     const json_t *blobs, const struct hoist_pull_opts *opts,

@@ -291,8 +291,8 @@ static void job_progress(void *ctx, uint64_t sent, uint64_t received)
 	char id[24];
 	(void)received;
 	snprintf(id, sizeof(id), "%.19s", j->digest);
-	hoist_progress(id, j->req.attempt ? "retrying" : "pushing",
-		       j->req.body_offset + sent, j->size, 0);
+	hoist_log_progress(id, j->req.attempt ? "retrying" : "pushing",
+			   j->req.body_offset + sent, j->size, 0);
 }
 
 /*
@@ -492,7 +492,7 @@ static void job_step(struct blob_job *j)
 		{
 			char id[24];
 			snprintf(id, sizeof(id), "%.19s", j->digest);
-			hoist_progress(id, "pushed", j->size, j->size, 1);
+			hoist_log_progress(id, "pushed", j->size, j->size, 1);
 		}
 		hoist_upload_learned(j->u, &mode, &chunk);
 		save_strategy(r, mode, chunk);
@@ -741,9 +741,10 @@ static const char **job_digests(const struct reg *r)
 	return d;
 }
 
-int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
-	       int by_digest, const struct hoist_registry_opts *opts,
-	       struct hoist_push_stats *stats, struct hoist_err *err)
+int hoist_registry_push(struct hoist_store *s, const json_t *root,
+			const char *ref, int by_digest,
+			const struct hoist_registry_opts *opts,
+			struct hoist_push_stats *stats, struct hoist_err *err)
 {
 	struct reg r;
 	struct hoist_ref pr;

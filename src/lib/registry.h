@@ -88,8 +88,9 @@ struct hoist_push_stats {
  * filled as far as the push got, also on failure; root, ref and opts are
  * only read.
  */
-int hoist_push(struct hoist_store *s, const json_t *root, const char *ref,
-	       int by_digest, const struct hoist_registry_opts *opts,
-	       struct hoist_push_stats *stats, struct hoist_err *err);
+int hoist_registry_push(struct hoist_store *s, const json_t *root,
+			const char *ref, int by_digest,
+			const struct hoist_registry_opts *opts,
+			struct hoist_push_stats *stats, struct hoist_err *err);
 
 #endif

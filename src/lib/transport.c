@@ -191,7 +191,7 @@ int hoist_transport_read(json_t **root, struct hoist_store *s,
 		po.reg = o->reg;
 		po.platforms = o->platform;
 		po.nplatforms = o->platform ? 1 : 0;
-		rc = hoist_pull(root, s, t->ref, &po, &ps, err);
+		rc = hoist_pull_image(root, s, t->ref, &po, &ps, err);
 		if (!rc)
 			hoist_log(HOIST_LOG_INFO,
 				  "pulled %s: %llu blobs, %llu already "
@@ -328,7 +328,7 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
 	}
 	mount = mount_source(src, t);
 	ro.mount_from = mount;
-	rc = hoist_push(s, root, t->ref, o->by_digest, &ro, &st, err);
+	rc = hoist_registry_push(s, root, t->ref, o->by_digest, &ro, &st, err);
 	log_pushed(rc, t, &st);
 	free(mount);
 	return rc;

@@ -40,14 +40,15 @@ void hoist_log(enum hoist_log_level level, const char *fmt, ...)
 static hoist_progress_fn progress_fn;
 static void *progress_ctx;
 
-void hoist_progress_set(hoist_progress_fn fn, void *ctx)
+void hoist_log_set_progress(hoist_progress_fn fn, void *ctx)
 {
 	progress_fn = fn;
 	progress_ctx = ctx;
 }
 
-void hoist_progress(const char *id, const char *action, unsigned long long cur,
-		    unsigned long long total, int done)
+void hoist_log_progress(const char *id, const char *action,
+			unsigned long long cur, unsigned long long total,
+			int done)
 {
 	struct hoist_progress p = {id, action, cur, total, done};
 

@@ -34,9 +34,10 @@ struct hoist_progress {
 
 typedef void (*hoist_progress_fn)(const struct hoist_progress *p, void *ctx);
 
-void hoist_progress_set(hoist_progress_fn fn, void *ctx);
-void hoist_progress(const char *id, const char *action, unsigned long long cur,
-		    unsigned long long total, int done);
+void hoist_log_set_progress(hoist_progress_fn fn, void *ctx);
+void hoist_log_progress(const char *id, const char *action,
+			unsigned long long cur, unsigned long long total,
+			int done);
 
 /*
  * Steps: BuildKit's vertexes ("exporting to image"), numbered from 1 in
@@ -45,7 +46,7 @@ void hoist_progress(const char *id, const char *action, unsigned long long cur,
  * result was reused; error: why it failed, or NULL). A status
  * ("exporting layers", "naming to NAME") belongs to the top step:
  * hoist_status_begin opens it, hoist_status_end closes the latest open
- * one. INFO messages and hoist_progress() transfers belong to the top step
+ * one. INFO messages and hoist_log_progress() transfers belong to the top step
  * too (step 0 when none is open). Ending with nothing open does nothing.
  */
 enum hoist_step_kind {

@@ -1,5 +1,5 @@
 /*
- * test-pull.c: hoist_pull against real servers on 127.0.0.1.
+ * test-pull.c: hoist_pull_image against real servers on 127.0.0.1.
  *
  * The group setup starts, from scratch configs in a temporary directory:
  *  - R: a plain docker-registry with filesystem storage (so a test can
@@ -14,7 +14,7 @@
  *    GETs that misbehave on purpose (Range ignored or answered wrongly,
  *    503, too many bytes, a redirect loop).
  * A three-platform image is built in a source store with the image model
- * and pushed with hoist_push; every pull goes into a fresh store.
+ * and pushed with hoist_registry_push; every pull goes into a fresh store.
  * Without docker-registry (or openssl, htpasswd, python3) the tests skip,
  * except under CI=true, where they fail. The blob-download decisions
  * themselves are tested without any network in test-download.c.
@@ -267,7 +267,7 @@ static int push_to(const char *addr, const char *repo, const json_t *root,
 	int rc;
 
 	reg_opts(&o);
-	rc = hoist_push(E.src, root, ref, 0, &o, &st, err);
+	rc = hoist_registry_push(E.src, root, ref, 0, &o, &st, err);
 	free(ref);
 	return rc;
 }
@@ -455,7 +455,7 @@ static int do_pull(json_t **root, struct hoist_store *s, const char *addr,
 		   struct hoist_pull_stats *st, struct hoist_err *err)
 {
 	char *ref = hoist_xasprintf("%s/%s", addr, repo);
-	int rc = hoist_pull(root, s, ref, o, st, err);
+	int rc = hoist_pull_image(root, s, ref, o, st, err);
 
 	free(ref);
 	return rc;

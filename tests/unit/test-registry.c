@@ -1,8 +1,8 @@
 /*
- * test-registry.c: hoist_push (registry.h) against a real docker-registry
- * on 127.0.0.1 (plain http, loopback). What the registry holds afterwards
- * is read back with plain requests: the manifest under its tag with the
- * exact bytes of the store and the digest hoist reported, every blob with
+ * test-registry.c: hoist_registry_push (registry.h) against a real
+ * docker-registry on 127.0.0.1 (plain http, loopback). What the registry holds
+ * afterwards is read back with plain requests: the manifest under its tag with
+ * the exact bytes of the store and the digest hoist reported, every blob with
  * its size; a push by digest leaves no tag; a second push and a push with
  * mount_from send no blob bytes; a bad reference or an image that is not
  * whole in the store fails before the tag exists. Without docker-registry
@@ -53,7 +53,7 @@ static int push(const json_t *root, const char *repo, int by_digest,
 
 	reg_opts(&o);
 	o.mount_from = mount_from;
-	rc = hoist_push(E.s, root, ref, by_digest, &o, st, err);
+	rc = hoist_registry_push(E.s, root, ref, by_digest, &o, st, err);
 	free(ref);
 	return rc;
 }
@@ -253,8 +253,9 @@ static void test_push_bad_ref(void **state)
 	(void)state;
 	reg_opts(&o);
 	/* no network needed: refused before any connection */
-	assert_int_equal(hoist_push(E.s, E.image, "127.0.0.1:1/UPPER:v1", 0, &o,
-				    &st, &err),
+	assert_int_equal(hoist_registry_push(E.s, E.image,
+					     "127.0.0.1:1/UPPER:v1", 0, &o, &st,
+					     &err),
 			 HOIST_EINVAL);
 	assert_int_equal(err.code, HOIST_EINVAL);
 	assert_null(strchr(err.msg, '\n'));
