@@ -162,46 +162,17 @@ static int start_proxy(const char *name, char *addr, size_t alen,
 
 /* ---- building and pushing the image ---- */
 
-static void fill(unsigned char *p, size_t n, uint32_t seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		p[i] = (unsigned char)x;
-	}
-}
-
-static void put_random(struct hoist_store *s, size_t n, uint32_t seed,
-		       struct hoist_digest *d)
-{
-	unsigned char *buf = hoist_xmalloc(n);
-	struct hoist_err err;
-
-	fill(buf, n, seed);
-	if (hoist_store_put(s, buf, n, d, &err))
-		fail_msg("store put: %s", err.msg);
-	free(buf);
-}
-
 /* One platform's manifest (a shared layer and its own), its descriptor. */
 static json_t *make_manifest(struct hoist_store *s, const char *platform,
 			     size_t own, uint32_t seed, uint64_t *total)
 {
 	struct hoist_image_layer l[2];
-	struct hoist_image_runconfig rc;
-	struct hoist_platform p;
-	struct hoist_digest shared, mine, cd, md;
-	struct hoist_err err;
-	char *cfg, *man;
-	size_t clen, mlen;
-	json_t *cdesc, *desc;
+	struct hoist_digest shared, mine;
+	size_t clen;
+	json_t *desc;
 
-	assert_int_equal(hoist_platform_parse(&p, platform, &err), 0);
-	put_random(s, SHARED_LAYER, 7, &shared);
-	put_random(s, own, seed, &mine);
+	tl_put_random(s, SHARED_LAYER, 7, &shared);
+	tl_put_random(s, own, seed, &mine);
 	memset(l, 0, sizeof(l));
 	l[0].digest = shared.str;
 	l[0].diff_id = shared.str;
@@ -211,21 +182,8 @@ static json_t *make_manifest(struct hoist_store *s, const char *platform,
 	l[1].diff_id = mine.str;
 	l[1].size = own;
 	l[1].compression = HOIST_COMP_GZIP;
-	memset(&rc, 0, sizeof(rc));
-	assert_int_equal(
-		hoist_image_config(&cfg, &clen, &p, &rc, l, 2, 0, &err), 0);
-	assert_int_equal(hoist_store_put(s, cfg, clen, &cd, &err), 0);
-	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
-	assert_int_equal(
-		hoist_image_manifest(&man, &mlen, cdesc, l, 2, NULL, 1, &err),
-		0);
-	assert_int_equal(hoist_store_put(s, man, mlen, &md, &err), 0);
-	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
-	hoist_image_desc_set_platform(desc, &p);
+	desc = tl_image_of_layers(s, platform, l, 2, &clen);
 	*total += clen + own;
-	free(cfg);
-	free(man);
-	json_decref(cdesc);
 	return desc;
 }
 
@@ -799,7 +757,7 @@ static void test_pull_corrupt(void **state)
 			       E.dir, hoist_digest_hex(layer),
 			       hoist_digest_hex(layer));
 	junk = hoist_xmalloc(30000);
-	fill(junk, 30000, 4242); /* same size, other bytes */
+	tl_fill_random(junk, 30000, 4242); /* same size, other bytes */
 	assert_int_equal(hoist_fs_write_atomic(path, junk, 30000, 0644, &err),
 			 0);
 	free(junk);

@@ -372,7 +372,33 @@ pid_t tl_registry_start(const char *dir, const char *name,
 
 /* ---- images ---- */
 
-json_t *tl_image_of(struct hoist_store *s, const struct hoist_image_layer *l)
+void tl_fill_random(unsigned char *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+}
+
+void tl_put_random(struct hoist_store *s, size_t n, uint32_t seed,
+		   struct hoist_digest *d)
+{
+	unsigned char *buf = hoist_xmalloc(n ? n : 1);
+	struct hoist_err err;
+
+	tl_fill_random(buf, n, seed);
+	if (hoist_store_put(s, buf, n, d, &err))
+		fail_msg("store put: %s", err.msg);
+	free(buf);
+}
+
+json_t *tl_image_of_layers(struct hoist_store *s, const char *platform,
+			   const struct hoist_image_layer *l, size_t n,
+			   size_t *config_len)
 {
 	struct hoist_image_runconfig rc;
 	struct hoist_platform p;
@@ -382,41 +408,37 @@ json_t *tl_image_of(struct hoist_store *s, const struct hoist_image_layer *l)
 	size_t clen, mlen;
 	json_t *cdesc, *desc;
 
-	assert_int_equal(hoist_platform_parse(&p, "linux/amd64", &err), 0);
+	assert_int_equal(hoist_platform_parse(&p, platform, &err), 0);
 	memset(&rc, 0, sizeof(rc));
 	assert_int_equal(
-		hoist_image_config(&cfg, &clen, &p, &rc, l, 1, 0, &err), 0);
+		hoist_image_config(&cfg, &clen, &p, &rc, l, n, 0, &err), 0);
 	assert_int_equal(hoist_store_put(s, cfg, clen, &cd, &err), 0);
 	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, clen);
 	assert_int_equal(
-		hoist_image_manifest(&man, &mlen, cdesc, l, 1, NULL, 1, &err),
+		hoist_image_manifest(&man, &mlen, cdesc, l, n, NULL, 1, &err),
 		0);
 	assert_int_equal(hoist_store_put(s, man, mlen, &md, &err), 0);
 	desc = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
 	hoist_image_desc_set_platform(desc, &p);
+	if (config_len)
+		*config_len = clen;
 	free(cfg);
 	free(man);
 	json_decref(cdesc);
 	return desc;
 }
 
+json_t *tl_image_of(struct hoist_store *s, const struct hoist_image_layer *l)
+{
+	return tl_image_of_layers(s, "linux/amd64", l, 1, NULL);
+}
+
 json_t *tl_small_image(struct hoist_store *s, size_t n, uint32_t seed)
 {
-	unsigned char *buf = hoist_xmalloc(n ? n : 1);
-	uint32_t x = seed * 2654435761u + 1;
 	struct hoist_image_layer l;
 	struct hoist_digest ld;
-	struct hoist_err err;
 
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-	if (hoist_store_put(s, buf, n, &ld, &err))
-		fail_msg("store put: %s", err.msg);
-	free(buf);
+	tl_put_random(s, n, seed, &ld);
 	memset(&l, 0, sizeof(l));
 	l.digest = ld.str;
 	l.diff_id = ld.str;

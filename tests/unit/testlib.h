@@ -164,15 +164,30 @@ void tl_isolate_env(const char *dir);
 
 struct hoist_store;
 struct hoist_image_layer;
+struct hoist_digest;
 
 /* The store DIR/NAME, opened (created if need be). Asserts. */
 struct hoist_store *tl_store_open(const char *dir, const char *name);
 
+/* n pseudo-random bytes from seed (xorshift; the same seed gives the
+ * same bytes). */
+void tl_fill_random(unsigned char *p, size_t n, uint32_t seed);
+
+/* tl_fill_random's n bytes, put into s as a blob; *d its digest. Asserts. */
+void tl_put_random(struct hoist_store *s, size_t n, uint32_t seed,
+		   struct hoist_digest *d);
+
 /*
- * A linux/amd64 OCI image of the one layer l (which need not be in s):
+ * An OCI image for platform of the n layers l (which need not be in s):
  * its config and manifest are put into s. Returns the manifest's
- * descriptor (caller json_decref's it). Asserts.
+ * descriptor with the platform (caller json_decref's it); *config_len,
+ * if not NULL, is the config's size. Asserts.
  */
+json_t *tl_image_of_layers(struct hoist_store *s, const char *platform,
+			   const struct hoist_image_layer *l, size_t n,
+			   size_t *config_len);
+
+/* tl_image_of_layers for linux/amd64 and the one layer l. */
 json_t *tl_image_of(struct hoist_store *s, const struct hoist_image_layer *l);
 
 /*
