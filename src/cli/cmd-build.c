@@ -745,6 +745,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		dfo.nbuild_args = build_args.n;
 		dfo.epoch = epoch;
 		dfo.ro = &ro;
+		dfo.cache = cache;
 		if (hoist_dfbuild_run(&bases, plats, nplats, store, &dfo, &err))
 			goto fail;
 	}

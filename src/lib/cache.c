@@ -122,6 +122,7 @@ struct scan {
 	struct hoist_sha256 sha;
 	struct hoist_cache_scan *out;
 	struct hoist_buf rel; /* path relative to the root */
+	int content;          /* hash what a layer takes, file bytes too */
 };
 
 static void put_u64(struct hoist_sha256 *h, uint64_t v)
@@ -178,7 +179,45 @@ static void ts_max(struct timespec *m, const struct timespec *t)
 		*m = *t;
 }
 
-/* Hash one entry's record. fd is the entry itself (the root) or -1. */
+/* Hash the bytes of the regular file name in dirfd (its size) into sc. */
+static int scan_bytes(struct scan *sc, int dirfd, const char *name,
+		      uint64_t size, struct hoist_err *err)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1], buf[65536];
+	struct hoist_sha256 h;
+	uint64_t left = size;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return hoist_err_sys(err, errno, "open '%s'", sc->rel.data);
+	hoist_sha256_init(&h);
+	while (left) {
+		ssize_t got =
+			read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (got <= 0) {
+			rc = hoist_err_sys(err, got < 0 ? errno : EIO,
+					   "read '%s' (changed while reading?)",
+					   sc->rel.data);
+			break;
+		}
+		hoist_sha256_update(&h, buf, (size_t)got);
+		left -= (uint64_t)got;
+	}
+	close(fd);
+	if (rc) {
+		hoist_sha256_release(&h);
+		return rc;
+	}
+	hoist_sha256_final_hex(&h, hex);
+	put_bytes(&sc->sha, hex, strlen(hex));
+	return 0;
+}
+
+/*
+ * Hash one entry's record. fd is the entry itself (the root) or -1. The
+ * content walk leaves out what says where a file is (inode, device, link
+ * count, ctime, owner) and adds its bytes.
+ */
 static int scan_record(struct scan *sc, int fd, int dirfd, const char *name,
 		       const struct stat *st, struct hoist_err *err)
 {
@@ -196,6 +235,19 @@ static int scan_record(struct scan *sc, int fd, int dirfd, const char *name,
 		goto out;
 	put_bytes(&sc->sha, sc->rel.data, sc->rel.len);
 	put_u64(&sc->sha, st->st_mode);
+	if (sc->content) {
+		put_u64(&sc->sha, (uint64_t)st->st_size);
+		put_u64(&sc->sha, (uint64_t)st->st_mtim.tv_sec);
+		put_u64(&sc->sha, (uint64_t)st->st_mtim.tv_nsec);
+		put_u64(&sc->sha, st->st_rdev);
+		put_bytes(&sc->sha, xhex, strlen(xhex));
+		put_bytes(&sc->sha, target ? target : "", tlen);
+		if (S_ISREG(st->st_mode) &&
+		    (rc = scan_bytes(sc, dirfd, name, (uint64_t)st->st_size,
+				     err)))
+			goto out;
+		goto times;
+	}
 	put_u64(&sc->sha, st->st_uid);
 	put_u64(&sc->sha, st->st_gid);
 	put_u64(&sc->sha, (uint64_t)st->st_size);
@@ -209,6 +261,7 @@ static int scan_record(struct scan *sc, int fd, int dirfd, const char *name,
 	put_u64(&sc->sha, st->st_rdev);
 	put_bytes(&sc->sha, xhex, strlen(xhex));
 	put_bytes(&sc->sha, target ? target : "", tlen);
+times:
 	sc->out->entries++;
 	ts_max(&sc->out->newest, &st->st_mtim);
 	ts_max(&sc->out->newest, &st->st_ctim);
@@ -271,28 +324,49 @@ static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
 	return rc;
 }
 
-int hoist_cache_scan_tree(struct hoist_cache_scan *out, const char *dir,
-			  struct hoist_err *err)
+/*
+ * Walk path (a directory, or any other file: one record) into out; with
+ * content, the content digest instead of the stat digest.
+ */
+static int scan_path(struct hoist_cache_scan *out, const char *path,
+		     int content, struct hoist_err *err)
 {
 	char hex[HOIST_SHA256_HEXLEN + 1];
 	struct scan sc;
 	struct stat st;
-	int fd, rc;
+	int fd = -1, rc;
 
 	memset(out, 0, sizeof(*out));
 	out->newest_coarse = INT64_MIN;
 	memset(&sc, 0, sizeof(sc));
 	sc.out = out;
+	sc.content = content;
 	hoist_buf_init(&sc.rel, HOIST_BUF_UNLIMITED);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = hoist_err_sys(err, errno, "open '%s'", dir);
-		goto out_buf;
-	}
 	hoist_sha256_init(&sc.sha);
-	put_bytes(&sc.sha, "hoist-stat-index", 16);
-	if (fstat(fd, &st) < 0) {
-		rc = hoist_err_sys(err, errno, "stat '%s'", dir);
+	put_bytes(&sc.sha, content ? "hoist-content" : "hoist-stat-index",
+		  content ? 13 : 16);
+	if (lstat(path, &st) < 0) {
+		rc = hoist_err_sys(err, errno, "stat '%s'", path);
+	} else if (!S_ISDIR(st.st_mode)) {
+		/* a file at the root: one record, read through its parent */
+		const char *slash = strrchr(path, '/');
+		char *parent =
+			slash ? hoist_xstrndup(path, (size_t)(slash - path))
+			      : hoist_xstrdup(".");
+		int pfd = open(*parent ? parent : "/",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0) {
+			rc = hoist_err_sys(err, errno, "open '%s'", parent);
+		} else {
+			rc = scan_record(&sc, -1, pfd, slash ? slash + 1 : path,
+					 &st, err);
+			close(pfd);
+		}
+		free(parent);
+	} else if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = hoist_err_sys(err, errno, "open '%s'", path);
+	} else if (fstat(fd, &st) < 0) {
+		rc = hoist_err_sys(err, errno, "stat '%s'", path);
 		close(fd);
 	} else if (!(rc = scan_record(&sc, fd, -1, NULL, &st, err))) {
 		rc = scan_dir(&sc, fd, err);
@@ -306,9 +380,14 @@ int hoist_cache_scan_tree(struct hoist_cache_scan *out, const char *dir,
 		hoist_sha256_final_hex(&sc.sha, hex);
 		hoist_digest_from_sha256_hex(&out->stat, hex);
 	}
-out_buf:
 	hoist_buf_release(&sc.rel);
 	return rc;
+}
+
+int hoist_cache_scan_tree(struct hoist_cache_scan *out, const char *dir,
+			  struct hoist_err *err)
+{
+	return scan_path(out, dir, 0, err);
 }
 
 int hoist_cache_scan_racy(const struct hoist_cache_scan *scan,
@@ -373,6 +452,19 @@ static int save(const char *path, const json_t *j, struct hoist_err *err)
 	return rc;
 }
 
+/* save under the cache lock (a whole record replaced). */
+static int save_locked(const struct hoist_cache *c, const char *path,
+		       const json_t *j, struct hoist_err *err)
+{
+	int lock = cache_lock(c, err), rc;
+
+	if (lock < 0)
+		return lock;
+	rc = save(path, j, err);
+	close(lock);
+	return rc;
+}
+
 static uint64_t u64_of(const json_t *j, const char *key)
 {
 	json_int_t v = json_integer_value(json_object_get(j, key));
@@ -416,44 +508,57 @@ static int start_of(const json_t *j, struct timespec *ts)
 	return 0;
 }
 
+/*
+ * The layer j records (diffID, tarSize and the blob for opts' compression
+ * and level, present in the store with its size) into out: 1, else 0.
+ */
+static int layer_of_record(const struct hoist_cache *c, const json_t *j,
+			   const struct hoist_layer_opts *opts,
+			   struct hoist_layer *out)
+{
+	const char *mt = hoist_image_layer_mt(opts->compression, 1), *s;
+	json_t *b;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	s = hoist_json_str(j, "diffID");
+	if (!s || hoist_digest_parse(&out->diff_id, s, NULL) < 0)
+		return 0;
+	json_array_foreach(json_object_get(j, "blobs"), i, b)
+	{
+		if (!blob_matches(b, mt, opts->level))
+			continue;
+		if (!blob_ok(c, b, &out->digest, &out->size))
+			return 0;
+		/* Uncompressed, the blob is the tar. */
+		if (opts->compression == HOIST_COMP_NONE &&
+		    strcmp(out->digest.str, out->diff_id.str) != 0)
+			return 0;
+		out->tar_size = u64_of(j, "tarSize");
+		out->compression = opts->compression;
+		return 1;
+	}
+	return 0;
+}
+
 /* The cached layer for scan, or 0. */
 static int layer_lookup(const struct hoist_cache *c, const char *path,
 			const struct hoist_cache_scan *scan,
 			const struct hoist_layer_opts *opts,
 			struct hoist_layer *out)
 {
-	const char *mt = hoist_image_layer_mt(opts->compression, 1), *s;
 	struct timespec start;
-	json_t *j = load(path), *b;
-	size_t i;
+	json_t *j = load(path);
+	const char *s;
 	int hit = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!j)
 		return 0;
 	s = hoist_json_str(j, "stat");
-	if (!s || strcmp(s, scan->stat.str) != 0 || start_of(j, &start) ||
-	    hoist_cache_scan_racy(scan, &start))
-		goto out;
-	s = hoist_json_str(j, "diffID");
-	if (!s || hoist_digest_parse(&out->diff_id, s, NULL) < 0)
-		goto out;
-	json_array_foreach(json_object_get(j, "blobs"), i, b)
-	{
-		if (!blob_matches(b, mt, opts->level))
-			continue;
-		if (!blob_ok(c, b, &out->digest, &out->size))
-			break;
-		/* Uncompressed, the blob is the tar. */
-		if (opts->compression == HOIST_COMP_NONE &&
-		    strcmp(out->digest.str, out->diff_id.str) != 0)
-			break;
-		out->tar_size = u64_of(j, "tarSize");
-		out->compression = opts->compression;
-		hit = 1;
-		break;
-	}
-out:
+	if (s && strcmp(s, scan->stat.str) == 0 && !start_of(j, &start) &&
+	    !hoist_cache_scan_racy(scan, &start))
+		hit = layer_of_record(c, j, opts, out);
 	json_decref(j);
 	if (!hit)
 		memset(out, 0, sizeof(*out));
@@ -563,6 +668,129 @@ out:
 	return rc;
 }
 
+/* --- content digests --- */
+
+int hoist_cache_content_digest(struct hoist_digest *out, int *read,
+			       struct hoist_cache *c, const char *path,
+			       struct hoist_err *err)
+{
+	struct hoist_cache_scan scan, content;
+	struct timespec start = {0, 0};
+	struct hoist_err cerr;
+	char *real = NULL, *file = NULL;
+	const char *s;
+	json_t *j = NULL;
+	int lock = -1, rc;
+
+	*read = 0;
+	hoist_err_clear(&cerr);
+	if (!c || !(real = realpath(path, NULL)) ||
+	    fs_clock(c, &start, &cerr) ||
+	    hoist_cache_scan_tree(&scan, real, &cerr))
+		goto walk;
+	file = entry_path(c, "content", (const char *const *)&real, 1);
+	j = load(file);
+	s = j ? hoist_json_str(j, "stat") : NULL;
+	if (s && strcmp(s, scan.stat.str) == 0 && !start_of(j, &start) &&
+	    !hoist_cache_scan_racy(&scan, &start) &&
+	    (s = hoist_json_str(j, "content")) &&
+	    hoist_digest_parse(out, s, NULL) == 0) {
+		rc = 0;
+		goto out;
+	}
+walk:
+	*read = 1;
+	rc = scan_path(&content, real ? real : path, 1, err);
+	if (rc || !file)
+		goto out;
+	json_decref(j);
+	j = json_pack("{s:i, s:s, s:[I,I], s:s, s:s}", "version", CACHE_VERSION,
+		      "tree", real, "start", (json_int_t)start.tv_sec,
+		      (json_int_t)start.tv_nsec, "stat", scan.stat.str,
+		      "content", content.stat.str);
+	if ((lock = cache_lock(c, &cerr)) < 0 ||
+	    (hoist_cache_scan_racy(&scan, &start) ? (unlink(file), 0)
+						  : save(file, j, &cerr)))
+		hoist_log(HOIST_LOG_WARN, "build cache: %s",
+			  hoist_err_msg(&cerr));
+	*out = content.stat;
+out:
+	if (lock >= 0)
+		close(lock);
+	json_decref(j);
+	free(real);
+	free(file);
+	return rc;
+}
+
+/* --- build steps --- */
+
+static char *step_path(const struct hoist_cache *c,
+		       const struct hoist_digest *key)
+{
+	const char *part = key->str;
+
+	return entry_path(c, "step", &part, 1);
+}
+
+int hoist_cache_step_get(struct hoist_cache *c, const struct hoist_digest *key,
+			 const struct hoist_layer_opts *opts, int *empty,
+			 struct hoist_layer *out)
+{
+	char *path;
+	json_t *j;
+	const char *k;
+	int hit = 0;
+
+	*empty = 0;
+	memset(out, 0, sizeof(*out));
+	if (!c)
+		return 0;
+	path = step_path(c, key);
+	j = load(path);
+	k = j ? hoist_json_str(j, "key") : NULL;
+	if (k && strcmp(k, key->str) == 0) {
+		if (json_is_true(json_object_get(j, "empty")))
+			hit = *empty = 1;
+		else
+			hit = layer_of_record(c, j, opts, out);
+	}
+	json_decref(j);
+	free(path);
+	return hit;
+}
+
+int hoist_cache_step_put(struct hoist_cache *c, const struct hoist_digest *key,
+			 const struct hoist_layer_opts *opts, int empty,
+			 const struct hoist_layer *l, struct hoist_err *err)
+{
+	char *path;
+	json_t *j;
+	int rc;
+
+	if (!c)
+		return 0;
+	path = step_path(c, key);
+	j = json_pack("{s:i, s:s, s:b}", "version", CACHE_VERSION, "key",
+		      key->str, "empty", empty);
+	if (!empty) {
+		json_object_set_new(j, "diffID", json_string(l->diff_id.str));
+		json_object_set_new(j, "tarSize",
+				    json_integer((json_int_t)l->tar_size));
+		json_object_set_new(
+			j, "blobs",
+			json_pack("[o]",
+				  blob_record(hoist_image_layer_mt(
+						      opts->compression, 1),
+					      opts->level, &l->digest,
+					      l->size)));
+	}
+	rc = save_locked(c, path, j, err);
+	json_decref(j);
+	free(path);
+	return rc;
+}
+
 /* --- recompressed base layers --- */
 
 static char *recomp_path(const struct hoist_cache *c, const char *from,
@@ -607,19 +835,16 @@ int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 {
 	char *path;
 	json_t *j;
-	int lock, rc;
+	int rc;
 
 	if (!c)
 		return 0;
-	if ((lock = cache_lock(c, err)) < 0)
-		return lock;
 	path = recomp_path(c, from, compression, level);
 	j = blob_record(hoist_image_layer_mt(compression, 1), level, digest,
 			size);
 	json_object_set_new(j, "version", json_integer(CACHE_VERSION));
 	json_object_set_new(j, "from", json_string(from));
-	rc = save(path, j, err);
-	close(lock);
+	rc = save_locked(c, path, j, err);
 	json_decref(j);
 	free(path);
 	return rc;
@@ -645,7 +870,14 @@ static int prune_one(struct hoist_cache *c, int dfd, const char *name,
 
 	if (j && has_prefix(name, "recomp-") && blob_ok(c, j, &d, &size))
 		goto out;
-	if (j && has_prefix(name, "layer-")) {
+	/* a content digest lives as long as its tree, an empty step always */
+	if (j && has_prefix(name, "content-") && hoist_json_str(j, "tree") &&
+	    hoist_fs_exists(hoist_json_str(j, "tree")))
+		goto out;
+	if (j && has_prefix(name, "step-") &&
+	    json_is_true(json_object_get(j, "empty")))
+		goto out;
+	if (j && (has_prefix(name, "layer-") || has_prefix(name, "step-"))) {
 		kept = json_array();
 		n = json_array_size(json_object_get(j, "blobs"));
 		json_array_foreach(json_object_get(j, "blobs"), i, b)
@@ -700,7 +932,9 @@ int hoist_cache_prune(struct hoist_cache *c, int all,
 			continue;
 		}
 		if (!has_prefix(e->d_name, "layer-") &&
-		    !has_prefix(e->d_name, "recomp-"))
+		    !has_prefix(e->d_name, "recomp-") &&
+		    !has_prefix(e->d_name, "content-") &&
+		    !has_prefix(e->d_name, "step-"))
 			continue;
 		if (all) {
 			if (unlinkat(dirfd(d), e->d_name, 0) == 0)

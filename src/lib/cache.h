@@ -65,8 +65,9 @@ struct hoist_cache_scan {
 };
 
 /*
- * Walk dir (sorted, as the tar writer does) and fill out. Reads no file
- * content. Errors name the path ("stat 'etc/x': ...").
+ * Walk dir (sorted, as the tar writer does) and fill out; dir may also be
+ * a single file (one record). Reads no file content. Errors name the path
+ * ("stat 'etc/x': ...").
  */
 int hoist_cache_scan_tree(struct hoist_cache_scan *out, const char *dir,
 			  struct hoist_err *err);
@@ -103,14 +104,49 @@ int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 			   const struct hoist_digest *digest, uint64_t size,
 			   struct hoist_err *err);
 
+/*
+ * Content digests, through the stat index. The content digest of path (a
+ * directory tree, or one file) is a SHA-256 over what a layer takes from
+ * it, in walk order: each entry's relative path, mode, size, mtime, device
+ * numbers, xattrs, link target and, for a regular file, the SHA-256 of its
+ * bytes; not its inode, device, link count, ctime or owner, so a copy with
+ * the same content and times has the same digest. path is scanned (stat
+ * only) and ROOT/cache/content-<key>.json (key: its real path) maps its
+ * stat digest to its content digest: when it matches (and is not racy),
+ * *out is the recorded digest and no file is opened (*read 0); otherwise
+ * every file is read (*read 1) and the new mapping recorded. c NULL:
+ * always read, nothing recorded. Errors name the path; cache trouble is
+ * only logged.
+ */
+int hoist_cache_content_digest(struct hoist_digest *out, int *read,
+			       struct hoist_cache *c, const char *path,
+			       struct hoist_err *err);
+
+/*
+ * Build steps (a Dockerfile instruction's result): ROOT/cache/step-<key>
+ * .json records, for a step key the caller computed, that the step
+ * changed nothing (*empty 1) or made layer l (its diff_id, tar size and
+ * the blob for opts' compression and level). _get returns 1 on a hit
+ * (for a layer: only if the store holds its blob with the recorded size),
+ * else 0; c NULL is a miss. _put records (0, or an error that callers
+ * may ignore; c NULL records nothing).
+ */
+int hoist_cache_step_get(struct hoist_cache *c, const struct hoist_digest *key,
+			 const struct hoist_layer_opts *opts, int *empty,
+			 struct hoist_layer *out);
+int hoist_cache_step_put(struct hoist_cache *c, const struct hoist_digest *key,
+			 const struct hoist_layer_opts *opts, int empty,
+			 const struct hoist_layer *l, struct hoist_err *err);
+
 struct hoist_cache_prune_stats {
 	uint64_t entries_removed; /* index files removed */
 	uint64_t blobs_dropped;   /* blob records dropped from kept files */
 };
 /*
  * Remove cache entries whose blobs are gone from the store (a layer index
- * keeps its other blobs), damaged index files and temporaries older than
- * an hour; with all, remove every entry. Holds the cache lock.
+ * keeps its other blobs), content digests of trees that are gone, damaged
+ * index files and temporaries older than an hour; with all, remove every
+ * entry. Holds the cache lock.
  */
 int hoist_cache_prune(struct hoist_cache *c, int all,
 		      struct hoist_cache_prune_stats *stats,

@@ -535,24 +535,8 @@ static int source_root(struct cp *c, const char **root,
 	if (step->from_stage >= 0) {
 		from = &b->stages[step->from_stage];
 	} else if (step->from_image) {
-		size_t i;
-		for (i = 0; i < b->nimages; i++)
-			if (!strcmp(b->image_names[i], step->from_image))
-				break;
-		if (i == b->nimages) {
-			b->images = hoist_xreallocarray(b->images, i + 1,
-							sizeof(*b->images));
-			b->image_names = hoist_xreallocarray(
-				b->image_names, i + 1, sizeof(char *));
-			memset(&b->images[i], 0, sizeof(b->images[i]));
-			b->image_names[i] = hoist_xstrdup(step->from_image);
-			b->nimages++;
-			rc = hoist_dfb_read_image(b, step->from_image, &b->plat,
-						  &b->images[i], c->err);
-			if (rc)
-				return locate(c, rc);
-		}
-		from = &b->images[i];
+		if ((rc = hoist_dfb_image(b, step->from_image, &from, c->err)))
+			return locate(c, rc);
 	} else {
 		*root = b->o->context;
 		*ig = b->ignore;
@@ -920,10 +904,7 @@ int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 	finish_entries(&c);
 	if (!c.n)
 		goto out;
-	memset(&lo, 0, sizeof(lo));
-	lo.compression = HOIST_COMP_GZIP;
-	lo.level = HOIST_COMP_LEVEL_DEFAULT;
-	lo.epoch = b->o->epoch;
+	hoist_dfb_layer_opts(b, &lo);
 	rc = hoist_layer_from_fn(out, b->s, write_entries, &c,
 				 step->instr->original, &lo, err);
 	if (rc)
@@ -945,4 +926,16 @@ out:
 	free(c.tmps);
 	hoist_dockerignore_free(c.excl);
 	return rc;
+}
+
+void hoist_dfb_glob(char ***out, size_t *n, const char *root,
+		    const char *pattern)
+{
+	glob_in(out, n, root, pattern);
+}
+
+int hoist_dfb_resolve(char **out, const char *root, const char *path,
+		      int follow)
+{
+	return resolve_in_root(out, root, path, follow);
 }

@@ -6,6 +6,7 @@
 #define HOIST_LIB_DFBUILD_INT_H
 
 #include "lib/dfbuild.h"
+#include "lib/digest.h"
 #include "lib/dfplan.h"
 #include "lib/dockerignore.h"
 #include "lib/layer.h"
@@ -16,6 +17,8 @@ struct hoist_dfb_stage {
 	json_t *layers; /* the manifest's layer descriptors */
 	char *rootfs;   /* its filesystem, unpacked, or NULL until needed */
 	int built;
+	struct hoist_digest chain; /* where its filesystem comes from
+				    * (dfbuild-cache.c) */
 };
 
 struct hoist_dfb {
@@ -30,7 +33,13 @@ struct hoist_dfb {
 	char **image_names;
 	size_t nimages;
 	int64_t created;
+	struct hoist_digest ignore_digest; /* of the .dockerignore read */
 };
+
+/* The image name (COPY --from=NAME), read once per build: *out points
+ * into b->images. */
+int hoist_dfb_image(struct hoist_dfb *b, const char *name,
+		    struct hoist_dfb_stage **out, struct hoist_err *err);
 
 /* Unpack st's layers into a scratch directory, once. */
 int hoist_dfb_rootfs(struct hoist_dfb *b, struct hoist_dfb_stage *st,
@@ -50,5 +59,38 @@ int hoist_dfb_read_image(struct hoist_dfb *b, const char *ref,
 int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 		   const struct hoist_dfstep *step, struct hoist_layer *out,
 		   int *empty, struct hoist_err *err);
+
+/* The layer options of every step's layer (gzip, default level). */
+void hoist_dfb_layer_opts(const struct hoist_dfb *b,
+			  struct hoist_layer_opts *lo);
+
+/* Paths as COPY resolves them (dfbuild-copy.c): pattern expanded in
+ * root as Go's filepath.Glob (sorted), and path resolved inside root,
+ * symlinks followed as the unpacker does (-1 on a loop). */
+void hoist_dfb_glob(char ***out, size_t *n, const char *root,
+		    const char *pattern);
+int hoist_dfb_resolve(char **out, const char *root, const char *path,
+		      int follow);
+
+/*
+ * The per-instruction cache (dfbuild-cache.c). A stage's chain starts
+ * from kind ("scratch", "image") and what (a manifest digest), or is
+ * copied from the stage it is built on; each step moves it on with its
+ * result (empty, else layer l).
+ */
+void hoist_dfb_chain_start(struct hoist_digest *chain, const char *kind,
+			   const char *what);
+void hoist_dfb_chain_next(struct hoist_digest *chain, int empty,
+			  const struct hoist_layer *l);
+/*
+ * The key of step in stage st: *keyed 1 and *key filled, or *keyed 0
+ * when the step cannot be cached (a URL source, sources that cannot be
+ * read: the step itself reports those). Reads context files only when
+ * their stat index changed. Returns 0 (nothing fails here).
+ */
+int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
+		       const struct hoist_dfstep *step,
+		       struct hoist_digest *key, int *keyed,
+		       struct hoist_err *err);
 
 #endif

@@ -19,6 +19,7 @@
 #include "lib/unpack.h"
 #include "util/buf.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -252,6 +253,8 @@ int hoist_dfb_read_image(struct hoist_dfb *b, const char *ref,
 	}
 	st->config = json_deep_copy(ms[k].config);
 	st->layers = json_deep_copy(json_object_get(ms[k].manifest, "layers"));
+	hoist_dfb_chain_start(&st->chain, "image",
+			      hoist_json_str(ms[k].desc, "digest"));
 	if (!json_is_object(st->config) || !json_is_array(st->layers)) {
 		rc = hoist_err_set(err, HOIST_EINVAL,
 				   "image '%s': no config or layers", ref);
@@ -263,6 +266,32 @@ out:
 		json_decref(bases[0]);
 	free(bases);
 	return rc;
+}
+
+int hoist_dfb_image(struct hoist_dfb *b, const char *name,
+		    struct hoist_dfb_stage **out, struct hoist_err *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < b->nimages; i++)
+		if (!strcmp(b->image_names[i], name)) {
+			*out = &b->images[i];
+			return 0;
+		}
+	b->images = hoist_xreallocarray(b->images, i + 1, sizeof(*b->images));
+	b->image_names =
+		hoist_xreallocarray(b->image_names, i + 1, sizeof(char *));
+	memset(&b->images[i], 0, sizeof(b->images[i]));
+	rc = hoist_dfb_read_image(b, name, &b->plat, &b->images[i], err);
+	if (rc) {
+		stage_release(&b->images[i]);
+		return rc;
+	}
+	b->image_names[i] = hoist_xstrdup(name);
+	b->nimages++;
+	*out = &b->images[i];
+	return 0;
 }
 
 static void history_add(json_t *hist, const char *when,
@@ -291,6 +320,74 @@ static int from_error(struct hoist_dfb *b, long idx, int code,
 		err, code, b->df, b->plan->st.stages[idx].from, 0, "%s", msg);
 }
 
+void hoist_dfb_layer_opts(const struct hoist_dfb *b,
+			  struct hoist_layer_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->compression = HOIST_COMP_GZIP;
+	lo->level = HOIST_COMP_LEVEL_DEFAULT;
+	lo->epoch = b->o->epoch;
+}
+
+/* buildx's name for instruction k of total in stage idx: "[2/4] ", or
+ * "[build 2/4] " when the Dockerfile has more than one stage. */
+static char *step_prefix(const struct hoist_dfb *b, long idx, size_t k,
+			 size_t total)
+{
+	const struct hoist_dfstage *sg = &b->plan->stages[idx];
+	char *label = NULL, *out;
+	int width = 1;
+
+	for (size_t t = total; t >= 10; t /= 10)
+		width++;
+	if (b->plan->nstages > 1)
+		label = sg->name ? hoist_xasprintf("%s ", sg->name)
+				 : hoist_xasprintf("stage-%ld ", idx);
+	out = hoist_xasprintf("[%s%*zu/%zu] ", label ? label : "", width, k,
+			      total);
+	free(label);
+	return out;
+}
+
+/*
+ * Run one filesystem step as a progress step: from the cache when its key
+ * has a record (*cached 1), else built and recorded. The stage's chain
+ * moves on either way.
+ */
+static int run_step(struct hoist_dfb *b, struct hoist_dfb_stage *st, long idx,
+		    size_t k, const struct hoist_dfstep *step,
+		    struct hoist_layer *l, int *empty, struct hoist_err *err)
+{
+	const struct hoist_dfstage *sg = &b->plan->stages[idx];
+	char *prefix = step_prefix(b, idx, k, sg->nsteps + 1);
+	struct hoist_layer_opts lo;
+	struct hoist_digest key;
+	struct hoist_err cerr;
+	int keyed = 0, cached = 0, rc = 0;
+
+	hoist_step_begin("%s%s", prefix, step->instr->original);
+	free(prefix);
+	memset(&lo, 0, sizeof(lo));
+	hoist_dfb_layer_opts(b, &lo);
+	if (b->o->cache)
+		hoist_dfb_step_key(b, st, step, &key, &keyed, err);
+	if (keyed)
+		cached = hoist_cache_step_get(b->o->cache, &key, &lo, empty, l);
+	if (!cached) {
+		rc = hoist_dfb_step(b, st, step, l, empty, err);
+		hoist_err_clear(&cerr);
+		if (!rc && keyed &&
+		    hoist_cache_step_put(b->o->cache, &key, &lo, *empty, l,
+					 &cerr))
+			hoist_log(HOIST_LOG_WARN, "build cache: %s",
+				  hoist_err_msg(&cerr));
+	}
+	if (!rc)
+		hoist_dfb_chain_next(&st->chain, *empty, l);
+	hoist_step_end(cached, rc ? hoist_err_msg(err) : NULL);
+	return rc;
+}
+
 static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 {
 	struct hoist_dfstage *sg = &b->plan->stages[idx];
@@ -309,9 +406,11 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 		const struct hoist_dfb_stage *from = &b->stages[sg->base_stage];
 		st->config = json_deep_copy(from->config);
 		st->layers = json_deep_copy(from->layers);
+		st->chain = from->chain;
 	} else if (!strcmp(sg->base, "scratch")) {
 		st->config = json_object();
 		st->layers = json_array();
+		hoist_dfb_chain_start(&st->chain, "scratch", "");
 	} else {
 		rc = hoist_dfb_read_image(b, sg->base, &plat, st, err);
 		if (rc)
@@ -331,6 +430,12 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 	rc = hoist_dfplan_walk(b->plan, idx, have_base ? &base : NULL, err);
 	if (rc)
 		goto out;
+	if (have_base) { /* read above; a step for buildx's "FROM" line */
+		char *prefix = step_prefix(b, idx, 1, sg->nsteps + 1);
+		hoist_step_begin("%sFROM %s", prefix, sg->base);
+		hoist_step_end(0, NULL);
+		free(prefix);
+	}
 	hoist_image_time(b->created, when);
 	hist = json_object_get(st->config, "history");
 	if (!json_is_array(hist)) {
@@ -361,8 +466,9 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 						   idx);
 				goto out;
 			}
-			rc = hoist_dfb_step(b, st, &sg->steps[step++], &l,
-					    &empty, err);
+			rc = run_step(b, st, idx, step + 2, &sg->steps[step],
+				      &l, &empty, err);
+			step++;
 			if (rc)
 				goto out;
 		}
@@ -384,11 +490,6 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 			}
 		}
 		history_add(hist, when, &sg->history[h]);
-		/* as buildx prints its steps: [stage 2/5] COPY a /b */
-		hoist_log(HOIST_LOG_INFO, "[%s %zu/%zu] %s%s",
-			  sg->name ? sg->name : "stage", h + 1, sg->nhistory,
-			  sg->history[h].created_by,
-			  sg->history[h].empty_layer ? "" : " (layer)");
 	}
 	json_object_set_new(st->config, "config", df_to_config(&sg->config));
 	if (sg->config.author)
@@ -452,6 +553,7 @@ out:
 
 static int read_inputs(struct hoist_dockerfile **df,
 		       struct hoist_dockerignore **ig,
+		       struct hoist_digest *igdigest,
 		       const struct hoist_dfbuild_opts *o,
 		       struct hoist_err *err)
 {
@@ -506,6 +608,11 @@ static int read_inputs(struct hoist_dockerfile **df,
 		if (!rc)
 			rc = hoist_dockerignore_parse(ig, igpath, data, len,
 						      err);
+		if (!rc) { /* a step's key covers what it leaves out */
+			char hex[HOIST_SHA256_HEXLEN + 1];
+			hoist_sha256_hex(data, len, hex);
+			hoist_digest_from_sha256_hex(igdigest, hex);
+		}
 	}
 out:
 	free(path);
@@ -529,7 +636,7 @@ int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
 	*bases = hoist_xcalloc(nplats + 1, sizeof(**bases));
 	args = hoist_xcalloc(o->nbuild_args + 1, sizeof(*args));
 	memset(&b, 0, sizeof(b));
-	rc = read_inputs(&df, &ig, o, err);
+	rc = read_inputs(&df, &ig, &b.ignore_digest, o, err);
 	if (rc)
 		goto out;
 	/* --build-arg K takes K from the environment, when it is set */

@@ -14,6 +14,15 @@
  * The target stage's manifests are returned as the base of a
  * hoist_build (build.h), so every exporter applies unchanged.
  *
+ * With a cache, each COPY/ADD/WORKDIR step is keyed by where its stage's
+ * filesystem comes from, the instruction and its sources' content
+ * (dfbuild-cache.c), and a recorded result is reused without reading a
+ * source or unpacking a stage: the step reports CACHED. A reused layer is
+ * the one a cold build writes, so the digests do not depend on the cache.
+ *
+ * Progress: a step per FROM image and per filesystem instruction, named
+ * as buildx names them ("[2/4] COPY app /app", "[build 1/3] FROM x").
+ *
  * A stage's filesystem is unpacked into a scratch directory of the store
  * (with the hostile-tar-safe unpacker) when a step needs it: to know
  * whether a destination is a directory, to read /etc/passwd and
@@ -26,6 +35,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "lib/cache.h"
 #include "lib/platform.h"
 #include "lib/registry.h"
 #include "lib/store.h"
@@ -41,6 +51,9 @@ struct hoist_dfbuild_opts {
 	size_t nbuild_args;
 	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
 	const struct hoist_registry_opts *ro;
+	/* the build cache (cache.h), or NULL (--no-cache): a step whose
+	 * key has a record is not run again */
+	struct hoist_cache *cache;
 };
 
 /*
