@@ -26,6 +26,7 @@ struct built_layer {
 	int level;
 	int64_t epoch; /* file times clamped to it, or -1 */
 	struct hoist_layer layer;
+	json_t *ann; /* its descriptor's annotations (estargz), or NULL */
 };
 
 struct recompressed {
@@ -34,6 +35,8 @@ struct recompressed {
 	int level;
 	struct hoist_digest digest;
 	uint64_t size;
+	struct hoist_estargz_result esgz; /* estargz only */
+	json_t *ann;                      /* estargz only, else NULL */
 };
 
 struct hoist_build {
@@ -82,14 +85,31 @@ void hoist_build_free(struct hoist_build *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->nlayers; i++)
+	for (size_t i = 0; i < b->nlayers; i++) {
+		json_decref(b->layers[i]->ann);
 		free(b->layers[i]);
+	}
 	free(b->layers);
 	hoist_imgwalk_manifests_free(b->base, b->nbase);
-	for (size_t i = 0; i < b->nrecomp; i++)
+	for (size_t i = 0; i < b->nrecomp; i++) {
+		json_decref(b->recomp[i]->ann);
 		free(b->recomp[i]);
+	}
 	free(b->recomp);
 	free(b);
+}
+
+/*
+ * The layer descriptor annotations of an eStargz blob, as BuildKit's
+ * estargz compressor sets them.
+ */
+static json_t *estargz_ann(const struct hoist_digest *toc, uint64_t usize)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)usize);
+	return json_pack("{s:s, s:s}", HOIST_ANN_STARGZ_TOC, toc->str,
+			 HOIST_ANN_ESTARGZ_USIZE, n);
 }
 
 /* The epoch an output's image uses, -1 for none. */
@@ -101,7 +121,7 @@ static int64_t spec_epoch(const struct hoist_build *b,
 
 static int get_layer(struct hoist_build *b, size_t dir,
 		     const struct hoist_image_spec *spec,
-		     const struct hoist_layer **out, struct hoist_err *err)
+		     const struct built_layer **out, struct hoist_err *err)
 {
 	struct hoist_layer_opts lo;
 	struct built_layer *bl;
@@ -114,7 +134,7 @@ static int get_layer(struct hoist_build *b, size_t dir,
 		bl = b->layers[i];
 		if (bl->dir == dir && bl->compression == spec->compression &&
 		    bl->level == spec->level && bl->epoch == epoch) {
-			*out = &bl->layer;
+			*out = bl;
 			return 0;
 		}
 	}
@@ -142,10 +162,13 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	bl->epoch = epoch;
 	bl->compression = spec->compression;
 	bl->level = spec->level;
+	if (spec->compression == HOIST_COMP_ESTARGZ)
+		bl->ann =
+			estargz_ann(&bl->layer.toc_digest, bl->layer.tar_size);
 	b->layers = hoist_xreallocarray(b->layers, b->nlayers + 1,
 					sizeof(*b->layers));
 	b->layers[b->nlayers++] = bl;
-	*out = &bl->layer;
+	*out = bl;
 	return 0;
 }
 
@@ -253,8 +276,9 @@ static int comp_sink(void *ctx, const void *data, size_t len,
 
 /*
  * force-compression: a base layer in another compression is decompressed
- * and compressed again (its diff_id stays; its digest changes). Cached,
- * so several outputs or platforms sharing it pay once.
+ * and compressed again (its digest changes; its diff_id stays, except
+ * that an eStargz blob gunzips to a new stream: then r->esgz has the new
+ * one). Cached, so several outputs or platforms sharing it pay once.
  */
 static int recompress(struct hoist_build *b, const char *digest,
 		      enum hoist_compression from,
@@ -279,7 +303,7 @@ static int recompress(struct hoist_build *b, const char *digest,
 		}
 	memset(&r, 0, sizeof(r));
 	if (hoist_cache_recomp_get(b->opts.cache, digest, spec->compression,
-				   spec->level, &r.digest, &r.size)) {
+				   spec->level, &r.digest, &r.size, &r.esgz)) {
 		hoist_log(HOIST_LOG_INFO, "cached base layer %.19s in %s",
 			  digest, hoist_compression_name(spec->compression));
 		goto done;
@@ -320,6 +344,8 @@ static int recompress(struct hoist_build *b, const char *digest,
 		rc = hoist_decompressor_finish(dec, err);
 	if (!rc)
 		rc = hoist_compressor_finish(comp, err);
+	if (!rc && spec->compression == HOIST_COMP_ESTARGZ)
+		(void)hoist_compressor_estargz(comp, &r.esgz);
 	if (!rc) {
 		rc = hoist_ingest_commit(in, NULL, &r.digest, &r.size, err);
 		in = NULL;
@@ -336,13 +362,17 @@ out:
 		return hoist_err_prefix(err, "recompress base layer '%s'",
 					digest);
 	if (hoist_cache_recomp_put(b->opts.cache, digest, spec->compression,
-				   spec->level, &r.digest, r.size, &cerr))
+				   spec->level, &r.digest, r.size, &r.esgz,
+				   &cerr))
 		hoist_log(HOIST_LOG_WARN, "build cache: %s",
 			  hoist_err_msg(&cerr));
 done:
 	snprintf(r.from, sizeof(r.from), "%s", digest);
 	r.compression = spec->compression;
 	r.level = spec->level;
+	if (spec->compression == HOIST_COMP_ESTARGZ)
+		r.ann = estargz_ann(&r.esgz.toc_digest,
+				    r.esgz.uncompressed_size);
 	b->recomp = hoist_xreallocarray(b->recomp, b->nrecomp + 1,
 					sizeof(*b->recomp));
 	b->recomp[b->nrecomp] = hoist_xmalloc(sizeof(r));
@@ -378,6 +408,29 @@ static int base_for(const struct hoist_build *b,
 			     name);
 }
 
+/*
+ * A base layer recompressed to eStargz gunzips to a new stream: the
+ * config inherited from the base (copied into *cfg on first use) gets its
+ * new diff_id.
+ */
+static int set_base_diff_id(json_t **cfg, const struct hoist_img_manifest *base,
+			    size_t i, const struct hoist_digest *diff_id,
+			    size_t nlayers, struct hoist_err *err)
+{
+	json_t *ids;
+
+	if (!*cfg)
+		*cfg = json_deep_copy(base->config);
+	ids = json_object_get(json_object_get(*cfg, "rootfs"), "diff_ids");
+	if (!json_is_array(ids) || json_array_size(ids) != nlayers)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "base image config lists %zu diff_ids "
+				     "for %zu layers",
+				     json_array_size(ids), nlayers);
+	json_array_set_new(ids, i, json_string(diff_id->str));
+	return 0;
+}
+
 static int build_manifest(struct hoist_build *b,
 			  const struct hoist_image_spec *spec,
 			  const struct hoist_platform *plat, json_t **desc,
@@ -388,7 +441,7 @@ static int build_manifest(struct hoist_build *b,
 	size_t nbase = 0, nnew = 0, n = 0;
 	struct hoist_image_layer *il;
 	char **created_by;
-	json_t *cfg_desc = NULL, *ann = NULL, *bl = NULL;
+	json_t *cfg_desc = NULL, *ann = NULL, *bl = NULL, *base_cfg = NULL;
 	char *text = NULL;
 	size_t len;
 	int rc;
@@ -416,6 +469,10 @@ static int build_manifest(struct hoist_build *b,
 		il[n].digest = digest;
 		il[n].size = size;
 		il[n].media_type = mt;
+		il[n].annotations = json_object_get(l, "annotations");
+		if (comp == HOIST_COMP_GZIP &&
+		    json_object_get(il[n].annotations, HOIST_ANN_STARGZ_TOC))
+			comp = HOIST_COMP_ESTARGZ;
 		if (comp >= 0) {
 			/* media types follow the manifest's family */
 			il[n].media_type = NULL;
@@ -431,32 +488,44 @@ static int build_manifest(struct hoist_build *b,
 				il[n].digest = r->digest.str;
 				il[n].size = r->size;
 				il[n].compression = spec->compression;
+				il[n].annotations = r->ann;
+				if (r->ann &&
+				    (rc = set_base_diff_id(&base_cfg, base, i,
+							   &r->esgz.diff_id,
+							   nbase, err)) < 0)
+					goto out;
 			}
 		}
 		n++;
 	}
 	/* then ours */
 	for (size_t i = 0; i < b->opts.nlayers; i++) {
-		const struct hoist_layer *l = NULL;
+		const struct built_layer *got = NULL;
+		const struct hoist_layer *l;
 		const struct hoist_platform *only = b->opts.layers[i].platform;
 		if (only && !hoist_platform_equal(only, plat))
 			continue;
-		rc = get_layer(b, i, spec, &l, err);
+		rc = get_layer(b, i, spec, &got, err);
 		if (rc)
 			goto out;
+		l = &got->layer;
 		created_by[nnew] =
 			hoist_xasprintf("hoist build (layer %zu)", nnew + 1);
 		il[n].digest = l->digest.str;
 		il[n].diff_id = l->diff_id.str;
 		il[n].size = l->size;
 		il[n].compression = l->compression;
+		il[n].annotations = got->ann;
 		il[n].created_by = created_by[nnew];
 		n++;
 		nnew++;
 	}
 	rc = hoist_image_config_from(
-		&text, &len, base ? base->config : NULL, plat, &b->opts.rc,
-		il + nbase, nnew,
+		&text, &len,
+		base_cfg ? base_cfg
+		: base   ? base->config
+			 : NULL,
+		plat, &b->opts.rc, il + nbase, nnew,
 		spec_epoch(b, spec) >= 0 ? spec_epoch(b, spec) : b->created,
 		err);
 	if (rc)
@@ -491,6 +560,7 @@ out:
 	free(il);
 	json_decref(cfg_desc);
 	json_decref(ann);
+	json_decref(base_cfg);
 	return rc;
 }
 

@@ -524,6 +524,11 @@ static int layer_of_record(const struct hoist_cache *c, const json_t *j,
 	s = hoist_json_str(j, "diffID");
 	if (!s || hoist_digest_parse(&out->diff_id, s, NULL) < 0)
 		return 0;
+	/* gzip and estargz share a media type: tocDigest tells them apart */
+	s = hoist_json_str(j, "tocDigest");
+	if ((opts->compression == HOIST_COMP_ESTARGZ) != (s != NULL) ||
+	    (s && hoist_digest_parse(&out->toc_digest, s, NULL) < 0))
+		return 0;
 	json_array_foreach(json_object_get(j, "blobs"), i, b)
 	{
 		if (!blob_matches(b, mt, opts->level))
@@ -615,6 +620,9 @@ static int layer_record(const struct hoist_cache *c, const char *path,
 		      "stat", scan->stat.str, "entries",
 		      (json_int_t)scan->entries, "diffID", l->diff_id.str,
 		      "tarSize", (json_int_t)l->tar_size, "blobs", blobs);
+	if (opts->compression == HOIST_COMP_ESTARGZ)
+		json_object_set_new(j, "tocDigest",
+				    json_string(l->toc_digest.str));
 	rc = save(path, j, err);
 out:
 	close(lock);
@@ -633,7 +641,7 @@ int hoist_cache_layer_from_dir(struct hoist_layer *out, int *hit,
 	struct hoist_err cerr;
 	struct timespec start = {0, 0};
 	char epoch[24], *tree = NULL, *path = NULL;
-	const char *parts[3];
+	const char *parts[4];
 	int rc;
 
 	*hit = 0;
@@ -650,7 +658,9 @@ int hoist_cache_layer_from_dir(struct hoist_layer *out, int *hit,
 	parts[0] = tree;
 	parts[1] = opts->prefix ? opts->prefix : "";
 	parts[2] = epoch;
-	path = entry_path(c, "layer", parts, 3);
+	parts[3] = "estargz";
+	path = entry_path(c, "layer", parts,
+			  opts->compression == HOIST_COMP_ESTARGZ ? 4 : 3);
 	if (layer_lookup(c, path, &scan, opts, out)) {
 		*hit = 1;
 		rc = 0;
@@ -775,6 +785,9 @@ int hoist_cache_step_put(struct hoist_cache *c, const struct hoist_digest *key,
 		      key->str, "empty", empty);
 	if (!empty) {
 		json_object_set_new(j, "diffID", json_string(l->diff_id.str));
+		if (opts->compression == HOIST_COMP_ESTARGZ)
+			json_object_set_new(j, "tocDigest",
+					    json_string(l->toc_digest.str));
 		json_object_set_new(j, "tarSize",
 				    json_integer((json_int_t)l->tar_size));
 		json_object_set_new(
@@ -801,14 +814,31 @@ static char *recomp_path(const struct hoist_cache *c, const char *from,
 
 	snprintf(lv, sizeof(lv), "%d", level);
 	parts[0] = from;
-	parts[1] = hoist_image_layer_mt(compression, 1);
+	parts[1] = compression == HOIST_COMP_ESTARGZ
+			   ? "estargz"
+			   : hoist_image_layer_mt(compression, 1);
 	parts[2] = lv;
 	return entry_path(c, "recomp", parts, 3);
 }
 
+/* The eStargz facts of a recompression record: 0, or -1 if missing. */
+static int esgz_of(const json_t *j, struct hoist_estargz_result *r)
+{
+	const char *toc = hoist_json_str(j, "tocDigest");
+	const char *id = hoist_json_str(j, "diffID");
+
+	memset(r, 0, sizeof(*r));
+	if (!toc || !id || hoist_digest_parse(&r->toc_digest, toc, NULL) < 0 ||
+	    hoist_digest_parse(&r->diff_id, id, NULL) < 0)
+		return -1;
+	r->uncompressed_size = u64_of(j, "tarSize");
+	return 0;
+}
+
 int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 			   enum hoist_compression compression, int level,
-			   struct hoist_digest *digest, uint64_t *size)
+			   struct hoist_digest *digest, uint64_t *size,
+			   struct hoist_estargz_result *esgz)
 {
 	char *path;
 	json_t *j;
@@ -821,7 +851,8 @@ int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 	j = load(path);
 	f = j ? hoist_json_str(j, "from") : NULL;
 	if (f && strcmp(f, from) == 0 &&
-	    blob_matches(j, hoist_image_layer_mt(compression, 1), level))
+	    blob_matches(j, hoist_image_layer_mt(compression, 1), level) &&
+	    (compression != HOIST_COMP_ESTARGZ || esgz_of(j, esgz) == 0))
 		hit = blob_ok(c, j, digest, size);
 	json_decref(j);
 	free(path);
@@ -831,6 +862,7 @@ int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 			   enum hoist_compression compression, int level,
 			   const struct hoist_digest *digest, uint64_t size,
+			   const struct hoist_estargz_result *esgz,
 			   struct hoist_err *err)
 {
 	char *path;
@@ -844,6 +876,15 @@ int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 			size);
 	json_object_set_new(j, "version", json_integer(CACHE_VERSION));
 	json_object_set_new(j, "from", json_string(from));
+	if (compression == HOIST_COMP_ESTARGZ && esgz) {
+		json_object_set_new(j, "tocDigest",
+				    json_string(esgz->toc_digest.str));
+		json_object_set_new(j, "diffID",
+				    json_string(esgz->diff_id.str));
+		json_object_set_new(
+			j, "tarSize",
+			json_integer((json_int_t)esgz->uncompressed_size));
+	}
 	rc = save_locked(c, path, j, err);
 	json_decref(j);
 	free(path);

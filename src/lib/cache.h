@@ -14,7 +14,9 @@
  * compressed blobs per (media type, level): digest and size. The index of a
  * tree is ROOT/cache/layer-<key>.json, key = SHA-256 of the tree's real
  * path, the layer's prefix and epoch and hoist's version (a new tar writer
- * must not reuse an old one's layers).
+ * must not reuse an old one's layers). eStargz layers have an index of
+ * their own (key parts plus "estargz"): their diff_id and TOC digest
+ * (kept there too) depend on the level.
  *
  * Racy entries (git's racy-git problem). A file changed within the same
  * timestamp tick as the stat that recorded it keeps its mtime and ctime.
@@ -92,16 +94,20 @@ int hoist_cache_layer_from_dir(struct hoist_layer *out, int *hit,
 
 /*
  * Recompressed base layers: from (the source blob's digest) recompressed
- * to (compression, level) gave digest/size. _get returns 1 and fills
- * digest and size only if the store holds that blob with that size, else
- * 0. _put records it (0, or an error that callers may ignore).
+ * to (compression, level) gave digest/size, and for estargz esgz (its
+ * TOC digest, diff_id and uncompressed size; NULL or ignored for the
+ * other kinds). _get returns 1 and fills digest, size and esgz only if
+ * the store holds that blob with that size, else 0. _put records it (0,
+ * or an error that callers may ignore).
  */
 int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 			   enum hoist_compression compression, int level,
-			   struct hoist_digest *digest, uint64_t *size);
+			   struct hoist_digest *digest, uint64_t *size,
+			   struct hoist_estargz_result *esgz);
 int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 			   enum hoist_compression compression, int level,
 			   const struct hoist_digest *digest, uint64_t size,
+			   const struct hoist_estargz_result *esgz,
 			   struct hoist_err *err);
 
 /*

@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "lib/compress.h"
+#include "lib/estargz.h"
 
 #define OUT_BUF (256 * 1024)
 #define ZSTD_WORKERS 2
@@ -68,6 +69,10 @@ struct hoist_compressor {
 	uint64_t taken;
 	int stop;
 	struct gz_worker workers[GZ_MAX_THREADS];
+
+	/* estargz */
+	struct hoist_estargz *esgz;
+	struct hoist_estargz_result esgz_res;
 
 	/* zstd */
 	ZSTD_CCtx *zc;

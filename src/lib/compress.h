@@ -10,16 +10,18 @@
 #include <stddef.h>
 
 #include "util/err.h"
+#include "lib/estargz.h"
 #include "lib/mediatype.h"
 #include "lib/sink.h"
 
 #define HOIST_COMP_LEVEL_DEFAULT (-1)
 
-/* "uncompressed" | "gzip" | "zstd" -> enum. "estargz" is HOIST_EUNSUPPORTED. */
+/* "uncompressed" | "gzip" | "zstd" | "estargz" -> enum. */
 int hoist_compression_parse(enum hoist_compression *out, const char *s,
 			    struct hoist_err *err);
 const char *hoist_compression_name(enum hoist_compression c);
-/* Check a level: gzip 0-9, zstd 0-22 (buildx ranges); none ignores it. */
+/* Check a level: gzip and estargz 0-9, zstd 0-22 (buildx ranges); none
+ * ignores it. */
 int hoist_compression_check_level(enum hoist_compression c, int level,
 				  struct hoist_err *err);
 
@@ -36,6 +38,8 @@ struct hoist_compressor;
  * is returned by the next write or finish; after any error the compressor
  * keeps returning it. Output is deterministic for the same input, level,
  * algorithm and library version, whatever the thread count or write sizes.
+ * estargz reads the input as a tar and writes an eStargz blob (estargz.h)
+ * in the caller's thread.
  */
 int hoist_compressor_new(struct hoist_compressor **out,
 			 enum hoist_compression c, int level,
@@ -56,6 +60,15 @@ int hoist_compressor_set_threads(struct hoist_compressor *c, int n,
  */
 int hoist_compressor_finish(struct hoist_compressor *c, struct hoist_err *err);
 void hoist_compressor_free(struct hoist_compressor *c);
+
+/*
+ * estargz only: after a successful finish, what the eStargz writer
+ * reports (TOC digest, the diff_id of its uncompressed stream, which
+ * differs from the input tar's). HOIST_EINVAL for another kind or before
+ * the finish.
+ */
+int hoist_compressor_estargz(const struct hoist_compressor *c,
+			     struct hoist_estargz_result *out);
 
 /* A sink view of a compressor, to chain it after a tar writer. */
 void hoist_compressor_sink(struct hoist_compressor *c, struct hoist_sink *out);

@@ -230,6 +230,10 @@ static int plan_image_opts(struct hoist_export_plan *p,
 		if (rc)
 			return rc;
 	}
+	if (!oci && p->spec.compression == HOIST_COMP_ESTARGZ)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "exporter option \"compression=estargz\" "
+				     "conflicts with \"oci-mediatypes=false\"");
 	if (!oci && p->spec.compression == HOIST_COMP_ZSTD)
 		hoist_log(
 			HOIST_LOG_WARN,

@@ -20,6 +20,7 @@ const char *hoist_image_layer_mt(enum hoist_compression c, int oci)
 {
 	switch (c) {
 	case HOIST_COMP_GZIP:
+	case HOIST_COMP_ESTARGZ:
 		return oci ? HOIST_MT_OCI_LAYER_GZIP
 			   : HOIST_MT_DOCKER_LAYER_GZIP;
 	case HOIST_COMP_ZSTD:
@@ -401,15 +402,20 @@ int hoist_image_manifest(char **out, size_t *len, const json_t *config_desc,
 			       : HOIST_MT_DOCKER_MANIFEST);
 	json_object_set(m, "config", (json_t *)config_desc);
 	ls = json_array();
-	for (size_t i = 0; i < nlayers; i++)
-		json_array_append_new(
-			ls,
-			hoist_image_desc(
-				layers[i].media_type
-					? layers[i].media_type
-					: hoist_image_layer_mt(
-						  layers[i].compression, oci),
-				layers[i].digest, layers[i].size));
+	for (size_t i = 0; i < nlayers; i++) {
+		json_t *d = hoist_image_desc(
+			layers[i].media_type
+				? layers[i].media_type
+				: hoist_image_layer_mt(layers[i].compression,
+						       oci),
+			layers[i].digest, layers[i].size);
+		if (oci && layers[i].annotations &&
+		    json_object_size(layers[i].annotations))
+			json_object_set_new(
+				d, "annotations",
+				hoist_json_sorted(layers[i].annotations));
+		json_array_append_new(ls, d);
+	}
 	json_object_set_new(m, "layers", ls);
 	if (annotations && json_object_size(annotations))
 		json_object_set_new(m, "annotations",

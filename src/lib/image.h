@@ -74,6 +74,12 @@ struct hoist_image_layer {
 	enum hoist_compression compression;
 	const char *created_by; /* history text */
 	const char *media_type; /* set: used as is (base image layers) */
+	/*
+	 * The descriptor's annotations (borrowed), or NULL: written in key
+	 * order, and only in OCI manifests (BuildKit drops layer
+	 * annotations with Docker media types).
+	 */
+	const json_t *annotations;
 };
 
 /*

@@ -103,6 +103,13 @@ int hoist_layer_from_fn(struct hoist_layer *out, struct hoist_store *s,
 	hoist_digest_from_sha256_hex(&out->diff_id, hex);
 	out->tar_size = tee.size;
 	out->compression = opts->compression;
+	if (opts->compression == HOIST_COMP_ESTARGZ) {
+		struct hoist_estargz_result r;
+		(void)hoist_compressor_estargz(comp, &r);
+		out->diff_id = r.diff_id;
+		out->tar_size = r.uncompressed_size;
+		out->toc_digest = r.toc_digest;
+	}
 	/* Uncompressed, the blob is the tar: let the store verify that. */
 	rc = hoist_ingest_commit(
 		in,

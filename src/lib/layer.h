@@ -29,6 +29,12 @@ struct hoist_layer {
 	uint64_t size;               /* compressed size */
 	uint64_t tar_size;           /* uncompressed size */
 	enum hoist_compression compression;
+	/*
+	 * estargz only (else empty): the digest of the TOC. diff_id and
+	 * tar_size then describe the blob's own uncompressed stream (the
+	 * landmark and the TOC entry included), not the tree's plain tar.
+	 */
+	struct hoist_digest toc_digest;
 };
 
 /*

@@ -13,6 +13,7 @@ enum hoist_compression {
 	HOIST_COMP_NONE,
 	HOIST_COMP_GZIP,
 	HOIST_COMP_ZSTD,
+	HOIST_COMP_ESTARGZ, /* gzip laid out as eStargz (estargz.h) */
 };
 
 #define HOIST_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"

@@ -396,19 +396,22 @@ static void test_recomp_and_prune(void **state)
 	assert_int_equal(build(f, &zs, HOIST_COMP_ZSTD, 3), 0);
 	/* recompression records: only while the blob is there */
 	assert_int_equal(hoist_cache_recomp_get(f->c, zs.digest.str,
-						HOIST_COMP_GZIP, 1, &d, &size),
+						HOIST_COMP_GZIP, 1, &d, &size,
+						NULL),
 			 0);
 	assert_int_equal(hoist_cache_recomp_put(f->c, zs.digest.str,
 						HOIST_COMP_GZIP, 1, &gz.digest,
-						gz.size, &err),
+						gz.size, NULL, &err),
 			 0);
 	assert_int_equal(hoist_cache_recomp_get(f->c, zs.digest.str,
-						HOIST_COMP_GZIP, 1, &d, &size),
+						HOIST_COMP_GZIP, 1, &d, &size,
+						NULL),
 			 1);
 	assert_string_equal(d.str, gz.digest.str);
 	assert_int_equal(size, gz.size);
 	assert_int_equal(hoist_cache_recomp_get(f->c, zs.digest.str,
-						HOIST_COMP_GZIP, 2, &d, &size),
+						HOIST_COMP_GZIP, 2, &d, &size,
+						NULL),
 			 0);
 	/* nothing is gone: prune keeps everything */
 	assert_int_equal(hoist_cache_prune(f->c, 0, &ps, &err), 0);
@@ -420,7 +423,8 @@ static void test_recomp_and_prune(void **state)
 	assert_int_equal(unlink(blob), 0);
 	free(blob);
 	assert_int_equal(hoist_cache_recomp_get(f->c, zs.digest.str,
-						HOIST_COMP_GZIP, 1, &d, &size),
+						HOIST_COMP_GZIP, 1, &d, &size,
+						NULL),
 			 0);
 	assert_int_equal(hoist_cache_prune(f->c, 0, &ps, &err), 0);
 	assert_int_equal(ps.entries_removed, 1);

@@ -318,10 +318,13 @@ static void test_names_and_levels(void **state)
 	assert_int_equal(c, HOIST_COMP_ZSTD);
 	assert_int_equal(hoist_compression_parse(&c, "uncompressed", &err), 0);
 	assert_int_equal(c, HOIST_COMP_NONE);
-	assert_int_equal(hoist_compression_parse(&c, "estargz", &err),
-			 HOIST_EUNSUPPORTED);
-	assert_string_equal(err.msg,
-			    "compression 'estargz' is not supported yet");
+	assert_int_equal(hoist_compression_parse(&c, "estargz", &err), 0);
+	assert_int_equal(c, HOIST_COMP_ESTARGZ);
+	assert_string_equal(hoist_compression_name(HOIST_COMP_ESTARGZ),
+			    "estargz");
+	assert_int_equal(
+		hoist_compression_check_level(HOIST_COMP_ESTARGZ, 10, &err),
+		HOIST_EINVAL);
 	assert_int_equal(hoist_compression_parse(&c, "lz4", &err),
 			 HOIST_EINVAL);
 	assert_int_equal(hoist_compression_parse(&c, "Gzip", &err),
