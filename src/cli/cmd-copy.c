@@ -15,6 +15,7 @@
 #include "lib/store.h"
 #include "lib/transport.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/scan.h"
 #include "util/banned.h"
 
@@ -142,7 +143,7 @@ int hoist_cli_copy_one(struct hoist_store *s, const char *src_s,
 		       struct hoist_err *err)
 {
 	struct hoist_transport src, dst;
-	int rc;
+	int rc, present = 0;
 
 	memset(&dst, 0, sizeof(dst));
 	rc = hoist_transport_parse(&src, src_s, err);
@@ -163,7 +164,10 @@ int hoist_cli_copy_one(struct hoist_store *s, const char *src_s,
 		dst.ref = hoist_ref_string(&r);
 		hoist_ref_release(&r);
 	}
-	rc = hoist_transport_copy(s, &src, &dst, co, err);
+	/* one progress step per image (a sync's run in parallel) */
+	hoist_step_begin("copying %s to %s", src_s, dst_s);
+	rc = hoist_transport_copy(s, &src, &dst, co, &present, err);
+	hoist_step_end(present, rc ? hoist_err_msg(err) : NULL);
 out:
 	if (rc)
 		hoist_err_prefix(err, "copy '%s' to '%s'", src_s, dst_s);

@@ -9,10 +9,12 @@
 
 #include "cli/cmd.h"
 #include "cli/opts.h"
+#include "cli/progress.h"
 #include "lib/ref.h"
 #include "lib/registry.h"
 #include "lib/store.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -48,7 +50,7 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	const char *metadata = NULL;
 	json_t *desc = NULL, *meta = NULL;
 	char *name = NULL, *target = NULL;
-	int by_digest = 0, c, ret = HOIST_EXIT_FAIL;
+	int by_digest = 0, c, rc, ret = HOIST_EXIT_FAIL;
 
 	memset(&ro, 0, sizeof(ro));
 	hoist_err_clear(&err);
@@ -112,8 +114,19 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	if (hoist_cli_open_store(&s, g, &err) ||
 	    hoist_store_resolve(s, name, &desc, &err))
 		goto fail;
-	if (hoist_registry_push(s, desc, target, by_digest, &ro, &st, &err))
+	/* a step as buildx's push: "pushing layers", DONE, or CACHED when
+	 * the registry held the image already */
+	if (strcmp(name, target) == 0)
+		hoist_step_begin("pushing %s", target);
+	else
+		hoist_step_begin("pushing %s to %s", name, target);
+	hoist_status_begin("pushing layers");
+	rc = hoist_registry_push(s, desc, target, by_digest, &ro, &st, &err);
+	hoist_status_end();
+	hoist_step_end(!rc && st.present, rc ? hoist_err_msg(&err) : NULL);
+	if (rc)
 		goto fail;
+	hoist_progress_ui_finish();
 	if (st.waits)
 		snprintf(waits, sizeof(waits), ", %llu rate-limit waits",
 			 (unsigned long long)st.waits);

@@ -10,12 +10,14 @@
 
 #include "cli/cmd.h"
 #include "cli/opts.h"
+#include "cli/progress.h"
 #include "lib/store.h"
 #include "lib/transport.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -107,8 +109,10 @@ static void *sync_worker(void *ctx)
 			r->failed++;
 		} else {
 			r->copied++;
-			fprintf(stderr, "synced %s -> %s\n", r->jobs[i].src,
-				r->jobs[i].dst);
+			/* other modes show the image's step end */
+			if (hoist_progress_ui_mode() == HOIST_PROGRESS_QUIET)
+				fprintf(stderr, "synced %s -> %s\n",
+					r->jobs[i].src, r->jobs[i].dst);
 		}
 		pthread_mutex_unlock(&r->lock);
 	}
@@ -152,7 +156,9 @@ static int expand_line(struct sync_job **jobs, size_t *n, char **words,
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "tags need docker:// repositories on both "
 				     "sides");
+	hoist_step_begin("[internal] list tags of %s", words[0]);
 	rc = hoist_transport_list_tags(&tags, words[0] + 9, &cc->co.reg, err);
+	hoist_step_end(0, rc ? hoist_err_msg(err) : NULL);
 	if (rc)
 		return rc;
 	for (size_t w = 2; w < nwords; w++) {
@@ -261,6 +267,7 @@ int hoist_cmd_sync(int argc, char **argv, const struct hoist_global *g)
 	sync_all(&run, cc.jobs ? cc.jobs : SYNC_JOBS_DEFAULT);
 	copied = run.copied;
 	failed += run.failed;
+	hoist_progress_ui_finish();
 	fprintf(stderr, "sync: %zu copied, %zu failed\n%s", copied, failed,
 		failures.data);
 	if (!failed)

@@ -396,6 +396,15 @@ static void tty_maybe_draw(void)
 
 /* ---- events ---- */
 
+/*
+ * tty: events after a final frame (an error line of one sync image while
+ * others go on) start a new live area below it. With the lock held.
+ */
+static void rearm(void)
+{
+	P.finished = 0;
+}
+
 static void step_cb(const struct hoist_step_event *ev, void *ctx)
 {
 	struct vtx *v;
@@ -403,6 +412,7 @@ static void step_cb(const struct hoist_step_event *ev, void *ctx)
 	(void)ctx;
 
 	pthread_mutex_lock(&P.lock);
+	rearm();
 	switch (ev->kind) {
 	case HOIST_STEP_BEGIN: {
 		char seed[300], hex[HOIST_SHA256_HEXLEN + 1];
@@ -486,6 +496,7 @@ static void progress_cb(const struct hoist_progress *p, void *ctx)
 	if (P.mode == HOIST_PROGRESS_QUIET)
 		return;
 	pthread_mutex_lock(&P.lock);
+	rearm();
 	s = st_of(step, p->id, 1);
 	free(s->action);
 	s->action = hoist_xstrdup(p->action);
@@ -581,6 +592,16 @@ static void free_all(void)
 	P.v = NULL;
 	P.s = NULL;
 	P.nv = P.ns = 0;
+}
+
+enum hoist_progress_mode hoist_progress_ui_mode(void)
+{
+	enum hoist_progress_mode m;
+
+	pthread_mutex_lock(&P.lock);
+	m = P.mode;
+	pthread_mutex_unlock(&P.lock);
+	return m;
 }
 
 void hoist_progress_ui_pause(void)

@@ -14,6 +14,8 @@
  * terminal (nothing is installed then), else 0.
  */
 int hoist_progress_ui_init(enum hoist_progress_mode mode);
+/* The mode in use (auto resolved); quiet before init. */
+enum hoist_progress_mode hoist_progress_ui_mode(void);
 /* tty: take the live area off the screen / put it back (around a line
  * printed from outside). Other modes: nothing. */
 void hoist_progress_ui_pause(void);

@@ -50,6 +50,7 @@ struct feed {
 	struct hoist_pull_stats ps;
 	int rc; /* the pull's result, once finished */
 	struct hoist_err err;
+	int step; /* the progress step of the copy (util/log.h) */
 };
 
 static struct fblob *find(struct feed *f, const char *digest)
@@ -117,6 +118,7 @@ static void *pull_thread(void *ctx)
 	int rc;
 
 	hoist_err_clear(&err);
+	hoist_step_adopt(f->step);
 	rc = hoist_pull_blobs(f->s, f->src_ref, f->missing, &f->po, &f->ps,
 			      &err);
 	pthread_mutex_lock(&f->lock);
@@ -251,6 +253,7 @@ int hoist_copy_registry(json_t **root, struct hoist_store *s,
 	}
 	f.s = s;
 	f.src_ref = src_ref;
+	f.step = hoist_step_current();
 	f.b = hoist_xcalloc(json_object_size(f.missing), sizeof(*f.b));
 	json_object_foreach(f.missing, d, v)
 	{

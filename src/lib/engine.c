@@ -18,6 +18,7 @@
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -262,6 +263,7 @@ struct producer {
 	int fd;
 	int ret;
 	struct hoist_err err;
+	int step; /* the starter's progress step (util/log.h) */
 };
 
 static int send_all(void *ctx, const void *data, size_t len,
@@ -289,6 +291,7 @@ static void *produce_thread(void *arg)
 	struct hoist_sink sink = {send_all, p};
 
 	hoist_err_clear(&p->err);
+	hoist_step_adopt(p->step);
 	p->ret = p->fn(p->ctx, &sink, &p->err);
 	shutdown(p->fd, SHUT_WR);
 	return NULL;
@@ -393,6 +396,7 @@ int hoist_engine_load(const struct hoist_engine *e,
 	p.fn = produce;
 	p.ctx = produce_ctx;
 	p.fd = sv[1];
+	p.step = hoist_step_current();
 	if ((errno = pthread_create(&th, NULL, produce_thread, &p))) {
 		ret = hoist_err_sys(err, errno, "start the image producer");
 		close(sv[0]);

@@ -818,6 +818,7 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 		goto out;
 	if (have) {
 		stats->blobs_present = stats->blobs;
+		stats->present = 1;
 		hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s", r.c.host,
 			  r.c.repo, root_digest);
 		goto remember;

@@ -71,6 +71,7 @@ struct hoist_push_stats {
 	uint64_t bytes_sent;    /* body bytes handed to the wire */
 	uint64_t retries;
 	uint64_t waits;   /* requests resent after a 429 (rate limit) */
+	int present;      /* the root was there already: one HEAD did it */
 	char digest[136]; /* digest of the pushed root */
 };
 

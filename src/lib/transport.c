@@ -337,7 +337,8 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
 int hoist_transport_copy(struct hoist_store *s,
 			 const struct hoist_transport *src,
 			 const struct hoist_transport *dst,
-			 const struct hoist_copy_opts *o, struct hoist_err *err)
+			 const struct hoist_copy_opts *o, int *present,
+			 struct hoist_err *err)
 {
 	struct hoist_registry_opts ro = o->reg;
 	struct hoist_pull_opts po;
@@ -346,6 +347,8 @@ int hoist_transport_copy(struct hoist_store *s,
 	char *mount;
 	int rc;
 
+	if (present)
+		*present = 0;
 	if (src->kind != HOIST_TR_DOCKER || dst->kind != HOIST_TR_DOCKER) {
 		rc = hoist_transport_read(&root, s, src, o, err);
 		if (!rc)
@@ -363,6 +366,8 @@ int hoist_transport_copy(struct hoist_store *s,
 	rc = hoist_copy_registry(&root, s, src->ref, dst->ref, o->by_digest,
 				 &po, &ro, &st, err);
 	log_pushed(rc, dst, &st);
+	if (present)
+		*present = !rc && st.present;
 	free(mount);
 	json_decref(root);
 	return rc;

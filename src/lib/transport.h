@@ -77,12 +77,14 @@ int hoist_transport_write(struct hoist_store *s, const json_t *root,
  * Read src and write it to dst (read() then write()); registry to
  * registry streams instead (copy.h): layers go from the download into the
  * upload as they arrive, and within one registry they are mounted without
- * being downloaded. Codes as read() and write().
+ * being downloaded. Codes as read() and write(). *present (may be NULL)
+ * is set to 1 when a registry destination held the image already (one
+ * manifest HEAD there was the whole write), else 0.
  */
 int hoist_transport_copy(struct hoist_store *s,
 			 const struct hoist_transport *src,
 			 const struct hoist_transport *dst,
-			 const struct hoist_copy_opts *o,
+			 const struct hoist_copy_opts *o, int *present,
 			 struct hoist_err *err);
 
 /*

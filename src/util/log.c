@@ -1,8 +1,9 @@
 /*
  * log.c: the library's message, progress and step callbacks. Message and
  * progress calls are serialised, so such a callback never runs twice at
- * once (a copy pulls on one thread while it pushes on another); step
- * events keep their own lock for the step stack.
+ * once (a copy pulls on one thread while it pushes on another). Open
+ * steps and statuses are kept per thread (the images of a sync are copied
+ * by several threads, each its own step); step numbers are global.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -64,15 +65,21 @@ void hoist_log_progress(const char *id, const char *action,
 
 static hoist_step_fn step_fn;
 static void *step_ctx;
-static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER; /* step_count */
 static int step_count;
-static int step_stack[STEP_DEPTH];
-static int step_depth;
-static struct {
+/*
+ * Each thread has its own stack of open steps and statuses: the images a
+ * sync copies at once are steps of their own threads. A helper thread
+ * adopts its starter's step as the bottom of its stack.
+ */
+static __thread int step_stack[STEP_DEPTH];
+static __thread int step_depth;
+static __thread int step_adopted;
+static __thread struct {
 	int step;
 	char name[256];
 } status_stack[STATUS_DEPTH];
-static int status_depth;
+static __thread int status_depth;
 
 void hoist_step_set(hoist_step_fn fn, void *ctx)
 {
@@ -82,11 +89,12 @@ void hoist_step_set(hoist_step_fn fn, void *ctx)
 
 int hoist_step_current(void)
 {
-	int n;
-	pthread_mutex_lock(&step_lock);
-	n = step_depth ? step_stack[step_depth - 1] : 0;
-	pthread_mutex_unlock(&step_lock);
-	return n;
+	return step_depth ? step_stack[step_depth - 1] : step_adopted;
+}
+
+void hoist_step_adopt(int step)
+{
+	step_adopted = step;
 }
 
 static void emit(enum hoist_step_kind kind, int step, const char *name,
@@ -101,10 +109,8 @@ void hoist_step_end(int cached, const char *error)
 {
 	int n = 0;
 
-	pthread_mutex_lock(&step_lock);
 	if (step_depth)
 		n = step_stack[--step_depth];
-	pthread_mutex_unlock(&step_lock);
 	/* statuses left open end with their step */
 	while (n && status_depth && status_stack[status_depth - 1].step == n)
 		hoist_status_end();
@@ -119,19 +125,23 @@ static void begin(int status, const char *fmt, va_list ap)
 	int n;
 
 	vsnprintf(name, sizeof(name), fmt, ap);
-	if (status)
+	if (status) {
 		n = hoist_step_current();
-	pthread_mutex_lock(&step_lock);
-	if (!status) {
-		n = ++step_count;
-		if (step_depth < STEP_DEPTH)
-			step_stack[step_depth++] = n;
-	} else if (status_depth < STATUS_DEPTH) {
-		status_stack[status_depth].step = n;
-		memcpy(status_stack[status_depth++].name, name, sizeof(name));
+		if (status_depth < STATUS_DEPTH) {
+			status_stack[status_depth].step = n;
+			memcpy(status_stack[status_depth++].name, name,
+			       sizeof(name));
+		}
+		emit(HOIST_STATUS_BEGIN, n, name, 0, NULL);
+		return;
 	}
+	/* numbered and announced under the lock: they begin in order */
+	pthread_mutex_lock(&step_lock);
+	n = ++step_count;
+	if (step_depth < STEP_DEPTH)
+		step_stack[step_depth++] = n;
+	emit(HOIST_STEP_BEGIN, n, name, 0, NULL);
 	pthread_mutex_unlock(&step_lock);
-	emit(status ? HOIST_STATUS_BEGIN : HOIST_STEP_BEGIN, n, name, 0, NULL);
 }
 
 void hoist_step_begin(const char *fmt, ...)
@@ -155,14 +165,10 @@ void hoist_status_end(void)
 	char name[256];
 	int n;
 
-	pthread_mutex_lock(&step_lock);
-	if (!status_depth) {
-		pthread_mutex_unlock(&step_lock);
+	if (!status_depth)
 		return;
-	}
 	status_depth--;
 	n = status_stack[status_depth].step;
 	memcpy(name, status_stack[status_depth].name, sizeof(name));
-	pthread_mutex_unlock(&step_lock);
 	emit(HOIST_STATUS_END, n, name, 0, NULL);
 }

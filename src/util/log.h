@@ -73,7 +73,16 @@ void hoist_step_end(int cached, const char *error);
 void hoist_status_begin(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 void hoist_status_end(void);
-/* The top open step's number, 0 when none is open. */
+/*
+ * Open steps and statuses belong to the calling thread: steps begun on
+ * several threads at once (a sync's images) each get their own number and
+ * nest only within their thread. hoist_step_current() is the calling
+ * thread's top open step, else the step it adopted, else 0.
+ * hoist_step_adopt(n) makes a helper thread's messages, transfers and
+ * statuses belong to step n (its starter's hoist_step_current()) while it
+ * has no step of its own open.
+ */
 int hoist_step_current(void);
+void hoist_step_adopt(int step);
 
 #endif

@@ -98,8 +98,10 @@ check "the failure is named in an error line" \
 	grep -q "^hoist: error: .*$P/missing/app:1" "$S/err"
 check "the summary counts 5 copied, 1 failed" \
 	grep -qx 'sync: 5 copied, 1 failed' "$S/err"
-check "each success is reported" \
-	[ "$(grep -c '^synced ' "$S/err")" -eq 5 ]
+check "each success is reported: a copy step that ends DONE" \
+	[ "$(python3 "$HOIST_SRCDIR/tests/integration/steps.py" plain "$S/err" \
+		--summary '^sync: [0-9]+ copied' --tail '^sync: failed: ' |
+		grep -c '^STEP DONE copying ')" -eq 5 ]
 check "the summary itself names the failed image" sh -c "
 	sed -n '/^sync: /,\$p' '$S/err' | grep -q 'missing/app'"
 
