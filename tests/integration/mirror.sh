@@ -164,7 +164,7 @@ CONF
 check "push to the registry before it is blocked" \
 	env -u CONTAINERS_REGISTRIES_CONF $H push --progress quiet app:1 "$O_ADDR/blocked/app:1"
 export CONTAINERS_REGISTRIES_CONF="$S/blocked.conf"
-$H copy "docker://$O_ADDR/blocked/app:1" "oci:$S/never:1" >"$S/blocked.log" 2>&1
+$H copy --progress quiet "docker://$O_ADDR/blocked/app:1" "oci:$S/never:1" >"$S/blocked.log" 2>&1
 check "a pull from a blocked registry fails with exit 1" test $? -eq 1
 check "with one error line naming the registry, file and line" sh -c "
 	test \$(wc -l <'$S/blocked.log') -eq 1 &&
