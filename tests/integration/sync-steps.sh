@@ -19,12 +19,13 @@ check "registry Q starts" reg_start_plain Q
 P=$P_ADDR
 Q=$Q_ADDR
 
-mkdir -p "$S/a" "$S/b"
-head -c 1000000 /dev/urandom >"$S/a/rand"
-echo two >"$S/b/g"
-check "build images one and two" sh -c "
-	$H build -q --rootfs '$S/a' -t one:1 -o type=image >/dev/null &&
-	$H build -q --rootfs '$S/b' -t two:1 -o type=image >/dev/null"
+# one:1 and two:1, 1 MB of random bytes each
+for img in one two; do
+	mkdir -p "$S/$img"
+	head -c $((${#img} * 333333)) /dev/urandom >"$S/$img/data"
+	$H build -q --rootfs "$S/$img" -t "$img:1" -o type=image >/dev/null ||
+		not_ok "build $img:1"
+done
 
 # push
 check "push --progress plain" sh -c "
@@ -48,7 +49,7 @@ $H push --progress quiet --insecure two:1 "$P/other/x:1" || not_ok "push two:1 t
 
 # build's push phase: inside "exporting to image"
 check "build with push=true: plain steps" sh -c "
-	$H build --progress plain --rootfs '$S/b' \
+	$H build --progress plain --rootfs '$S/two' \
 		-o 'type=image,name=$Q/built/x:1,push=true,registry.insecure=true' 2>'$S/build' &&
 	$STEPS plain '$S/build' >'$S/build.steps' &&
 	grep -qx 'STEP DONE exporting to image' '$S/build.steps' &&
