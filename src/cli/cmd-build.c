@@ -744,6 +744,11 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		dfo.build_args = build_args.v;
 		dfo.nbuild_args = build_args.n;
 		dfo.epoch = epoch;
+		/* file times are clamped only with rewrite-timestamp */
+		dfo.file_epoch = -1;
+		for (i = 0; i < nplans && dfo.file_epoch < 0; i++)
+			if (plans[i].spec.rewrite_timestamp)
+				dfo.file_epoch = plans[i].epoch;
 		dfo.ro = &ro;
 		dfo.cache = cache;
 		if (hoist_dfbuild_run(&bases, plats, nplats, store, &dfo, &err))

@@ -159,6 +159,7 @@ int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 	put_str(&h, st->chain.str);
 	put_str(&h, hoist_platform_format(&b->plat, plat, sizeof(plat)));
 	put_int(&h, b->o->epoch);
+	put_int(&h, b->o->file_epoch);
 	put_int(&h, step->kind);
 	put_str(&h, step->instr->original);
 	for (size_t i = 0; i < step->instr->nflags; i++)

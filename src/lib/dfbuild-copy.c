@@ -32,6 +32,7 @@
 #include "lib/unpack.h"
 #include "util/fs.h"
 #include "util/hash.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -183,9 +184,10 @@ static struct ent *ent_new(struct cp *c, const char *name)
 	return e;
 }
 
+/* A copied file's time: clamped only with rewrite-timestamp=true. */
 static int64_t clamp(const struct cp *c, int64_t t)
 {
-	int64_t epoch = c->b->o->epoch;
+	int64_t epoch = c->b->o->file_epoch;
 	return epoch >= 0 && t > epoch ? epoch : t;
 }
 
@@ -499,6 +501,8 @@ static int verify_checksum(struct cp *c, const char *path, const char *src)
 	return 0;
 }
 
+static int step_tmp(struct cp *c, char **out);
+
 /* ADD of a local archive: unpacked, then its tree goes under dst. */
 static int add_archive(struct cp *c, const char *host, const char *dst)
 {
@@ -506,11 +510,8 @@ static int add_archive(struct cp *c, const char *host, const char *dst)
 	char *tmp = NULL;
 	int fd, rc;
 
-	if ((rc = hoist_store_mkdtemp(c->b->s, &tmp, c->err)))
+	if ((rc = step_tmp(c, &tmp)))
 		return rc;
-	hoist_fs_tmp_register(tmp, 1);
-	c->tmps = hoist_xreallocarray(c->tmps, c->ntmps + 1, sizeof(*c->tmps));
-	c->tmps[c->ntmps++] = tmp;
 	fd = open(host, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hoist_err_sys(c->err, errno, "open '%s'", host);
@@ -604,6 +605,97 @@ out:
 	return rc;
 }
 
+/* A scratch directory of the store, removed after the step. */
+static int step_tmp(struct cp *c, char **out)
+{
+	char *tmp = NULL;
+	int rc;
+
+	if ((rc = hoist_store_mkdtemp(c->b->s, &tmp, c->err)))
+		return rc;
+	hoist_fs_tmp_register(tmp, 1);
+	c->tmps = hoist_xreallocarray(c->tmps, c->ntmps + 1, sizeof(*c->tmps));
+	c->tmps[c->ntmps++] = tmp;
+	*out = tmp;
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* BuildKit's name for a URL's file: path.Base of its (unescaped) path,
+ * or "__unnamed__". */
+static char *url_name(const char *url)
+{
+	const char *p = strstr(url, "://") + 3;
+	size_t n, k = 0;
+	char *path, *base, *out;
+
+	p += strcspn(p, "/?#");
+	n = strcspn(p, "?#");
+	path = hoist_xcalloc(n + 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
+		    (lo = hexval(p[i + 2])) >= 0) {
+			path[k++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			path[k++] = p[i];
+		}
+	}
+	while (k && path[k - 1] == '/')
+		path[--k] = '\0';
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	out = *base && strcmp(base, ".") && strcmp(base, "..")
+		      ? hoist_xstrdup(base)
+		      : hoist_xstrdup("__unnamed__");
+	free(path);
+	return out;
+}
+
+/* ADD https://...: fetched, checked, copied as a 0600 file (no unpacking:
+ * BuildKit never extracts a remote archive). */
+static int copy_url(struct cp *c, const char *url, const char *dest,
+		    int into_dir)
+{
+	char *tmp, *path, *name = url_name(url), *dst;
+	int64_t mtime;
+	struct stat sb;
+	int rc;
+
+	if ((rc = step_tmp(c, &tmp))) {
+		free(name);
+		return rc;
+	}
+	path = hoist_xasprintf("%s/%s", tmp, "fetched");
+	hoist_log(HOIST_LOG_INFO, "fetching %s", url);
+	rc = hoist_dfb_fetch(c->b, url, path, &mtime, c->err);
+	if (rc)
+		rc = locate(c, rc);
+	else if (c->step->checksum)
+		rc = verify_checksum(c, path, url);
+	if (!rc && lstat(path, &sb) < 0)
+		rc = hoist_err_sys(c->err, errno, "lstat '%s'", path);
+	if (!rc) {
+		dst = into_dir ? join(dest, name) : hoist_xstrdup(dest);
+		rc = add_tree(c, path, &sb, dst, NULL, NULL, 0);
+		free(dst);
+	}
+	free(path);
+	free(name);
+	return rc;
+}
+
 static int copy_step(struct cp *c)
 {
 	const struct hoist_dfstep *step = c->step;
@@ -628,10 +720,13 @@ static int copy_step(struct cp *c)
 		return rc;
 	for (size_t i = 0; i < step->sources.n; i++) {
 		const char *s = step->sources.v[i];
-		if (strstr(s, "://"))
+		if (hoist_dfb_is_url(s) && step->kind != HOIST_DFSTEP_ADD)
+			return fail(c, HOIST_EINVAL,
+				    "source can't be a URL for COPY");
+		if (strstr(s, "://") && !hoist_dfb_is_url(s))
 			return fail(c, HOIST_EUNSUPPORTED,
-				    "source '%s': URLs are not supported by "
-				    "hoist yet",
+				    "source '%s': hoist fetches only http(s) "
+				    "URLs",
 				    s);
 	}
 	trailing = dl && (d[dl - 1] == '/' || !strcmp(d, ".") ||
@@ -675,9 +770,15 @@ static int copy_step(struct cp *c)
 	free(full);
 	rc = 0;
 	for (size_t i = 0; !rc && i < step->sources.n; i++) {
-		char *raw = hoist_xasprintf("/%s", step->sources.v[i]);
-		char *src = hoist_dockerignore_clean(raw), **m = NULL;
+		char *raw, *src, **m = NULL;
 		size_t nm = 0;
+
+		if (hoist_dfb_is_url(step->sources.v[i])) {
+			rc = copy_url(c, step->sources.v[i], dest, into_dir);
+			continue;
+		}
+		raw = hoist_xasprintf("/%s", step->sources.v[i]);
+		src = hoist_dockerignore_clean(raw);
 		free(raw);
 		raw = hoist_dockerignore_clean(step->sources.v[i]);
 		/* "/" keeps the clean path inside: ".." stops at the root */

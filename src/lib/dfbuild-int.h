@@ -93,4 +93,19 @@ int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 		       struct hoist_digest *key, int *keyed,
 		       struct hoist_err *err);
 
+/* 1 if an ADD source is an http(s) URL (as BuildKit: by its prefix). */
+int hoist_dfb_is_url(const char *src);
+
+/*
+ * GET url (ADD's source) into the new file path, mode 0600: TLS verified
+ * with the host's certs.d CA (or --ca-cert), redirects followed (at most
+ * HOIST_DOWNLOAD_MAX_REDIRECTS, never https to http), no credentials
+ * sent. *mtime is Last-Modified, else 0; the file gets it. Errors name
+ * the URL: HOIST_ENET, HOIST_ETLS, HOIST_ENOTFOUND (404), HOIST_EIO
+ * (another status, too many redirects), HOIST_EINVAL (a bad redirect),
+ * and the file's. path may be partly written on error.
+ */
+int hoist_dfb_fetch(const struct hoist_dfb *b, const char *url,
+		    const char *path, int64_t *mtime, struct hoist_err *err);
+
 #endif

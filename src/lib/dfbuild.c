@@ -326,7 +326,7 @@ void hoist_dfb_layer_opts(const struct hoist_dfb *b,
 	memset(lo, 0, sizeof(*lo));
 	lo->compression = HOIST_COMP_GZIP;
 	lo->level = HOIST_COMP_LEVEL_DEFAULT;
-	lo->epoch = b->o->epoch;
+	lo->epoch = b->o->file_epoch; /* rewrite-timestamp=true */
 }
 
 /* buildx's name for instruction k of total in stage idx: "[2/4] ", or

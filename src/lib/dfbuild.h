@@ -49,7 +49,12 @@ struct hoist_dfbuild_opts {
 	 * when K is not set there), as buildx --build-arg */
 	const char *const *build_args;
 	size_t nbuild_args;
-	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1 */
+	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1: config and history
+			* times, and the time of entries a step makes
+			* (parent directories, heredoc files) */
+	/* clamp the times of files copied into layers to this, as
+	 * BuildKit's rewrite-timestamp=true does; -1: keep them */
+	int64_t file_epoch;
 	const struct hoist_registry_opts *ro;
 	/* the build cache (cache.h), or NULL (--no-cache): a step whose
 	 * key has a record is not run again */

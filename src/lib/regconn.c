@@ -106,29 +106,30 @@ static char *find_crt(const char *dir)
 	return p;
 }
 
-/* certs.d: $HOIST_CERTS_D, else Docker's and containers' directories. */
-static void load_certs(struct hoist_regconn *c)
+void hoist_regconn_certs(const char *host, const char *extra_ca, char **ca_file,
+			 char **cert_file, char **key_file)
 {
 	const char *env = getenv("HOIST_CERTS_D");
 	char *list = hoist_xstrdup(
 		env ? env : "/etc/docker/certs.d:/etc/containers/certs.d");
 	char *s = list;
 
+	*ca_file = *cert_file = *key_file = NULL;
 	while (s && *s) {
 		char *colon = strchr(s, ':');
 		char *dir;
 		if (colon)
 			*colon = '\0';
-		dir = hoist_xasprintf("%s/%s", s, c->host);
+		dir = hoist_xasprintf("%s/%s", s, host);
 		if (hoist_fs_is_dir(dir)) {
 			char *cert = hoist_xasprintf("%s/client.cert", dir);
 			char *key = hoist_xasprintf("%s/client.key", dir);
-			if (!c->ca_file)
-				c->ca_file = find_crt(dir);
-			if (!c->cert_file && hoist_fs_exists(cert) &&
+			if (!*ca_file)
+				*ca_file = find_crt(dir);
+			if (!*cert_file && hoist_fs_exists(cert) &&
 			    hoist_fs_exists(key)) {
-				c->cert_file = cert;
-				c->key_file = key;
+				*cert_file = cert;
+				*key_file = key;
 			} else {
 				free(cert);
 				free(key);
@@ -138,10 +139,17 @@ static void load_certs(struct hoist_regconn *c)
 		s = colon ? colon + 1 : NULL;
 	}
 	free(list);
-	if (c->opts->ca_file) {
-		free(c->ca_file);
-		c->ca_file = hoist_xstrdup(c->opts->ca_file);
+	if (extra_ca) {
+		free(*ca_file);
+		*ca_file = hoist_xstrdup(extra_ca);
 	}
+}
+
+/* certs.d and --ca-cert for the registry's host. */
+static void load_certs(struct hoist_regconn *c)
+{
+	hoist_regconn_certs(c->host, c->opts->ca_file, &c->ca_file,
+			    &c->cert_file, &c->key_file);
 	c->tls.ca_file = c->ca_file;
 	c->tls.cert_file = c->cert_file;
 	c->tls.key_file = c->key_file;

@@ -55,6 +55,17 @@ struct hoist_regconn {
 };
 
 /*
+ * The TLS files for host ("127.0.0.1:5000", as in a reference) as a
+ * connection to it finds them: certs.d ($HOIST_CERTS_D, a colon list,
+ * else /etc/docker/certs.d and /etc/containers/certs.d) HOST/ca.crt (or
+ * the first *.crt) and client.cert with client.key; extra_ca (--ca-cert,
+ * may be NULL) replaces the CA found. Each *out is heap or NULL, the
+ * caller's to free.
+ */
+void hoist_regconn_certs(const char *host, const char *extra_ca,
+			 char **ca_file, char **cert_file, char **key_file);
+
+/*
  * Connect to host for repo with the given actions ("pull" or
  * "pull,push"): TLS setup, credentials, and a ping of /v2/. extra_scope
  * (may be NULL) is added to every token request, e.g. the pull scope of a

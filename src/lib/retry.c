@@ -217,6 +217,15 @@ static int http_date(const char *s, int64_t now, int64_t *out)
 	return 0;
 }
 
+int hoist_retry_http_date(const char *value, int64_t now, int64_t *out)
+{
+	char buf[64];
+
+	if (hoist_scan_trim(buf, sizeof(buf), value))
+		return -1;
+	return http_date(buf, now, out);
+}
+
 long hoist_retry_after_ms(const char *value, int64_t now)
 {
 	char buf[64];

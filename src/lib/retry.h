@@ -51,6 +51,13 @@ int hoist_retry_is_transient(int status);
 long hoist_retry_after_ms(const char *value, int64_t now);
 
 /*
+ * Parse an HTTP-date (IMF-fixdate, RFC 850 or asctime; white space
+ * around it ignored) into Unix seconds; now places RFC 850's two-digit
+ * years. 0, or -1 for anything else (Last-Modified of ADD URL).
+ */
+int hoist_retry_http_date(const char *value, int64_t now, int64_t *out);
+
+/*
  * The delay before attempt number `attempt` (1 = the first retry), given
  * the time already spent (elapsed_ms), an optional Retry-After value and a
  * random 32-bit number. Returns -1 when the policy says stop: attempt >=

@@ -8,6 +8,26 @@ cfg() {
 	cat "$1/blobs/sha256/$c"
 }
 
+# df_fails CONTEXT NAME DOCKERFILE-TEXT EXPECTED: building the text (as
+# CONTEXT/Dockerfile.NAME) fails with one line holding EXPECTED, and
+# nothing is written at the destination. Needs H.
+df_fails() {
+	printf '%s\n' "$3" >"$1/Dockerfile.$2"
+	: >"$T_LOG"
+	if $H build --progress quiet -f "$1/Dockerfile.$2" \
+		-o "type=oci,dest=$S/fail-$2.tar" "$1" >>"$T_LOG" 2>&1; then
+		not_ok "$2 fails (it succeeded)"
+	elif [ -e "$S/fail-$2.tar" ]; then
+		not_ok "$2 fails but wrote its output"
+	elif [ "$(grep -c . "$T_LOG")" != 1 ]; then
+		not_ok "$2: the error is not one line"
+	elif ! grep -q -- "$4" "$T_LOG"; then
+		not_ok "$2: message has '$4'"
+	else
+		ok "$2 fails in one line, nothing written: $4"
+	fi
+}
+
 # df_base DIR: a base image tree: users and groups, a merged /usr
 # (bin -> usr/bin), a 1777 /tmp.
 df_base() {

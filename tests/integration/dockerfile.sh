@@ -177,20 +177,7 @@ check "an index: each platform's config, and its file-\$TARGETARCH" mp_ok
 E=$S/err
 mkdir -p "$E"
 echo x >"$E/x"
-err_case() { # NAME DOCKERFILE-TEXT EXPECTED-MESSAGE-PART
-	printf '%s\n' "$2" >"$E/Dockerfile.$1"
-	: >"$T_LOG"
-	if $H build --progress quiet -f "$E/Dockerfile.$1" \
-		-o "type=oci,dest=$S/err-$1.tar" "$E" >>"$T_LOG" 2>&1; then
-		not_ok "$1 fails (it succeeded)"
-	elif [ -e "$S/err-$1.tar" ]; then
-		not_ok "$1 fails but wrote its output"
-	elif ! grep -q -- "$3" "$T_LOG"; then
-		not_ok "$1: message has '$3'"
-	else
-		ok "$1 fails before any output: $3"
-	fi
-}
+err_case() { df_fails "$E" "$@"; } # NAME DOCKERFILE-TEXT EXPECTED
 err_case run 'FROM scratch
 COPY x /x
 RUN true' "Dockerfile.run:3: RUN needs a container runtime"

@@ -1,0 +1,138 @@
+#!/bin/sh
+# dockerfile-features.sh: the Dockerfile features beyond the basics that
+# dockerfile.sh covers, each checked on the image hoist writes (jq on the
+# config, tar/umoci on the layers):
+#  - ADD https://... and http://... from a static server on 127.0.0.1
+#    (tests/integration/fileserver.py; TLS with the run's CA through
+#    HOIST_CERTS_D): the file's name from the URL, mode 0600, owner 0:0,
+#    mtime from Last-Modified, redirects (https to http refused),
+#    --checksum verified, a mismatch failing in one line with nothing
+#    written, COPY of a URL refused;
+#  - layer file times kept with SOURCE_DATE_EPOCH, clamped only with
+#    rewrite-timestamp=true.
+. "$(dirname "$0")/lib.sh"
+need jq tar umoci python3 openssl curl
+. "$(dirname "$0")/registry.sh"
+export SOURCE_DATE_EPOCH=1700000000
+S=$T_TMP
+H="timeout 120 $HOIST"
+
+# fs_start NAME ROOT [tls]: fileserver.py on 127.0.0.1; sets NAME_URL
+fs_start() {
+	d=$REG_DIR/$1
+	mkdir -p "$d"
+	set -- "$1" "$2" "${3:-}"
+	tlsargs=
+	scheme=http
+	if [ "$3" = tls ]; then
+		reg_pki || return 1
+		tlsargs="--tls-cert $REG_PKI/server.crt --tls-key $REG_PKI/server.key"
+		scheme=https
+	fi
+	# shellcheck disable=SC2086
+	_bg "$d/log" python3 "$HOIST_SRCDIR/tests/integration/fileserver.py" \
+		--root "$2" --port-file "$d/port" --log "$d/requests" $tlsargs
+	i=0
+	while [ ! -s "$d/port" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -s "$d/port" ] || { cat "$d/log" >&2; return 1; }
+	_set "$1" URL "$scheme://127.0.0.1:$(cat "$d/port")"
+	_set "$1" ADDR "127.0.0.1:$(cat "$d/port")"
+	reg_wait "$scheme://127.0.0.1:$(cat "$d/port")/" "$REG_BG" -k
+}
+
+# ---- ADD URL ----
+W=$S/www
+mkdir -p "$W/dl"
+printf 'remote payload\n' >"$W/dl/tool.sh"
+touch -d '2021-03-04 05:06:07 UTC' "$W/dl/tool.sh"
+printf 'x' | gzip >"$W/dl/arch.tar.gz" # never unpacked
+WSUM=$(sha256sum "$W/dl/tool.sh" | cut -d' ' -f1)
+check "an https file server on 127.0.0.1" fs_start TS "$W" tls
+check "a plain http file server on 127.0.0.1" fs_start PS "$W"
+HOIST_CERTS_D=$S/certs.d
+export HOIST_CERTS_D
+mkdir -p "$HOIST_CERTS_D/$TS_ADDR"
+cp "$REG_PKI/ca.crt" "$HOIST_CERTS_D/$TS_ADDR/ca.crt"
+
+U=$S/url
+mkdir -p "$U"
+cat >"$U/Dockerfile" <<EOF
+FROM scratch
+ADD --checksum=sha256:$WSUM $TS_URL/dl/tool.sh /bin/
+ADD $PS_URL/dl/tool.sh /plain/renamed
+ADD --chmod=755 --chown=7:8 $TS_URL/redir/dl/tool.sh /redirected/
+ADD $TS_URL/dl/arch.tar.gz /keep/
+ADD $TS_URL/ /idx/
+EOF
+check "ADD https/http URLs: the build succeeds" $H build --progress quiet \
+	-o "type=oci,tar=false,name=img,dest=$S/url-out" "$U"
+check "unpack it with umoci" umoci unpack --image "$S/url-out:latest" "$S/ub"
+R=$S/ub/rootfs
+check "the file is named from the URL path, mode 0600, 0:0" sh -c "
+	[ \"\$(cat $R/bin/tool.sh)\" = 'remote payload' ] &&
+	[ \"\$(stat -c '%u:%g %a' $R/bin/tool.sh)\" = '0:0 600' ]"
+check "its time is Last-Modified, not the epoch" sh -c "
+	l=\$(jq -r '.manifests[0].digest' $S/url-out/index.json | cut -d: -f2) &&
+	ld=\$(jq -r '.layers[0].digest' $S/url-out/blobs/sha256/\$l | cut -d: -f2) &&
+	tar -tvzf $S/url-out/blobs/sha256/\$ld --full-time | grep 'bin/tool.sh' |
+	grep -q '2021-03-04 05:06:07'"
+check "plain http to a file destination" sh -c "
+	[ \"\$(cat $R/plain/renamed)\" = 'remote payload' ]"
+check "a redirect followed; --chmod and --chown applied" sh -c "
+	[ \"\$(stat -c '%u:%g %a' $R/redirected/tool.sh)\" = '7:8 755' ]"
+check "a remote archive is not unpacked" cmp "$R/keep/arch.tar.gz" "$W/dl/arch.tar.gz"
+check "a URL without a file name gives __unnamed__" test -f "$R/idx/__unnamed__"
+check "history: ADD with the URL" jq -e --arg u "$TS_URL/dl/tool.sh" '
+	.history[0].created_by == "ADD \($u) /bin/ # buildkit"' \
+	"$S/url-out/blobs/sha256/$(jq -r '.config.digest' \
+	"$S/url-out/blobs/sha256/$(jq -r '.manifests[0].digest' \
+	"$S/url-out/index.json" | cut -d: -f2)" | cut -d: -f2)"
+
+. "$(dirname "$0")/dockerfile-lib.sh"
+url_fails() { df_fails "$U" "$1" "FROM scratch
+$2" "$3"; } # NAME LINE EXPECTED
+BAD=0000000000000000000000000000000000000000000000000000000000000000
+url_fails checksum "ADD --checksum=sha256:$BAD $TS_URL/dl/tool.sh /t" \
+	"Dockerfile.checksum:2: digest mismatch for '$TS_URL/dl/tool.sh': got sha256:$WSUM"
+url_fails 404 "ADD $TS_URL/nothere /t" \
+	"Dockerfile.404:2: GET '$TS_URL/nothere': invalid response status 404"
+url_fails downgrade "ADD $TS_URL/to/$PS_URL/dl/tool.sh /t" \
+	"refusing the redirect from https to '$PS_URL/dl/tool.sh'"
+url_fails copy "COPY $TS_URL/dl/tool.sh /t" \
+	"Dockerfile.copy:2: source can't be a URL for COPY"
+url_fails git "ADD git://127.0.0.1/x.git /t" "hoist fetches only http(s) URLs"
+check "without the CA, TLS verification fails" sh -c "
+	! HOIST_CERTS_D=$S/none $H build --progress quiet -f $U/Dockerfile \
+	-o type=oci,dest=$S/noca.tar $U 2>$S/noca.err &&
+	[ ! -e $S/noca.tar ] && grep -qi 'certificate' $S/noca.err"
+
+# ---- SOURCE_DATE_EPOCH and layer file times ----
+E=$S/epoch
+mkdir -p "$E"
+echo old >"$E/old.txt"
+touch -d '2001-01-01 00:00:00 UTC' "$E/old.txt"
+echo new >"$E/new.txt"
+touch -d '2030-01-01 00:00:00 UTC' "$E/new.txt"
+printf 'FROM scratch\nCOPY old.txt new.txt /f/\n' >"$E/Dockerfile"
+layer_times() { # LAYOUT: the file times of the first layer, one per line
+	m=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
+	l=$(jq -r '.layers[0].digest' "$1/blobs/sha256/$m" | cut -d: -f2)
+	tar -tvzf "$1/blobs/sha256/$l" --full-time | grep 'txt$' |
+		awk '{print $4}' | sort
+}
+check "SOURCE_DATE_EPOCH alone: build" \
+	$H build --progress quiet -o "type=oci,tar=false,dest=$S/e1" "$E"
+layer_times "$S/e1" >"$S/e1.times"
+check "  keeps the files' times (2001-01-01 and 2030-01-01)" sh -c "
+	[ \"\$(tr '\n' ' ' <$S/e1.times)\" = '2001-01-01 2030-01-01 ' ]"
+check "rewrite-timestamp=true clamps them to the epoch" sh -c "
+	$H build --progress quiet \
+	-o type=oci,tar=false,dest=$S/e2,rewrite-timestamp=true $E"
+layer_times "$S/e2" >"$S/e2.times"
+check "  2001-01-01 and 2023-11-14" sh -c "
+	[ \"\$(tr '\n' ' ' <$S/e2.times)\" = '2001-01-01 2023-11-14 ' ]"
+
+done_testing
