@@ -184,6 +184,13 @@ static struct ent *ent_new(struct cp *c, const char *name)
 	return e;
 }
 
+/* The time of what a step makes (parents, heredoc files, a stage's
+ * root): SOURCE_DATE_EPOCH, else 0, so two builds agree. */
+static int64_t made_time(const struct cp *c)
+{
+	return c->b->o->epoch >= 0 ? c->b->o->epoch : 0;
+}
+
 /* A copied file's time: clamped only with rewrite-timestamp=true. */
 static int64_t clamp(const struct cp *c, int64_t t)
 {
@@ -577,9 +584,12 @@ static int copy_one(struct cp *c, const char *root, const char *src,
 	}
 	if (S_ISDIR(sb.st_mode)) {
 		/* a root (the context's, a stage's scratch directory) is
-		 * an image's "/": 0755 */
+		 * an image's "/": 0755; a scratch directory's time is the
+		 * build's, so it gets the time of made directories */
 		if (!*rel)
 			sb.st_mode = S_IFDIR | 0755;
+		if (!*rel && root != c->b->o->context)
+			sb.st_mtime = made_time(c);
 		rc = add_tree(c, host, &sb, dest, rel, ig, keep);
 		goto out;
 	}
@@ -827,7 +837,7 @@ static int copy_step(struct cp *c)
 		e->mode = c->chmod_set ? c->chmod : 0644;
 		e->uid = c->own.uid;
 		e->gid = c->own.gid;
-		e->mtime = c->b->o->epoch >= 0 ? c->b->o->epoch : 0;
+		e->mtime = made_time(c);
 		e->data = il->content ? il->content : "";
 		e->size = strlen(e->data);
 	}
@@ -866,7 +876,7 @@ static int mkdir_step(struct cp *c)
 static void finish_entries(struct cp *c)
 {
 	size_t out = 0;
-	int64_t t = c->b->o->epoch >= 0 ? c->b->o->epoch : 0;
+	int64_t t = made_time(c);
 
 	for (size_t i = 0, n = c->n; i < n; i++) {
 		char *p = hoist_xstrdup(c->v[i].name), *slash;

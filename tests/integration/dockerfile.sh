@@ -120,8 +120,9 @@ check "COPY --from=assets /: a stage's root is 0755" sh -c "
 check "WORKDIR made the directory; /tmp keeps its mode" sh -c "
 	[ -d $R/work/dir ] && [ \"\$(stat -c %a $R/tmp)\" = 1777 ]"
 
-check "the same input twice gives the same image digest" sh -c "
+check "the same input twice (a second apart) gives the same image digest" sh -c "
 	$H build -q --build-arg VERSION=1.2 -o type=oci,dest=$S/o1.tar $C >$S/d1 &&
+	sleep 1.1 &&
 	$H build -q --build-arg VERSION=1.2 -o type=oci,dest=$S/o2.tar $C >$S/d2 &&
 	[ -s $S/d1 ] && cmp $S/d1 $S/d2"
 check "another --build-arg gives another digest" sh -c "
