@@ -123,6 +123,7 @@ struct scan {
 	struct hoist_cache_scan *out;
 	struct hoist_buf rel; /* path relative to the root */
 	int content;          /* hash what a layer takes, file bytes too */
+	const struct hoist_cache_filter *filter; /* NULL: every entry */
 };
 
 static void put_u64(struct hoist_sha256 *h, uint64_t v)
@@ -304,6 +305,10 @@ static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
 					   sc->rel.data);
 			break;
 		}
+		if (sc->filter &&
+		    sc->filter->skip(sc->filter->ctx, sc->rel.data,
+				     S_ISDIR(st.st_mode)))
+			continue;
 		if ((rc = scan_record(sc, -1, dfd, names[i], &st, err)))
 			break;
 		if (S_ISDIR(st.st_mode)) {
@@ -329,7 +334,8 @@ static int scan_dir(struct scan *sc, int dfd, struct hoist_err *err)
  * content, the content digest instead of the stat digest.
  */
 static int scan_path(struct hoist_cache_scan *out, const char *path,
-		     int content, struct hoist_err *err)
+		     int content, const struct hoist_cache_filter *filter,
+		     struct hoist_err *err)
 {
 	char hex[HOIST_SHA256_HEXLEN + 1];
 	struct scan sc;
@@ -341,6 +347,7 @@ static int scan_path(struct hoist_cache_scan *out, const char *path,
 	memset(&sc, 0, sizeof(sc));
 	sc.out = out;
 	sc.content = content;
+	sc.filter = filter;
 	hoist_buf_init(&sc.rel, HOIST_BUF_UNLIMITED);
 	hoist_sha256_init(&sc.sha);
 	put_bytes(&sc.sha, content ? "hoist-content" : "hoist-stat-index",
@@ -387,7 +394,7 @@ static int scan_path(struct hoist_cache_scan *out, const char *path,
 int hoist_cache_scan_tree(struct hoist_cache_scan *out, const char *dir,
 			  struct hoist_err *err)
 {
-	return scan_path(out, dir, 0, err);
+	return scan_path(out, dir, 0, NULL, err);
 }
 
 int hoist_cache_scan_racy(const struct hoist_cache_scan *scan,
@@ -682,13 +689,14 @@ out:
 
 int hoist_cache_content_digest(struct hoist_digest *out, int *read,
 			       struct hoist_cache *c, const char *path,
+			       const struct hoist_cache_filter *filter,
 			       struct hoist_err *err)
 {
 	struct hoist_cache_scan scan, content;
 	struct timespec start = {0, 0};
 	struct hoist_err cerr;
 	char *real = NULL, *file = NULL;
-	const char *s;
+	const char *s, *parts[2];
 	json_t *j = NULL;
 	int lock = -1, rc;
 
@@ -696,9 +704,11 @@ int hoist_cache_content_digest(struct hoist_digest *out, int *read,
 	hoist_err_clear(&cerr);
 	if (!c || !(real = realpath(path, NULL)) ||
 	    fs_clock(c, &start, &cerr) ||
-	    hoist_cache_scan_tree(&scan, real, &cerr))
+	    scan_path(&scan, real, 0, filter, &cerr))
 		goto walk;
-	file = entry_path(c, "content", (const char *const *)&real, 1);
+	parts[0] = real;
+	parts[1] = filter ? filter->id : "";
+	file = entry_path(c, "content", parts, 2);
 	j = load(file);
 	s = j ? hoist_json_str(j, "stat") : NULL;
 	if (s && strcmp(s, scan.stat.str) == 0 && !start_of(j, &start) &&
@@ -710,7 +720,7 @@ int hoist_cache_content_digest(struct hoist_digest *out, int *read,
 	}
 walk:
 	*read = 1;
-	rc = scan_path(&content, real ? real : path, 1, err);
+	rc = scan_path(&content, real ? real : path, 1, filter, err);
 	if (rc || !file)
 		goto out;
 	json_decref(j);

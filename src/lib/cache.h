@@ -117,15 +117,25 @@ int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
  * numbers, xattrs, link target and, for a regular file, the SHA-256 of its
  * bytes; not its inode, device, link count, ctime or owner, so a copy with
  * the same content and times has the same digest. path is scanned (stat
- * only) and ROOT/cache/content-<key>.json (key: its real path) maps its
- * stat digest to its content digest: when it matches (and is not racy),
+ * only) and ROOT/cache/content-<key>.json (key: its real path and the
+ * filter's id) maps its stat digest to its content digest: when it
+ * matches (and is not racy),
  * *out is the recorded digest and no file is opened (*read 0); otherwise
  * every file is read (*read 1) and the new mapping recorded. c NULL:
- * always read, nothing recorded. Errors name the path; cache trouble is
- * only logged.
+ * always read, nothing recorded. With a filter, entries it skips (the
+ * .dockerignore's) are in neither digest. Errors name the path; cache
+ * trouble is only logged.
  */
+struct hoist_cache_filter {
+	/* 1 to leave out entry rel (relative to path, as "a/b") and, for a
+	 * directory (dir 1), everything below it */
+	int (*skip)(void *ctx, const char *rel, int dir);
+	void *ctx;
+	const char *id; /* what the filter does, as part of the record's key */
+};
 int hoist_cache_content_digest(struct hoist_digest *out, int *read,
 			       struct hoist_cache *c, const char *path,
+			       const struct hoist_cache_filter *filter,
 			       struct hoist_err *err);
 
 /*

@@ -92,6 +92,26 @@ void hoist_dfb_chain_next(struct hoist_digest *chain, int empty,
 	final_digest(&h, chain);
 }
 
+/* The .dockerignore as COPY applies it below a source at rel `top`: an
+ * excluded entry is left out, with what is below it unless an exception
+ * may keep something there. */
+struct ignore_ctx {
+	const struct hoist_dockerignore *ig;
+	const char *top;
+};
+
+static int ignore_skip(void *ctx, const char *rel, int dir)
+{
+	const struct ignore_ctx *ic = ctx;
+	char *full = *ic->top ? hoist_xasprintf("%s/%s", ic->top, rel)
+			      : hoist_xstrdup(rel);
+	int skip = hoist_dockerignore_excluded(ic->ig, full) &&
+		   (!dir || hoist_dockerignore_may_skip_dir(ic->ig, full));
+
+	free(full);
+	return skip;
+}
+
 /* One context source: each path it matches, and its content digest. */
 static int context_source(struct hoist_dfb *b, struct hoist_sha256 *h,
 			  const char *spec, struct hoist_err *err)
@@ -129,9 +149,15 @@ static int context_source(struct hoist_dfb *b, struct hoist_sha256 *h,
 		if (lstat(host, &sb) < 0) {
 			put_str(h, "missing");
 		} else {
-			rc = hoist_cache_content_digest(&d, &read, b->o->cache,
-							host, err);
+			struct ignore_ctx ic = {b->ignore, rel};
+			char *id = hoist_xasprintf("dockerignore %s %s",
+						   b->ignore_digest.str, rel);
+			struct hoist_cache_filter f = {ignore_skip, &ic, id};
+			rc = hoist_cache_content_digest(
+				&d, &read, b->o->cache, host,
+				b->ignore ? &f : NULL, err);
 			put_str(h, rc ? NULL : d.str);
+			free(id);
 		}
 		free(host);
 		free(rel);

@@ -376,6 +376,13 @@ static int run_step(struct hoist_dfb *b, struct hoist_dfb_stage *st, long idx,
 	if (!cached) {
 		rc = hoist_dfb_step(b, st, step, l, empty, err);
 		hoist_err_clear(&cerr);
+		/* sources changed while the step read them: no record (the
+		 * check is a stat walk when they did not) */
+		if (!rc && keyed) {
+			struct hoist_digest again;
+			hoist_dfb_step_key(b, st, step, &again, &keyed, &cerr);
+			keyed = keyed && !strcmp(again.str, key.str);
+		}
 		if (!rc && keyed &&
 		    hoist_cache_step_put(b->o->cache, &key, &lo, *empty, l,
 					 &cerr))

@@ -9,7 +9,8 @@
 # cached; a change that keeps size and mtime is caught (ctime); a change
 # seen only by the last stage reuses the stages it copies from; --no-cache
 # runs every step to the same digest; a layer blob gone from the store is
-# built again; two builds at once agree; prune --all empties the cache.
+# built again; two builds at once agree; a file .dockerignore leaves out
+# does not invalidate COPY .; prune --all empties the cache.
 . "$(dirname "$0")/lib.sh"
 need jq strace
 S=$T_TMP
@@ -198,4 +199,15 @@ t_pruned() {
 		test "$(digest pruned)" = "$(digest par1)"
 }
 check "prune --all empties the cache: the next build runs every step" t_pruned
+# what .dockerignore leaves out is not part of a source's content digest
+printf 'FROM scratch\nCOPY . /ctx/\n' >"$S/Dockerfile.dot"
+t_ignored() {
+	build dot1 -f "$S/Dockerfile.dot" && echo more >>"$C/debug.log" &&
+		sleep 1 && build dot2 -f "$S/Dockerfile.dot" &&
+		test "$(status 'COPY \. /ctx/' "$S/dot2.err")" = CACHED &&
+		echo more >>"$C/conf.txt" && sleep 1 &&
+		build dot3 -f "$S/Dockerfile.dot" &&
+		test "$(status 'COPY \. /ctx/' "$S/dot3.err")" = DONE
+}
+check "COPY . stays cached when only an ignored file changes" t_ignored
 done_testing

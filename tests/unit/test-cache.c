@@ -4,7 +4,8 @@
  * size and mtime restored, mode, owner, xattr, a file added or removed, a
  * hard link, a symlink retargeted); an entry as new as the index is never
  * trusted; a missing or truncated blob is rebuilt; concurrent builds keep
- * the index readable; recompression records and prune.
+ * the index readable; recompression records and prune; content digests
+ * through the stat index and the records of Dockerfile steps.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -461,6 +462,131 @@ static void test_damaged_index(void **state)
 	free(cmd);
 }
 
+static int content(const struct fx *f, struct hoist_cache *c, const char *rel,
+		   const struct hoist_cache_filter *flt, struct hoist_digest *d)
+{
+	struct hoist_err err;
+	char *p = tp(f, rel);
+	int read = -1;
+
+	if (hoist_cache_content_digest(d, &read, c, p, flt, &err) < 0)
+		fail_msg("content: %s", err.msg);
+	free(p);
+	assert_true(read == 0 || read == 1);
+	return read;
+}
+
+static int skip_sub(void *ctx, const char *rel, int dir)
+{
+	(void)ctx;
+	return dir && strcmp(rel, "sub") == 0;
+}
+
+/*
+ * Content digests: read once, then known from the stat index; the same
+ * for a copy elsewhere and without a cache; a change with size and mtime
+ * restored is read again; a filter's entries are in neither digest.
+ */
+static void test_content_digest(void **state)
+{
+	struct fx *f = *state;
+	struct hoist_cache_filter flt = {skip_sub, NULL, "no sub"};
+	struct hoist_digest d1, d2, d3, fa, fs1, fs2;
+	struct timespec ts[2];
+	struct stat st;
+	char *p = tp(f, "sub/b");
+
+	settle(f);
+	assert_int_equal(content(f, f->c, "", NULL, &d1), 1);
+	assert_int_equal(content(f, f->c, "", NULL, &d2), 0);
+	assert_string_equal(d1.str, d2.str);
+	assert_int_equal(content(f, NULL, "", NULL, &d2), 1);
+	assert_string_equal(d1.str, d2.str);
+	tl_must_run("cp -a '%s' '%s/copy'", f->tree, f->tmp);
+	settle(f);
+	assert_int_equal(content(f, f->c, "../copy", NULL, &d3), 1);
+	assert_int_equal(content(f, f->c, "../copy", NULL, &d3), 0);
+	assert_string_equal(d3.str, d1.str); /* a copy: same content */
+	tl_must_run("rm -rf '%s/copy'", f->tmp);
+	/* one file */
+	assert_int_equal(content(f, f->c, "a", NULL, &fa), 1);
+	assert_int_equal(content(f, f->c, "a", NULL, &d3), 0);
+	assert_string_equal(fa.str, d3.str);
+	assert_string_not_equal(fa.str, d1.str);
+	/* a filter: sub is left out */
+	settle(f);
+	assert_int_equal(content(f, f->c, "", &flt, &fs1), 1);
+	assert_string_not_equal(fs1.str, d1.str);
+	assert_int_equal(content(f, f->c, "", NULL, &d1), 0); /* the tree */
+	assert_int_equal(stat(p, &st), 0);
+	tl_write_file(p, "WORLD\n", 0644); /* same size, same mtime */
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	settle(f);
+	assert_int_equal(content(f, f->c, "", &flt, &fs2), 0);
+	assert_string_equal(fs1.str, fs2.str);
+	assert_int_equal(content(f, f->c, "", NULL, &d2), 1);
+	assert_string_not_equal(d1.str, d2.str);
+	assert_int_equal(content(f, f->c, "", NULL, &d3), 0);
+	assert_string_equal(d2.str, d3.str);
+	free(p);
+}
+
+/* Step records: a layer while its blob is there, an empty step always;
+ * prune drops what is gone (content digests of removed trees too). */
+static void test_step_records(void **state)
+{
+	struct fx *f = *state;
+	struct hoist_layer_opts o = {HOIST_COMP_GZIP, HOIST_COMP_LEVEL_DEFAULT,
+				     -1, NULL};
+	struct hoist_layer_opts zo = {HOIST_COMP_ZSTD, 3, -1, NULL};
+	struct hoist_cache_prune_stats ps;
+	struct hoist_digest k1, k2, d;
+	struct hoist_layer l, got;
+	struct hoist_err err;
+	char *dir = hoist_xasprintf("%s/cache", f->root), *blob;
+	int empty = -1;
+
+	hoist_digest_from_sha256_hex(&k1, "1111111111111111111111111111111111"
+					  "111111111111111111111111111111");
+	hoist_digest_from_sha256_hex(&k2, "2222222222222222222222222222222222"
+					  "222222222222222222222222222222");
+	prime(f, &l);
+	assert_int_equal(hoist_cache_step_get(f->c, &k1, &o, &empty, &got), 0);
+	assert_int_equal(hoist_cache_step_put(f->c, &k1, &o, 0, &l, &err), 0);
+	assert_int_equal(hoist_cache_step_put(f->c, &k2, &o, 1, NULL, &err), 0);
+	assert_int_equal(hoist_cache_step_get(f->c, &k1, &o, &empty, &got), 1);
+	assert_int_equal(empty, 0);
+	assert_string_equal(got.digest.str, l.digest.str);
+	assert_string_equal(got.diff_id.str, l.diff_id.str);
+	assert_int_equal(got.size, l.size);
+	assert_int_equal(got.tar_size, l.tar_size);
+	/* another compression is not what was recorded */
+	assert_int_equal(hoist_cache_step_get(f->c, &k1, &zo, &empty, &got), 0);
+	assert_int_equal(hoist_cache_step_get(NULL, &k1, &o, &empty, &got), 0);
+	assert_int_equal(hoist_cache_step_get(f->c, &k2, &o, &empty, &got), 1);
+	assert_int_equal(empty, 1);
+	/* a content record of a tree that goes */
+	tl_must_run("mkdir '%s/gone' && echo x > '%s/gone/x'", f->tree,
+		    f->tree);
+	settle(f);
+	content(f, f->c, "gone", NULL, &d);
+	assert_int_equal(content(f, f->c, "gone", NULL, &d), 0);
+	tl_must_run("rm -rf '%s/gone'", f->tree);
+	/* lock, layer, two steps, one content record */
+	assert_int_equal(tl_count_dir(dir, 0), 5);
+	blob = hoist_store_blob_path(f->s, l.digest.str);
+	assert_int_equal(unlink(blob), 0);
+	free(blob);
+	assert_int_equal(hoist_cache_step_get(f->c, &k1, &o, &empty, &got), 0);
+	assert_int_equal(hoist_cache_prune(f->c, 0, &ps, &err), 0);
+	assert_int_equal(ps.entries_removed, 3); /* layer, step 1, content */
+	assert_int_equal(tl_count_dir(dir, 0), 2);
+	assert_int_equal(hoist_cache_step_get(f->c, &k2, &o, &empty, &got), 1);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,7 +597,8 @@ int main(void)
 		T(test_hardlink),      T(test_symlink),
 		T(test_racy),          T(test_blob_gone),
 		T(test_concurrent),    T(test_recomp_and_prune),
-		T(test_damaged_index),
+		T(test_damaged_index), T(test_content_digest),
+		T(test_step_records),
 #undef T
 	};
 
