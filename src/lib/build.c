@@ -4,6 +4,7 @@
  * several outputs of one build never tar a tree twice for the same
  * compression; across builds, the build cache (cache.h) reuses them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -119,11 +120,36 @@ static int64_t spec_epoch(const struct hoist_build *b,
 	return spec->has_epoch ? spec->epoch : b->opts.epoch;
 }
 
+/* A layer being written, as a pipelined push sees it (feed.h). */
+struct fed_layer {
+	struct hoist_feed *feed;
+	char key[32];
+	int announced;
+};
+
+static void fed_ingest(void *ctx, int fd)
+{
+	struct fed_layer *f = ctx;
+
+	hoist_feed_add(f->feed, f->key);
+	hoist_feed_ingest(f->feed, f->key, fd);
+	f->announced = 1;
+}
+
+static void fed_progress(void *ctx, uint64_t have)
+{
+	struct fed_layer *f = ctx;
+
+	hoist_feed_progress(f->feed, f->key, have);
+}
+
 static int get_layer(struct hoist_build *b, size_t dir,
 		     const struct hoist_image_spec *spec,
 		     const struct built_layer **out, struct hoist_err *err)
 {
 	struct hoist_layer_opts lo;
+	struct hoist_layer_hooks hooks;
+	struct fed_layer fed;
 	struct built_layer *bl;
 	int hit, rc;
 
@@ -142,6 +168,16 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	lo.compression = spec->compression;
 	lo.level = spec->level;
 	lo.epoch = epoch;
+	if (spec->feed) {
+		/* announced only if it is written, not from the cache */
+		memset(&fed, 0, sizeof(fed));
+		fed.feed = spec->feed;
+		snprintf(fed.key, sizeof(fed.key), "layer %zu", dir + 1);
+		hooks.ctx = &fed;
+		hooks.ingest = fed_ingest;
+		hooks.progress = fed_progress;
+		lo.hooks = &hooks;
+	}
 	bl = hoist_xcalloc(1, sizeof(*bl));
 	/* a progress step per layer, as BuildKit's "[2/3] COPY ..." */
 	hoist_step_begin("[%zu/%zu] ADD %s /", dir + 1, b->opts.nlayers,
@@ -149,6 +185,9 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	rc = hoist_cache_layer_from_dir(&bl->layer, &hit, b->opts.cache,
 					b->store, b->opts.layers[dir].dir, &lo,
 					err);
+	if (spec->feed && fed.announced)
+		hoist_feed_done(spec->feed, fed.key, rc, err,
+				bl->layer.digest.str, bl->layer.size);
 	if (rc) {
 		hoist_step_end(0, hoist_err_msg(err));
 		free(bl);

@@ -16,6 +16,7 @@
 #include "lib/cache.h"
 #include "lib/compress.h"
 #include "lib/digest.h"
+#include "lib/feed.h"
 #include "lib/image.h"
 #include "lib/platform.h"
 #include "lib/store.h"
@@ -71,6 +72,13 @@ struct hoist_image_spec {
 	int has_epoch;
 	int64_t epoch;
 	int rewrite_timestamp;
+	/*
+	 * A pipelined push (feed.h), or NULL: each layer this image builds
+	 * (not one the build cache or an earlier output supplies) is
+	 * announced as "layer N" when its compressed blob starts, its bytes
+	 * reported as they are written, and its end with its digest.
+	 */
+	struct hoist_feed *feed;
 };
 
 /*

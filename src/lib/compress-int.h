@@ -20,6 +20,7 @@
 
 #define OUT_BUF (256 * 1024)
 #define ZSTD_WORKERS 2
+#define ZSTD_JOB_SIZE (4 * 1024 * 1024)
 
 #define GZ_CHUNK (1024 * 1024)
 #define GZ_SLOTS 4

@@ -38,8 +38,20 @@ int hoist_zstd_new(struct hoist_compressor *c, int level, struct hoist_err *err)
 	 * one, but is still deterministic on that build.
 	 */
 	ret = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, ZSTD_WORKERS);
-	if (ZSTD_isError(ret))
+	if (ZSTD_isError(ret)) {
 		(void)ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, 0);
+		return 0;
+	}
+	/*
+	 * libzstd's own job size is 4 windows (8 MiB at level 3), and it
+	 * keeps about three jobs of input and output per worker: a 1 GiB
+	 * layer peaked at 67 MiB RSS. Fixed 4 MiB jobs peaked at 44 MiB for
+	 * output 0.3% larger (2 MiB: 31 MiB, +0.8%); the output stays
+	 * deterministic (the job size, not the worker count, shapes it).
+	 */
+	ret = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, ZSTD_JOB_SIZE);
+	if (ZSTD_isError(ret))
+		return zstd_fail(err, "job size", ret);
 	return 0;
 }
 

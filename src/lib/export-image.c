@@ -74,6 +74,20 @@ static int image_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 	return 0;
 }
 
+void hoist_export_log_push(const char *name, const struct hoist_push_stats *st)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "%.1f MiB", (double)st->bytes_sent / (1 << 20));
+	hoist_log(HOIST_LOG_INFO,
+		  "pushed %s@%s: %llu blobs, %llu already there, "
+		  "%llu resumed, %s sent, %llu retries",
+		  name, st->digest, (unsigned long long)st->blobs,
+		  (unsigned long long)st->blobs_present,
+		  (unsigned long long)st->blobs_resumed, a,
+		  (unsigned long long)st->retries);
+}
+
 static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 		       const json_t *root, json_t **desc, struct hoist_err *err)
 {
@@ -104,24 +118,15 @@ static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 			free(c);
 		}
 	}
-	for (size_t i = 0; i < p->nnames && !rc && p->push; i++) {
+	for (size_t i = p->pushed; i < p->nnames && !rc && p->push; i++) {
 		struct hoist_push_stats st;
-		char a[32];
 		hoist_status_begin("pushing layers");
 		rc = hoist_registry_push(s, root, p->names[i],
 					 p->push_by_digest, &p->reg, &st, err);
 		hoist_status_end();
 		if (rc)
 			return rc;
-		snprintf(a, sizeof(a), "%.1f MiB",
-			 (double)st.bytes_sent / (1 << 20));
-		hoist_log(HOIST_LOG_INFO,
-			  "pushed %s@%s: %llu blobs, %llu already there, "
-			  "%llu resumed, %s sent, %llu retries",
-			  p->names[i], st.digest, (unsigned long long)st.blobs,
-			  (unsigned long long)st.blobs_present,
-			  (unsigned long long)st.blobs_resumed, a,
-			  (unsigned long long)st.retries);
+		hoist_export_log_push(p->names[i], &st);
 	}
 	if (!rc && p->dangling_prefix &&
 	    (!p->dangling_empty_only || !p->nnames)) {

@@ -46,6 +46,11 @@ extern const struct hoist_exporter hoist_exporter_local;
 extern const struct hoist_exporter hoist_exporter_tar;
 extern const struct hoist_exporter hoist_exporter_cacheonly;
 
+/* ---- export-image.c ---- */
+
+/* Log a finished push of name: "pushed NAME@DIGEST: N blobs, ...". */
+void hoist_export_log_push(const char *name, const struct hoist_push_stats *st);
+
 /* ---- export-dest.c: destinations ---- */
 
 /*

@@ -30,10 +30,20 @@ static int tee_write(void *ctx, const void *data, size_t len,
 	return hoist_compressor_write(t->comp, data, len, err);
 }
 
+struct out {
+	struct hoist_ingest *in;
+	const struct hoist_layer_hooks *hooks;
+};
+
 static int ingest_sink_write(void *ctx, const void *data, size_t len,
 			     struct hoist_err *err)
 {
-	return hoist_ingest_write(ctx, data, len, err);
+	struct out *o = ctx;
+	int rc = hoist_ingest_write(o->in, data, len, err);
+
+	if (!rc && o->hooks && o->hooks->progress)
+		o->hooks->progress(o->hooks->ctx, hoist_ingest_size(o->in));
+	return rc;
 }
 
 struct tree_fill {
@@ -74,6 +84,7 @@ int hoist_layer_from_fn(struct hoist_layer *out, struct hoist_store *s,
 	struct hoist_tar_writer *w = NULL;
 	struct hoist_sink isink, tsink;
 	struct tee tee;
+	struct out o;
 	char hex[HOIST_SHA256_HEXLEN + 1];
 	int hashing = 0, rc;
 
@@ -81,8 +92,12 @@ int hoist_layer_from_fn(struct hoist_layer *out, struct hoist_store *s,
 	memset(&tee, 0, sizeof(tee));
 	if ((rc = hoist_ingest_open(&in, s, err)) < 0)
 		goto out;
+	o.in = in;
+	o.hooks = opts->hooks;
+	if (o.hooks && o.hooks->ingest)
+		o.hooks->ingest(o.hooks->ctx, hoist_ingest_fd(in));
 	isink.write = ingest_sink_write;
-	isink.ctx = in;
+	isink.ctx = &o;
 	if ((rc = hoist_compressor_new(&comp, opts->compression, opts->level,
 				       &isink, err)) < 0)
 		goto out;

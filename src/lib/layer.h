@@ -16,11 +16,25 @@
 #include "lib/digest.h"
 #include "lib/store.h"
 
+/*
+ * Watching the compressed blob as it is written (a pipelined push reads
+ * it while it grows). Called on the building thread: ingest() once with
+ * the ingest file (the caller's: dup it to keep it), progress() after
+ * every write with the bytes written so far. Not called for a layer the
+ * build cache supplies.
+ */
+struct hoist_layer_hooks {
+	void *ctx;
+	void (*ingest)(void *ctx, int fd);
+	void (*progress)(void *ctx, uint64_t have);
+};
+
 struct hoist_layer_opts {
 	enum hoist_compression compression;
 	int level;          /* HOIST_COMP_LEVEL_DEFAULT or a checked level */
 	int64_t epoch;      /* SOURCE_DATE_EPOCH, or -1 */
 	const char *prefix; /* place the tree under this path, or NULL */
+	const struct hoist_layer_hooks *hooks; /* NULL: none */
 };
 
 struct hoist_layer {

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +49,19 @@ struct reg {
 	uint64_t chunk_size;
 	json_t *blobsrc;        /* which repositories hold which blobs */
 	const char *mount_pick; /* in blobsrc: the repository to mount from */
+	/* pipelined: blobs and the root come from opts->feed */
+	size_t cap;    /* of jobs */
+	size_t seen;   /* blobs of the feed with a job */
+	json_t *root;  /* once the feed gave it */
+	json_t *blobs; /* its blobs (imgwalk) */
+	int have;      /* the registry holds the root already */
+	int whole;     /* upload blobs only once they are whole */
 };
 
 struct blob_job {
 	struct reg *r;
-	char digest[HOIST_DIGEST_MAX];
+	char key[HOIST_FEED_KEY_MAX];  /* the feed's name for it */
+	char digest[HOIST_DIGEST_MAX]; /* empty until known */
 	uint64_t size;
 	int fd;
 	struct hoist_upload *u;
@@ -68,12 +77,20 @@ struct blob_job {
 	int resumed;
 	uint64_t last_logged;
 	int fed;                     /* the bytes come from opts->feed */
+	int growing;                 /* uploading before its end is known */
+	int early;                   /* said its first bytes went early */
 	unsigned feed_gen;           /* the version of the feed's file in fd */
 	struct hoist_err cancel_err; /* why the session is being cancelled */
 };
 
 /* How often a step waiting for fed bytes looks again. */
 #define FEED_POLL_MS 5
+
+/* The job's name in messages: its digest, or the feed's key. */
+static const char *jname(const struct blob_job *j)
+{
+	return j->digest[0] ? j->digest : j->key;
+}
 
 /* ---- upload sessions on disk ---- */
 
@@ -131,7 +148,7 @@ static void save_session(struct blob_job *j)
 	uint64_t off;
 	json_t *doc;
 
-	if (!hoist_upload_checkpoint(j->u, &loc, &off))
+	if (!j->session_key || !hoist_upload_checkpoint(j->u, &loc, &off))
 		return;
 	doc = json_object();
 	hoist_json_set_str(doc, "registry", j->r->c.host);
@@ -248,7 +265,7 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 		else
 			hoist_err_set(&e, rc, "request failed");
 		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
-		hoist_err_prefix(&e, "blob '%s'", j->digest);
+		hoist_err_prefix(&e, "blob '%s'", jname(j));
 		job_fail(j, &e);
 		return;
 	}
@@ -282,6 +299,17 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	hoist_upload_feed(j->u, &ur);
 	json_decref(doc);
 	save_session(j);
+	if (j->growing && !j->early) {
+		const char *loc;
+		uint64_t off;
+		if (hoist_upload_checkpoint(j->u, &loc, &off) && off > 0) {
+			j->early = 1;
+			hoist_log(HOIST_LOG_INFO,
+				  "%s: the registry holds its first %llu bytes "
+				  "while it is being written",
+				  j->key, (unsigned long long)off);
+		}
+	}
 	job_step(j);
 }
 
@@ -290,24 +318,35 @@ static void job_progress(void *ctx, uint64_t sent, uint64_t received)
 	struct blob_job *j = ctx;
 	char id[24];
 	(void)received;
-	snprintf(id, sizeof(id), "%.19s", j->digest);
+	snprintf(id, sizeof(id), "%.19s", jname(j));
 	hoist_log_progress(id, j->req.attempt ? "retrying" : "pushing",
 			   j->req.body_offset + sent, j->size, 0);
+}
+
+/* The digest of a growing blob is known: the session can be saved. */
+static void job_known(struct blob_job *j, const char *digest, uint64_t size)
+{
+	snprintf(j->digest, sizeof(j->digest), "%s", digest);
+	j->size = size;
+	free(j->session_key);
+	j->session_key = session_key(j->r, j->digest);
 }
 
 /*
  * Whether the body of the step can go out: 1 yes, 0 not yet, or the
  * feed's failure. Chunks go as soon as their bytes are in; the closing PUT
- * names the digest, so it waits until the blob is verified.
+ * names the digest, so it waits until the blob is verified. A growing
+ * upload learns its end then (the step may change).
  */
 static int feed_ready(struct blob_job *j, struct hoist_err *err)
 {
-	const struct hoist_push_feed *f = j->r->opts->feed;
-	uint64_t avail = 0;
+	char digest[HOIST_DIGEST_MAX];
+	uint64_t avail = 0, size = 0;
 	int fd = -1, rc;
 	char *blob;
 
-	rc = f->state(f->ctx, j->digest, &j->feed_gen, &fd, &avail, err);
+	rc = hoist_feed_state(j->r->opts->feed, j->key, &j->feed_gen, &fd,
+			      &avail, digest, &size, err);
 	if (rc < 0)
 		return rc;
 	if (fd >= 0) {
@@ -318,6 +357,15 @@ static int feed_ready(struct blob_job *j, struct hoist_err *err)
 	if (rc == 0)
 		return j->fd >= 0 && strcmp(j->req.method, "PUT") != 0 &&
 		       j->req.body_offset + j->req.body_len <= avail;
+	if (j->growing) {
+		job_known(j, digest, size);
+		rc = hoist_upload_seal(j->u, digest, size, err);
+		if (rc)
+			return rc;
+		j->growing = 0;
+		hoist_upload_next(j->u, &j->req, NULL);
+		save_session(j);
+	}
 	/* verified: from the store from now on */
 	if (j->fd >= 0)
 		close(j->fd);
@@ -340,7 +388,7 @@ static void cancel_done(void *ctx, int rc, struct hoist_http_response *resp,
 		hoist_log(HOIST_LOG_WARN,
 			  "%.19s: could not cancel the upload session "
 			  "(HTTP %d); the registry drops it when it expires",
-			  j->digest, rc ? 0 : resp->status);
+			  jname(j), rc ? 0 : resp->status);
 	job_fail(j, &j->cancel_err);
 }
 
@@ -358,7 +406,8 @@ static void job_cancel(struct blob_job *j, const struct hoist_err *e)
 	uint64_t off;
 
 	j->cancel_err = *e; /* the feed's message names the blob */
-	hoist_store_session_drop(r->store, j->session_key);
+	if (j->session_key)
+		hoist_store_session_drop(r->store, j->session_key);
 	if (!hoist_upload_checkpoint(j->u, &loc, &off) ||
 	    hoist_http_resolve_url(&url, r->c.base, loc, &err)) {
 		job_fail(j, &j->cancel_err);
@@ -373,7 +422,7 @@ static void job_cancel(struct blob_job *j, const struct hoist_err *e)
 	    j->hdr_auth)
 		j->hdrs[j->nhdrs++] = j->hdr_auth;
 	hoist_log(HOIST_LOG_INFO, "%.19s: cancelling the upload session",
-		  j->digest);
+		  jname(j));
 	memset(&req, 0, sizeof(req));
 	req.method = "DELETE";
 	req.url = j->url;
@@ -416,7 +465,7 @@ static void job_send(void *ctx)
 		j->url = hoist_xasprintf("%s%s", r->c.base, j->req.url);
 	} else if (hoist_http_resolve_url(&j->url, r->c.base, j->req.url,
 					  &err)) {
-		hoist_err_prefix(&err, "blob '%s'", j->digest);
+		hoist_err_prefix(&err, "blob '%s'", jname(j));
 		job_fail(j, &err);
 		return;
 	}
@@ -502,7 +551,7 @@ static void job_step(struct blob_job *j)
 	}
 	case HOIST_UPLOAD_FAILED:
 		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
-		hoist_err_prefix(&err, "blob '%s'", j->digest);
+		hoist_err_prefix(&err, "blob '%s'", jname(j));
 		job_fail(j, &err);
 		return;
 	case HOIST_UPLOAD_SEND:
@@ -510,12 +559,12 @@ static void job_step(struct blob_job *j)
 	}
 	if (j->req.wait > 0) {
 		r->stats->waits++;
-		hoist_log(HOIST_LOG_INFO, "%.19s: %s", j->digest,
+		hoist_log(HOIST_LOG_INFO, "%.19s: %s", jname(j),
 			  j->req.why ? j->req.why : "rate limited");
 	} else if (j->req.attempt > 0) {
 		r->stats->retries++;
 		hoist_log(HOIST_LOG_INFO, "retry %d of %.19s: %s, in %.1fs",
-			  j->req.attempt, j->digest,
+			  j->req.attempt, jname(j),
 			  j->req.why ? j->req.why : "transient error",
 			  (double)j->req.delay_ms / 1000);
 	}
@@ -533,11 +582,23 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 {
 	struct reg *r = j->r;
 	struct hoist_upload_params p;
-	char *blob = hoist_store_blob_path(r->store, j->digest);
-	char *loc = NULL;
+	char *blob, *loc = NULL;
 	uint64_t off = 0;
 	int rc;
 
+	if (!j->digest[0]) {
+		/* still being written: chunks as its bytes come */
+		memset(&p, 0, sizeof(p));
+		p.repo = r->c.repo;
+		p.mode = r->mode;
+		p.chunk_size = r->chunk_size;
+		p.growing = 1;
+		j->fed = 1;
+		j->growing = 1;
+		j->started_ms = hoist_clock_ms();
+		return hoist_upload_new(&j->u, &p, err);
+	}
+	blob = hoist_store_blob_path(r->store, j->digest);
 	if (r->opts->feed && !hoist_store_has(r->store, j->digest))
 		j->fed = 1; /* opened when its bytes come */
 	else
@@ -570,13 +631,57 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	return rc;
 }
 
+/*
+ * A blob of the feed whose upload waits until it is whole (the registry
+ * takes no chunks): look again until it is, then upload it as usual.
+ */
+static void job_wait_whole(void *ctx)
+{
+	struct blob_job *j = ctx;
+	struct reg *r = j->r;
+	char digest[HOIST_DIGEST_MAX];
+	uint64_t avail, size = 0;
+	struct hoist_err err;
+	int fd = -1, rc;
+
+	if (hoist_xfer_stopped(&r->x)) {
+		job_end(j, 0, NULL);
+		return;
+	}
+	hoist_err_clear(&err);
+	rc = hoist_feed_state(r->opts->feed, j->key, &j->feed_gen, &fd, &avail,
+			      digest, &size, &err);
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0) {
+		if (hoist_http_timer(r->c.http, FEED_POLL_MS, job_wait_whole, j,
+				     &err))
+			job_fail(j, &err);
+		return;
+	}
+	if (rc > 0) {
+		job_known(j, digest, size);
+		rc = job_begin(j, &err);
+	}
+	if (rc) {
+		job_fail(j, &err);
+		return;
+	}
+	job_step(j);
+}
+
 /* The pool starts job i. */
 static int job_start(void *ctx, size_t i, struct hoist_err *err)
 {
 	struct reg *r = ctx;
 	struct blob_job *j = r->jobs[i];
-	int rc = job_begin(j, err);
+	int rc;
 
+	if (!j->digest[0] && r->whole) {
+		job_wait_whole(j);
+		return 0;
+	}
+	rc = job_begin(j, err);
 	if (rc)
 		return rc;
 	job_step(j);
@@ -728,17 +833,189 @@ static void reg_release(struct reg *r)
 		job_free(r->jobs[i]);
 	free(r->jobs);
 	json_decref(r->blobsrc);
+	json_decref(r->root);
+	json_decref(r->blobs);
 	hoist_regconn_close(&r->c);
 }
 
 /* The digests of the blob jobs (pointers into them). Caller frees. */
-static const char **job_digests(const struct reg *r)
+static const char **job_digests(const struct reg *r, size_t *n)
 {
 	const char **d = hoist_xcalloc(r->njobs + 1, sizeof(*d));
 
+	*n = 0;
 	for (size_t i = 0; i < r->njobs; i++)
-		d[i] = r->jobs[i]->digest;
+		if (r->jobs[i]->digest[0])
+			d[(*n)++] = r->jobs[i]->digest;
 	return d;
+}
+
+/*
+ * A new job (not started): for digest of size bytes, or (digest NULL) for
+ * a blob of the feed named key whose digest is not known yet.
+ */
+static void job_add(struct reg *r, const char *key, const char *digest,
+		    uint64_t size)
+{
+	struct blob_job *j = hoist_xcalloc(1, sizeof(*j));
+
+	if (r->njobs == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 8;
+		r->jobs =
+			hoist_xreallocarray(r->jobs, r->cap, sizeof(*r->jobs));
+	}
+	j->r = r;
+	j->fd = -1;
+	snprintf(j->key, sizeof(j->key), "%s", key);
+	if (digest) {
+		snprintf(j->digest, sizeof(j->digest), "%s", digest);
+		j->size = size;
+		j->session_key = session_key(r, j->digest);
+	}
+	r->jobs[r->njobs++] = j;
+}
+
+/*
+ * Blobs of the feed whose upload is under way and that are whole now:
+ * their digest is known, so their sessions are saved under it at once
+ * (a push killed before it sends the rest resumes them).
+ */
+static void learn_digests(struct reg *r)
+{
+	char digest[HOIST_DIGEST_MAX];
+	uint64_t size;
+
+	for (size_t i = 0; i < r->njobs; i++) {
+		struct blob_job *j = r->jobs[i];
+		if (j->digest[0] ||
+		    !hoist_feed_result(r->opts->feed, j->key, digest, &size))
+			continue;
+		job_known(j, digest, size);
+		if (j->u)
+			save_session(j);
+	}
+}
+
+/* 1 if some job is for digest. */
+static int job_covers(struct reg *r, const char *digest)
+{
+	for (size_t i = 0; i < r->njobs; i++)
+		if (strcmp(r->jobs[i]->digest, digest) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The configs and layers of the image the blob array (imgwalk) lists that
+ * no job covers get one. Returns how many were added.
+ */
+static size_t add_blob_jobs(struct reg *r, const json_t *blobs)
+{
+	size_t i, n = 0;
+	json_t *b;
+
+	json_array_foreach(blobs, i, b)
+	{
+		const char *mt = hoist_json_str(b, "mediaType");
+		const char *d = hoist_json_str(b, "digest");
+		if (hoist_image_mt_is_index(mt) ||
+		    hoist_image_mt_is_manifest(mt) || !d || job_covers(r, d))
+			continue;
+		job_add(r, d, d,
+			(uint64_t)json_integer_value(
+				json_object_get(b, "size")));
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Pipelined: the build handed over its root. What else it needs gets a
+ * job; with no blob announced earlier (every layer came from the build
+ * cache), one HEAD of the root may show that the push has nothing to do.
+ */
+static int root_ready(struct reg *r, const char *ref, size_t *added,
+		      struct hoist_err *err)
+{
+	const char *d;
+	int rc;
+
+	*added = 0;
+	rc = hoist_image_desc_get(r->root, NULL, &d, NULL, err);
+	if (!rc)
+		rc = hoist_imgwalk_blobs(&r->blobs, r->store, r->root, err);
+	if (rc)
+		return rc;
+	snprintf(r->stats->digest, sizeof(r->stats->digest), "%s", d);
+	if (!r->seen) {
+		rc = manifest_present(r, ref ? ref : d, d, &r->have, err);
+		if (rc || r->have)
+			return rc;
+	}
+	*added = add_blob_jobs(r, r->blobs);
+	return 0;
+}
+
+struct pipe_watch {
+	struct reg *r;
+	const char *ref; /* the tag, or NULL: by digest */
+	int rc;
+	struct hoist_err err;
+};
+
+/*
+ * Pipelined: the loop's look at the feed, every FEED_POLL_MS until the
+ * root came. Each blob announced gets a job at once.
+ */
+static void watch(void *ctx)
+{
+	struct pipe_watch *w = ctx;
+	struct reg *r = w->r;
+	struct hoist_feed *f = r->opts->feed;
+	char key[HOIST_FEED_KEY_MAX];
+	struct hoist_err err;
+	size_t n = 0, added = 0;
+	int rc;
+
+	hoist_err_clear(&err);
+	if (hoist_xfer_stopped(&r->x)) {
+		r->x.open = 0;
+		return;
+	}
+	while (hoist_feed_key(f, r->seen, key, sizeof(key))) {
+		job_add(r, key, NULL, 0);
+		r->seen++;
+		n++;
+	}
+	learn_digests(r);
+	rc = hoist_feed_root(f, &r->root, &err);
+	if (rc == 0) {
+		hoist_xfer_add(&r->x, n);
+		if (hoist_http_timer(r->c.http, FEED_POLL_MS, watch, w, &err)) {
+			r->x.open = 0;
+			hoist_xfer_fail(&r->x, err.code, &err);
+		}
+		return;
+	}
+	r->x.open = 0;
+	if (rc < 0) {
+		/*
+		 * The build failed: the blobs it announced fail (and cancel
+		 * their sessions) on their own; its error is the push's.
+		 */
+		w->rc = rc;
+		w->err = err;
+		hoist_xfer_add(&r->x, n);
+		return;
+	}
+	rc = root_ready(r, w->ref, &added, &err);
+	if (rc) {
+		w->rc = rc;
+		w->err = err;
+		hoist_xfer_fail(&r->x, rc, &err);
+		return;
+	}
+	hoist_xfer_add(&r->x, n + added);
 }
 
 int hoist_registry_push(struct hoist_store *s, const json_t *root,
@@ -747,56 +1024,59 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 			struct hoist_push_stats *stats, struct hoist_err *err)
 {
 	struct reg r;
+	struct pipe_watch w;
 	struct hoist_ref pr;
 	char *mount_scope = NULL;
 	json_t *blobs = NULL, *b;
-	const char *root_digest;
+	const char *root_digest = NULL, *put_ref;
 	const char **digests = NULL;
-	size_t i;
-	int rc, have = 0;
+	size_t i, ndigests = 0;
+	int rc, pipe = !root;
 
 	memset(&r, 0, sizeof(r));
+	memset(&w, 0, sizeof(w));
 	memset(stats, 0, sizeof(*stats));
 	memset(&pr, 0, sizeof(pr));
 	r.store = s;
 	r.opts = opts;
 	r.stats = stats;
-	rc = hoist_image_desc_get(root, NULL, &root_digest, NULL, err);
-	if (rc)
-		return rc;
-	snprintf(stats->digest, sizeof(stats->digest), "%s", root_digest);
+	if (pipe && !opts->feed)
+		return hoist_err_set(err, HOIST_EINVAL, "push '%s': no image",
+				     ref);
+	if (!pipe) {
+		rc = hoist_image_desc_get(root, NULL, &root_digest, NULL, err);
+		if (rc)
+			return rc;
+		snprintf(stats->digest, sizeof(stats->digest), "%s",
+			 root_digest);
+	}
 	rc = hoist_ref_parse(&pr, ref, HOIST_REF_NORMALIZE, err);
 	if (rc)
 		return rc;
 
-	/* every blob that is not a manifest: configs and layers */
-	rc = hoist_imgwalk_blobs(&blobs, s, root, err);
-	if (rc)
-		goto out;
-	r.jobs = hoist_xcalloc(json_array_size(blobs) + 1, sizeof(*r.jobs));
-	json_array_foreach(blobs, i, b)
-	{
-		const char *mt = hoist_json_str(b, "mediaType");
-		struct blob_job *j;
-		if (hoist_image_mt_is_index(mt) ||
-		    hoist_image_mt_is_manifest(mt))
-			continue;
-		j = hoist_xcalloc(1, sizeof(*j));
-		j->r = &r;
-		j->fd = -1;
-		snprintf(j->digest, sizeof(j->digest), "%s",
-			 hoist_json_str(b, "digest"));
-		j->size = (uint64_t)json_integer_value(
-			json_object_get(b, "size"));
-		r.jobs[r.njobs++] = j;
+	if (!pipe) {
+		/* every blob that is not a manifest: configs and layers */
+		rc = hoist_imgwalk_blobs(&blobs, s, root, err);
+		if (rc)
+			goto out;
+		digests = hoist_xcalloc(json_array_size(blobs) + 1,
+					sizeof(*digests));
+		json_array_foreach(blobs, i, b)
+		{
+			const char *mt = hoist_json_str(b, "mediaType");
+			if (!hoist_image_mt_is_index(mt) &&
+			    !hoist_image_mt_is_manifest(mt))
+				digests[ndigests++] =
+					hoist_json_str(b, "digest");
+		}
 	}
-	stats->blobs = r.njobs;
-	digests = job_digests(&r);
 	/* where the blobs are known to be, for mounts (blobsrc.h) */
 	r.blobsrc = hoist_blobsrc_load(s, pr.domain);
-	if (!opts->mount_from)
-		r.mount_pick = hoist_blobsrc_pick(r.blobsrc, digests, r.njobs,
+	if (!opts->mount_from && ndigests)
+		r.mount_pick = hoist_blobsrc_pick(r.blobsrc, digests, ndigests,
 						  pr.path);
+	free(digests);
+	digests = NULL;
 	if (opts->mount_from && strcmp(opts->mount_from, pr.path))
 		mount_scope =
 			hoist_xasprintf("repository:%s:pull", opts->mount_from);
@@ -808,37 +1088,69 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 	if (rc)
 		goto out;
 	load_strategy(&r);
-	for (i = 0; i < r.njobs; i++)
-		r.jobs[i]->session_key = session_key(&r, r.jobs[i]->digest);
+	put_ref = (!by_digest && pr.tag) ? pr.tag : NULL;
 
-	/* the same root already there: one HEAD is the whole push */
-	rc = manifest_present(&r, (!by_digest && pr.tag) ? pr.tag : root_digest,
-			      root_digest, &have, err);
-	if (rc)
-		goto out;
-	if (have) {
-		stats->blobs_present = stats->blobs;
-		stats->present = 1;
-		hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s", r.c.host,
-			  r.c.repo, root_digest);
-		goto remember;
+	if (!pipe) {
+		int have = 0;
+		add_blob_jobs(&r, blobs);
+		stats->blobs = r.njobs;
+		/* the same root already there: one HEAD is the whole push */
+		rc = manifest_present(&r, put_ref ? put_ref : root_digest,
+				      root_digest, &have, err);
+		if (rc)
+			goto out;
+		if (have) {
+			stats->blobs_present = stats->blobs;
+			stats->present = 1;
+			hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s",
+				  r.c.host, r.c.repo, root_digest);
+			goto remember;
+		}
+		if (r.mount_pick)
+			hoist_log(HOIST_LOG_INFO,
+				  "%s: blobs known in %s are mounted", r.c.host,
+				  r.mount_pick);
+		hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
+			  r.c.host, r.c.repo);
+	} else {
+		/* a registry that takes only whole blobs gets them whole */
+		r.whole = r.mode == HOIST_UPLOAD_MONOLITHIC ||
+			  r.mode == HOIST_UPLOAD_STREAM;
+		hoist_log(HOIST_LOG_INFO,
+			  "pushing to %s/%s while the image is built%s",
+			  r.c.host, r.c.repo,
+			  r.whole ? " (each blob once it is whole)" : "");
 	}
-	if (r.mount_pick)
-		hoist_log(HOIST_LOG_INFO, "%s: blobs known in %s are mounted",
-			  r.c.host, r.mount_pick);
-	hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
-		  r.c.host, r.c.repo);
 	hoist_xfer_init(&r.x, r.c.http, opts->conn.max_concurrent, r.njobs,
 			job_start, &r);
+	if (pipe) {
+		w.r = &r;
+		w.ref = put_ref;
+		r.x.open = 1;
+		watch(&w);
+	}
 	rc = hoist_xfer_run(&r.x, err);
+	if (!rc && w.rc) {
+		*err = w.err;
+		rc = w.rc;
+	}
 	if (rc)
 		goto out;
-	rc = push_manifests(&r, root,
-			    (!by_digest && pr.tag) ? pr.tag : root_digest, err);
+	stats->blobs = r.njobs;
+	if (pipe && r.have) {
+		stats->blobs_present = json_array_size(r.blobs);
+		stats->present = 1;
+		hoist_log(HOIST_LOG_INFO, "%s/%s already holds %s", r.c.host,
+			  r.c.repo, stats->digest);
+		goto remember;
+	}
+	rc = push_manifests(&r, pipe ? r.root : root,
+			    put_ref ? put_ref : stats->digest, err);
 	if (rc)
 		goto out;
 remember:
-	hoist_blobsrc_add(s, pr.domain, pr.path, digests, r.njobs);
+	digests = job_digests(&r, &ndigests);
+	hoist_blobsrc_add(s, pr.domain, pr.path, digests, ndigests);
 out:
 	stats->retries += r.c.retries;
 	stats->waits += r.c.waits;
@@ -849,5 +1161,69 @@ out:
 	reg_release(&r);
 	free(digests);
 	free(mount_scope);
+	return rc;
+}
+
+/* ---- the same push on a thread ---- */
+
+struct hoist_registry_bg {
+	pthread_t th;
+	int step; /* the starter's progress step (util/log.h) */
+	struct hoist_store *s;
+	const char *ref;
+	int by_digest;
+	const struct hoist_registry_opts *opts;
+	struct hoist_push_stats stats;
+	int rc;
+	struct hoist_err err;
+};
+
+static void *push_thread(void *ctx)
+{
+	struct hoist_registry_bg *bg = ctx;
+
+	hoist_err_clear(&bg->err);
+	hoist_step_adopt(bg->step);
+	bg->rc = hoist_registry_push(bg->s, NULL, bg->ref, bg->by_digest,
+				     bg->opts, &bg->stats, &bg->err);
+	return NULL;
+}
+
+int hoist_registry_push_start(struct hoist_registry_bg **out,
+			      struct hoist_store *s, const char *ref,
+			      int by_digest,
+			      const struct hoist_registry_opts *opts,
+			      struct hoist_err *err)
+{
+	struct hoist_registry_bg *bg = hoist_xcalloc(1, sizeof(*bg));
+	int e;
+
+	bg->s = s;
+	bg->ref = ref;
+	bg->by_digest = by_digest;
+	bg->opts = opts;
+	bg->step = hoist_step_current();
+	e = pthread_create(&bg->th, NULL, push_thread, bg);
+	if (e) {
+		free(bg);
+		*out = NULL;
+		return hoist_err_sys(err, e, "start the push");
+	}
+	*out = bg;
+	return 0;
+}
+
+int hoist_registry_push_wait(struct hoist_registry_bg *bg,
+			     struct hoist_push_stats *stats,
+			     struct hoist_err *err)
+{
+	int rc;
+
+	pthread_join(bg->th, NULL);
+	*stats = bg->stats;
+	rc = bg->rc;
+	if (rc)
+		*err = bg->err;
+	free(bg);
 	return rc;
 }

@@ -27,29 +27,11 @@
 #include <jansson.h>
 
 #include "util/err.h"
+#include "lib/feed.h"
 #include "lib/http.h"
 #include "lib/regconn.h"
 #include "lib/store.h"
 #include "lib/upload.h"
-
-/*
- * Blobs on their way into the store (a copy downloading them) that a push
- * sends as their bytes arrive. state() is asked when an upload first
- * needs bytes of digest (a feed may start fetching then) and again until
- * they are there. *gen is the version of the file the caller holds (0 at
- * first). Returns 1 when the blob is whole and verified in the store; 0
- * while it is coming: *avail bytes can be read from the file, and when
- * the file changed (a download that started again) *gen is updated and
- * *fd is a new descriptor the caller owns, else *fd is -1; a negative
- * HOIST_E* with err when it will not come (its digest did not match, the
- * download failed). The push then cancels the upload session (DELETE)
- * and fails. The closing PUT, which names the digest, waits for 1.
- */
-struct hoist_push_feed {
-	void *ctx;
-	int (*state)(void *ctx, const char *digest, unsigned *gen, int *fd,
-		     uint64_t *avail, struct hoist_err *err);
-};
 
 struct hoist_registry_opts {
 	struct hoist_regconn_opts conn; /* TLS, insecure, parallelism */
@@ -59,8 +41,15 @@ struct hoist_registry_opts {
 	/* a repository of the SAME registry holding the blobs: they are
 	 * mounted from it (POST ?mount=&from=) instead of uploaded */
 	const char *mount_from;
-	/* blobs missing from the store come from here; NULL: none */
-	const struct hoist_push_feed *feed;
+	/*
+	 * Blobs on their way into the store (feed.h), sent as their bytes
+	 * arrive; NULL: none. Blobs missing from the store come from here;
+	 * with a NULL root, the root and the blobs it needs come from here
+	 * too (a pipelined build). A blob the feed reports failed has its
+	 * upload session cancelled (DELETE) and fails the push. The closing
+	 * PUT, which names the digest, waits until the blob is verified.
+	 */
+	struct hoist_feed *feed;
 };
 
 struct hoist_push_stats {
@@ -88,10 +77,37 @@ struct hoist_push_stats {
  * digest), HOIST_EINTR (interrupted). stats (required) is caller-owned and
  * filled as far as the push got, also on failure; root, ref and opts are
  * only read.
+ *
+ * Pipelined (root NULL, opts->feed set): every blob the feed announces is
+ * uploaded while it is written, in chunks of the bytes already there
+ * (hoist_upload_seal gives the end), unless the registry is known to take
+ * only whole blobs (the learned or forced mode is monolithic or stream):
+ * then each blob goes once it is whole. Blobs the feed announces with a
+ * digest at once, and those of the root that no announced blob covers,
+ * are pushed as usual; the manifests go when every blob is in. An upload
+ * killed after its blob was whole resumes from its saved session.
  */
 int hoist_registry_push(struct hoist_store *s, const json_t *root,
 			const char *ref, int by_digest,
 			const struct hoist_registry_opts *opts,
 			struct hoist_push_stats *stats, struct hoist_err *err);
+
+/*
+ * The same push on a thread of its own (a pipelined build pushes while it
+ * compresses): start it (0, or HOIST_ENOMEM/HOIST_EIO when no thread
+ * could start), then wait for its result. ref and opts (and the feed) must
+ * outlive the wait; the feed's producer must finish (a root, or
+ * hoist_feed_finish) or the wait never returns.
+ */
+struct hoist_registry_bg;
+int hoist_registry_push_start(struct hoist_registry_bg **out,
+			      struct hoist_store *s, const char *ref,
+			      int by_digest,
+			      const struct hoist_registry_opts *opts,
+			      struct hoist_err *err);
+/* The push's result and stats, as hoist_registry_push; frees bg. */
+int hoist_registry_push_wait(struct hoist_registry_bg *bg,
+			     struct hoist_push_stats *stats,
+			     struct hoist_err *err);
 
 #endif

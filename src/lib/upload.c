@@ -92,6 +92,7 @@ struct hoist_upload {
 	uint64_t size;
 	enum hoist_upload_mode asked; /* the mode of the params */
 	enum hoist_upload_mode mode;  /* MONOLITHIC, STREAM or CHUNKED */
+	int growing; /* size and digest still unknown (size UINT64_MAX) */
 	int learned; /* mode or chunk changed by the registry */
 	uint64_t chunk, min_len;
 	struct hoist_retry_policy pol;
@@ -570,13 +571,20 @@ static void lost(struct hoist_upload *u, const struct hoist_upload_resp *r,
 
 	if (count && failure(u, r, 0))
 		return;
-	why(u, "upload session lost (%s): checking for the blob",
-	    what(r, b, sizeof(b)));
 	free(u->loc);
 	u->loc = NULL;
 	u->off = 0;
 	u->after_416 = u->mismatch = 0;
 	u->recovering = 1;
+	if (u->growing) {
+		/* no digest to look for yet: a new session */
+		why(u, "upload session lost (%s): starting a new one",
+		    what(r, b, sizeof(b)));
+		go(u, ST_POST);
+		return;
+	}
+	why(u, "upload session lost (%s): checking for the blob",
+	    what(r, b, sizeof(b)));
 	go(u, ST_LOST);
 }
 
@@ -821,9 +829,14 @@ int hoist_upload_new(struct hoist_upload **out,
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "invalid repository '%s'",
 				     p->repo ? p->repo : "");
-	rc = hoist_digest_validate(p->digest, err);
-	if (rc)
+	if (p->growing) {
+		if (p->digest || p->resume_location || p->mount_from)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "a growing blob has no digest, "
+					     "session or mount yet");
+	} else if ((rc = hoist_digest_validate(p->digest, err)) != 0) {
 		return rc;
+	}
 	if (p->mount_from && !good_repo(p->mount_from))
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "invalid repository '%s' to mount from",
@@ -836,7 +849,7 @@ int hoist_upload_new(struct hoist_upload **out,
 
 	u = hoist_xcalloc(1, sizeof(*u));
 	u->repo = hoist_xstrdup(p->repo);
-	u->digest = hoist_xstrdup(p->digest);
+	u->digest = p->digest ? hoist_xstrdup(p->digest) : NULL;
 	u->mount_from = p->mount_from ? hoist_xstrdup(p->mount_from) : NULL;
 	u->size = p->size;
 	u->asked = p->mode;
@@ -854,6 +867,15 @@ int hoist_upload_new(struct hoist_upload **out,
 	default:
 		u->mode = p->mode;
 		break;
+	}
+	if (p->growing) {
+		/* chunks as the bytes come; the end is not known yet */
+		u->growing = 1;
+		u->size = UINT64_MAX;
+		u->mode = HOIST_UPLOAD_CHUNKED;
+		go(u, ST_POST);
+		*out = u;
+		return 0;
 	}
 
 	if (p->resume_location) {
@@ -954,6 +976,36 @@ void hoist_upload_feed(struct hoist_upload *u,
 	case ST_FAILED:
 		break;
 	}
+}
+
+int hoist_upload_seal(struct hoist_upload *u, const char *digest, uint64_t size,
+		      struct hoist_err *err)
+{
+	int rc;
+
+	if (!u->growing)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "the blob's end is known already");
+	rc = hoist_digest_validate(digest, err);
+	if (rc)
+		return rc;
+	if (size < u->off)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "blob '%s' ends at %llu, before the %llu "
+				     "bytes already sent",
+				     digest, (unsigned long long)size,
+				     (unsigned long long)u->off);
+	u->digest = hoist_xstrdup(digest);
+	u->size = size;
+	u->growing = 0;
+	if (u->st == ST_PATCH_CHUNK) {
+		/* described with a guessed end and not sent: again */
+		long delay = u->req.delay_ms;
+		u->sent -= u->s_len;
+		body_step(u);
+		u->req.delay_ms = delay;
+	}
+	return 0;
 }
 
 int hoist_upload_checkpoint(const struct hoist_upload *u, const char **location,

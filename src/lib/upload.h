@@ -13,6 +13,11 @@
  *   stream:     PATCH loc (whole body, no Content-Range), PUT loc&digest=D
  *   chunked:    PATCH loc Content-Range a-b ... ; the last chunk goes in the
  *               closing PUT loc&digest=D with its Content-Range
+ *   growing:    (a blob still being written: size and digest unknown)
+ *               POST, then chunks as above, each of the full chunk size,
+ *               until hoist_upload_seal() gives the end: the rest (or
+ *               nothing) goes in the closing PUT loc&digest=D. A lost
+ *               session starts a new one (no HEAD: no digest yet).
  *
  * Wire rules: bare "Content-Range: a-b" (inclusive); Content-Length always
  * (the caller sets it from body_len, 0 included); Content-Type
@@ -98,6 +103,11 @@ struct hoist_upload_params {
 	uint64_t resume_offset;      /* its confirmed offset */
 	struct hoist_retry_policy retry; /* zeroed: defaults */
 	int max_retries; /* failures in all; 0: 4 * retry.max_attempts */
+	/*
+	 * The blob is still being written: digest must be NULL, size,
+	 * resume_location and mount_from are not used; always chunked.
+	 */
+	int growing;
 };
 
 enum hoist_upload_kind {
@@ -154,6 +164,15 @@ void hoist_upload_next(struct hoist_upload *u, struct hoist_upload_req *req,
 /* The answer to the request next() described. */
 void hoist_upload_feed(struct hoist_upload *u,
 		       const struct hoist_upload_resp *resp);
+
+/*
+ * A growing upload's blob is complete: digest (validated) and size. The
+ * step next() describes may change (a chunk becomes the closing PUT). 0,
+ * or HOIST_EINVAL when the upload is not growing, the digest is invalid or
+ * size is less than the bytes already confirmed.
+ */
+int hoist_upload_seal(struct hoist_upload *u, const char *digest, uint64_t size,
+		      struct hoist_err *err);
 
 /*
  * What to persist for resuming: 1 and the newest Location and confirmed

@@ -47,6 +47,17 @@ static void start_more(struct hoist_xfer *x)
 	}
 }
 
+void hoist_xfer_add(struct hoist_xfer *x, size_t n)
+{
+	x->njobs += n;
+	start_more(x);
+}
+
+void hoist_xfer_fail(struct hoist_xfer *x, int rc, const struct hoist_err *e)
+{
+	fail(x, rc, e);
+}
+
 void hoist_xfer_end(struct hoist_xfer *x, int rc, const struct hoist_err *e)
 {
 	if (x->active)
@@ -67,7 +78,7 @@ int hoist_xfer_run(struct hoist_xfer *x, struct hoist_err *err)
 
 	start_more(x);
 	/* a failure while starting stopped the loop: run consumes it */
-	rc = x->njobs ? hoist_http_run(x->http, err) : 0;
+	rc = x->njobs || x->open ? hoist_http_run(x->http, err) : 0;
 	if (x->failed) {
 		*err = x->err;
 		return err->code ? err->code : HOIST_EHTTP;

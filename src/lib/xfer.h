@@ -18,6 +18,10 @@
  * with start(); when it ends (from a completion callback or a timer, or
  * inside start() itself) it calls hoist_xfer_end() exactly once. A job
  * that has work left checks hoist_xfer_stopped() first and ends instead.
+ *
+ * Jobs may also come while the pool runs (a push fed by a build that is
+ * still making its blobs): set open before the run and keep a timer of
+ * the loop armed until no job will come; hoist_xfer_add() starts them.
  */
 #ifndef HOIST_LIB_XFER_H
 #define HOIST_LIB_XFER_H
@@ -43,6 +47,7 @@ struct hoist_xfer {
 	void *ctx;
 	size_t njobs, next, active, max;
 	int failed;
+	int open; /* jobs may still be added: run the loop even with none */
 	struct hoist_err err; /* the first failure */
 };
 
@@ -65,6 +70,15 @@ int hoist_xfer_run(struct hoist_xfer *x, struct hoist_err *err);
  * pool stopped.
  */
 void hoist_xfer_end(struct hoist_xfer *x, int rc, const struct hoist_err *e);
+
+/* n more jobs (numbered on from njobs): started as the bound allows. */
+void hoist_xfer_add(struct hoist_xfer *x, size_t n);
+
+/*
+ * A failure that is no job's (the blobs' producer failed): the pool stops
+ * as for a job's (the first failure wins).
+ */
+void hoist_xfer_fail(struct hoist_xfer *x, int rc, const struct hoist_err *e);
 
 /* 1 once a job failed: jobs end instead of sending more. */
 int hoist_xfer_stopped(const struct hoist_xfer *x);

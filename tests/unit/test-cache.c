@@ -117,7 +117,7 @@ static void settle(const struct fx *f)
 static int build(const struct fx *f, struct hoist_layer *l,
 		 enum hoist_compression comp, int level)
 {
-	struct hoist_layer_opts o = {comp, level, -1, NULL};
+	struct hoist_layer_opts o = {comp, level, -1, NULL, NULL};
 	struct hoist_err err;
 	int hit = -1;
 
@@ -362,7 +362,7 @@ static void test_concurrent(void **state)
 		if (pids[i] == 0) {
 			struct hoist_layer_opts o = {
 				i == 1 ? HOIST_COMP_ZSTD : HOIST_COMP_GZIP,
-				HOIST_COMP_LEVEL_DEFAULT, -1, NULL};
+				HOIST_COMP_LEVEL_DEFAULT, -1, NULL, NULL};
 			struct hoist_err err;
 			int hit;
 			_exit(hoist_cache_layer_from_dir(&l, &hit, f->c, f->s,

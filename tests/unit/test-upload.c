@@ -1634,6 +1634,146 @@ static void test_chunk_min(void **state)
 	expect_done(&o, 3ULL << 30, 0);
 }
 
+/* --- a growing blob (a pipelined build): chunks before the end --- */
+
+static struct hoist_upload_params growing(void)
+{
+	struct hoist_upload_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.repo = REPO;
+	p.growing = 1;
+	p.chunk_size = 4 * MiB;
+	return p;
+}
+
+/* Play s, then seal at size: the steps after it are t. */
+static void grow_and_seal(const struct step *s, size_t n, uint64_t size,
+			  const struct step *t, size_t nt, uint64_t sent)
+{
+	struct hoist_upload_params p = growing();
+	struct hoist_upload *u;
+	struct hoist_upload_req q;
+	struct hoist_err err;
+	uint64_t total;
+
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	total = play(u, s, n);
+	/* the next chunk is described in full, then the end comes */
+	hoist_upload_next(u, &q, &err);
+	assert_string_equal(q.method, "PATCH");
+	assert_int_equal(q.body_len, 4 * MiB);
+	assert_int_equal(hoist_upload_seal(u, D, size, &err), 0);
+	total += play(u, t, nt);
+	hoist_upload_next(u, &q, &err);
+	assert_int_equal(q.kind, HOIST_UPLOAD_DONE);
+	/* the chunk described before the end was never sent */
+	assert_int_equal(hoist_upload_bytes_sent(u), sent);
+	assert_int_equal(total, sent);
+	hoist_upload_free(u);
+}
+
+static void test_growing(void **state)
+{
+	const struct step s[] = {
+		POST(1),
+		PATCH(1, 0, 4 * MiB, 2),
+		PATCH(2, 4 * MiB, 4 * MiB, 3),
+	};
+	/* the rest goes in the closing PUT */
+	const struct step t[] = {PUTLAST(3, 8 * MiB, 2 * MiB)};
+	/* ended on a chunk boundary: a closing PUT without body */
+	const struct step t0[] = {
+		{.m = "PUT", .url = LD(3), .st = 201, .dcd = D},
+	};
+	/* more than a chunk left: a chunk, then the closing PUT */
+	const struct step t2[] = {
+		PATCH(3, 8 * MiB, 4 * MiB, 4),
+		PUTLAST(4, 12 * MiB, 1 * MiB),
+	};
+	(void)state;
+	grow_and_seal(s, HOIST_ARRAY_SIZE(s), 10 * MiB, t, HOIST_ARRAY_SIZE(t),
+		      10 * MiB);
+	grow_and_seal(s, HOIST_ARRAY_SIZE(s), 8 * MiB, t0, HOIST_ARRAY_SIZE(t0),
+		      8 * MiB);
+	grow_and_seal(s, HOIST_ARRAY_SIZE(s), 13 * MiB, t2,
+		      HOIST_ARRAY_SIZE(t2), 13 * MiB);
+}
+
+static void test_growing_lost(void **state)
+{
+	/* no digest to HEAD yet: a lost session starts a new one */
+	const struct step s[] = {
+		POST(1),
+		PATCH(1, 0, 4 * MiB, 2),
+		{.m = "PATCH",
+		 .url = L(2),
+		 .body = 1,
+		 .off = 4 * MiB,
+		 .len = 4 * MiB,
+		 .cr = 1,
+		 .st = 404,
+		 .code = "BLOB_UPLOAD_UNKNOWN"},
+		{.m = "POST",
+		 .url = UPLOADS,
+		 .attempt = 1,
+		 .why = "starting a new one",
+		 .st = 202,
+		 .loc = L(5),
+		 .range = "0-0"},
+	};
+	/* still attempt 1: no new byte was confirmed since the loss */
+	const struct step t[] = {
+		{.m = "PUT",
+		 .url = LD(5),
+		 .body = 1,
+		 .len = 3 * MiB,
+		 .cr = 1,
+		 .attempt = 1,
+		 .st = 201,
+		 .dcd = D},
+	};
+	struct hoist_upload_params p = growing();
+	struct hoist_upload *u;
+	struct hoist_upload_req q;
+	struct hoist_err err;
+
+	(void)state;
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	play(u, s, HOIST_ARRAY_SIZE(s));
+	assert_int_equal(hoist_upload_seal(u, D, 3 * MiB, &err), 0);
+	play(u, t, HOIST_ARRAY_SIZE(t));
+	hoist_upload_next(u, &q, &err);
+	assert_int_equal(q.kind, HOIST_UPLOAD_DONE);
+	hoist_upload_free(u);
+}
+
+static void test_growing_bad(void **state)
+{
+	struct hoist_upload_params p = growing();
+	struct hoist_upload *u;
+	struct hoist_err err;
+	const struct step s[] = {POST(1), PATCH(1, 0, 4 * MiB, 2)};
+
+	(void)state;
+	/* a growing blob has no digest yet */
+	p.digest = D;
+	assert_int_equal(hoist_upload_new(&u, &p, &err), HOIST_EINVAL);
+	/* a blob with a digest cannot be sealed */
+	p = params(MiB);
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	assert_int_equal(hoist_upload_seal(u, D, MiB, &err), HOIST_EINVAL);
+	hoist_upload_free(u);
+	/* nor end before the bytes the registry already holds */
+	p = growing();
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	play(u, s, HOIST_ARRAY_SIZE(s));
+	assert_int_equal(hoist_upload_seal(u, D, MiB, &err), HOIST_EINVAL);
+	assert_int_equal(hoist_upload_seal(u, "sha256:x", 5 * MiB, &err),
+			 HOIST_EINVAL);
+	hoist_upload_free(u);
+}
+
 static void test_bad_params(void **state)
 {
 	struct hoist_upload_params p = params(10);
@@ -1683,6 +1823,9 @@ int main(void)
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_chunk_min),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_growing),
+		cmocka_unit_test(test_growing_lost),
+		cmocka_unit_test(test_growing_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
