@@ -172,6 +172,13 @@ void hoist_feed_finish(struct hoist_feed *f, int rc,
 
 /* ---- the push's side ---- */
 
+/* The producer's failure (under the lock). */
+static int ended(const struct hoist_feed *f, struct hoist_err *err)
+{
+	*err = f->err;
+	return f->rc;
+}
+
 int hoist_feed_key(struct hoist_feed *f, size_t i, char *key, size_t len)
 {
 	int rc = 0;
@@ -195,13 +202,9 @@ int hoist_feed_root(struct hoist_feed *f, json_t **root, struct hoist_err *err)
 		*root = json_incref(f->root);
 		rc = 1;
 	} else if (f->finished) {
-		if (f->rc) {
-			*err = f->err;
-			rc = f->rc;
-		} else {
-			rc = hoist_err_set(err, HOIST_EINVAL,
+		rc = f->rc ? ended(f, err)
+			   : hoist_err_set(err, HOIST_EINVAL,
 					   "the build ended without an image");
-		}
 	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
@@ -258,13 +261,9 @@ int hoist_feed_state(struct hoist_feed *f, const char *key, unsigned *gen,
 		snprintf(digest, HOIST_DIGEST_MAX, "%s", key);
 		rc = 1;
 	} else if (f->finished) {
-		if (f->rc) {
-			*err = f->err;
-			rc = f->rc;
-		} else {
-			rc = hoist_err_set(err, HOIST_EIO,
+		rc = f->rc ? ended(f, err)
+			   : hoist_err_set(err, HOIST_EIO,
 					   "blob '%s' was not written", key);
-		}
 	} else {
 		if (b->fd >= 0 && b->gen != *gen) {
 			*fd = fcntl(b->fd, F_DUPFD_CLOEXEC, 0);
