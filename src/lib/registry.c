@@ -1184,8 +1184,11 @@ static void *push_thread(void *ctx)
 
 	hoist_err_clear(&bg->err);
 	hoist_step_adopt(bg->step);
+	/* beside the build's steps, as BuildKit shows parallel vertexes */
+	hoist_step_begin("pushing %s while building", bg->ref);
 	bg->rc = hoist_registry_push(bg->s, NULL, bg->ref, bg->by_digest,
 				     bg->opts, &bg->stats, &bg->err);
+	hoist_step_end(0, bg->rc ? hoist_err_msg(&bg->err) : NULL);
 	return NULL;
 }
 
