@@ -539,8 +539,8 @@ static void test_step_records(void **state)
 {
 	struct fx *f = *state;
 	struct hoist_layer_opts o = {HOIST_COMP_GZIP, HOIST_COMP_LEVEL_DEFAULT,
-				     -1, NULL};
-	struct hoist_layer_opts zo = {HOIST_COMP_ZSTD, 3, -1, NULL};
+				     -1, NULL, NULL};
+	struct hoist_layer_opts zo = {HOIST_COMP_ZSTD, 3, -1, NULL, NULL};
 	struct hoist_cache_prune_stats ps;
 	struct hoist_digest k1, k2, d;
 	struct hoist_layer l, got;
