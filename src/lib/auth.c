@@ -8,6 +8,7 @@
  * built from names, never from passwords, tokens or response bodies.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@
 #include "lib/realm.h"
 #include "util/base64.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/json.h"
 #include "util/mem.h"
 #include "util/url.h"
@@ -474,6 +476,142 @@ out:
 	return rc;
 }
 
+/*
+ * Tokens shared by every hoist_auth of the process: a sync copies several
+ * images at once, each with connections of its own. An entry is keyed by
+ * the registry's origin, the realm and service, a digest of the
+ * credentials and the scope set, so a token only goes where the same
+ * request would have fetched it. Fetches take turns (fetch_lock), so
+ * images that need the same scopes at once ask the realm once.
+ */
+#define SHARED_MAX 256
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fetch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static struct {
+	char *key;
+	char *token;
+	int64_t expiry, fetched_at;
+} shared[SHARED_MAX];
+static size_t nshared;
+
+static void shared_remove(size_t i)
+{
+	free(shared[i].key);
+	hoist_free_secret(shared[i].token);
+	shared[i] = shared[--nshared];
+}
+
+static void shared_drain(void)
+{
+	pthread_mutex_lock(&shared_lock);
+	while (nshared)
+		shared_remove(nshared - 1);
+	pthread_mutex_unlock(&shared_lock);
+}
+
+static void shared_init(void)
+{
+	atexit(shared_drain);
+}
+
+static void hash_field(struct hoist_sha256 *h, const char *s)
+{
+	/* NULL and "" differ; NUL ends each field */
+	hoist_sha256_update(h, s ? "s" : "n", 1);
+	if (s)
+		hoist_sha256_update(h, s, strlen(s) + 1);
+}
+
+/* The shared key of a's scope set scopes (joined); caller frees. */
+static char *shared_key(const struct hoist_auth *a, const char *scopes)
+{
+	struct hoist_sha256 h;
+	char hex[HOIST_SHA256_HEXLEN + 1];
+
+	hoist_sha256_init(&h);
+	hash_field(&h, a->creds.username);
+	hash_field(&h, a->creds.password);
+	hash_field(&h, a->creds.identity_token);
+	hash_field(&h, a->creds.registry_token);
+	hoist_sha256_final_hex(&h, hex);
+	return hoist_xasprintf("%s://%s:%d\n%s\n%s\n%s\n%s", a->origin.scheme,
+			       a->origin.host, a->origin.port,
+			       a->realm ? a->realm : "",
+			       a->service ? a->service : "", hex, scopes);
+}
+
+static size_t shared_find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < nshared; i++)
+		if (strcmp(shared[i].key, key) == 0)
+			break;
+	return i;
+}
+
+/* Copy a shared token with margin_s of life left into rec: 1, else 0. */
+static int shared_get(const char *key, struct scope_rec *rec, long margin_s)
+{
+	size_t i;
+	int got = 0;
+
+	pthread_mutex_lock(&shared_lock);
+	i = shared_find(key);
+	if (i < nshared && shared[i].expiry - now_s() >= margin_s) {
+		hoist_free_secret(rec->token);
+		rec->token = hoist_xstrdup(shared[i].token);
+		rec->expiry = shared[i].expiry;
+		rec->fetched_at = shared[i].fetched_at;
+		got = 1;
+	}
+	pthread_mutex_unlock(&shared_lock);
+	return got;
+}
+
+/* Share rec's token (the one expiring first goes when full). */
+static void shared_set(const char *key, const struct scope_rec *rec)
+{
+	size_t i;
+
+	pthread_once(&shared_once, shared_init);
+	pthread_mutex_lock(&shared_lock);
+	i = shared_find(key);
+	if (i == nshared && nshared == SHARED_MAX) {
+		size_t old = 0;
+		for (size_t k = 1; k < nshared; k++)
+			if (shared[k].expiry < shared[old].expiry)
+				old = k;
+		shared_remove(old);
+		i = nshared;
+	}
+	if (i == nshared) {
+		shared[i].key = hoist_xstrdup(key);
+		shared[i].token = NULL;
+		nshared++;
+	}
+	hoist_free_secret(shared[i].token);
+	shared[i].token = hoist_xstrdup(rec->token);
+	shared[i].expiry = rec->expiry;
+	shared[i].fetched_at = rec->fetched_at;
+	pthread_mutex_unlock(&shared_lock);
+}
+
+/* Forget the shared token for key if it is token (the registry refused
+ * it); a newer one another image fetched stays. */
+static void shared_drop(const char *key, const char *token)
+{
+	size_t i;
+
+	pthread_mutex_lock(&shared_lock);
+	i = shared_find(key);
+	if (i < nshared && token && strcmp(shared[i].token, token) == 0)
+		shared_remove(i);
+	pthread_mutex_unlock(&shared_lock);
+}
+
 static int same_origin(struct hoist_auth *a, const char *url,
 		       struct hoist_err *err)
 {
@@ -484,6 +622,31 @@ static int same_origin(struct hoist_auth *a, const char *url,
 		return rc;
 	return strcmp(o.scheme, a->origin.scheme) == 0 &&
 	       strcmp(o.host, a->origin.host) == 0 && o.port == a->origin.port;
+}
+
+/*
+ * A token for rec (scope set key, scopes set[n]): one another hoist_auth
+ * shares when it has margin_s left, else a fetch whose token is shared.
+ */
+static int fetch_shared(struct hoist_auth *a, struct scope_rec *rec,
+			const char *key, char **set, size_t n, long margin_s,
+			struct hoist_err *err)
+{
+	char *skey = shared_key(a, key);
+	int rc = 0;
+
+	pthread_mutex_lock(&fetch_lock);
+	if (shared_get(skey, rec, margin_s)) {
+		rec->fetched_for_retry = rec->pending_retry;
+		rec->pending_retry = 0;
+	} else {
+		rc = fetch_token(a, rec, set, n, err);
+		if (!rc)
+			shared_set(skey, rec);
+	}
+	pthread_mutex_unlock(&fetch_lock);
+	free(skey);
+	return rc;
 }
 
 /*
@@ -531,7 +694,8 @@ static int line_for(struct hoist_auth *a, const char *const *scopes,
 			if (margin_s < 0)
 				margin_s = 0;
 			if (!rec->token || rec->expiry - now_s() < margin_s) {
-				rc = fetch_token(a, rec, set, n, err);
+				rc = fetch_shared(a, rec, key, set, n, margin_s,
+						  err);
 				if (rc)
 					break;
 			}
@@ -675,6 +839,12 @@ int hoist_auth_on_401(struct hoist_auth *a, const char *www_authenticate,
 	    now_s() - rec->fetched_at < TOKEN_MIN_LIFE) {
 		rc = 0;
 		goto out;
+	}
+	if (rec->token) {
+		/* nobody gets it from the shared tokens again */
+		char *skey = shared_key(a, key);
+		shared_drop(skey, rec->token);
+		free(skey);
 	}
 	hoist_free_secret(rec->token);
 	rec->token = NULL;

@@ -6,9 +6,13 @@
  * account=) with Basic credentials or anonymously, or by OAuth2 POST
  * (grant_type=refresh_token with an identity token, or password) falling
  * back to GET on 400/401/403/404/405. Tokens are cached per scope set and
- * refreshed before they expire (expires_in clamped to >= 60 s; renewed
- * when less than the caller's margin is left), so a long upload never
- * sends an expired token.
+ * shared by every hoist_auth of the process with the same registry
+ * origin, realm, service and credentials (thread-safe; one fetch at a
+ * time, so concurrent users of a scope set fetch it once; a token a
+ * registry refuses is no longer shared), and refreshed before they
+ * expire (expires_in clamped to >= 60 s; renewed when less than the
+ * caller's margin is left), so a long upload never sends an expired
+ * token.
  *
  * Security: credentials are only ever attached to requests whose scheme,
  * host and port equal the registry's (hoist_auth_header_for checks the

@@ -716,6 +716,11 @@ int hoist_http_timer(struct hoist_http *h, long delay_ms, void (*fn)(void *ctx),
 	return 0;
 }
 
+int hoist_http_idle(const struct hoist_http *h)
+{
+	return !h->xfers && !h->timers && !h->stop;
+}
+
 void hoist_http_stop(struct hoist_http *h)
 {
 	int saved = errno; /* a signal handler must leave errno alone */

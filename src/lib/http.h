@@ -184,6 +184,13 @@ int hoist_http_run(struct hoist_http *h, struct hoist_err *err);
 void hoist_http_stop(struct hoist_http *h);
 
 /*
+ * 1 when nothing is queued (no transfer, no timer, no stop pending): the
+ * client can serve another user, with its idle connections (regconn.c
+ * keeps such clients per registry).
+ */
+int hoist_http_idle(const struct hoist_http *h);
+
+/*
  * Synchronous convenience: perform one request to completion on a private
  * easy handle (no loop needed; used for token fetches and tests).
  * resp is filled by the caller-owned struct (release it), also on failure

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -340,6 +341,86 @@ int hoist_regconn_request(struct hoist_regconn *c, const char *method,
 	}
 }
 
+/*
+ * Idle HTTP clients, kept per registry host when a connection closes and
+ * handed to the next connection to that host: their open connections,
+ * TLS sessions and DNS answers go on serving, so a sync copying many
+ * images from one registry opens a few TCP connections, not several per
+ * image. Threads share the pool (sync workers); a client serves one
+ * connection at a time. Whatever is left is freed at exit.
+ */
+#define POOL_MAX 8
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static struct {
+	char *host;
+	int max_per_host;
+	struct hoist_http *http;
+} pool[POOL_MAX];
+static size_t npool;
+
+/* Take entry i out of the pool (with the lock held); its client. */
+static struct hoist_http *pool_remove(size_t i)
+{
+	struct hoist_http *h = pool[i].http;
+
+	free(pool[i].host);
+	memmove(&pool[i], &pool[i + 1], (npool - i - 1) * sizeof(pool[0]));
+	npool--;
+	return h;
+}
+
+static void pool_drain(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	while (npool)
+		hoist_http_free(pool_remove(npool - 1));
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static void pool_init(void)
+{
+	atexit(pool_drain);
+}
+
+/* The newest idle client for host, or NULL. */
+static struct hoist_http *pool_take(const char *host, int max_per_host)
+{
+	struct hoist_http *h = NULL;
+
+	pthread_mutex_lock(&pool_lock);
+	for (size_t i = npool; i-- > 0 && !h;)
+		if (pool[i].max_per_host == max_per_host &&
+		    strcmp(pool[i].host, host) == 0)
+			h = pool_remove(i);
+	pthread_mutex_unlock(&pool_lock);
+	return h;
+}
+
+/* Keep an idle client for host (the oldest goes when the pool is full);
+ * one with work queued is freed instead. */
+static void pool_put(const char *host, int max_per_host, struct hoist_http *h)
+{
+	struct hoist_http *old = NULL;
+
+	if (!h)
+		return;
+	if (!host || !hoist_http_idle(h)) {
+		hoist_http_free(h);
+		return;
+	}
+	pthread_once(&pool_once, pool_init);
+	pthread_mutex_lock(&pool_lock);
+	if (npool == POOL_MAX)
+		old = pool_remove(0);
+	pool[npool].host = hoist_xstrdup(host);
+	pool[npool].max_per_host = max_per_host;
+	pool[npool++].http = h;
+	pthread_mutex_unlock(&pool_lock);
+	hoist_http_free(old);
+}
+
 static int make_auth(struct hoist_regconn *c, struct hoist_err *err)
 {
 	struct hoist_creds creds;
@@ -500,9 +581,12 @@ static int open_endpoint(struct hoist_regconn *c, const char *host,
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.max_per_host =
 		opts->max_concurrent > 0 ? opts->max_concurrent : 4;
-	rc = hoist_http_new(&c->http, &hopts, err);
-	if (rc)
-		return rc;
+	c->http = pool_take(host, hopts.max_per_host);
+	if (!c->http) {
+		rc = hoist_http_new(&c->http, &hopts, err);
+		if (rc)
+			return rc;
+	}
 	for (int tries = 0; tries < 2; tries++) {
 		rc = make_auth(c, err);
 		if (rc)
@@ -616,7 +700,8 @@ int hoist_regconn_open_pull(struct hoist_regconn *c, const char *ref,
 void hoist_regconn_close(struct hoist_regconn *c)
 {
 	hoist_auth_free(c->auth);
-	hoist_http_free(c->http);
+	pool_put(c->host, c->own.max_concurrent > 0 ? c->own.max_concurrent : 4,
+		 c->http);
 	free(c->ca_file);
 	free(c->cert_file);
 	free(c->key_file);

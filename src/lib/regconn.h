@@ -4,6 +4,11 @@
  * from certs.d, credentials and tokens, the /v2/ ping (with the insecure
  * fallback to plain http), and synchronous requests with 401 handling and
  * transient retries.
+ *
+ * Sharing: a closed connection's HTTP client, idle, goes to a small pool
+ * per registry host, and the next connection to that host takes it with
+ * its open TCP/TLS connections (threads may share the pool: a sync copies
+ * several images at once); bearer tokens are shared the same way (auth.h).
  */
 #ifndef HOIST_LIB_REGCONN_H
 #define HOIST_LIB_REGCONN_H

@@ -42,9 +42,10 @@ flag names with '_' for '-'):
                                    included), then one byte a second: a
                                    registry that trickles
 
-GET /_faultproxy/stats returns counters (requests, body bytes received and
-forwarded per method, faults, statuses, Authorization headers seen, and a
-log of the last requests); POST /_faultproxy/reset zeroes them. Every
+GET /_faultproxy/stats returns counters (client connections accepted,
+requests, body bytes received and forwarded per method, faults, statuses,
+Authorization headers seen, and a log of the last requests); POST
+/_faultproxy/reset zeroes them. Every
 request is also appended to --log as a JSON line with the Authorization
 scheme and a short SHA-256 of the header value (never the value itself).
 """
@@ -106,7 +107,7 @@ class State:
         self.error_match = 0
         self.received = 0
         self.stats = {
-            "stalled": 0,
+            "stalled": 0, "connections": 0,
             "requests": {}, "body_received": {}, "body_forwarded": {},
             "response_bytes": {}, "statuses": {}, "auth": {}, "faults": {},
             "log": [],
@@ -716,6 +717,8 @@ class Server(ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        with self.state.lock:
+            self.state.stats["connections"] += 1
         if self.tls:
             # the handshake runs in the handler thread, not in accept()
             sock = self.tls.wrap_socket(sock, server_side=True,
