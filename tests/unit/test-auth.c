@@ -1239,6 +1239,45 @@ static void test_live_anonymous_and_hosts(void **state)
 	hoist_http_free(h);
 }
 
+/*
+ * Two hoist_auth with the same registry and credentials (two images of a
+ * sync) share a scope set's token: one token request. Other credentials
+ * do not get it.
+ */
+static void test_live_shared(void **state)
+{
+	struct hoist_http *h;
+	struct hoist_auth *a[3];
+	struct hoist_creds alice = {"alice", "s3cret", NULL, NULL};
+	struct hoist_creds bob = {"bob", "b0b", NULL, NULL};
+	const struct hoist_creds *who[3] = {&alice, &alice, &bob};
+	const int fetches[3] = {1, 1, 2};
+	struct hoist_err err;
+	char *url;
+	int retry, before, nbob;
+
+	(void)state;
+	LIVE_SKIP();
+	h = new_http();
+	url = hoist_xasprintf("%s/v2/shared/one/tags/list", L.reg_url);
+	before = log_lines(NULL);
+	nbob = log_lines("\"user\": \"bob\"");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(
+			hoist_auth_new(&a[i], h, L.reg_url, who[i], NULL, &err),
+			0);
+		int st = authed(h, a[i], "GET", url,
+				"repository:shared/one:pull", 10, &retry);
+		assert_true(st == 200 || st == 404);
+		assert_int_equal(log_lines(NULL) - before, fetches[i]);
+	}
+	assert_int_equal(log_lines("\"user\": \"bob\"") - nbob, 1);
+	for (int i = 0; i < 3; i++)
+		hoist_auth_free(a[i]);
+	free(url);
+	hoist_http_free(h);
+}
+
 static void test_live_identity_token(void **state)
 {
 	struct hoist_http *h;
@@ -1328,6 +1367,7 @@ int main(void)
 		cmocka_unit_test(test_live_token),
 		cmocka_unit_test(test_live_readonly),
 		cmocka_unit_test(test_live_anonymous_and_hosts),
+		cmocka_unit_test(test_live_shared),
 		cmocka_unit_test(test_live_identity_token),
 		cmocka_unit_test(test_live_basic),
 	};
