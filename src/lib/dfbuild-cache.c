@@ -114,9 +114,9 @@ static int ignore_skip(void *ctx, const char *rel, int dir)
 
 /* One context source: each path it matches, and its content digest. */
 static int context_source(struct hoist_dfb *b, struct hoist_sha256 *h,
-			  const char *spec, struct hoist_err *err)
+			  const char *root, const char *spec,
+			  struct hoist_err *err)
 {
-	const char *root = b->o->context;
 	char *raw = hoist_xasprintf("/%s", spec);
 	char *src = hoist_dockerignore_clean(raw), **m = NULL;
 	size_t nm = 0;
@@ -211,6 +211,9 @@ int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 	if (step->from_stage >= 0) {
 		put_str(&h, b->stages[step->from_stage].chain.str);
 	} else if (step->from_image) {
+		/* a named --build-context directory, when hoist has them,
+		 * must be keyed as the context is (context_source on its
+		 * root), never as an image of the same name */
 		rc = hoist_dfb_image(b, step->from_image, &img, err);
 		if (rc)
 			goto out;
@@ -221,8 +224,8 @@ int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 			if (strstr(step->sources.v[i], "://"))
 				*keyed = 0;
 			else
-				rc = context_source(b, &h, step->sources.v[i],
-						    err);
+				rc = context_source(b, &h, b->o->context,
+						    step->sources.v[i], err);
 		}
 	}
 out:
