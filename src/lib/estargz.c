@@ -272,6 +272,12 @@ static int clean_is(const char *name, const char *want)
 	return *name == 0;
 }
 
+/* Untrusted text (a name, a key) rendered for an error message into q. */
+static const char *quote(char q[HOIST_QUOTE_BUF], const char *s, size_t n)
+{
+	return hoist_err_quote(q, HOIST_QUOTE_BUF, s, n, HOIST_QUOTE_UTF8);
+}
+
 /* --- PAX records --- */
 
 static void set_str(char **dst, const char *v, size_t n)
@@ -315,6 +321,7 @@ static int pax_record(struct hoist_estargz *e, const char *k, size_t klen,
 		      const char *v, size_t vlen, struct hoist_err *err)
 {
 	struct esgz_entry *p = &e->pax;
+	char q[HOIST_QUOTE_BUF];
 
 #define KEY(s) (klen == sizeof(s) - 1 && memcmp(k, s, klen) == 0)
 	if (KEY("path"))
@@ -367,8 +374,8 @@ static int pax_record(struct hoist_estargz *e, const char *k, size_t klen,
 #undef KEY
 	return 0;
 bad:
-	return hoist_err_set(err, HOIST_EINVAL,
-			     "estargz: bad PAX record '%.*s'", (int)klen, k);
+	return hoist_err_set(err, HOIST_EINVAL, "estargz: bad PAX record '%s'",
+			     quote(q, k, klen));
 }
 
 static int parse_pax(struct hoist_estargz *e, struct hoist_err *err)
@@ -439,6 +446,7 @@ static int read_entry(struct hoist_estargz *e, struct esgz_entry *ent,
 		      struct hoist_err *err)
 {
 	const unsigned char *h = e->hdr;
+	char q[HOIST_QUOTE_BUF];
 	int ustar = memcmp(h + 257,
 			   "ustar\0"
 			   "00",
@@ -493,14 +501,15 @@ static int read_entry(struct hoist_estargz *e, struct esgz_entry *ent,
 		return hoist_err_set(err, HOIST_EUNSUPPORTED,
 				     "estargz: entry '%s' has the tar type "
 				     "0x%02x, which eStargz cannot hold",
-				     ent->name, h[156]);
+				     quote(q, ent->name, HOIST_QUOTE_ALL),
+				     h[156]);
 	if (strcmp(ent->type, "reg") == 0)
 		ent->size = size;
 	return 0;
 bad:
 	return hoist_err_set(err, HOIST_EINVAL,
 			     "estargz: bad number in the tar header of '%s'",
-			     ent->name);
+			     quote(q, ent->name, HOIST_QUOTE_ALL));
 }
 
 static int start_chunk(struct hoist_estargz *e, struct hoist_err *err)
