@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <errno.h>
+#include <pthread.h>
 
 #include "lib/build.h"
 #include "lib/imgwalk.h"
@@ -50,6 +51,7 @@ struct hoist_build {
 	int64_t created;
 	struct built_layer **layers; /* pointers stay valid as it grows */
 	size_t nlayers;
+	pthread_mutex_t lock; /* layers, when several are built at once */
 };
 
 int hoist_build_new(struct hoist_build **out, struct hoist_store *s,
@@ -60,6 +62,7 @@ int hoist_build_new(struct hoist_build **out, struct hoist_store *s,
 	if (!opts->nplatforms)
 		return hoist_err_set(err, HOIST_EINVAL, "no platform given");
 	b = hoist_xcalloc(1, sizeof(*b));
+	pthread_mutex_init(&b->lock, NULL);
 	b->store = s;
 	b->opts = *opts;
 	b->created = opts->epoch >= 0 ? opts->epoch : (int64_t)time(NULL);
@@ -97,6 +100,7 @@ void hoist_build_free(struct hoist_build *b)
 		free(b->recomp[i]);
 	}
 	free(b->recomp);
+	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
 
@@ -143,8 +147,37 @@ static void fed_progress(void *ctx, uint64_t have)
 	hoist_feed_progress(f->feed, f->key, have);
 }
 
+/* The layer of dir already made for spec's kind, or NULL. */
+static struct built_layer *find_layer(struct hoist_build *b, size_t dir,
+				      const struct hoist_image_spec *spec,
+				      int64_t epoch)
+{
+	struct built_layer *bl, *found = NULL;
+
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i < b->nlayers && !found; i++) {
+		bl = b->layers[i];
+		if (bl->dir == dir && bl->compression == spec->compression &&
+		    bl->level == spec->level && bl->epoch == epoch)
+			found = bl;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return found;
+}
+
+/* File times are clamped only with rewrite-timestamp, as BuildKit. */
+static int64_t layer_epoch(const struct hoist_build *b,
+			   const struct hoist_image_spec *spec)
+{
+	return spec->rewrite_timestamp ? spec_epoch(b, spec) : -1;
+}
+
+/*
+ * The layer of dir for spec: made once, then shared. threads > 0: its
+ * compressor's threads (layers built at once share the cores).
+ */
 static int get_layer(struct hoist_build *b, size_t dir,
-		     const struct hoist_image_spec *spec,
+		     const struct hoist_image_spec *spec, int threads,
 		     const struct built_layer **out, struct hoist_err *err)
 {
 	struct hoist_layer_opts lo;
@@ -153,21 +186,15 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	struct built_layer *bl;
 	int hit, rc;
 
-	/* file times are clamped only with rewrite-timestamp, as BuildKit */
-	int64_t epoch = spec->rewrite_timestamp ? spec_epoch(b, spec) : -1;
+	int64_t epoch = layer_epoch(b, spec);
 
-	for (size_t i = 0; i < b->nlayers; i++) {
-		bl = b->layers[i];
-		if (bl->dir == dir && bl->compression == spec->compression &&
-		    bl->level == spec->level && bl->epoch == epoch) {
-			*out = bl;
-			return 0;
-		}
-	}
+	if ((*out = find_layer(b, dir, spec, epoch)) != NULL)
+		return 0;
 	memset(&lo, 0, sizeof(lo));
 	lo.compression = spec->compression;
 	lo.level = spec->level;
 	lo.epoch = epoch;
+	lo.threads = threads;
 	if (spec->feed) {
 		/* announced only if it is written, not from the cache */
 		memset(&fed, 0, sizeof(fed));
@@ -204,11 +231,103 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	if (spec->compression == HOIST_COMP_ESTARGZ)
 		bl->ann =
 			estargz_ann(&bl->layer.toc_digest, bl->layer.tar_size);
+	pthread_mutex_lock(&b->lock);
 	b->layers = hoist_xreallocarray(b->layers, b->nlayers + 1,
 					sizeof(*b->layers));
 	b->layers[b->nlayers++] = bl;
+	pthread_mutex_unlock(&b->lock);
 	*out = bl;
 	return 0;
+}
+
+/* ---- several layers at once ---- */
+
+/* Layers built at once: the machine's 2 cores, one compressor each. */
+#define PAR_LAYERS 2
+
+struct par {
+	struct hoist_build *b;
+	const struct hoist_image_spec *spec;
+	size_t *dirs, n, next;
+	int step; /* the starter's progress step */
+	pthread_mutex_t lock;
+	int rc; /* the first failure */
+	struct hoist_err err;
+};
+
+static void *par_worker(void *ctx)
+{
+	struct par *p = ctx;
+	const struct built_layer *got;
+	struct hoist_err err;
+	size_t dir;
+	int rc;
+
+	hoist_step_adopt(p->step);
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		if (p->rc || p->next == p->n) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		dir = p->dirs[p->next++];
+		pthread_mutex_unlock(&p->lock);
+		hoist_err_clear(&err);
+		rc = get_layer(p->b, dir, p->spec, 1, &got, &err);
+		pthread_mutex_lock(&p->lock);
+		if (rc && !p->rc) {
+			p->rc = rc;
+			p->err = err;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+/*
+ * Make the layers spec's image needs that are not made yet, PAR_LAYERS at
+ * a time, each compressor on one thread (the output does not depend on
+ * it): while one layer waits on the disk or the tar writer, the other
+ * compresses, and a pipelined push gets both as they come. With fewer
+ * than two to make, the manifests make them one by one as before.
+ */
+static int build_layers(struct hoist_build *b,
+			const struct hoist_image_spec *spec,
+			struct hoist_err *err)
+{
+	struct par p;
+	pthread_t th[PAR_LAYERS];
+	size_t nth = 0;
+	int64_t epoch = layer_epoch(b, spec);
+
+	memset(&p, 0, sizeof(p));
+	p.dirs = hoist_xcalloc(b->opts.nlayers + 1, sizeof(*p.dirs));
+	for (size_t i = 0; i < b->opts.nlayers; i++) {
+		const struct hoist_platform *only = b->opts.layers[i].platform;
+		int wanted = !only;
+		for (size_t k = 0; only && k < b->opts.nplatforms; k++)
+			wanted |= hoist_platform_equal(only,
+						       &b->opts.platforms[k]);
+		if (wanted && !find_layer(b, i, spec, epoch))
+			p.dirs[p.n++] = i;
+	}
+	if (p.n >= 2) {
+		p.b = b;
+		p.spec = spec;
+		p.step = hoist_step_current();
+		pthread_mutex_init(&p.lock, NULL);
+		while (nth < PAR_LAYERS && nth < p.n &&
+		       pthread_create(&th[nth], NULL, par_worker, &p) == 0)
+			nth++;
+		if (nth == 0)
+			par_worker(&p); /* no thread: here, one by one */
+		for (size_t i = 0; i < nth; i++)
+			pthread_join(th[i], NULL);
+		pthread_mutex_destroy(&p.lock);
+		if (p.rc)
+			*err = p.err;
+	}
+	free(p.dirs);
+	return p.rc;
 }
 
 static json_t *merge_ann(const json_t *base, const json_t *extra)
@@ -544,7 +663,7 @@ static int build_manifest(struct hoist_build *b,
 		const struct hoist_platform *only = b->opts.layers[i].platform;
 		if (only && !hoist_platform_equal(only, plat))
 			continue;
-		rc = get_layer(b, i, spec, &got, err);
+		rc = get_layer(b, i, spec, 0, &got, err);
 		if (rc)
 			goto out;
 		l = &got->layer;
@@ -627,6 +746,9 @@ int hoist_build_image(struct hoist_build *b,
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "cannot export annotations with "
 				     "\"oci-mediatypes=false\"");
+	rc = build_layers(b, spec, err);
+	if (rc)
+		return rc;
 	if (b->opts.nplatforms == 1) {
 		if ((spec->ann_index && json_object_size(spec->ann_index)) ||
 		    (spec->ann_index_desc &&

@@ -136,6 +136,14 @@ int hoist_compressor_set_threads(struct hoist_compressor *c, int n,
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "thread count %d is out of range (0-%d)",
 				     n, GZ_MAX_THREADS);
+	if (c->kind == HOIST_COMP_ZSTD) {
+		/* 0 would be libzstd's single-threaded mode, whose bytes
+		 * differ: keep the workers then (so do libzstds without) */
+		if (n > 0)
+			(void)ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers,
+						     n);
+		return 0;
+	}
 	if (c->kind != HOIST_COMP_GZIP)
 		return 0;
 	if (c->started || c->queued > 0 || c->fill_len > 0 || c->finished)

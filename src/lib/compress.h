@@ -47,10 +47,12 @@ int hoist_compressor_new(struct hoist_compressor **out,
 int hoist_compressor_write(struct hoist_compressor *c, const void *data,
 			   size_t len, struct hoist_err *err);
 /*
- * gzip only (other kinds ignore it): compress with n worker threads, 0 to
- * 8; 0 compresses in the caller's thread. The output is the same for every
- * n; this exists for tests and benchmarks. Call it before the first write:
- * later it is HOIST_EINVAL, as is an n out of range.
+ * Compress with n worker threads, 0 to 8. gzip: 0 compresses in the
+ * caller's thread; zstd: n libzstd workers (0 keeps the default); other
+ * kinds ignore it. The output is the same for every n; builds use it to
+ * share the cores among layers compressed at once, tests and benchmarks
+ * to compare. Call it before the first write: later it is HOIST_EINVAL
+ * for gzip, as is an n out of range.
  */
 int hoist_compressor_set_threads(struct hoist_compressor *c, int n,
 				 struct hoist_err *err);

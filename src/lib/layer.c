@@ -99,7 +99,9 @@ int hoist_layer_from_fn(struct hoist_layer *out, struct hoist_store *s,
 	isink.write = ingest_sink_write;
 	isink.ctx = &o;
 	if ((rc = hoist_compressor_new(&comp, opts->compression, opts->level,
-				       &isink, err)) < 0)
+				       &isink, err)) < 0 ||
+	    (opts->threads > 0 &&
+	     (rc = hoist_compressor_set_threads(comp, opts->threads, err)) < 0))
 		goto out;
 	hoist_sha256_init(&tee.sha);
 	hashing = 1;

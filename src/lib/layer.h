@@ -35,6 +35,7 @@ struct hoist_layer_opts {
 	int64_t epoch;      /* SOURCE_DATE_EPOCH, or -1 */
 	const char *prefix; /* place the tree under this path, or NULL */
 	const struct hoist_layer_hooks *hooks; /* NULL: none */
+	int threads; /* compressor threads (compress.h); 0: its default */
 };
 
 struct hoist_layer {

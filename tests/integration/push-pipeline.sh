@@ -7,7 +7,8 @@
 # proxy in front of the registry saw PATCHes of that upload session and
 # then the closing PUT naming the layer's digest, and skopeo reads the
 # image back (hashing every blob) with the digest the build reported.
-# Also: a push through nginx (which buffers and caps bodies) works, and a
+# Two layers compress at once and both go up as they are written. Also:
+# a push through nginx (which buffers and caps bodies) works, and a
 # build killed with SIGKILL once its layer was whole, mid-upload, resumes
 # that upload when run again (the layer then comes from the build cache).
 . "$(dirname "$0")/lib.sh"
@@ -72,6 +73,39 @@ for comp in gzip zstd; do
 	check "$comp: its layer went up in PATCHes, then a PUT naming its digest" \
 		chunked_session "p/$n" "$L"
 done
+
+# two layers compress at once, one compressor thread each: both go up
+# while they are written, and each has the bytes it has when built alone
+mkdir -p "$S/two/a" "$S/two/b"
+head -c $((32 * MIB)) /dev/urandom >"$S/two/a/random"
+head -c $((32 * MIB)) /dev/urandom >"$S/two/b/random"
+mktree "$S/two/b/files" --no-special
+check "a two-layer build pushes while it builds" sh -c "
+	$H build --progress plain --chunk-size 1MiB --rootfs '$S/two/a' \
+	--rootfs '$S/two/b' --metadata-file '$S/m-two.json' \
+	-o 'type=registry,name=$X_ADDR/p/two:1,compression=zstd' \
+	>'$S/two.log' 2>&1"
+check "layer 2 began before layer 1 was whole" \
+	before "$S/two.log" "\[2/2\] ADD" "built layer 1 from"
+for i in 1 2; do
+	check "layer $i went up while it was being written" \
+		before "$S/two.log" \
+		"layer $i: the registry holds its first [0-9]* bytes" \
+		"built layer $i from"
+done
+check "skopeo reads the two-layer image back" readback_ok \
+	"$(jq -r '."containerimage.digest"' "$S/m-two.json")" "$P_ADDR/p/two:1" \
+	--src-tls-verify=false
+skopeo inspect --raw --tls-verify=false "docker://$P_ADDR/p/two:1" |
+	jq -r '.layers[].digest' >"$S/two.layers"
+for d in a b; do
+	$HOIST build --progress quiet --no-cache --rootfs "$S/two/$d" \
+		-o "type=image,name=alone-$d:1,compression=zstd" >/dev/null 2>&1
+	"$HOIST" inspect "alone-$d:1" |
+		jq -r '.images[0].manifest.layers[0].digest'
+done >"$S/alone.layers"
+check "each layer has the digest it has when built alone" \
+	cmp "$S/two.layers" "$S/alone.layers"
 
 # nginx buffers each request body before passing it on, and refuses
 # bodies over 10 MiB: the pipeline still works

@@ -117,7 +117,7 @@ static void settle(const struct fx *f)
 static int build(const struct fx *f, struct hoist_layer *l,
 		 enum hoist_compression comp, int level)
 {
-	struct hoist_layer_opts o = {comp, level, -1, NULL, NULL};
+	struct hoist_layer_opts o = {comp, level, -1, NULL, NULL, 0};
 	struct hoist_err err;
 	int hit = -1;
 
@@ -360,9 +360,13 @@ static void test_concurrent(void **state)
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
-			struct hoist_layer_opts o = {
-				i == 1 ? HOIST_COMP_ZSTD : HOIST_COMP_GZIP,
-				HOIST_COMP_LEVEL_DEFAULT, -1, NULL, NULL};
+			struct hoist_layer_opts o = {i == 1 ? HOIST_COMP_ZSTD
+							    : HOIST_COMP_GZIP,
+						     HOIST_COMP_LEVEL_DEFAULT,
+						     -1,
+						     NULL,
+						     NULL,
+						     0};
 			struct hoist_err err;
 			int hit;
 			_exit(hoist_cache_layer_from_dir(&l, &hit, f->c, f->s,
@@ -538,9 +542,9 @@ static void test_content_digest(void **state)
 static void test_step_records(void **state)
 {
 	struct fx *f = *state;
-	struct hoist_layer_opts o = {HOIST_COMP_GZIP, HOIST_COMP_LEVEL_DEFAULT,
-				     -1, NULL, NULL};
-	struct hoist_layer_opts zo = {HOIST_COMP_ZSTD, 3, -1, NULL, NULL};
+	struct hoist_layer_opts o = {
+		HOIST_COMP_GZIP, HOIST_COMP_LEVEL_DEFAULT, -1, NULL, NULL, 0};
+	struct hoist_layer_opts zo = {HOIST_COMP_ZSTD, 3, -1, NULL, NULL, 0};
 	struct hoist_cache_prune_stats ps;
 	struct hoist_digest k1, k2, d;
 	struct hoist_layer l, got;

@@ -91,8 +91,8 @@ static void build_and_check(struct hoist_layer *l, struct hoist_store *s,
 			    const char *src, enum hoist_compression c,
 			    int64_t epoch)
 {
-	struct hoist_layer_opts o = {c, HOIST_COMP_LEVEL_DEFAULT, epoch, NULL,
-				     NULL};
+	struct hoist_layer_opts o = {
+		c, HOIST_COMP_LEVEL_DEFAULT, epoch, NULL, NULL, 0};
 	struct hoist_decompressor *d;
 	struct hoist_buf tar = HOIST_BUF_INIT(HOIST_BUF_UNLIMITED);
 	struct hoist_sink sink = {mem_write, &tar};
@@ -195,7 +195,7 @@ static void test_epoch_copy(void **state)
  */
 static int unreadable_child(const char *base)
 {
-	struct hoist_layer_opts o = {HOIST_COMP_GZIP, 1, -1, NULL, NULL};
+	struct hoist_layer_opts o = {HOIST_COMP_GZIP, 1, -1, NULL, NULL, 0};
 	struct hoist_layer l;
 	struct hoist_store *s;
 	struct hoist_err err;
