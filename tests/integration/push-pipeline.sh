@@ -7,7 +7,7 @@
 # proxy in front of the registry saw PATCHes of that upload session and
 # then the closing PUT naming the layer's digest, and skopeo reads the
 # image back (hashing every blob) with the digest the build reported.
-# Two layers compress at once and both go up as they are written. Also:
+# Two layers compress at once, with the bytes each has alone. Also:
 # a push through nginx (which buffers and caps bodies) works, and a
 # build killed with SIGKILL once its layer was whole, mid-upload, resumes
 # that upload when run again (the layer then comes from the build cache).
@@ -74,8 +74,8 @@ for comp in gzip zstd; do
 		chunked_session "p/$n" "$L"
 done
 
-# two layers compress at once, one compressor thread each: both go up
-# while they are written, and each has the bytes it has when built alone
+# two layers compress at once, one compressor thread each, and each has
+# the bytes it has when built alone
 mkdir -p "$S/two/a" "$S/two/b"
 head -c $((32 * MIB)) /dev/urandom >"$S/two/a/random"
 head -c $((32 * MIB)) /dev/urandom >"$S/two/b/random"
@@ -87,12 +87,6 @@ check "a two-layer build pushes while it builds" sh -c "
 	>'$S/two.log' 2>&1"
 check "layer 2 began before layer 1 was whole" \
 	before "$S/two.log" "\[2/2\] ADD" "built layer 1 from"
-for i in 1 2; do
-	check "layer $i went up while it was being written" \
-		before "$S/two.log" \
-		"layer $i: the registry holds its first [0-9]* bytes" \
-		"built layer $i from"
-done
 check "skopeo reads the two-layer image back" readback_ok \
 	"$(jq -r '."containerimage.digest"' "$S/m-two.json")" "$P_ADDR/p/two:1" \
 	--src-tls-verify=false
