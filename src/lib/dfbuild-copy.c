@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/dfbuild-int.h"
+#include "lib/dfchmod.h"
 #include "lib/dockerfile.h"
 #include "lib/tar.h"
 #include "lib/unpack.h"
@@ -66,8 +67,7 @@ struct cp {
 	struct ent *v;
 	size_t n;
 	struct owner own;
-	int chmod_set;
-	uint32_t chmod;
+	const char *chmod;               /* --chmod, checked, or NULL */
 	struct hoist_dockerignore *excl; /* --exclude */
 	struct hoist_err *err;
 };
@@ -229,8 +229,9 @@ static int add_tree(struct cp *c, const char *host, const struct stat *sb,
 			e->uid = c->own.uid;
 			e->gid = c->own.gid;
 		}
-		if (c->chmod_set && !S_ISLNK(sb->st_mode))
-			e->mode = c->chmod;
+		if (c->chmod && !S_ISLNK(sb->st_mode))
+			hoist_dfchmod_apply(c->chmod, e->mode,
+					    S_ISDIR(sb->st_mode), &e->mode);
 		e->mtime = clamp(c, (int64_t)sb->st_mtime);
 		if (S_ISREG(sb->st_mode)) {
 			e->type = HOIST_TAR_REG;
@@ -753,15 +754,14 @@ static int copy_step(struct cp *c)
 	if (step->chown && (rc = resolve_owner(c, step->chown, &c->own)))
 		return rc;
 	if (step->chmod) {
-		char *end;
-		unsigned long m = strtoul(step->chmod, &end, 8);
-		if (!*step->chmod || *end || m > 07777)
-			return fail(c, HOIST_EUNSUPPORTED,
-				    "invalid --chmod '%s': hoist takes an "
-				    "octal mode",
+		uint32_t m;
+		if (hoist_dfchmod_apply(step->chmod, 0, 0, &m))
+			return fail(c, HOIST_EINVAL,
+				    "invalid --chmod '%s': want an octal mode "
+				    "up to 7777 or a symbolic one (u+x, go-w, "
+				    "a=rX)",
 				    step->chmod);
-		c->chmod_set = 1;
-		c->chmod = (uint32_t)m;
+		c->chmod = step->chmod;
 	}
 	abs = d[0] == '/'
 		      ? hoist_xstrdup(d)
@@ -834,7 +834,9 @@ static int copy_step(struct cp *c)
 		e = ent_new(c, name);
 		free(name);
 		e->type = HOIST_TAR_REG;
-		e->mode = c->chmod_set ? c->chmod : 0644;
+		e->mode = 0644;
+		if (c->chmod)
+			hoist_dfchmod_apply(c->chmod, 0644, 0, &e->mode);
 		e->uid = c->own.uid;
 		e->gid = c->own.gid;
 		e->mtime = made_time(c);

@@ -8,6 +8,7 @@
 #    mtime from Last-Modified, redirects (https to http refused),
 #    --checksum verified, a mismatch failing in one line with nothing
 #    written, COPY of a URL refused;
+#  - symbolic --chmod (u+x, go-w, a=rX) on files, directories, heredocs;
 #  - layer file times kept with SOURCE_DATE_EPOCH, clamped only with
 #    rewrite-timestamp=true.
 . "$(dirname "$0")/lib.sh"
@@ -108,6 +109,42 @@ check "without the CA, TLS verification fails" sh -c "
 	! HOIST_CERTS_D=$S/none $H build --progress quiet -f $U/Dockerfile \
 	-o type=oci,dest=$S/noca.tar $U 2>$S/noca.err &&
 	[ ! -e $S/noca.tar ] && grep -qi 'certificate' $S/noca.err"
+
+# ---- symbolic --chmod ----
+M=$S/chmod
+mkdir -p "$M/tree/sub"
+echo a >"$M/a"
+chmod 644 "$M/a"
+echo b >"$M/tree/b"
+chmod 755 "$M/tree/b"
+echo c >"$M/tree/sub/c"
+chmod 666 "$M/tree/sub/c"
+chmod 700 "$M/tree/sub"
+cat >"$M/Dockerfile" <<'EOF'
+FROM scratch
+COPY --chmod=u+x,go-r a /a
+COPY --chmod=a=rX tree /tree/
+COPY --chmod=go-w tree /w/
+COPY --chmod=0640 a /octal
+COPY --chmod=g+w <<EOT /doc
+doc
+EOT
+EOF
+check "symbolic --chmod: the build succeeds" $H build --progress quiet \
+	-o "type=oci,tar=false,name=img,dest=$S/chmod-out" "$M"
+check "  unpack it" umoci unpack --image "$S/chmod-out:latest" "$S/cb"
+R=$S/cb/rootfs
+modes_ok() {
+	for want in "a 700" "tree/b 555" "tree/sub 555" "tree/sub/c 444" \
+		"w/b 755" "w/sub 700" "w/sub/c 644" "octal 640" "doc 664"; do
+		got=$(stat -c %a "$R/${want% *}") || return 1
+		[ "$got" = "${want#* }" ] || {
+			echo "${want% *}: $got, want ${want#* }"
+			return 1
+		}
+	done
+}
+check "  u+x,go-r, a=rX (X for directories and executables), go-w, octal, a heredoc's 0644 g+w" modes_ok
 
 # ---- SOURCE_DATE_EPOCH and layer file times ----
 E=$S/epoch

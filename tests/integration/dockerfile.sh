@@ -195,6 +195,6 @@ ADD --checksum=sha256:$SUM x /x" "digest mismatch"
 err_case user 'FROM scratch
 COPY --chown=nobody x /x' "unable to find user nobody"
 err_case chmod 'FROM scratch
-COPY --chmod=u+x x /x' "invalid --chmod 'u+x'"
+COPY --chmod=u+q x /x' "Dockerfile.chmod:2: invalid --chmod 'u+q'"
 
 done_testing
