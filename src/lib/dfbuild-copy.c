@@ -67,7 +67,8 @@ struct cp {
 	struct ent *v;
 	size_t n;
 	struct owner own;
-	const char *chmod;               /* --chmod, checked, or NULL */
+	const char *chmod; /* --chmod, checked, or NULL */
+	int shallow;       /* add_tree adds a directory, not its contents */
 	struct hoist_dockerignore *excl; /* --exclude */
 	struct hoist_err *err;
 };
@@ -256,7 +257,7 @@ static int add_tree(struct cp *c, const char *host, const struct stat *sb,
 			e->min = minor(sb->st_rdev);
 		}
 	}
-	if (S_ISDIR(sb->st_mode))
+	if (S_ISDIR(sb->st_mode) && !c->shallow)
 		rc = add_children(c, host, dst, rel, ig, keep);
 	return rc;
 }
@@ -707,6 +708,93 @@ static int copy_url(struct cp *c, const char *url, const char *dest,
 	return rc;
 }
 
+/*
+ * COPY --parents SRC: the source's path is kept under the destination,
+ * from the root or from the pivot "/./" (the part before it is
+ * dropped), with the directories on the way copied too, as BuildKit's
+ * include patterns copy them.
+ */
+static int copy_parents(struct cp *c, const char *root, const char *src,
+			const struct hoist_dockerignore *ig, int keep,
+			const char *dest)
+{
+	const char *cut = strstr(src, "/./");
+	char *pre = cut ? hoist_xstrndup(src, (size_t)(cut - src))
+			: hoist_xstrdup("");
+	char *raw = hoist_xasprintf("/%s", pre), *pivot, *pattern, *full;
+	char **m = NULL;
+	size_t nm = 0, pl;
+	int rc = 0;
+
+	pivot = hoist_dockerignore_clean(raw);
+	free(raw);
+	raw = hoist_xasprintf("/%s", cut ? cut + 3 : src);
+	pattern = hoist_dockerignore_clean(raw);
+	free(raw);
+	full = pivot[1] ? hoist_xasprintf("%s%s", pivot + 1,
+					  strcmp(pattern, "/") ? pattern : "")
+			: hoist_xstrdup(pattern + 1);
+	pl = strlen(pivot + 1);
+	if (has_meta(full)) {
+		glob_in(&m, &nm, root, full);
+		for (size_t k = 0; k < nm; k++)
+			if (ig && hoist_dockerignore_excluded(ig, m[k])) {
+				free(m[k]);
+				memmove(m + k, m + k + 1,
+					(nm - k - 1) * sizeof(*m));
+				nm--;
+				k--;
+			}
+		if (!nm)
+			rc = fail(c, HOIST_ENOTFOUND,
+				  "no source files were specified: '%s' "
+				  "matches nothing",
+				  src);
+	} else {
+		m = hoist_xcalloc(1, sizeof(*m));
+		m[nm++] = hoist_xstrdup(full);
+	}
+	for (size_t k = 0; !rc && k < nm; k++) {
+		const char *r = m[k] + pl + (pl && m[k][pl] == '/');
+		char *d = hoist_xstrdup(r), *slash = d, *dst;
+
+		/* the directories between the pivot and the match */
+		while (!rc && (slash = strchr(slash, '/'))) {
+			char *host, *part;
+			struct stat sb;
+
+			*slash = '\0';
+			part = pl ? hoist_xasprintf("%s/%s", pivot + 1, d)
+				  : hoist_xstrdup(d);
+			host = hoist_xasprintf("%s/%s", root, part);
+			if (lstat(host, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+				char *dd = join(dest, d);
+				c->shallow = 1;
+				rc = add_tree(c, host, &sb, dd, NULL, NULL,
+					      keep);
+				c->shallow = 0;
+				free(dd);
+			}
+			free(host);
+			free(part);
+			*slash++ = '/';
+		}
+		dst = join(dest, r);
+		if (!rc)
+			rc = copy_one(c, root, m[k], ig, keep, dst, 0);
+		free(dst);
+		free(d);
+	}
+	for (size_t k = 0; k < nm; k++)
+		free(m[k]);
+	free(m);
+	free(full);
+	free(pattern);
+	free(pivot);
+	free(pre);
+	return rc;
+}
+
 static int copy_step(struct cp *c)
 {
 	const struct hoist_dfstep *step = c->step;
@@ -716,10 +804,6 @@ static int copy_step(struct cp *c)
 	size_t nsrc = step->sources.n + step->ninlines, dl = strlen(d);
 	int trailing, keep, into_dir, rc;
 
-	if (step->parents)
-		return fail(c, HOIST_EUNSUPPORTED,
-			    "--parents is not supported "
-			    "by hoist yet");
 	if (step->keep_git_dir)
 		return fail(c, HOIST_EUNSUPPORTED,
 			    "--keep-git-dir applies to git sources, which "
@@ -797,6 +881,9 @@ static int copy_step(struct cp *c)
 			rc = fail(c, HOIST_EINVAL,
 				  "source '%s' is outside the build context",
 				  step->sources.v[i]);
+		} else if (step->parents) {
+			rc = copy_parents(c, root, step->sources.v[i], ig, keep,
+					  dest);
 		} else if (has_meta(src + 1)) {
 			glob_in(&m, &nm, root, src + 1);
 			for (size_t k = 0; k < nm; k++)

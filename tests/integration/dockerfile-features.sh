@@ -8,6 +8,8 @@
 #    mtime from Last-Modified, redirects (https to http refused),
 #    --checksum verified, a mismatch failing in one line with nothing
 #    written, COPY of a URL refused;
+#  - COPY --parents, with globs and the "/./" pivot, against the
+#    Dockerfile reference's examples (dockerd 20.10 lacks it);
 #  - symbolic --chmod (u+x, go-w, a=rX) on files, directories, heredocs;
 #  - layer file times kept with SOURCE_DATE_EPOCH, clamped only with
 #    rewrite-timestamp=true.
@@ -109,6 +111,60 @@ check "without the CA, TLS verification fails" sh -c "
 	! HOIST_CERTS_D=$S/none $H build --progress quiet -f $U/Dockerfile \
 	-o type=oci,dest=$S/noca.tar $U 2>$S/noca.err &&
 	[ ! -e $S/noca.tar ] && grep -qi 'certificate' $S/noca.err"
+
+# ---- COPY --parents ----
+P=$S/parents
+mkdir -p "$P/x/a" "$P/x/b" "$P/y/c"
+echo 1 >"$P/x/a/f.txt"
+echo 2 >"$P/x/b/f.txt"
+echo 3 >"$P/y/c/f.txt"
+echo 4 >"$P/y/c/g.md"
+chmod 750 "$P/x/b"
+cat >"$P/Dockerfile" <<'EOF'
+FROM scratch
+COPY x/a/f.txt y/c/f.txt /none/
+COPY --parents x/a/f.txt y/c/f.txt /p1/
+COPY --parents x/*/f.txt /p2/
+COPY --parents ./x/./b/f.txt /p3/
+COPY --parents y /p4/
+COPY --parents ./y/./ /p5/
+EOF
+check "COPY --parents: the build succeeds" $H build --progress quiet \
+	-o "type=local,dest=$S/parents-out" "$P"
+(cd "$S/parents-out" && find . -mindepth 1 -printf '%p %m\n' | sort) >"$S/parents.ls"
+cat >"$S/parents.want" <<'EOF'
+./none 755
+./none/f.txt 644
+./p1 755
+./p1/x 755
+./p1/x/a 755
+./p1/x/a/f.txt 644
+./p1/y 755
+./p1/y/c 755
+./p1/y/c/f.txt 644
+./p2 755
+./p2/x 755
+./p2/x/a 755
+./p2/x/a/f.txt 644
+./p2/x/b 750
+./p2/x/b/f.txt 644
+./p3 755
+./p3/b 750
+./p3/b/f.txt 644
+./p4 755
+./p4/y 755
+./p4/y/c 755
+./p4/y/c/f.txt 644
+./p4/y/c/g.md 644
+./p5 755
+./p5/c 755
+./p5/c/f.txt 644
+./p5/c/g.md 644
+EOF
+check "  the reference's layout: paths kept (from the pivot), directories with their modes" \
+	diff -u "$S/parents.want" "$S/parents.ls"
+check "  without --parents, the second a.txt wins" \
+	test "$(cat "$S/parents-out/none/f.txt")" = 3
 
 # ---- symbolic --chmod ----
 M=$S/chmod
