@@ -42,6 +42,10 @@ static const char build_usage[] =
 	"      --target STAGE       build this stage (default: the last)\n"
 	"      --build-arg K[=V]    build argument (repeatable; K alone: from\n"
 	"                           the environment)\n"
+	"      --build-context NAME=DIR|docker-image://REF|"
+	"oci-layout://DIR[:TAG|@DIGEST]\n"
+	"                           what FROM NAME and COPY --from=NAME use\n"
+	"                           (repeatable)\n"
 	"\n"
 	"Base and layers:\n"
 	"      --from REF           build on this image: docker://REF, "
@@ -96,7 +100,8 @@ static const char build_usage[] =
 	"  -q, --quiet              no progress; print the image digest\n"
 	"      --no-cache           tar and compress every layer again and run "
 	"every\n"
-	"                           Dockerfile step, even when nothing changed\n"
+	"                           Dockerfile step, even when nothing "
+	"changed\n"
 	"\n"
 	"\n" HOIST_REGISTRY_OPTIONS_HELP "\n"
 	"SOURCE_DATE_EPOCH, when set, sets the config's created and history\n"
@@ -208,6 +213,7 @@ enum {
 	OPT_IIDFILE,
 	OPT_TARGET,
 	OPT_BUILD_ARG,
+	OPT_BUILD_CONTEXT,
 	OPT_LOAD,
 };
 
@@ -410,6 +416,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		{"file", required_argument, NULL, 'f'},
 		{"target", required_argument, NULL, OPT_TARGET},
 		{"build-arg", required_argument, NULL, OPT_BUILD_ARG},
+		{"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
 		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		{"metadata-file", required_argument, NULL, OPT_METADATA},
 		{"quiet", no_argument, NULL, 'q'},
@@ -421,7 +428,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	struct strvec annotations = {0};
 	struct strvec layers = {0}, env = {0}, labels = {0}, exposed = {0},
 		      volumes = {0}, tags = {0}, outputs = {0}, entry = {0},
-		      cmd = {0}, build_args = {0};
+		      cmd = {0}, build_args = {0}, build_contexts = {0};
 	struct hoist_dfbuild_opts dfo = {0};
 	struct hoist_build_opts bo;
 	struct hoist_export_plan *plans = NULL;
@@ -548,6 +555,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		case OPT_BUILD_ARG:
 			vec_push(&build_args, optarg);
 			break;
+		case OPT_BUILD_CONTEXT:
+			vec_push(&build_contexts, optarg);
+			break;
 		default:
 			if (hoist_cli_opt(&cl, c, optarg)) {
 				ret = cl.status;
@@ -562,8 +572,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				      argv[optind]);
 		goto out;
 	}
-	if (!dfo.context && (dfo.dockerfile || dfo.target || build_args.n)) {
-		ret = hoist_msg_usage("build", "-f, --target and --build-arg "
+	if (!dfo.context && (dfo.dockerfile || dfo.target || build_args.n ||
+			     build_contexts.n)) {
+		ret = hoist_msg_usage("build", "-f, --target, --build-arg and "
+					       "--build-context "
 					       "need a build CONTEXT");
 		goto out;
 	}
@@ -743,6 +755,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	if (dfo.context) {
 		dfo.build_args = build_args.v;
 		dfo.nbuild_args = build_args.n;
+		dfo.contexts = build_contexts.v;
+		dfo.ncontexts = build_contexts.n;
 		dfo.epoch = epoch;
 		/* file times are clamped only with rewrite-timestamp */
 		dfo.file_epoch = -1;
@@ -856,6 +870,7 @@ out:
 	free(outputs.v);
 	free(annotations.v);
 	free(build_args.v);
+	free(build_contexts.v);
 	for (i = 0; i < entry.n; i++)
 		free((char *)entry.v[i]);
 	for (i = 0; i < cmd.n; i++)

@@ -538,13 +538,22 @@ static int source_root(struct cp *c, const char **root,
 	const struct hoist_dfstep *step = c->step;
 	struct hoist_dfb *b = c->b;
 	struct hoist_dfb_stage *from;
+	const char *dir;
+	char *ref = NULL;
 	int rc;
 
 	*ig = NULL;
 	*keep = 1;
 	if (step->from_stage >= 0) {
 		from = &b->stages[step->from_stage];
+	} else if (step->from_image &&
+		   (dir = hoist_dfb_context(b, step->from_image, &ref)) &&
+		   !ref) {
+		*root = dir; /* a directory context: read in place */
+		*keep = 0;
+		return 0;
 	} else if (step->from_image) {
+		free(ref);
 		if ((rc = hoist_dfb_image(b, step->from_image, &from, c->err)))
 			return locate(c, rc);
 	} else {
@@ -975,8 +984,11 @@ static void finish_entries(struct cp *c)
 			*slash = '\0';
 			for (size_t k = 0; k < c->n && !have; k++)
 				have = !strcmp(c->v[k].name, p);
-			full = hoist_xasprintf("%s/%s", c->st->rootfs, p);
-			if (!have && !hoist_fs_exists(full)) {
+			/* no rootfs: a layer of its own (a named context) */
+			full = c->st->rootfs ? hoist_xasprintf("%s/%s",
+							       c->st->rootfs, p)
+					     : NULL;
+			if (!have && !(full && hoist_fs_exists(full))) {
 				struct ent *e = ent_new(c, p);
 				e->type = HOIST_TAR_DIR;
 				e->mode = 0755;
@@ -1084,11 +1096,47 @@ static int write_entries(void *ctx, struct hoist_tar_writer *w,
 	return rc;
 }
 
+/* Free what a step collected; its scratch directories are removed. */
+static void cp_release(struct cp *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].name);
+		free(c->v[i].link);
+		free(c->v[i].src);
+	}
+	free(c->v);
+	for (size_t i = 0; i < c->ntmps; i++) {
+		hoist_fs_rm_rf(c->tmps[i], NULL);
+		hoist_fs_tmp_unregister(c->tmps[i]);
+		free(c->tmps[i]);
+	}
+	free(c->tmps);
+	hoist_dockerignore_free(c->excl);
+}
+
+/* The collected entries as one layer (*empty 0), or none (*empty 1). */
+static int write_layer(struct cp *c, const char *what, struct hoist_layer *out,
+		       int *empty)
+{
+	struct hoist_layer_opts lo;
+	int rc;
+
+	*empty = 1;
+	finish_entries(c);
+	if (!c->n)
+		return 0;
+	hoist_dfb_layer_opts(c->b, &lo);
+	rc = hoist_layer_from_fn(out, c->b->s, write_entries, c, what, &lo,
+				 c->err);
+	if (!rc)
+		*empty = 0;
+	return rc;
+}
+
 int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 		   const struct hoist_dfstep *step, struct hoist_layer *out,
 		   int *empty, struct hoist_err *err)
 {
-	struct hoist_layer_opts lo;
 	struct cp c;
 	int rc;
 
@@ -1099,32 +1147,34 @@ int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 	c.err = err;
 	*empty = 1;
 	rc = step->kind == HOIST_DFSTEP_MKDIR ? mkdir_step(&c) : copy_step(&c);
-	if (rc)
-		goto out;
-	finish_entries(&c);
-	if (!c.n)
-		goto out;
-	hoist_dfb_layer_opts(b, &lo);
-	rc = hoist_layer_from_fn(out, b->s, write_entries, &c,
-				 step->instr->original, &lo, err);
-	if (rc)
+	if (!rc && (rc = write_layer(&c, step->instr->original, out, empty)))
 		rc = locate(&c, rc);
-	else
-		*empty = 0;
-out:
-	for (size_t i = 0; i < c.n; i++) {
-		free(c.v[i].name);
-		free(c.v[i].link);
-		free(c.v[i].src);
-	}
-	free(c.v);
-	for (size_t i = 0; i < c.ntmps; i++) {
-		hoist_fs_rm_rf(c.tmps[i], NULL);
-		hoist_fs_tmp_unregister(c.tmps[i]);
-		free(c.tmps[i]);
-	}
-	free(c.tmps);
-	hoist_dockerignore_free(c.excl);
+	cp_release(&c);
+	return rc;
+}
+
+int hoist_dfb_dir_layer(struct hoist_dfb *b, const char *dir,
+			struct hoist_layer *out, int *empty,
+			struct hoist_err *err)
+{
+	struct hoist_dfstep step;
+	struct hoist_dfb_stage none;
+	struct cp c;
+	int rc;
+
+	memset(&step, 0, sizeof(step));
+	memset(&none, 0, sizeof(none));
+	step.kind = HOIST_DFSTEP_COPY;
+	memset(&c, 0, sizeof(c));
+	c.b = b;
+	c.st = &none;
+	c.step = &step;
+	c.err = err;
+	*empty = 1;
+	rc = add_children(&c, dir, "", NULL, NULL, 0);
+	if (!rc)
+		rc = write_layer(&c, dir, out, empty);
+	cp_release(&c);
 	return rc;
 }
 

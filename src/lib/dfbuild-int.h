@@ -36,6 +36,14 @@ struct hoist_dfb {
 	struct hoist_digest ignore_digest; /* of the .dockerignore read */
 };
 
+/*
+ * The --build-context called name: NULL when there is none; else its
+ * directory (*ref NULL) or, for an image, its value with *ref the
+ * reference hoist reads (heap: "oci:DIR:TAG" for oci-layout://DIR:TAG).
+ */
+const char *hoist_dfb_context(const struct hoist_dfb *b, const char *name,
+			      char **ref);
+
 /* The image name (COPY --from=NAME), read once per build: *out points
  * into b->images. */
 int hoist_dfb_image(struct hoist_dfb *b, const char *name,
@@ -92,6 +100,16 @@ int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 		       const struct hoist_dfstep *step,
 		       struct hoist_digest *key, int *keyed,
 		       struct hoist_err *err);
+
+/*
+ * The files of directory dir (a named build context) as one layer, as
+ * COPY . / would make it without a .dockerignore: owners 0:0, modes and
+ * times kept (times clamped with rewrite-timestamp). *empty 1 and no
+ * layer for an empty directory. Errors: reading dir, the store's.
+ */
+int hoist_dfb_dir_layer(struct hoist_dfb *b, const char *dir,
+			struct hoist_layer *out, int *empty,
+			struct hoist_err *err);
 
 /* 1 if an ADD source is an http(s) URL (as BuildKit: by its prefix). */
 int hoist_dfb_is_url(const char *src);

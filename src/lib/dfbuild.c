@@ -221,6 +221,67 @@ int hoist_dfb_rootfs(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 	return 0;
 }
 
+const char *hoist_dfb_context(const struct hoist_dfb *b, const char *name,
+			      char **ref)
+{
+	size_t nl = strlen(name);
+
+	*ref = NULL;
+	for (size_t i = b->o->ncontexts; i-- > 0;) {
+		const char *c = b->o->contexts[i], *v = c + nl + 1;
+		const char *at;
+
+		if (strncmp(c, name, nl) || c[nl] != '=')
+			continue;
+		if (!strncmp(v, "docker-image://", 15)) {
+			*ref = hoist_xstrdup(v + 15);
+		} else if (!strncmp(v, "oci-layout://", 13)) {
+			v += 13;
+			/* DIR@DIGEST, DIR:TAG (a ':' after the last '/'),
+			 * else DIR with buildx's default tag */
+			at = strrchr(v, '@');
+			if (at)
+				*ref = hoist_xasprintf("oci:%.*s:%s",
+						       (int)(at - v), v,
+						       at + 1);
+			else if (strrchr(v, ':') &&
+				 (!strrchr(v, '/') ||
+				  strrchr(v, ':') > strrchr(v, '/')))
+				*ref = hoist_xasprintf("oci:%s", v);
+			else
+				*ref = hoist_xasprintf("oci:%s:latest", v);
+		}
+		return v;
+	}
+	return NULL;
+}
+
+/* A directory context as an image: no config, its files one layer. */
+static int context_dir_image(struct hoist_dfb *b, const char *dir,
+			     struct hoist_dfb_stage *st, struct hoist_err *err)
+{
+	struct hoist_layer l;
+	json_t *rootfs = json_object(), *diffs = json_array();
+	int empty, rc;
+
+	st->config = json_object();
+	st->layers = json_array();
+	hoist_json_set_str(rootfs, "type", "layers");
+	json_object_set_new(rootfs, "diff_ids", diffs);
+	json_object_set_new(st->config, "rootfs", rootfs);
+	rc = hoist_dfb_dir_layer(b, dir, &l, &empty, err);
+	if (rc)
+		return hoist_err_prefix(err, "build context '%s'", dir);
+	if (!empty) {
+		json_array_append_new(st->layers,
+				      hoist_image_desc(HOIST_MT_OCI_LAYER_GZIP,
+						       l.digest.str, l.size));
+		json_array_append_new(diffs, json_string(l.diff_id.str));
+	}
+	hoist_dfb_chain_start(&st->chain, "context", empty ? "" : l.digest.str);
+	return 0;
+}
+
 int hoist_dfb_read_image(struct hoist_dfb *b, const char *ref,
 			 const struct hoist_platform *plat,
 			 struct hoist_dfb_stage *st, struct hoist_err *err)
@@ -229,8 +290,14 @@ int hoist_dfb_read_image(struct hoist_dfb *b, const char *ref,
 	struct hoist_img_manifest *ms = NULL;
 	json_t **bases = NULL;
 	size_t n = 0, k;
+	char *cref = NULL;
+	const char *ctx = hoist_dfb_context(b, ref, &cref);
 	int rc;
 
+	if (ctx && !cref)
+		return context_dir_image(b, ctx, st, err);
+	if (cref)
+		ref = cref;
 	rc = hoist_base_read(&bases, &p, 1, 1, b->s, ref, b->o->ro, err);
 	if (!rc)
 		rc = hoist_imgwalk_manifests(&ms, &n, b->s, bases[0], err);
@@ -265,6 +332,7 @@ out:
 	if (bases)
 		json_decref(bases[0]);
 	free(bases);
+	free(cref);
 	return rc;
 }
 
@@ -419,11 +487,16 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 		st->layers = json_array();
 		hoist_dfb_chain_start(&st->chain, "scratch", "");
 	} else {
+		char *cref = NULL;
+		const char *ctx = hoist_dfb_context(b, sg->base, &cref);
+
+		free(cref);
 		rc = hoist_dfb_read_image(b, sg->base, &plat, st, err);
 		if (rc)
 			return from_error(b, idx, rc, err);
+		/* a directory context starts as scratch does */
 		config_to_df(&base, st->config);
-		have_base = 1;
+		have_base = !ctx || cref;
 		if (base.onbuild.n) {
 			rc = hoist_dockerfile_error(
 				err, HOIST_EUNSUPPORTED, b->df,
@@ -628,6 +701,41 @@ out:
 	return rc;
 }
 
+/* --build-context NAME=VALUE, each checked before anything is read. */
+static int check_contexts(const struct hoist_dfbuild_opts *o,
+			  struct hoist_err *err)
+{
+	for (size_t i = 0; i < o->ncontexts; i++) {
+		const char *c = o->contexts[i], *eq = strchr(c, '=');
+		const char *v = eq ? eq + 1 : "";
+		int bad = !eq || eq == c || !*v;
+
+		if (!bad && !strncmp(v, "docker-image://", 15))
+			bad = !v[15];
+		else if (!bad && !strncmp(v, "oci-layout://", 13))
+			bad = !v[13] || v[13] == ':' || v[13] == '@';
+		else if (!bad && strstr(v, "://"))
+			return hoist_err_set(err, HOIST_EUNSUPPORTED,
+					     "--build-context '%s': hoist "
+					     "takes a directory, "
+					     "docker-image:// or oci-layout://",
+					     c);
+		else if (!bad && !hoist_fs_is_dir(v))
+			return hoist_err_set(err, HOIST_ENOTFOUND,
+					     "--build-context '%s': '%s' is "
+					     "not a directory",
+					     c, v);
+		if (bad)
+			return hoist_err_set(
+				err, HOIST_EINVAL,
+				"invalid --build-context '%s': want "
+				"NAME=DIR|docker-image://REF|oci-layout://"
+				"DIR[:TAG|@DIGEST]",
+				c);
+	}
+	return 0;
+}
+
 int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
 		      size_t nplats, struct hoist_store *s,
 		      const struct hoist_dfbuild_opts *o, struct hoist_err *err)
@@ -643,7 +751,9 @@ int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
 	*bases = hoist_xcalloc(nplats + 1, sizeof(**bases));
 	args = hoist_xcalloc(o->nbuild_args + 1, sizeof(*args));
 	memset(&b, 0, sizeof(b));
-	rc = read_inputs(&df, &ig, &b.ignore_digest, o, err);
+	rc = check_contexts(o, err);
+	if (!rc)
+		rc = read_inputs(&df, &ig, &b.ignore_digest, o, err);
 	if (rc)
 		goto out;
 	/* --build-arg K takes K from the environment, when it is set */

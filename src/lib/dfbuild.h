@@ -49,6 +49,12 @@ struct hoist_dfbuild_opts {
 	 * when K is not set there), as buildx --build-arg */
 	const char *const *build_args;
 	size_t nbuild_args;
+	/* --build-context NAME=VALUE, as buildx: VALUE a directory,
+	 * docker-image://REF (any name hoist reads, see
+	 * hoist-transports(7)) or oci-layout://DIR[:TAG|@DIGEST]; FROM NAME
+	 * and COPY --from=NAME use it instead of an image of that name */
+	const char *const *contexts;
+	size_t ncontexts;
 	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1: config and history
 			* times, and the time of entries a step makes
 			* (parent directories, heredoc files) */

@@ -230,6 +230,10 @@ static int entry_matches(const json_t *desc, const char *ref,
 
 	if (rn && strcmp(rn, ref) == 0)
 		return 1;
+	/* oci:DIR:sha256:HEX, as buildx's oci-layout://DIR@DIGEST */
+	if (!strncmp(ref, "sha256:", 7) && hoist_json_str(desc, "digest") &&
+	    !strcmp(ref, hoist_json_str(desc, "digest")))
+		return 1;
 	if (cn && strcmp(cn, ref) == 0)
 		return 1;
 	return cn && ref_norm && strcmp(cn, ref_norm) == 0;

@@ -8,6 +8,9 @@
 #    mtime from Last-Modified, redirects (https to http refused),
 #    --checksum verified, a mismatch failing in one line with nothing
 #    written, COPY of a URL refused;
+#  - --build-context NAME=DIR|docker-image://REF|oci-layout://DIR:TAG
+#    and @DIGEST, used by FROM NAME and COPY --from=NAME (as buildx
+#    documents it), and its errors;
 #  - COPY --parents, with globs and the "/./" pivot, against the
 #    Dockerfile reference's examples (dockerd 20.10 lacks it);
 #  - symbolic --chmod (u+x, go-w, a=rX) on files, directories, heredocs;
@@ -111,6 +114,77 @@ check "without the CA, TLS verification fails" sh -c "
 	! HOIST_CERTS_D=$S/none $H build --progress quiet -f $U/Dockerfile \
 	-o type=oci,dest=$S/noca.tar $U 2>$S/noca.err &&
 	[ ! -e $S/noca.tar ] && grep -qi 'certificate' $S/noca.err"
+
+# ---- --build-context ----
+B=$S/bctx
+mkdir -p "$B/ctx" "$B/files/sub" "$B/rf/etc"
+echo f >"$B/files/sub/f"
+chmod 640 "$B/files/sub/f"
+echo base >"$B/rf/etc/base"
+check "--build-context: a base image in the store and in an OCI layout" \
+	$H build --progress quiet --rootfs "$B/rf" --env FROMCTX=1 -t ctxbase:7 \
+	-o type=image -o "type=oci,tar=false,name=ctxbase:7,dest=$B/lay"
+LD=$(jq -r '.manifests[0].digest' "$B/lay/index.json")
+cat >"$B/ctx/Dockerfile" <<'EOF'
+FROM img AS a
+COPY --from=files sub /files/
+FROM lay AS b
+COPY --from=a /files /x
+COPY --from=files . /all/
+FROM dirbase
+COPY --from=laydigest /etc/base /b2
+COPY --from=b /x /x
+EOF
+BC="--build-context files=$B/files --build-context img=docker-image://ctxbase:7
+	--build-context lay=oci-layout://$B/lay:7
+	--build-context laydigest=oci-layout://$B/lay@$LD
+	--build-context dirbase=$B/files"
+# shellcheck disable=SC2086
+check "  the build succeeds (no image named img, lay... exists)" \
+	$H build --progress quiet $BC -o "type=oci,tar=false,name=img,dest=$S/bc-out" "$B/ctx"
+check "  unpack it" umoci unpack --image "$S/bc-out:latest" "$S/bcb"
+R=$S/bcb/rootfs
+check "  FROM a directory: its files (0:0, modes kept) as the first layer" sh -c "
+	[ \"\$(stat -c '%u:%g %a' $R/sub/f)\" = '0:0 640' ]"
+check "  COPY --from=docker-image and oci-layout@DIGEST contexts" sh -c "
+	[ \"\$(cat $R/b2)\" = base ] && [ \"\$(cat $R/x/f)\" = f ]"
+check "  FROM a directory starts as scratch (PATH, no base config)" jq -e '
+	.config.Env == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]' \
+	"$S/bc-out/blobs/sha256/$(jq -r '.config.digest' \
+	"$S/bc-out/blobs/sha256/$(jq -r '.manifests[0].digest' \
+	"$S/bc-out/index.json" | cut -d: -f2)" | cut -d: -f2)"
+# shellcheck disable=SC2086
+check "  --target b: FROM oci-layout://DIR:TAG keeps its config; COPY --from=DIR" sh -c "
+	$H build --progress quiet $(echo $BC) --target b \
+		-o type=oci,tar=false,name=img,dest=$S/bc-b $B/ctx &&
+	umoci unpack --image $S/bc-b:latest $S/bcbb >/dev/null &&
+	[ -f $S/bcbb/rootfs/etc/base ] && [ -f $S/bcbb/rootfs/all/sub/f ] &&
+	[ -f $S/bcbb/rootfs/x/f ]"
+bc_fails() { # DESCRIPTION EXPECTED ARGS...
+	d=$1
+	e=$2
+	shift 2
+	: >"$T_LOG"
+	if $H build --progress quiet "$@" -o "type=oci,dest=$S/bcf.tar" \
+		"$B/ctx" >>"$T_LOG" 2>&1; then
+		not_ok "$d (it succeeded)"
+	elif [ -e "$S/bcf.tar" ] || ! grep -q -- "$e" "$T_LOG"; then
+		not_ok "$d: want '$e', nothing written"
+	else
+		ok "$d: $e"
+	fi
+}
+bc_fails "--build-context without a name" "invalid --build-context '=x'" \
+	--build-context =x
+bc_fails "--build-context with a missing directory" \
+	"'$B/none' is not a directory" --build-context "x=$B/none"
+bc_fails "--build-context git://" "hoist takes a directory" \
+	--build-context x=git://127.0.0.1/r
+bc_fails "--build-context oci-layout with a missing tag" \
+	"Dockerfile:3: import '$B/lay': reference 'nope' not found" \
+	--build-context img=docker-image://ctxbase:7 \
+	--build-context "files=$B/files" \
+	--build-context "lay=oci-layout://$B/lay:nope" --target b
 
 # ---- COPY --parents ----
 P=$S/parents
