@@ -384,6 +384,12 @@ static int from_error(struct hoist_dfb *b, long idx, int code,
 	if (!strncmp(m, "--from: ", 8))
 		m += 8; /* base.c speaks of the option */
 	memmove(msg, m, strlen(m) + 1);
+	/* say why a registry was asked at all (offline: no network) */
+	if (!strncmp(msg, "pull '", 6))
+		return hoist_dockerfile_error(
+			err, code, b->df, b->plan->st.stages[idx].from, 0,
+			"image '%s' is not in the staging area, and %s",
+			b->plan->stages[idx].base, msg);
 	return hoist_dockerfile_error(
 		err, code, b->df, b->plan->st.stages[idx].from, 0, "%s", msg);
 }
@@ -488,24 +494,15 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 		hoist_dfb_chain_start(&st->chain, "scratch", "");
 	} else {
 		char *cref = NULL;
-		const char *ctx = hoist_dfb_context(b, sg->base, &cref);
+		/* a directory context starts as scratch does */
+		int dir = hoist_dfb_context(b, sg->base, &cref) && !cref;
 
 		free(cref);
 		rc = hoist_dfb_read_image(b, sg->base, &plat, st, err);
 		if (rc)
 			return from_error(b, idx, rc, err);
-		/* a directory context starts as scratch does */
 		config_to_df(&base, st->config);
-		have_base = !ctx || cref;
-		if (base.onbuild.n) {
-			rc = hoist_dockerfile_error(
-				err, HOIST_EUNSUPPORTED, b->df,
-				b->plan->st.stages[idx].from, 0,
-				"image '%s' has ONBUILD triggers, which hoist "
-				"does not run",
-				sg->base);
-			goto out;
-		}
+		have_base = !dir;
 	}
 	rc = hoist_dfplan_walk(b->plan, idx, have_base ? &base : NULL, err);
 	if (rc)

@@ -384,12 +384,17 @@ static int visit(struct hoist_dfplan *plan, size_t i, char *mark, int order,
 
 	if (mark[i] == 2)
 		return 0;
-	if (mark[i] == 1)
+	/* BuildKit names an unnamed stage "stage-N" */
+	if (mark[i] == 1 && plan->stages[i].name)
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "circular dependency detected on stage: "
 				     "%s",
-				     plan->stages[i].name ? plan->stages[i].name
-							  : "");
+				     plan->stages[i].name);
+	if (mark[i] == 1)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "circular dependency detected on stage: "
+				     "stage-%zu",
+				     i);
 	mark[i] = 1;
 	d = hoist_xcalloc(plan->st.stages[i].ninstrs + 2, sizeof(*d));
 	nd = deps(plan, i, d);
@@ -472,6 +477,106 @@ out:
 	return 0;
 }
 
+/* An error about trigger t of stage s: at its FROM line. */
+static int trigger_error(struct hoist_dfplan *plan,
+			 const struct hoist_df_stage *s, const char *t,
+			 int code, const char *msg, struct hoist_err *err)
+{
+	char q[HOIST_QUOTE_BUF];
+
+	hoist_err_quote(q, sizeof(q), t, HOIST_QUOTE_ALL, HOIST_QUOTE_UTF8);
+	return hoist_dockerfile_error(err, code, plan->df, s->from, 0,
+				      "ONBUILD trigger '%s' of the base: %s", q,
+				      msg);
+}
+
+/* Parse trigger t into plan->triggers; *in its instruction. */
+static int parse_trigger(struct hoist_dfplan *plan,
+			 const struct hoist_df_stage *s, const char *t,
+			 const struct hoist_df_instr **in,
+			 struct hoist_err *err)
+{
+	char *text = hoist_xasprintf("FROM scratch\n%s\n", t);
+	struct hoist_dockerfile *tdf = NULL;
+	struct hoist_df_stages tst;
+	struct hoist_err e;
+	int rc;
+
+	memset(&tst, 0, sizeof(tst));
+	rc = hoist_dockerfile_parse(&tdf, "ONBUILD", text, strlen(text), &e);
+	free(text);
+	if (rc)
+		return trigger_error(plan, s, t, rc, e.msg, err);
+	plan->triggers = hoist_xreallocarray(
+		plan->triggers, plan->ntriggers + 1, sizeof(*plan->triggers));
+	plan->triggers[plan->ntriggers++] = tdf;
+	if ((rc = hoist_dockerfile_stages(&tst, tdf, &e)))
+		return trigger_error(plan, s, t, rc, e.msg, err);
+	if (tst.nstages != 1 || tst.stages[0].ninstrs != 1) {
+		rc = trigger_error(plan, s, t, HOIST_EINVAL,
+				   tst.nstages != 1 ? "FROM isn't allowed as "
+						      "an ONBUILD trigger"
+						    : "onbuild trigger should "
+						      "be a single expression",
+				   err);
+	} else if (tst.stages[0].instrs[0]->cmd == HOIST_DF_ONBUILD ||
+		   tst.stages[0].instrs[0]->cmd == HOIST_DF_MAINTAINER) {
+		char m[64];
+		snprintf(m, sizeof(m), "%s isn't allowed as an ONBUILD trigger",
+			 hoist_dockerfile_cmd_name(
+				 tst.stages[0].instrs[0]->cmd));
+		rc = trigger_error(plan, s, t, HOIST_EINVAL, m, err);
+	}
+	*in = rc ? NULL : tst.stages[0].instrs[0];
+	hoist_dockerfile_stages_free(&tst);
+	/* as if it followed the FROM line */
+	for (size_t i = 0; i < tdf->ninstrs; i++)
+		tdf->instrs[i].line = tdf->instrs[i].end_line = s->from->line;
+	return rc;
+}
+
+/* BuildKit's initOnBuildTriggers: the base's triggers, then no OnBuild. */
+static int run_triggers(struct hoist_dfwalk *w, const struct hoist_df_stage *s)
+{
+	struct hoist_dfplan *plan = w->plan;
+	struct hoist_dfstrs trig = w->sg->config.onbuild;
+	int rc = 0;
+
+	memset(&w->sg->config.onbuild, 0, sizeof(trig));
+	for (size_t i = 0; i < trig.n && !rc; i++) {
+		const struct hoist_df_instr *in;
+		struct hoist_buf msg;
+		size_t nsteps = w->sg->nsteps;
+		int empty;
+
+		if ((rc = parse_trigger(plan, s, trig.v[i], &in, w->err)))
+			break;
+		if (in->cmd == HOIST_DF_RUN) {
+			rc = hoist_dockerfile_error(
+				w->err, HOIST_EUNSUPPORTED, plan->df, in, 0,
+				"RUN needs a container runtime; hoist builds "
+				"without one");
+			break;
+		}
+		w->in = in;
+		hoist_buf_init(&msg, HOIST_BUF_UNLIMITED);
+		rc = hoist_dfwalk_instr(w, &msg, &empty);
+		if (!rc && empty >= 0)
+			history(w->sg, hoist_buf_detach(&msg, NULL), empty);
+		hoist_buf_release(&msg);
+		/* a stage a trigger copies from must be built already */
+		if (!rc && w->sg->nsteps > nsteps &&
+		    w->sg->steps[nsteps].from_stage >= 0 &&
+		    !plan->stages[w->sg->steps[nsteps].from_stage].walked)
+			rc = hoist_dfwalk_err(w, HOIST_EUNSUPPORTED,
+					      "an ONBUILD trigger copies from "
+					      "a stage not built before this "
+					      "one");
+	}
+	hoist_dfstrs_free(&trig);
+	return rc;
+}
+
 int hoist_dfplan_walk(struct hoist_dfplan *plan, long index,
 		      const struct hoist_dfconfig *base, struct hoist_err *err)
 {
@@ -497,6 +602,8 @@ int hoist_dfplan_walk(struct hoist_dfplan *plan, long index,
 		hoist_dfstrs_push(&sg->config.env, hoist_xstrdup(DEFAULT_PATH));
 		sg->config.workdir = hoist_xstrdup("/");
 	}
+	if (sg->config.onbuild.n)
+		rc = run_triggers(&w, s);
 	for (size_t i = 0; i < s->ninstrs && !rc; i++) {
 		struct hoist_buf msg;
 		int empty;
@@ -556,5 +663,8 @@ void hoist_dfplan_free(struct hoist_dfplan *plan)
 	hoist_dfstrs_free(&plan->predefined);
 	hoist_dfstrs_free(&plan->build_args);
 	hoist_dfstrs_free(&plan->used_args);
+	for (size_t i = 0; i < plan->ntriggers; i++)
+		hoist_dockerfile_free(plan->triggers[i]);
+	free(plan->triggers);
 	free(plan);
 }

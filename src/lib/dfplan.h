@@ -136,6 +136,10 @@ struct hoist_dfplan {
 	struct hoist_dfstrs predefined; /* TARGETPLATFORM=... */
 	struct hoist_dfstrs build_args;
 	struct hoist_dfstrs used_args; /* build args some ARG declared */
+	/* the ONBUILD triggers of base images, parsed: steps point into
+	 * them */
+	struct hoist_dockerfile **triggers;
+	size_t ntriggers;
 };
 
 /*
@@ -157,8 +161,11 @@ void hoist_dfplan_free(struct hoist_dfplan *plan);
  * Walk stage index (which must not depend on an unwalked stage) from base:
  * the config of its base image (copied; NULL for scratch, or for a stage
  * on an earlier stage, whose result is then used). Fills
- * plan->stages[index]. Errors: HOIST_EINVAL with the file, line and
- * instruction.
+ * plan->stages[index]. The ONBUILD triggers of the base (its OnBuild)
+ * run first, as if they followed the FROM line (their errors and steps
+ * carry that line), as BuildKit runs them, and the stage's OnBuild
+ * starts empty. Errors: HOIST_EINVAL with the file, line and
+ * instruction; HOIST_EUNSUPPORTED for a RUN trigger.
  */
 int hoist_dfplan_walk(struct hoist_dfplan *plan, long index,
 		      const struct hoist_dfconfig *base, struct hoist_err *err);

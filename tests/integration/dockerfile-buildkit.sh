@@ -95,4 +95,56 @@ trees_agree() {
 check "the root filesystems agree file by file (type, mode, owner, size, content, link)" \
 	trees_agree
 
+# ONBUILD triggers: a base with triggers (built by hoist, loaded), and a
+# Dockerfile FROM it built by both: the triggers run as if they followed
+# the FROM line, and the child has no OnBuild
+O=$S/onb
+mkdir -p "$O/base" "$O/child"
+echo trig >"$O/child/t.txt"
+cat >"$O/base/Dockerfile" <<'EOT'
+FROM example.test/base:1
+ONBUILD COPY t.txt /onbuild/
+ONBUILD ENV TRIGGERED=yes
+ONBUILD WORKDIR /w
+LABEL withtriggers=1
+EOT
+printf 'FROM example.test/onb:1\nCOPY t.txt after\n' >"$O/child/Dockerfile"
+check "ONBUILD: hoist builds a base with triggers" $H build --progress quiet \
+	-t example.test/onb:1 -o type=image -o "type=docker,dest=$S/onb.tar" \
+	"$O/base"
+check "ONBUILD: docker load it" $DK load -i "$S/onb.tar"
+check "ONBUILD: BuildKit builds FROM it" env DOCKER_BUILDKIT=1 \
+	$DK build -t example.test/onbc:1 "$O/child"
+check "ONBUILD: hoist builds FROM it" $H build --progress quiet \
+	-o "type=oci,tar=false,name=img,dest=$S/onbh" "$O/child"
+$DK save -o "$S/onbc.tar" example.test/onbc:1
+tar -xOf "$S/onbc.tar" "$(tar -xOf "$S/onbc.tar" manifest.json | jq -r '.[0].Config')" \
+	>"$S/onbc.json"
+HIST='[.history[] | {created_by, empty_layer: (.empty_layer // false)}]'
+onb_cfg() {
+	jq -S "$FIELDS" "$S/onbc.json" >"$S/onb-bk.json" &&
+		cfg "$S/onbh" | jq -S "$FIELDS" >"$S/onb-ho.json" &&
+		diff -u "$S/onb-bk.json" "$S/onb-ho.json" &&
+		jq -e '.Env | index("TRIGGERED=yes")' "$S/onb-ho.json" >/dev/null
+}
+onb_hist() {
+	jq -S "$HIST" "$S/onbc.json" >"$S/onb-bkh.json" &&
+		cfg "$S/onbh" | jq -S "$HIST" >"$S/onb-hoh.json" &&
+		diff -u "$S/onb-bkh.json" "$S/onb-hoh.json"
+}
+onb_tree() {
+	skopeo copy -q --format oci \
+		"docker-archive:$S/onbc.tar:example.test/onbc:1" \
+		"oci:$S/onbbk:latest" &&
+		umoci unpack --image "$S/onbbk:latest" "$S/onbbk-b" >/dev/null &&
+		umoci unpack --image "$S/onbh:latest" "$S/onbh-b" >/dev/null &&
+		[ -f "$S/onbh-b/rootfs/onbuild/t.txt" ] &&
+		[ -f "$S/onbh-b/rootfs/w/after" ] &&
+		python3 "$HOIST_SRCDIR/tests/integration/treecmp.py" --no-xattr \
+			"$S/onbbk-b/rootfs" "$S/onbh-b/rootfs"
+}
+check "ONBUILD: the configs agree (the triggers' ENV and WORKDIR, no OnBuild)" onb_cfg
+check "ONBUILD: the history entries agree (created_by, empty_layer)" onb_hist
+check "ONBUILD: the root filesystems agree" onb_tree
+
 done_testing

@@ -14,6 +14,9 @@
 #  - COPY --parents, with globs and the "/./" pivot, against the
 #    Dockerfile reference's examples (dockerd 20.10 lacks it);
 #  - symbolic --chmod (u+x, go-w, a=rX) on files, directories, heredocs;
+#  - ONBUILD triggers of a base image and of an earlier stage, run as if
+#    they followed the FROM line (BuildKit's own comparison is in
+#    dockerfile-buildkit.sh), a RUN trigger failing in one line;
 #  - layer file times kept with SOURCE_DATE_EPOCH, clamped only with
 #    rewrite-timestamp=true.
 . "$(dirname "$0")/lib.sh"
@@ -275,6 +278,42 @@ modes_ok() {
 	done
 }
 check "  u+x,go-r, a=rX (X for directories and executables), go-w, octal, a heredoc's 0644 g+w" modes_ok
+
+# ---- ONBUILD ----
+N=$S/onb
+mkdir -p "$N/base" "$N/child"
+echo t >"$N/child/t.txt"
+printf 'FROM scratch\nONBUILD COPY t.txt /from-trigger\nONBUILD ENV T=1\n' \
+	>"$N/base/Dockerfile"
+printf 'FROM scratch\nONBUILD RUN make\n' >"$N/base/Dockerfile.run"
+check "ONBUILD: a base with triggers into the store" $H build --progress quiet \
+	-t onb:1 -o type=image "$N/base"
+check "  and one with a RUN trigger" $H build --progress quiet \
+	-f "$N/base/Dockerfile.run" -t onbrun:1 -o type=image "$N/base"
+cat >"$N/child/Dockerfile" <<'EOF'
+FROM onb:1 AS mid
+ENV AFTER=$T
+ONBUILD COPY t.txt /from-stage-trigger
+FROM mid
+EOF
+check "  a Dockerfile FROM it builds" $H build --progress quiet \
+	-o "type=oci,tar=false,name=img,dest=$S/onb-out" "$N/child"
+. "$(dirname "$0")/dockerfile-lib.sh"
+check "  the base's triggers ran after FROM (ENV before AFTER=\$T), OnBuild is the stage's own, run by FROM mid" sh -c "
+	umoci unpack --image $S/onb-out:latest $S/onbb >/dev/null &&
+	[ -f $S/onbb/rootfs/from-trigger ] && [ -f $S/onbb/rootfs/from-stage-trigger ]"
+cfg "$S/onb-out" >"$S/onb.json"
+check "  config: T=1, AFTER=1, no OnBuild left; history has the triggers" jq -e '
+	(.config.Env | index("T=1")) and (.config.Env | index("AFTER=1")) and
+	.config.OnBuild == null and
+	([.history[].created_by] | index("COPY t.txt /from-trigger # buildkit"))' \
+	"$S/onb.json"
+df_fails "$N/child" runtrig 'FROM scratch
+COPY t.txt /t
+FROM onbrun:1' "Dockerfile.runtrig:3: RUN needs a container runtime; hoist builds without one (in 'RUN make')"
+
+df_fails "$N/child" missing 'FROM nosuch.invalid/x:1' \
+	"Dockerfile.missing:1: image 'nosuch.invalid/x:1' is not in the staging area, and pull 'nosuch.invalid/x:1'"
 
 # ---- SOURCE_DATE_EPOCH and layer file times ----
 E=$S/epoch

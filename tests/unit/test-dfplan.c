@@ -15,6 +15,7 @@
 
 #include "lib/dfgo.h"
 #include "lib/dfplan.h"
+#include "lib/dfplan-int.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -288,6 +289,11 @@ static void test_errors(void **state)
 		   "FROM scratch AS b\nCOPY --from=a /y /y\n",
 		   NULL, HOIST_EINVAL,
 		   "circular dependency detected on stage: a");
+	/* BuildKit names an unnamed stage "stage-N" */
+	plan_fails("FROM scratch\nCOPY --from=1 /x /x\n"
+		   "FROM scratch\nCOPY --from=0 /y /y\n",
+		   NULL, HOIST_EINVAL,
+		   "circular dependency detected on stage: stage-0");
 	plan_fails("FROM scratch AS a\n", "nope", HOIST_EINVAL,
 		   "target stage \"nope\" could not be found");
 	plan_fails("ARG E\nFROM $E\n", NULL, HOIST_EINVAL,
@@ -313,6 +319,77 @@ static void test_errors(void **state)
 	walk_fails("FROM scratch\nENV A=${B\n",
 		   "Dockerfile:2: failed to process '${B': syntax error: "
 		   "missing '}' (in 'ENV A=${B')");
+}
+
+/* Walk stage 0 of text on a base whose OnBuild is the triggers. */
+static int walk_triggers(const char *text, const char *const *trig, size_t n,
+			 struct hoist_dfplan **plan, struct hoist_err *err)
+{
+	struct hoist_dockerfile *df = parse(text);
+	struct hoist_dfplan_opts o;
+	struct hoist_dfconfig base;
+	int rc;
+
+	memset(&base, 0, sizeof(base));
+	for (size_t i = 0; i < n; i++)
+		hoist_dfstrs_push(&base.onbuild, hoist_xstrdup(trig[i]));
+	opts_init(&o, NULL, 0);
+	if (hoist_dfplan_new(plan, df, &o, err))
+		fail_msg("plan: %s", err->msg);
+	rc = hoist_dfplan_walk(*plan, 0, &base, err);
+	hoist_dfconfig_release(&base);
+	/* the plan points into df: keep it with the plan */
+	(*plan)->triggers = hoist_xreallocarray(
+		(*plan)->triggers, (*plan)->ntriggers + 1, sizeof(df));
+	(*plan)->triggers[(*plan)->ntriggers++] = df;
+	return rc;
+}
+
+static void test_onbuild(void **state)
+{
+	static const char *const ok[] = {"COPY a /t/", "ENV T=1", "WORKDIR /w"};
+	static const char *const run[] = {"ENV A=1", "RUN make"};
+	static const char *const from[] = {"FROM x"};
+	static const char *const chain[] = {"ONBUILD COPY a /a"};
+	struct hoist_dfplan *plan;
+	struct hoist_err err;
+	struct hoist_dfstage *sg;
+
+	(void)state;
+	assert_int_equal(walk_triggers("FROM base\nENV U=$T\nONBUILD ENV X=1\n",
+				       ok, 3, &plan, &err),
+			 0);
+	sg = &plan->stages[0];
+	/* the triggers first, at the FROM line; then the stage's own */
+	assert_int_equal(sg->nhistory, 4);
+	assert_string_equal(sg->history[0].created_by, "COPY a /t/ # buildkit");
+	assert_string_equal(sg->history[1].created_by, "ENV T=1");
+	assert_string_equal(sg->history[2].created_by, "WORKDIR /w");
+	assert_string_equal(sg->history[3].created_by, "ENV U=1");
+	assert_int_equal(sg->nsteps, 2);
+	assert_int_equal(sg->steps[0].instr->line, 1);
+	assert_string_equal(sg->steps[1].dest, "/w");
+	strs_are(&sg->config.onbuild, "ENV X=1", NULL);
+	hoist_dfplan_free(plan);
+
+	assert_int_equal(walk_triggers("FROM base\n", run, 2, &plan, &err),
+			 HOIST_EUNSUPPORTED);
+	assert_string_equal(err.msg,
+			    "Dockerfile:1: RUN needs a container runtime; "
+			    "hoist builds without one (in 'RUN make')");
+	hoist_dfplan_free(plan);
+	assert_int_equal(walk_triggers("FROM base\n", from, 1, &plan, &err),
+			 HOIST_EINVAL);
+	assert_string_equal(err.msg,
+			    "Dockerfile:1: ONBUILD trigger 'FROM x' of the "
+			    "base: FROM isn't allowed as an ONBUILD trigger "
+			    "(in 'FROM base')");
+	hoist_dfplan_free(plan);
+	assert_int_equal(walk_triggers("FROM base\n", chain, 1, &plan, &err),
+			 HOIST_EINVAL);
+	assert_non_null(strstr(err.msg, "ONBUILD isn't allowed as an ONBUILD "
+					"trigger"));
+	hoist_dfplan_free(plan);
 }
 
 static void test_stage_order(void **state)
@@ -451,6 +528,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_big),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_onbuild),
 		cmocka_unit_test(test_stage_order),
 		cmocka_unit_test(test_entrypoint_cmd),
 		cmocka_unit_test(test_go),
