@@ -717,6 +717,33 @@ static int copy_url(struct cp *c, const char *url, const char *dest,
 	return rc;
 }
 
+/* The matches of pattern in root that the .dockerignore keeps; none is
+ * an error about src (as written). */
+static int glob_sources(struct cp *c, const char *root, const char *pattern,
+			const struct hoist_dockerignore *ig, const char *src,
+			char ***out, size_t *n)
+{
+	char **m;
+	size_t nm;
+
+	glob_in(&m, &nm, root, pattern);
+	for (size_t k = 0; k < nm; k++)
+		if (ig && hoist_dockerignore_excluded(ig, m[k])) {
+			free(m[k]);
+			memmove(m + k, m + k + 1, (nm - k - 1) * sizeof(*m));
+			nm--;
+			k--;
+		}
+	*out = m;
+	*n = nm;
+	if (!nm)
+		return fail(c, HOIST_ENOTFOUND,
+			    "no source files were specified: '%s' matches "
+			    "nothing",
+			    src);
+	return 0;
+}
+
 /*
  * COPY --parents SRC: the source's path is kept under the destination,
  * from the root or from the pivot "/./" (the part before it is
@@ -745,20 +772,7 @@ static int copy_parents(struct cp *c, const char *root, const char *src,
 			: hoist_xstrdup(pattern + 1);
 	pl = strlen(pivot + 1);
 	if (has_meta(full)) {
-		glob_in(&m, &nm, root, full);
-		for (size_t k = 0; k < nm; k++)
-			if (ig && hoist_dockerignore_excluded(ig, m[k])) {
-				free(m[k]);
-				memmove(m + k, m + k + 1,
-					(nm - k - 1) * sizeof(*m));
-				nm--;
-				k--;
-			}
-		if (!nm)
-			rc = fail(c, HOIST_ENOTFOUND,
-				  "no source files were specified: '%s' "
-				  "matches nothing",
-				  src);
+		rc = glob_sources(c, root, full, ig, src, &m, &nm);
 	} else {
 		m = hoist_xcalloc(1, sizeof(*m));
 		m[nm++] = hoist_xstrdup(full);
@@ -894,21 +908,8 @@ static int copy_step(struct cp *c)
 			rc = copy_parents(c, root, step->sources.v[i], ig, keep,
 					  dest);
 		} else if (has_meta(src + 1)) {
-			glob_in(&m, &nm, root, src + 1);
-			for (size_t k = 0; k < nm; k++)
-				if (ig &&
-				    hoist_dockerignore_excluded(ig, m[k])) {
-					free(m[k]);
-					memmove(m + k, m + k + 1,
-						(nm - k - 1) * sizeof(*m));
-					nm--;
-					k--;
-				}
-			if (!nm)
-				rc = fail(c, HOIST_ENOTFOUND,
-					  "no source files were specified: "
-					  "'%s' matches nothing",
-					  step->sources.v[i]);
+			rc = glob_sources(c, root, src + 1, ig,
+					  step->sources.v[i], &m, &nm);
 			for (size_t k = 0; !rc && k < nm; k++)
 				rc = copy_one(c, root, m[k], ig, keep, dest,
 					      into_dir || nm > 1);
