@@ -31,9 +31,11 @@ const char hoist_reg_manifest_accept[] =
 
 uint32_t hoist_regconn_rnd32(void)
 {
-	static unsigned int seed;
+	/* per thread: sync workers draw jitter at once (a race, under TSan) */
+	static __thread unsigned int seed;
 	if (!seed)
-		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid() ^
+		       (unsigned int)(uintptr_t)&seed;
 	return (uint32_t)rand_r(&seed);
 }
 

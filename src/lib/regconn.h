@@ -170,7 +170,7 @@ void hoist_regconn_error_body(const struct hoist_http_response *resp,
  */
 int hoist_regconn_is_loopback(const char *host);
 
-/* Randomness for jitter. */
+/* Randomness for jitter (a generator per thread). */
 uint32_t hoist_regconn_rnd32(void);
 
 #endif
