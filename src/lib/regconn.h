@@ -67,8 +67,8 @@ struct hoist_regconn {
  * may be NULL) replaces the CA found. Each *out is heap or NULL, the
  * caller's to free.
  */
-void hoist_regconn_certs(const char *host, const char *extra_ca,
-			 char **ca_file, char **cert_file, char **key_file);
+void hoist_regconn_certs(const char *host, const char *extra_ca, char **ca_file,
+			 char **cert_file, char **key_file);
 
 /*
  * Connect to host for repo with the given actions ("pull" or

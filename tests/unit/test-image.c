@@ -25,7 +25,8 @@ static void config_golden(void **state)
 	const char *labels[] = {"z=last", "a=first"};
 	const char *ports[] = {"80/tcp"};
 	struct hoist_image_runconfig rc;
-	struct hoist_image_layer l = {D1, D2, 10, HOIST_COMP_GZIP, "x", NULL, NULL};
+	struct hoist_image_layer l = {D1,  D2,   10,  HOIST_COMP_GZIP,
+				      "x", NULL, NULL};
 	char *out;
 	size_t len;
 	(void)state;
@@ -62,7 +63,8 @@ static void config_golden(void **state)
 
 static void manifest_golden(void **state)
 {
-	struct hoist_image_layer l = {D1, D2, 10, HOIST_COMP_ZSTD, NULL, NULL, NULL};
+	struct hoist_image_layer l = {D1,   D2,   10,  HOIST_COMP_ZSTD,
+				      NULL, NULL, NULL};
 	json_t *cfg = hoist_image_desc(HOIST_MT_OCI_CONFIG, D2, 5);
 	json_t *ann = json_object();
 	char *out;
