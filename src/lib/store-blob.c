@@ -28,6 +28,7 @@ struct hoist_ingest {
 	char *path;
 	struct hoist_sha256 h;
 	uint64_t size;
+	uint64_t written_back; /* hoist_fs_writeback's mark */
 };
 
 char *hoist_store_blob_path(const struct hoist_store *s, const char *digest)
@@ -125,6 +126,7 @@ int hoist_ingest_write(struct hoist_ingest *in, const void *data, size_t len,
 		return rc;
 	hoist_sha256_update(&in->h, data, len);
 	in->size += len;
+	hoist_fs_writeback(in->fd, &in->written_back, in->size);
 	return 0;
 }
 

@@ -132,6 +132,19 @@ int hoist_fs_write_all(int fd, const void *data, size_t len, const char *what,
 	return 0;
 }
 
+void hoist_fs_writeback(int fd, uint64_t *started, uint64_t size)
+{
+	if (size < *started || size - *started < HOIST_FS_WRITEBACK_STEP)
+		return;
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(fd, (off_t)*started, (off_t)(size - *started),
+			      SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
+	*started = size;
+}
+
 int hoist_fs_read_full(int fd, void *data, size_t len, size_t *got,
 		       const char *what, struct hoist_err *err)
 {

@@ -20,6 +20,15 @@
 /* Write all len bytes to fd, retrying on EINTR and short writes. */
 int hoist_fs_write_all(int fd, const void *data, size_t len, const char *what,
 		       struct hoist_err *err);
+/*
+ * A file being written sequentially that will be fsynced at its end: once
+ * size passes *started by HOIST_FS_WRITEBACK_STEP, start the kernel writing
+ * the bytes up to size back to disk now (sync_file_range, asynchronous),
+ * so the final fsync finds little left to do. Advisory: failures are
+ * ignored (the fsync still decides).
+ */
+#define HOIST_FS_WRITEBACK_STEP (8u << 20)
+void hoist_fs_writeback(int fd, uint64_t *started, uint64_t size);
 /* Read up to len bytes; *got < len only at end of file. */
 int hoist_fs_read_full(int fd, void *data, size_t len, size_t *got,
 		       const char *what, struct hoist_err *err);

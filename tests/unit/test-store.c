@@ -252,6 +252,29 @@ static void test_ingest(void **state)
 	assert_int_equal(size, sizeof(big));
 	assert_int_equal(count_ingest(f), 0);
 
+	/* Past the early-writeback step (three marks for 20 MiB): the
+	 * kernel is asked to write back as it goes; the bytes and digest
+	 * are the same. */
+	{
+		size_t n = 20u << 20;
+		char *huge = malloc(n), w[HOIST_DIGEST_MAX];
+		assert_non_null(huge);
+		for (size_t i = 0; i < n; i++)
+			huge[i] = (char)(i * 13 + i / 4093);
+		digest_of(w, huge, n);
+		assert_int_equal(hoist_ingest_open(&in, f->s, &err), 0);
+		for (size_t off = 0; off < n; off += 3u << 20) {
+			size_t k = n - off < (3u << 20) ? n - off : 3u << 20;
+			assert_int_equal(
+				hoist_ingest_write(in, huge + off, k, &err), 0);
+		}
+		assert_int_equal(hoist_ingest_commit(in, w, &d, &size, &err),
+				 0);
+		assert_string_equal(d.str, w);
+		assert_int_equal(size, n);
+		free(huge);
+	}
+
 	/* Committing an existing blob again is fine. */
 	assert_int_equal(hoist_ingest_open(&in, f->s, &err), 0);
 	assert_int_equal(hoist_ingest_write(in, big, sizeof(big), &err), 0);
