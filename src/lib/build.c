@@ -140,11 +140,13 @@ static void fed_ingest(void *ctx, int fd)
 	f->announced = 1;
 }
 
-static void fed_progress(void *ctx, uint64_t have)
+/* A push that failed stops the build: nobody would send its layers. */
+static int fed_progress(void *ctx, uint64_t have, struct hoist_err *err)
 {
 	struct fed_layer *f = ctx;
 
 	hoist_feed_progress(f->feed, f->key, have);
+	return hoist_feed_aborted(f->feed, err);
 }
 
 /* The layer of dir already made for spec's kind, or NULL. */

@@ -37,6 +37,8 @@ struct hoist_feed {
 	json_t *root;
 	int finished, rc; /* the producer's end and result */
 	struct hoist_err err;
+	int abort_rc; /* the push's failure, or 0 */
+	struct hoist_err abort_err;
 };
 
 struct hoist_feed *
@@ -170,7 +172,34 @@ void hoist_feed_finish(struct hoist_feed *f, int rc,
 	pthread_mutex_unlock(&f->lock);
 }
 
+int hoist_feed_aborted(struct hoist_feed *f, struct hoist_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->lock);
+	rc = f->abort_rc;
+	if (rc)
+		*err = f->abort_err;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
 /* ---- the push's side ---- */
+
+void hoist_feed_abort(struct hoist_feed *f, int rc, const struct hoist_err *err)
+{
+	if (!rc)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (!f->abort_rc) {
+		f->abort_rc = rc;
+		if (err && err->code)
+			f->abort_err = *err;
+		else
+			hoist_err_set(&f->abort_err, rc, "the push failed");
+	}
+	pthread_mutex_unlock(&f->lock);
+}
 
 /* The producer's failure (under the lock). */
 static int ended(const struct hoist_feed *f, struct hoist_err *err)

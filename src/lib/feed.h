@@ -71,7 +71,18 @@ void hoist_feed_set_root(struct hoist_feed *f, const json_t *root);
 void hoist_feed_finish(struct hoist_feed *f, int rc,
 		       const struct hoist_err *err);
 
+/*
+ * 0 while the push goes on; once it has failed (hoist_feed_abort), its
+ * code with err set: a producer stops rather than write blobs nobody
+ * will send.
+ */
+int hoist_feed_aborted(struct hoist_feed *f, struct hoist_err *err);
+
 /* ---- the push's side ---- */
+
+/* The push failed (rc, err): producers learn it from hoist_feed_aborted. */
+void hoist_feed_abort(struct hoist_feed *f, int rc,
+		      const struct hoist_err *err);
 
 /* 1 and the key of blob i (in announcement order), 0 if none yet. */
 int hoist_feed_key(struct hoist_feed *f, size_t i, char *key, size_t len);

@@ -42,7 +42,8 @@ static int ingest_sink_write(void *ctx, const void *data, size_t len,
 	int rc = hoist_ingest_write(o->in, data, len, err);
 
 	if (!rc && o->hooks && o->hooks->progress)
-		o->hooks->progress(o->hooks->ctx, hoist_ingest_size(o->in));
+		rc = o->hooks->progress(o->hooks->ctx, hoist_ingest_size(o->in),
+					err);
 	return rc;
 }
 

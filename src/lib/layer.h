@@ -26,7 +26,8 @@
 struct hoist_layer_hooks {
 	void *ctx;
 	void (*ingest)(void *ctx, int fd);
-	void (*progress)(void *ctx, uint64_t have);
+	/* have bytes are written; non-zero (err set) stops the layer */
+	int (*progress)(void *ctx, uint64_t have, struct hoist_err *err);
 };
 
 struct hoist_layer_opts {

@@ -1188,6 +1188,8 @@ static void *push_thread(void *ctx)
 	hoist_step_begin("pushing %s while building", bg->ref);
 	bg->rc = hoist_registry_push(bg->s, NULL, bg->ref, bg->by_digest,
 				     bg->opts, &bg->stats, &bg->err);
+	if (bg->rc && bg->opts->feed) /* stop the build feeding it */
+		hoist_feed_abort(bg->opts->feed, bg->rc, &bg->err);
 	hoist_step_end(0, bg->rc ? hoist_err_msg(&bg->err) : NULL);
 	return NULL;
 }

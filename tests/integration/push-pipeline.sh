@@ -174,4 +174,19 @@ check "skopeo reads the resumed push back" readback_ok \
 	--src-tls-verify=false
 check "fsck: the staging area is consistent" "$HOIST" fsck
 
+# a push that fails for good (403 on its first PATCH) stops the build: its
+# layer is never finished, and the error is the registry's
+proxy_config X '{"error_every": 1, "error_status": 403,
+	"error_methods": ["PATCH"], "reset_stats": true}' >/dev/null
+check_fails "a build whose push is refused fails" sh -c "
+	$H build --progress plain --no-cache --chunk-size 1MiB \
+	--rootfs '$S/tree' -o 'type=registry,name=$X_ADDR/p/refused:1' \
+	>'$S/refused.log' 2>&1"
+check "it names the registry's refusal" \
+	grep -q "403" "$S/refused.log"
+check_fails "the build stopped before its layer was whole" \
+	grep -q "built layer 1 from" "$S/refused.log"
+proxy_config X '{"error_every": null, "error_methods": []}' >/dev/null
+check "fsck: consistent after the refused push" "$HOIST" fsck
+
 done_testing
