@@ -7,10 +7,11 @@
  * stage's unpacked filesystem or from an archive unpacked by the
  * hostile-tar-safe unpacker; then it adds the missing parent directories
  * and writes them, sorted, through the deterministic tar writer. Paths
- * are resolved inside their root as the unpacker does (symlinks followed,
- * an absolute target starting again from the root), so nothing is read
- * from outside the context or the stage, and destinations through
- * symlinks of the image (lib -> usr/lib) land where they point.
+ * are resolved inside their root as the unpacker does (dfbuild-path.c:
+ * symlinks followed, an absolute target starting again from the root),
+ * so nothing is read from outside the context or the stage, and
+ * destinations through symlinks of the image (lib -> usr/lib) land where
+ * they point.
  *
  * Owners: context files are root's (0:0) as BuildKit makes them; files
  * of a stage or an archive keep theirs; --chown=USER[:GROUP] sets both,
@@ -19,7 +20,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,8 +36,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/banned.h"
-
-#define MAX_LINKS 40
 
 struct ent {
 	char *name; /* image path, relative, no trailing '/' */
@@ -84,92 +82,6 @@ static int locate(struct cp *c, int code)
 	char msg[HOIST_ERR_MSG_MAX];
 	memcpy(msg, c->err->msg, sizeof(msg));
 	return fail(c, code, "%s", msg);
-}
-
-/* ---- paths ---- */
-
-static char *join(const char *a, const char *b)
-{
-	if (!*a)
-		return hoist_xstrdup(b);
-	if (!*b)
-		return hoist_xstrdup(a);
-	return hoist_xasprintf("%s/%s", a, b);
-}
-
-/*
- * Resolve path (relative or absolute, from root) inside root as the
- * unpacker does; the last component is followed only if follow. *out is
- * the clean relative result ("" for the root). -1 on a symlink loop.
- */
-static int resolve_in_root(char **out, const char *root, const char *path,
-			   int follow)
-{
-	char *cur = hoist_xstrdup(""), *rest = hoist_xstrdup(path);
-	int links = 0;
-
-	for (;;) {
-		char *p = rest, *slash, *comp, *next, *full, *target;
-		struct stat sb;
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		slash = strchr(p, '/');
-		comp = slash ? hoist_xstrndup(p, (size_t)(slash - p))
-			     : hoist_xstrdup(p);
-		next = hoist_xstrdup(slash ? slash : "");
-		free(rest);
-		rest = next;
-		if (!strcmp(comp, ".")) {
-			free(comp);
-			continue;
-		}
-		if (!strcmp(comp, "..")) {
-			char *up = strrchr(cur, '/');
-			if (up)
-				*up = '\0';
-			else
-				cur[0] = '\0';
-			free(comp);
-			continue;
-		}
-		next = join(cur, comp);
-		free(comp);
-		full = hoist_xasprintf("%s/%s", root, next);
-		target = NULL;
-		if (lstat(full, &sb) == 0 && S_ISLNK(sb.st_mode) &&
-		    (follow || strspn(rest, "/") != strlen(rest))) {
-			size_t tl;
-			if (++links > MAX_LINKS ||
-			    hoist_fs_readlinkat(&target, &tl, AT_FDCWD, full,
-						(size_t)sb.st_size, full,
-						NULL)) {
-				free(full);
-				free(next);
-				free(cur);
-				free(rest);
-				free(target);
-				return -1;
-			}
-		}
-		free(full);
-		if (target) {
-			char *r = hoist_xasprintf("%s%s", target, rest);
-			free(rest);
-			rest = r;
-			if (target[0] == '/')
-				cur[0] = '\0';
-			free(target);
-			free(next);
-			continue;
-		}
-		free(cur);
-		cur = next;
-	}
-	free(rest);
-	*out = cur;
-	return 0;
 }
 
 /* ---- entries ---- */
@@ -281,8 +193,8 @@ static int add_children(struct cp *c, const char *host, const char *dst,
 				continue;
 			}
 			h = hoist_xasprintf("%s/%s", host, nm);
-			d = join(dst, nm);
-			r = rel ? join(rel, nm) : NULL;
+			d = hoist_dfb_join(dst, nm);
+			r = rel ? hoist_dfb_join(rel, nm) : NULL;
 			if (r && ((ig && hoist_dockerignore_excluded(ig, r)) ||
 				  (c->excl &&
 				   hoist_dockerignore_excluded(c->excl, r)))) {
@@ -310,54 +222,19 @@ static int add_children(struct cp *c, const char *host, const char *dst,
 
 /* ---- users ---- */
 
-static int parse_id(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end || errno || v > 0xffffffffULL)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Look name up in ROOTFS/etc/passwd or group: field 2 (and 3). */
+/* Look name up in the stage's /etc/passwd or /etc/group. */
 static int lookup(struct cp *c, const char *file, const char *name,
 		  uint64_t *id, uint64_t *gid)
 {
-	char *rel = NULL, *path, *data = NULL, *line, *save = NULL;
-	size_t len;
-	int rc, found = 0;
+	int rc;
 
 	if ((rc = hoist_dfb_rootfs(c->b, c->st, c->err)))
 		return rc;
-	if (resolve_in_root(&rel, c->st->rootfs, file, 1))
+	rc = hoist_dfb_passwd_id(c->st->rootfs, file, name, id, gid);
+	if (rc < 0)
 		return fail(c, HOIST_EINVAL, "unable to find user %s: %s loops",
 			    name, file);
-	path = hoist_xasprintf("%s/%s", c->st->rootfs, rel);
-	free(rel);
-	rc = hoist_fs_read_file(&data, &len, path, 16u << 20, NULL);
-	free(path);
-	for (line = rc ? NULL : strtok_r(data, "\n", &save); line && !found;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = {NULL};
-		char *p = line;
-		for (int i = 0; i < 4 && p; i++) {
-			f[i] = p;
-			p = strchr(p, ':');
-			if (p)
-				*p++ = '\0';
-		}
-		if (f[0] && f[2] && !strcmp(f[0], name) &&
-		    !parse_id(f[2], id) &&
-		    (!gid || (f[3] && !parse_id(f[3], gid))))
-			found = 1;
-	}
-	free(data);
-	if (!found)
+	if (rc)
 		return fail(c, HOIST_EINVAL,
 			    "unable to find %s %s: no matching entries in the "
 			    "image's file",
@@ -377,13 +254,13 @@ static int resolve_owner(struct cp *c, const char *spec, struct owner *o)
 	o->set = 1;
 	if (!*u) {
 		o->uid = 0;
-	} else if (!parse_id(u, &o->uid)) {
+	} else if (!hoist_dfb_parse_id(u, &o->uid)) {
 		pgid = o->uid;
 	} else if ((rc = lookup(c, "/etc/passwd", u, &o->uid, &pgid))) {
 		goto out;
 	}
 	o->gid = pgid;
-	if (g && *g && parse_id(g, &o->gid))
+	if (g && *g && hoist_dfb_parse_id(g, &o->gid))
 		rc = lookup(c, "/etc/group", g, &o->gid, NULL);
 out:
 	free(u);
@@ -391,59 +268,6 @@ out:
 }
 
 /* ---- sources ---- */
-
-static int has_meta(const char *s)
-{
-	return strpbrk(s, "*?[") != NULL;
-}
-
-/* Expand pattern (clean, relative) in root, component by component as
- * Go's filepath.Glob. Matches are sorted. */
-static void glob_in(char ***out, size_t *n, const char *root,
-		    const char *pattern)
-{
-	char **cur = hoist_xcalloc(2, sizeof(char *));
-	size_t ncur = 1;
-	char *pat = hoist_xstrdup(pattern), *save = NULL, *comp;
-
-	cur[0] = hoist_xstrdup("");
-	for (comp = strtok_r(pat, "/", &save); comp;
-	     comp = strtok_r(NULL, "/", &save)) {
-		char **next = NULL;
-		size_t nn = 0;
-		for (size_t i = 0; i < ncur; i++) {
-			struct dirent **names = NULL;
-			char *dir = hoist_xasprintf("%s/%s", root, cur[i]);
-			int k = has_meta(comp)
-					? scandir(dir, &names, NULL, alphasort)
-					: -1;
-			if (!has_meta(comp)) {
-				next = hoist_xreallocarray(next, nn + 1,
-							   sizeof(*next));
-				next[nn++] = join(cur[i], comp);
-			}
-			for (int j = 0; j < k; j++) {
-				const char *nm = names[j]->d_name;
-				if (strcmp(nm, ".") && strcmp(nm, "..") &&
-				    !fnmatch(comp, nm, 0)) {
-					next = hoist_xreallocarray(
-						next, nn + 1, sizeof(*next));
-					next[nn++] = join(cur[i], nm);
-				}
-				free(names[j]);
-			}
-			free(names);
-			free(dir);
-			free(cur[i]);
-		}
-		free(cur);
-		cur = next;
-		ncur = nn;
-	}
-	free(pat);
-	*out = cur;
-	*n = ncur;
-}
 
 /* By name (NULL last), then in the order added. */
 static int ent_cmp_null(const void *a, const void *b)
@@ -456,30 +280,6 @@ static int ent_cmp_null(const void *a, const void *b)
 	if (r)
 		return r;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-static int is_archive(const char *path)
-{
-	unsigned char h[512];
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	got = read(fd, h, sizeof(h));
-	close(fd);
-	if (got >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-		return 1; /* gzip */
-	if (got >= 3 && !memcmp(h, "BZh", 3))
-		return 1;
-	if (got >= 6 && !memcmp(h,
-				"\xfd"
-				"7zXZ\0",
-				6))
-		return 1;
-	if (got >= 4 && !memcmp(h, "\x28\xb5\x2f\xfd", 4))
-		return 1; /* zstd */
-	return got == 512 && !memcmp(h + 257, "ustar", 5);
 }
 
 static int verify_checksum(struct cp *c, const char *path, const char *src)
@@ -577,7 +377,7 @@ static int copy_one(struct cp *c, const char *root, const char *src,
 	struct stat sb;
 	int rc = 0;
 
-	if (resolve_in_root(&rel, root, src, 1)) {
+	if (hoist_dfb_resolve(&rel, root, src, 1)) {
 		rc = fail(c, HOIST_EINVAL,
 			  "source '%s': too many levels of "
 			  "symbolic links",
@@ -609,14 +409,15 @@ static int copy_one(struct cp *c, const char *root, const char *src,
 		goto out;
 	if (c->step->kind == HOIST_DFSTEP_ADD && S_ISREG(sb.st_mode) &&
 	    c->step->from_stage < 0 && !c->step->from_image &&
-	    is_archive(host)) {
+	    hoist_dfb_is_archive(host)) {
 		rc = add_archive(c, host, dest);
 		goto out;
 	}
 	{
 		const char *base = strrchr(rel, '/');
 		base = base ? base + 1 : rel;
-		dst = into_dir ? join(dest, base) : hoist_xstrdup(dest);
+		dst = into_dir ? hoist_dfb_join(dest, base)
+			       : hoist_xstrdup(dest);
 	}
 	rc = add_tree(c, host, &sb, dst, NULL, NULL, keep);
 out:
@@ -641,55 +442,12 @@ static int step_tmp(struct cp *c, char **out)
 	return 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* BuildKit's name for a URL's file: path.Base of its (unescaped) path,
- * or "__unnamed__". */
-static char *url_name(const char *url)
-{
-	const char *p = strstr(url, "://") + 3;
-	size_t n, k = 0;
-	char *path, *base, *out;
-
-	p += strcspn(p, "/?#");
-	n = strcspn(p, "?#");
-	path = hoist_xcalloc(n + 1, 1);
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
-		    (lo = hexval(p[i + 2])) >= 0) {
-			path[k++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			path[k++] = p[i];
-		}
-	}
-	while (k && path[k - 1] == '/')
-		path[--k] = '\0';
-	base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	out = *base && strcmp(base, ".") && strcmp(base, "..")
-		      ? hoist_xstrdup(base)
-		      : hoist_xstrdup("__unnamed__");
-	free(path);
-	return out;
-}
-
 /* ADD https://...: fetched, checked, copied as a 0600 file (no unpacking:
  * BuildKit never extracts a remote archive). */
 static int copy_url(struct cp *c, const char *url, const char *dest,
 		    int into_dir)
 {
-	char *tmp, *path, *name = url_name(url), *dst;
+	char *tmp, *path, *name = hoist_dfb_url_name(url), *dst;
 	int64_t mtime;
 	struct stat sb;
 	int rc;
@@ -708,7 +466,8 @@ static int copy_url(struct cp *c, const char *url, const char *dest,
 	if (!rc && lstat(path, &sb) < 0)
 		rc = hoist_err_sys(c->err, errno, "lstat '%s'", path);
 	if (!rc) {
-		dst = into_dir ? join(dest, name) : hoist_xstrdup(dest);
+		dst = into_dir ? hoist_dfb_join(dest, name)
+			       : hoist_xstrdup(dest);
 		rc = add_tree(c, path, &sb, dst, NULL, NULL, 0);
 		free(dst);
 	}
@@ -726,7 +485,7 @@ static int glob_sources(struct cp *c, const char *root, const char *pattern,
 	char **m;
 	size_t nm;
 
-	glob_in(&m, &nm, root, pattern);
+	hoist_dfb_glob(&m, &nm, root, pattern);
 	for (size_t k = 0; k < nm; k++)
 		if (ig && hoist_dockerignore_excluded(ig, m[k])) {
 			free(m[k]);
@@ -771,7 +530,7 @@ static int copy_parents(struct cp *c, const char *root, const char *src,
 					  strcmp(pattern, "/") ? pattern : "")
 			: hoist_xstrdup(pattern + 1);
 	pl = strlen(pivot + 1);
-	if (has_meta(full)) {
+	if (hoist_dfb_has_meta(full)) {
 		rc = glob_sources(c, root, full, ig, src, &m, &nm);
 	} else {
 		m = hoist_xcalloc(1, sizeof(*m));
@@ -791,7 +550,7 @@ static int copy_parents(struct cp *c, const char *root, const char *src,
 				  : hoist_xstrdup(d);
 			host = hoist_xasprintf("%s/%s", root, part);
 			if (lstat(host, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-				char *dd = join(dest, d);
+				char *dd = hoist_dfb_join(dest, d);
 				c->shallow = 1;
 				rc = add_tree(c, host, &sb, dd, NULL, NULL,
 					      keep);
@@ -802,7 +561,7 @@ static int copy_parents(struct cp *c, const char *root, const char *src,
 			free(part);
 			*slash++ = '/';
 		}
-		dst = join(dest, r);
+		dst = hoist_dfb_join(dest, r);
 		if (!rc)
 			rc = copy_one(c, root, m[k], ig, keep, dst, 0);
 		free(dst);
@@ -874,7 +633,7 @@ static int copy_step(struct cp *c)
 		      ? hoist_xstrdup(d)
 		      : hoist_xasprintf("%s/%s",
 					step->workdir ? step->workdir : "", d);
-	if (resolve_in_root(&dest, c->st->rootfs, abs, 1)) {
+	if (hoist_dfb_resolve(&dest, c->st->rootfs, abs, 1)) {
 		free(abs);
 		return fail(c, HOIST_EINVAL,
 			    "destination '%s': too many levels of symbolic "
@@ -907,7 +666,7 @@ static int copy_step(struct cp *c)
 		} else if (step->parents) {
 			rc = copy_parents(c, root, step->sources.v[i], ig, keep,
 					  dest);
-		} else if (has_meta(src + 1)) {
+		} else if (hoist_dfb_has_meta(src + 1)) {
 			rc = glob_sources(c, root, src + 1, ig,
 					  step->sources.v[i], &m, &nm);
 			for (size_t k = 0; !rc && k < nm; k++)
@@ -926,8 +685,8 @@ static int copy_step(struct cp *c)
 	for (size_t i = 0; !rc && i < step->ninlines; i++) {
 		const struct hoist_dfinline *il = &step->inlines[i];
 		struct ent *e;
-		char *name =
-			into_dir ? join(dest, il->name) : hoist_xstrdup(dest);
+		char *name = into_dir ? hoist_dfb_join(dest, il->name)
+				      : hoist_xstrdup(dest);
 		e = ent_new(c, name);
 		free(name);
 		e->type = HOIST_TAR_REG;
@@ -955,7 +714,7 @@ static int mkdir_step(struct cp *c)
 	if (c->step->user && *c->step->user &&
 	    (rc = resolve_owner(c, c->step->user, &c->own)))
 		return rc;
-	if (resolve_in_root(&dest, c->st->rootfs, c->step->dest, 1))
+	if (hoist_dfb_resolve(&dest, c->st->rootfs, c->step->dest, 1))
 		return fail(c, HOIST_EINVAL,
 			    "'%s': too many levels of symbolic links",
 			    c->step->dest);
@@ -1134,6 +893,19 @@ static int write_layer(struct cp *c, const char *what, struct hoist_layer *out,
 	return rc;
 }
 
+/* A step's state: nothing collected yet, and no layer (*empty 1). */
+static void cp_init(struct cp *c, struct hoist_dfb *b,
+		    struct hoist_dfb_stage *st, const struct hoist_dfstep *step,
+		    int *empty, struct hoist_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->b = b;
+	c->st = st;
+	c->step = step;
+	c->err = err;
+	*empty = 1;
+}
+
 int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 		   const struct hoist_dfstep *step, struct hoist_layer *out,
 		   int *empty, struct hoist_err *err)
@@ -1141,12 +913,7 @@ int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 	struct cp c;
 	int rc;
 
-	memset(&c, 0, sizeof(c));
-	c.b = b;
-	c.st = st;
-	c.step = step;
-	c.err = err;
-	*empty = 1;
+	cp_init(&c, b, st, step, empty, err);
 	rc = step->kind == HOIST_DFSTEP_MKDIR ? mkdir_step(&c) : copy_step(&c);
 	if (!rc && (rc = write_layer(&c, step->instr->original, out, empty)))
 		rc = locate(&c, rc);
@@ -1166,27 +933,10 @@ int hoist_dfb_dir_layer(struct hoist_dfb *b, const char *dir,
 	memset(&step, 0, sizeof(step));
 	memset(&none, 0, sizeof(none));
 	step.kind = HOIST_DFSTEP_COPY;
-	memset(&c, 0, sizeof(c));
-	c.b = b;
-	c.st = &none;
-	c.step = &step;
-	c.err = err;
-	*empty = 1;
+	cp_init(&c, b, &none, &step, empty, err);
 	rc = add_children(&c, dir, "", NULL, NULL, 0);
 	if (!rc)
 		rc = write_layer(&c, dir, out, empty);
 	cp_release(&c);
 	return rc;
-}
-
-void hoist_dfb_glob(char ***out, size_t *n, const char *root,
-		    const char *pattern)
-{
-	glob_in(out, n, root, pattern);
-}
-
-int hoist_dfb_resolve(char **out, const char *root, const char *path,
-		      int follow)
-{
-	return resolve_in_root(out, root, path, follow);
 }

@@ -5,7 +5,8 @@
  * followed by hand (at most HOIST_DOWNLOAD_MAX_REDIRECTS, never from
  * https to http, and no credentials are ever sent), the body streamed to
  * a file, and the file's time taken from Last-Modified (else the Unix
- * epoch). The file name and the --checksum check are dfbuild-copy.c's.
+ * epoch), named as BuildKit names it. The --checksum check is
+ * dfbuild-copy.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/dfbuild-int.h"
+#include "lib/dockerfile-json.h"
 #include "lib/download.h"
 #include "lib/http.h"
 #include "lib/regconn.h"
@@ -173,4 +175,37 @@ out:
 	free(key);
 	free(cur);
 	return rc;
+}
+
+char *hoist_dfb_url_name(const char *url)
+{
+	const char *p = strstr(url, "://") + 3;
+	size_t n, k = 0;
+	char *path, *base, *out;
+
+	p += strcspn(p, "/?#");
+	n = strcspn(p, "?#");
+	path = hoist_xcalloc(n + 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (p[i] == '%' && i + 2 < n &&
+		    (hi = hoist_dockerfile_hexval((unsigned char)p[i + 1])) >=
+			    0 &&
+		    (lo = hoist_dockerfile_hexval((unsigned char)p[i + 2])) >=
+			    0) {
+			path[k++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			path[k++] = p[i];
+		}
+	}
+	while (k && path[k - 1] == '/')
+		path[--k] = '\0';
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	out = *base && strcmp(base, ".") && strcmp(base, "..")
+		      ? hoist_xstrdup(base)
+		      : hoist_xstrdup("__unnamed__");
+	free(path);
+	return out;
 }

@@ -1,6 +1,8 @@
 /*
- * dfbuild-int.h: what dfbuild.c (stages, base images, configs) and
- * dfbuild-copy.c (the filesystem steps) share. Internal.
+ * dfbuild-int.h: what dfbuild.c (stages, base images, configs),
+ * dfbuild-copy.c (the filesystem steps), dfbuild-path.c (reading a
+ * root), dfbuild-fetch.c (URL sources) and dfbuild-cache.c (step keys)
+ * share. Internal.
  */
 #ifndef HOIST_LIB_DFBUILD_INT_H
 #define HOIST_LIB_DFBUILD_INT_H
@@ -72,13 +74,34 @@ int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 void hoist_dfb_layer_opts(const struct hoist_dfb *b,
 			  struct hoist_layer_opts *lo);
 
-/* Paths as COPY resolves them (dfbuild-copy.c): pattern expanded in
- * root as Go's filepath.Glob (sorted), and path resolved inside root,
- * symlinks followed as the unpacker does (-1 on a loop). */
-void hoist_dfb_glob(char ***out, size_t *n, const char *root,
-		    const char *pattern);
+/*
+ * A root as COPY reads it (dfbuild-path.c). hoist_dfb_join: "a/b" (a or
+ * b alone when the other is empty), heap. hoist_dfb_resolve: path
+ * (relative or absolute, from root) resolved inside root as the unpacker
+ * does, the last component followed only if follow; *out (heap) is the
+ * clean relative result ("" for the root); -1 on a symlink loop.
+ * hoist_dfb_has_meta: 1 if s has glob characters. hoist_dfb_glob:
+ * pattern (clean, relative) expanded in root component by component as
+ * Go's filepath.Glob, sorted; *out and its strings heap.
+ */
+char *hoist_dfb_join(const char *a, const char *b);
 int hoist_dfb_resolve(char **out, const char *root, const char *path,
 		      int follow);
+int hoist_dfb_has_meta(const char *s);
+void hoist_dfb_glob(char ***out, size_t *n, const char *root,
+		    const char *pattern);
+/* A decimal id up to 2^32-1: 0 and *out, else -1. */
+int hoist_dfb_parse_id(const char *s, uint64_t *out);
+/*
+ * name in root's file (/etc/passwd or /etc/group, resolved in root): 0
+ * with *id its third field (and *gid its fourth, if gid), 1 if no entry
+ * has it (or the file cannot be read), -1 if the path loops.
+ */
+int hoist_dfb_passwd_id(const char *root, const char *file, const char *name,
+			uint64_t *id, uint64_t *gid);
+/* 1 if the file at path starts as a tar, gzip, bzip2, xz or zstd
+ * stream (what ADD unpacks). */
+int hoist_dfb_is_archive(const char *path);
 
 /*
  * The per-instruction cache (dfbuild-cache.c). A stage's chain starts
@@ -113,6 +136,10 @@ int hoist_dfb_dir_layer(struct hoist_dfb *b, const char *dir,
 
 /* 1 if an ADD source is an http(s) URL (as BuildKit: by its prefix). */
 int hoist_dfb_is_url(const char *src);
+
+/* BuildKit's name for a URL's file: path.Base of its (unescaped) path,
+ * or "__unnamed__"; heap. url has "://". */
+char *hoist_dfb_url_name(const char *url);
 
 /*
  * GET url (ADD's source) into the new file path, mode 0600: TLS verified

@@ -34,7 +34,7 @@ static void json_ws(struct json *j)
 		j->pos++;
 }
 
-static int hexval(int c)
+int hoist_dockerfile_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -51,7 +51,8 @@ static int json_hex4(struct json *j, unsigned *v)
 	if (j->n - j->pos < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval((unsigned char)j->s[j->pos + i]);
+		int h = hoist_dockerfile_hexval(
+			(unsigned char)j->s[j->pos + i]);
 
 		if (h < 0)
 			return -1;

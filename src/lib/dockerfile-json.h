@@ -22,4 +22,7 @@ enum {
  */
 int hoist_dockerfile_json(char ***out, size_t *nout, const char *s, size_t n);
 
+/* The value of hex digit c (either case), or -1. */
+int hoist_dockerfile_hexval(int c);
+
 #endif
