@@ -450,6 +450,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	const struct hoist_platform **adplats = NULL;
 	int push_used = 0;
 	json_t **bases = NULL;
+	size_t *inherited = NULL;
 	char **exposed_norm = NULL;
 	json_t *meta = NULL;
 	size_t nplats = 0, nplans = 0, i;
@@ -703,6 +704,11 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		if (rc)
 			goto fail;
 		nplans++;
+		/* local and tar unpack the image, cacheonly writes none */
+		plans[i].spec.unpack_only =
+			plans[i].type == HOIST_EXPORT_LOCAL ||
+			plans[i].type == HOIST_EXPORT_TAR ||
+			plans[i].type == HOIST_EXPORT_CACHEONLY;
 		{
 			int insecure =
 				plans[i].reg.conn.insecure || ro.conn.insecure;
@@ -765,7 +771,25 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				dfo.file_epoch = plans[i].epoch;
 		dfo.ro = &ro;
 		dfo.cache = cache;
-		if (hoist_dfbuild_run(&bases, plats, nplats, store, &dfo, &err))
+		/* the steps make layers in the first image output's
+		 * compression (another output's are recompressed), but
+		 * not eStargz when an output unpacks them: its TOC and
+		 * landmark would land in that tree (gzip then, made
+		 * eStargz for the image output) */
+		dfo.compression = HOIST_COMP_GZIP;
+		dfo.level = HOIST_COMP_LEVEL_DEFAULT;
+		for (i = nplans; i-- > 0;)
+			if (!plans[i].spec.unpack_only) {
+				dfo.compression = plans[i].spec.compression;
+				dfo.level = plans[i].spec.level;
+			}
+		for (i = 0; i < nplans; i++)
+			if (dfo.compression == HOIST_COMP_ESTARGZ &&
+			    plans[i].type != HOIST_EXPORT_CACHEONLY &&
+			    plans[i].spec.unpack_only)
+				dfo.compression = HOIST_COMP_GZIP;
+		if (hoist_dfbuild_run(&bases, &inherited, plats, nplats, store,
+				      &dfo, &err))
 			goto fail;
 	}
 	for (i = 0; i < layers.n; i++) {
@@ -787,6 +811,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	bo.platforms = plats;
 	bo.nplatforms = nplats;
 	bo.bases = (const json_t *const *)bases;
+	bo.base_inherited = inherited;
 	bo.layers = blayers;
 	bo.nlayers = layers.n;
 	bo.epoch = epoch;
@@ -858,6 +883,7 @@ out:
 	for (i = 0; bases && i < nplats; i++)
 		json_decref(bases[i]);
 	free(bases);
+	free(inherited);
 	free(plats);
 	free(lplats);
 	free(blayers);

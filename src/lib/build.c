@@ -45,6 +45,7 @@ struct hoist_build {
 	struct hoist_store *store;
 	struct hoist_build_opts opts;
 	struct hoist_img_manifest *base; /* the base's platform manifests */
+	size_t *base_inherited;          /* of each (opts.base_inherited) */
 	size_t nbase;
 	struct recompressed **recomp; /* pointers stay valid as it grows */
 	size_t nrecomp;
@@ -77,7 +78,13 @@ int hoist_build_new(struct hoist_build **out, struct hoist_store *s,
 		}
 		b->base = hoist_xreallocarray(b->base, b->nbase + n,
 					      sizeof(*b->base));
+		b->base_inherited = hoist_xreallocarray(
+			b->base_inherited, b->nbase + n, sizeof(size_t));
 		memcpy(b->base + b->nbase, ms, n * sizeof(*ms));
+		for (size_t k = 0; k < n; k++)
+			b->base_inherited[b->nbase + k] =
+				opts->base_inherited ? opts->base_inherited[i]
+						     : SIZE_MAX;
 		b->nbase += n;
 		free(ms);
 	}
@@ -95,6 +102,7 @@ void hoist_build_free(struct hoist_build *b)
 	}
 	free(b->layers);
 	hoist_imgwalk_manifests_free(b->base, b->nbase);
+	free(b->base_inherited);
 	for (size_t i = 0; i < b->nrecomp; i++) {
 		json_decref(b->recomp[i]->ann);
 		free(b->recomp[i]);
@@ -104,11 +112,7 @@ void hoist_build_free(struct hoist_build *b)
 	free(b);
 }
 
-/*
- * The layer descriptor annotations of an eStargz blob, as BuildKit's
- * estargz compressor sets them.
- */
-static json_t *estargz_ann(const struct hoist_digest *toc, uint64_t usize)
+json_t *hoist_build_estargz_ann(const struct hoist_digest *toc, uint64_t usize)
 {
 	char n[24];
 
@@ -231,8 +235,8 @@ static int get_layer(struct hoist_build *b, size_t dir,
 	bl->compression = spec->compression;
 	bl->level = spec->level;
 	if (spec->compression == HOIST_COMP_ESTARGZ)
-		bl->ann =
-			estargz_ann(&bl->layer.toc_digest, bl->layer.tar_size);
+		bl->ann = hoist_build_estargz_ann(&bl->layer.toc_digest,
+						  bl->layer.tar_size);
 	pthread_mutex_lock(&b->lock);
 	b->layers = hoist_xreallocarray(b->layers, b->nlayers + 1,
 					sizeof(*b->layers));
@@ -531,8 +535,8 @@ done:
 	r.compression = spec->compression;
 	r.level = spec->level;
 	if (spec->compression == HOIST_COMP_ESTARGZ)
-		r.ann = estargz_ann(&r.esgz.toc_digest,
-				    r.esgz.uncompressed_size);
+		r.ann = hoist_build_estargz_ann(&r.esgz.toc_digest,
+						r.esgz.uncompressed_size);
 	b->recomp = hoist_xreallocarray(b->recomp, b->nrecomp + 1,
 					sizeof(*b->recomp));
 	b->recomp[b->nrecomp] = hoist_xmalloc(sizeof(r));
@@ -591,6 +595,23 @@ static int set_base_diff_id(json_t **cfg, const struct hoist_img_manifest *base,
 	return 0;
 }
 
+/*
+ * Whether layer i of base is compressed again when spec asks another
+ * compression: with force-compression, or when the build that made the
+ * base made that layer (after its inherited ones), as BuildKit
+ * compresses the layers a build creates; not for an image that is only
+ * unpacked.
+ */
+static int recompress_base(const struct hoist_build *b,
+			   const struct hoist_image_spec *spec,
+			   const struct hoist_img_manifest *base, size_t i)
+{
+	if (spec->force_compression)
+		return 1;
+	return !spec->unpack_only &&
+	       i >= b->base_inherited[(size_t)(base - b->base)];
+}
+
 static int build_manifest(struct hoist_build *b,
 			  const struct hoist_image_spec *spec,
 			  const struct hoist_platform *plat, json_t **desc,
@@ -637,7 +658,7 @@ static int build_manifest(struct hoist_build *b,
 			/* media types follow the manifest's family */
 			il[n].media_type = NULL;
 			il[n].compression = (enum hoist_compression)comp;
-			if (spec->force_compression &&
+			if (recompress_base(b, spec, base, i) &&
 			    comp != (int)spec->compression) {
 				const struct recompressed *r = NULL;
 				rc = recompress(b, digest,

@@ -39,9 +39,21 @@ struct hoist_build_opts {
 	 * descriptor in the store of its manifest, or of an index holding
 	 * it. Each platform builds on the base manifest of the same
 	 * platform: its layers come first (kept as they are unless
-	 * force_compression), its config is inherited, its history goes on.
+	 * force_compression or base_inherited), its config is inherited,
+	 * its history goes on.
 	 */
 	const json_t *const *bases;
+	/*
+	 * With bases, or NULL: per platform (same order), how many leading
+	 * layers of the base are inherited (from the image it was built
+	 * on). The layers after them were made by the build that made the
+	 * base (a Dockerfile's COPY/ADD), so, as BuildKit compresses the
+	 * layers a build creates, an output asking another compression
+	 * gets them compressed again, as force_compression does (unless
+	 * it only unpacks the image: unpack_only). NULL: every base layer
+	 * is inherited.
+	 */
+	const size_t *base_inherited;
 	/*
 	 * The build cache (cache.h), or NULL: a layer tree whose stat index
 	 * is unchanged, and a base layer already recompressed, are reused.
@@ -53,8 +65,12 @@ struct hoist_build_opts {
 struct hoist_image_spec {
 	enum hoist_compression compression;
 	int level;
-	int oci;                   /* OCI media types (else Docker) */
-	int force_compression;     /* recompress base layers too */
+	int oci;               /* OCI media types (else Docker) */
+	int force_compression; /* recompress base layers too */
+	/* the image is only unpacked (local, tar) or not written
+	 * (cacheonly): base layers keep their compression (see
+	 * base_inherited) */
+	int unpack_only;
 	json_t *ann_manifest;      /* annotations of every manifest */
 	json_t *ann_manifest_desc; /* on manifest descriptors */
 	json_t *ann_index;         /* on the index (multi-platform only) */
@@ -80,6 +96,13 @@ struct hoist_image_spec {
 	 */
 	struct hoist_feed *feed;
 };
+
+/*
+ * The layer descriptor annotations of an eStargz blob with this TOC
+ * digest and uncompressed size, as BuildKit's estargz compressor sets
+ * them: a new object, the caller's.
+ */
+json_t *hoist_build_estargz_ann(const struct hoist_digest *toc, uint64_t usize);
 
 /*
  * A build: created from opts, then asked for an image per output. The

@@ -5,7 +5,8 @@
  * Every stage carries a chain digest: where its filesystem comes from. It
  * starts as "scratch", the base image's manifest digest, or the chain of
  * the stage it is built on. A filesystem step's key is the SHA-256 of
- * that chain, the platform, the time options, the instruction as written
+ * that chain, the platform, the time options, the layers' compression
+ * and level, the instruction as written
  * and with its expanded arguments and flags, the .dockerignore, and a
  * digest of each source: the chain of a --from stage, the manifest digest
  * of a --from image, or for the context the content digest of each
@@ -181,11 +182,14 @@ int hoist_dfb_step_key(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 
 	*keyed = 1;
 	hoist_sha256_init(&h);
-	put_str(&h, "hoist-dfstep-1");
+	put_str(&h, "hoist-dfstep-2");
 	put_str(&h, st->chain.str);
 	put_str(&h, hoist_platform_format(&b->plat, plat, sizeof(plat)));
 	put_int(&h, b->o->epoch);
 	put_int(&h, b->o->file_epoch);
+	/* a record holds one blob: a gzip one never answers a zstd build */
+	put_int(&h, b->o->compression);
+	put_int(&h, b->o->level);
 	put_int(&h, step->kind);
 	put_str(&h, step->instr->original);
 	for (size_t i = 0; i < step->instr->nflags; i++)

@@ -19,6 +19,10 @@ struct hoist_dfb_stage {
 	json_t *layers; /* the manifest's layer descriptors */
 	char *rootfs;   /* its filesystem, unpacked, or NULL until needed */
 	int built;
+	int have_base;    /* on an image (not scratch, a directory context
+			   * or an earlier stage) */
+	size_t inherited; /* leading layers from its root image or
+			   * directory context, not made by its steps */
 	struct hoist_digest chain; /* where its filesystem comes from
 				    * (dfbuild-cache.c) */
 };
@@ -70,9 +74,14 @@ int hoist_dfb_step(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 		   const struct hoist_dfstep *step, struct hoist_layer *out,
 		   int *empty, struct hoist_err *err);
 
-/* The layer options of every step's layer (gzip, default level). */
+/* The layer options of every step's layer (the build's compression and
+ * level, hoist_dfbuild_opts). */
 void hoist_dfb_layer_opts(const struct hoist_dfb *b,
 			  struct hoist_layer_opts *lo);
+/* A new descriptor of layer l, made with those options: its OCI media
+ * type, and for eStargz its TOC digest and uncompressed size. */
+json_t *hoist_dfb_layer_desc(const struct hoist_dfb *b,
+			     const struct hoist_layer *l);
 
 /*
  * A root as COPY reads it (dfbuild-path.c). hoist_dfb_join: "a/b" (a or

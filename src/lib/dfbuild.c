@@ -5,12 +5,15 @@
  * struct hoist_dfconfig, its filesystem steps run (dfbuild-copy.c), and
  * its config, history and manifest stored.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/base.h"
+#include "lib/build.h"
 #include "lib/dfbuild-int.h"
 #include "lib/dockerfile.h"
 #include "lib/image.h"
@@ -194,10 +197,42 @@ static void stage_release(struct hoist_dfb_stage *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/*
+ * Apply the layer of descriptor l onto dir. An eStargz layer's TOC and
+ * landmark file are the format's, not the image's: gone from dir after.
+ */
+static int unpack_desc(struct hoist_dfb *b, const json_t *l, size_t i,
+		       const char *dir, struct hoist_err *err)
+{
+	static const char *const esgz[] = {HOIST_ESTARGZ_TOC_NAME,
+					   HOIST_ESTARGZ_PREFETCH,
+					   HOIST_ESTARGZ_NO_PREFETCH};
+	struct hoist_unpack_opts uo = {-1, 1};
+	const char *d = hoist_json_str(l, "digest");
+	int rc;
+
+	if (!d)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "layer %zu has no digest", i);
+	if ((rc = hoist_unpack_layer(b->s, d, dir, &uo, err)))
+		return rc;
+	if (!json_object_get(json_object_get(l, "annotations"),
+			     HOIST_ANN_STARGZ_TOC))
+		return 0;
+	for (size_t k = 0; k < sizeof(esgz) / sizeof(*esgz); k++) {
+		char *p = hoist_xasprintf("%s/%s", dir, esgz[k]);
+		struct stat sb;
+
+		if (!lstat(p, &sb) && S_ISREG(sb.st_mode) && unlink(p) < 0)
+			rc = hoist_err_sys(err, errno, "'%s'", p);
+		free(p);
+	}
+	return rc;
+}
+
 int hoist_dfb_rootfs(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 		     struct hoist_err *err)
 {
-	struct hoist_unpack_opts uo = {-1, 1};
 	char *dir = NULL;
 	size_t i;
 	json_t *l;
@@ -211,11 +246,7 @@ int hoist_dfb_rootfs(struct hoist_dfb *b, struct hoist_dfb_stage *st,
 	st->rootfs = dir;
 	json_array_foreach(st->layers, i, l)
 	{
-		const char *d = hoist_json_str(l, "digest");
-		if (!d)
-			return hoist_err_set(err, HOIST_EINVAL,
-					     "layer %zu has no digest", i);
-		if ((rc = hoist_unpack_layer(b->s, d, dir, &uo, err)))
+		if ((rc = unpack_desc(b, l, i, dir, err)))
 			return rc;
 	}
 	return 0;
@@ -273,9 +304,7 @@ static int context_dir_image(struct hoist_dfb *b, const char *dir,
 	if (rc)
 		return hoist_err_prefix(err, "build context '%s'", dir);
 	if (!empty) {
-		json_array_append_new(st->layers,
-				      hoist_image_desc(HOIST_MT_OCI_LAYER_GZIP,
-						       l.digest.str, l.size));
+		json_array_append_new(st->layers, hoist_dfb_layer_desc(b, &l));
 		json_array_append_new(diffs, json_string(l.diff_id.str));
 	}
 	hoist_dfb_chain_start(&st->chain, "context", empty ? "" : l.digest.str);
@@ -398,9 +427,22 @@ void hoist_dfb_layer_opts(const struct hoist_dfb *b,
 			  struct hoist_layer_opts *lo)
 {
 	memset(lo, 0, sizeof(*lo));
-	lo->compression = HOIST_COMP_GZIP;
-	lo->level = HOIST_COMP_LEVEL_DEFAULT;
+	lo->compression = b->o->compression;
+	lo->level = b->o->level;
 	lo->epoch = b->o->file_epoch; /* rewrite-timestamp=true */
+}
+
+json_t *hoist_dfb_layer_desc(const struct hoist_dfb *b,
+			     const struct hoist_layer *l)
+{
+	json_t *d = hoist_image_desc(hoist_image_layer_mt(b->o->compression, 1),
+				     l->digest.str, l->size);
+
+	if (b->o->compression == HOIST_COMP_ESTARGZ)
+		json_object_set_new(
+			d, "annotations",
+			hoist_build_estargz_ann(&l->toc_digest, l->tar_size));
+	return d;
 }
 
 /* buildx's name for instruction k of total in stage idx: "[2/4] ", or
@@ -469,6 +511,41 @@ static int run_step(struct hoist_dfb *b, struct hoist_dfb_stage *st, long idx,
 	return rc;
 }
 
+/*
+ * Read the base of stage idx, once, unless it is an earlier stage (taken
+ * when the stage is built): scratch, or an image or --build-context. A
+ * directory context starts as scratch does, its files a first layer. The
+ * base's layers are the stage's inherited ones.
+ */
+static int read_base(struct hoist_dfb *b, long idx, struct hoist_err *err)
+{
+	const struct hoist_dfstage *sg = &b->plan->stages[idx];
+	struct hoist_dfb_stage *st = &b->stages[idx];
+	struct hoist_platform plat = b->plat;
+	char *cref = NULL;
+	int rc;
+
+	if (st->config || sg->base_stage >= 0)
+		return 0;
+	if (sg->platform && hoist_platform_parse(&plat, sg->platform, err))
+		return from_error(b, idx, HOIST_EINVAL, err);
+	if (!strcmp(sg->base, "scratch")) {
+		st->config = json_object();
+		st->layers = json_array();
+		hoist_dfb_chain_start(&st->chain, "scratch", "");
+		return 0;
+	}
+	st->have_base = !(hoist_dfb_context(b, sg->base, &cref) && !cref);
+	free(cref);
+	rc = hoist_dfb_read_image(b, sg->base, &plat, st, err);
+	if (rc) {
+		stage_release(st);
+		return from_error(b, idx, rc, err);
+	}
+	st->inherited = json_array_size(st->layers);
+	return 0;
+}
+
 static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 {
 	struct hoist_dfstage *sg = &b->plan->stages[idx];
@@ -488,21 +565,12 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 		st->config = json_deep_copy(from->config);
 		st->layers = json_deep_copy(from->layers);
 		st->chain = from->chain;
-	} else if (!strcmp(sg->base, "scratch")) {
-		st->config = json_object();
-		st->layers = json_array();
-		hoist_dfb_chain_start(&st->chain, "scratch", "");
-	} else {
-		char *cref = NULL;
-		/* a directory context starts as scratch does */
-		int dir = hoist_dfb_context(b, sg->base, &cref) && !cref;
-
-		free(cref);
-		rc = hoist_dfb_read_image(b, sg->base, &plat, st, err);
-		if (rc)
-			return from_error(b, idx, rc, err);
+		st->inherited = from->inherited;
+	} else if ((rc = read_base(b, idx, err))) {
+		return rc;
+	} else if (st->have_base) {
 		config_to_df(&base, st->config);
-		have_base = !dir;
+		have_base = 1;
 	}
 	rc = hoist_dfplan_walk(b->plan, idx, have_base ? &base : NULL, err);
 	if (rc)
@@ -552,19 +620,15 @@ static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
 		if (empty) {
 			sg->history[h].empty_layer = 1;
 		} else {
-			json_array_append_new(
-				st->layers,
-				hoist_image_desc(HOIST_MT_OCI_LAYER_GZIP,
-						 l.digest.str, l.size));
+			json_t *d = hoist_dfb_layer_desc(b, &l);
+
+			json_array_append_new(st->layers, d);
 			json_array_append_new(diffs,
 					      json_string(l.diff_id.str));
-			if (st->rootfs) {
-				struct hoist_unpack_opts uo = {-1, 1};
-				rc = hoist_unpack_layer(b->s, l.digest.str,
-							st->rootfs, &uo, err);
-				if (rc)
-					goto out;
-			}
+			if (st->rootfs &&
+			    (rc = unpack_desc(b, d, json_array_size(st->layers),
+					      st->rootfs, err)))
+				goto out;
 		}
 		history_add(hist, when, &sg->history[h]);
 	}
@@ -608,6 +672,7 @@ static int put_image(struct hoist_dfb *b, const struct hoist_dfb_stage *st,
 		il[i].digest = digest;
 		il[i].size = size;
 		il[i].media_type = mt;
+		il[i].annotations = json_object_get(l, "annotations");
 	}
 	if ((rc = hoist_json_dump(&text, &len, st->config, 0, err)) ||
 	    (rc = hoist_store_put(b->s, text, len, &d, err)))
@@ -733,9 +798,10 @@ static int check_contexts(const struct hoist_dfbuild_opts *o,
 	return 0;
 }
 
-int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
-		      size_t nplats, struct hoist_store *s,
-		      const struct hoist_dfbuild_opts *o, struct hoist_err *err)
+int hoist_dfbuild_run(json_t ***bases, size_t **inherited,
+		      const struct hoist_platform *plats, size_t nplats,
+		      struct hoist_store *s, const struct hoist_dfbuild_opts *o,
+		      struct hoist_err *err)
 {
 	struct hoist_dockerfile *df = NULL;
 	struct hoist_dockerignore *ig = NULL;
@@ -746,6 +812,7 @@ int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
 	int rc;
 
 	*bases = hoist_xcalloc(nplats + 1, sizeof(**bases));
+	*inherited = hoist_xcalloc(nplats + 1, sizeof(**inherited));
 	args = hoist_xcalloc(o->nbuild_args + 1, sizeof(*args));
 	memset(&b, 0, sizeof(b));
 	rc = check_contexts(o, err);
@@ -785,6 +852,7 @@ int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
 		if (!rc)
 			rc = put_image(&b, &b.stages[b.plan->target],
 				       &(*bases)[p], err);
+		(*inherited)[p] = b.stages[b.plan->target].inherited;
 		for (size_t k = 0; k < b.plan->nstages; k++)
 			stage_release(&b.stages[k]);
 		free(b.stages);
@@ -807,6 +875,8 @@ out:
 			json_decref((*bases)[p]);
 		free(*bases);
 		*bases = NULL;
+		free(*inherited);
+		*inherited = NULL;
 	}
 	for (size_t i = 0; i < nargs; i++)
 		free((char *)args[i]);

@@ -7,8 +7,9 @@
  *    reference (the staging area's, else pulled: what `--from` reads,
  *    base.h), whose config seeds the stage's;
  *  - one layer per COPY/ADD (and per WORKDIR that creates a directory),
- *    written with deterministic tar headers; a step that changes nothing
- *    makes no layer and its history entry is marked empty_layer;
+ *    written with deterministic tar headers in the options' compression
+ *    (eStargz layers with their TOC annotations); a step that changes
+ *    nothing makes no layer and its history entry is marked empty_layer;
  *  - a config with the plan's settings and history entries as BuildKit
  *    writes them ("comment": "buildkit.dockerfile.v0").
  * The target stage's manifests are returned as the base of a
@@ -36,6 +37,7 @@
 #include <jansson.h>
 
 #include "lib/cache.h"
+#include "lib/compress.h"
 #include "lib/platform.h"
 #include "lib/registry.h"
 #include "lib/store.h"
@@ -61,6 +63,11 @@ struct hoist_dfbuild_opts {
 	/* clamp the times of files copied into layers to this, as
 	 * BuildKit's rewrite-timestamp=true does; -1: keep them */
 	int64_t file_epoch;
+	/* the compression and level of the layers the steps make (BuildKit
+	 * compresses them as the output asks; hoist: the first image
+	 * output's): HOIST_COMP_GZIP, HOIST_COMP_LEVEL_DEFAULT without one */
+	enum hoist_compression compression;
+	int level;
 	const struct hoist_registry_opts *ro;
 	/* the build cache (cache.h), or NULL (--no-cache): a step whose
 	 * key has a record is not run again */
@@ -71,16 +78,20 @@ struct hoist_dfbuild_opts {
  * Build o's Dockerfile for each of the nplats platforms. *bases is a new
  * array of nplats manifest descriptors (with platform) in the store, one
  * per platform, in order: the caller json_decref()s each and free()s the
- * array. Nothing outside the store is written. Errors: HOIST_EINVAL for
+ * array. *inherited (new, the caller free()s it) holds, per platform, how
+ * many leading layers of that image the build did not make: those of the
+ * image or directory --build-context the target's first stage is on
+ * (hoist_build_opts.base_inherited). Nothing outside the store is
+ * written. Errors: HOIST_EINVAL for
  * the Dockerfile and its sources ("Dockerfile:LINE: message (in
  * 'INSTRUCTION')"), HOIST_EUNSUPPORTED for RUN and what hoist cannot do
  * (checked before any stage is built), HOIST_ENOTFOUND for a missing
  * Dockerfile, context file or base image, and the store's, unpacker's and
  * registry's codes.
  */
-int hoist_dfbuild_run(json_t ***bases, const struct hoist_platform *plats,
-		      size_t nplats, struct hoist_store *s,
-		      const struct hoist_dfbuild_opts *o,
+int hoist_dfbuild_run(json_t ***bases, size_t **inherited,
+		      const struct hoist_platform *plats, size_t nplats,
+		      struct hoist_store *s, const struct hoist_dfbuild_opts *o,
 		      struct hoist_err *err);
 
 #endif
