@@ -80,3 +80,25 @@ treecmp() { python3 "$HOIST_SRCDIR/tests/integration/treecmp.py" "$@"; }
 
 # json_get FILE JQ-FILTER
 json_get() { jq -r "$2" "$1"; }
+
+MIB=1048576
+
+# wait_for SECONDS CMD...: run CMD (a shell function too) every 50 ms
+# until it succeeds; 1 if it still fails after SECONDS.
+wait_for() {
+	_wait_end=$(($(date +%s) + $1))
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$_wait_end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# before FILE A B: the first line matching A comes before the first line
+# matching B
+before() {
+	a=$(grep -n "$2" "$1" | head -n 1 | cut -d: -f1)
+	b=$(grep -n "$3" "$1" | head -n 1 | cut -d: -f1)
+	echo "# lines: '$2' at ${a:-none}, '$3' at ${b:-none}"
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]
+}

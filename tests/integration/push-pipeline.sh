@@ -19,7 +19,6 @@ push_env
 export SOURCE_DATE_EPOCH=1700000000
 
 S=$T_TMP
-MIB=1048576
 H="timeout 300 $HOIST"
 mkdir -p "$S/tree/data"
 head -c $((64 * MIB)) /dev/urandom >"$S/tree/data/random-64m"
@@ -28,15 +27,6 @@ mktree "$S/tree/files" --no-special
 check "plain registry starts" reg_start_plain P
 check "faultproxy starts" proxy_start X "$P_ADDR"
 XLOG=$(_get X LOG)
-
-# before FILE A B: the first line matching A comes before the first line
-# matching B
-before() {
-	a=$(grep -n "$2" "$1" | head -n 1 | cut -d: -f1)
-	b=$(grep -n "$3" "$1" | head -n 1 | cut -d: -f1)
-	echo "# lines: '$2' at ${a:-none}, '$3' at ${b:-none}"
-	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]
-}
 
 # chunked_session REPO LAYER: in the proxy's log, the upload session
 # whose closing PUT named LAYER got at least two PATCHes before that PUT
@@ -125,12 +115,10 @@ check "skopeo reads the nginx push back" readback_ok \
 # proxy (docker-registry 2.8 would keep the partial bytes of a chunk cut
 # short and refuse the session; testbed.md 3); then run the build again
 check "store-and-forward faultproxy starts" proxy_start F "$P_ADDR" --buffer-body
-wait_for() {
-	end=$(($(date +%s) + $2))
-	while ! sh -c "$1" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
+# held_and_saved: a chunk is held, and an upload is saved under a digest
+held_and_saved() {
+	proxy_holds F '.stalled >= 1' &&
+		grep -q '"sha256:' "$HOIST_ROOT"/uploads/*.json
 }
 rm -rf "$HOIST_ROOT"
 proxy_config F "{\"stall_body_after\": $((24 * MIB)), \"reset_stats\": true}" >/dev/null
@@ -138,8 +126,7 @@ proxy_config F "{\"stall_body_after\": $((24 * MIB)), \"reset_stats\": true}" >/
 "$HOIST" build --progress plain --rootfs "$S/tree" \
 	-o "type=registry,name=$F_ADDR/p/kill:1" >"$S/kill.log" 2>&1 &
 hp=$!
-if wait_for "proxy_stats F '.stalled >= 1' | grep -qx true; \
-	grep -l '\"sha256:' '$HOIST_ROOT'/uploads/*.json" 120; then
+if wait_for 120 held_and_saved; then
 	kill -KILL "$hp"
 	wait "$hp" 2>/dev/null
 	ok "killed with a chunk held and the whole layer's upload saved"
@@ -151,8 +138,7 @@ else
 fi
 check "the killed build left the layer whole in the store" \
 	grep -q "built layer 1 from" "$S/kill.log"
-proxy_config F '{"stall_body_after": null}' >/dev/null
-wait_for "proxy_stats F '.stalled == 0' | grep -qx true" 30
+check "the proxy dropped the held chunk" proxy_drop_held F
 proxy_config F '{"reset_stats": true}' >/dev/null
 check "the build run again finishes" sh -c "
 	$H build --progress plain --rootfs '$S/tree' \

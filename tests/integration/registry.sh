@@ -39,19 +39,25 @@ REG_SECRET=hoist-testbed-fixed-secret
 : "${REG_HTTP_EXTRA:=}"
 mkdir -p "$REG_DIR"
 
+# _reap PID TRIES: give PID (sent TERM already) TRIES x 50 ms to end, then
+# KILL it; collect it either way
+_reap() {
+	n=0
+	while kill -0 "$1" 2>/dev/null && [ $n -lt "$2" ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 reg_cleanup() {
 	for p in $REG_PIDS; do
 		kill -TERM "$p" 2>/dev/null
 	done
 	for p in $REG_PIDS; do
 		# timeout(1) passes TERM on to its child; a stubborn one gets KILL
-		n=0
-		while kill -0 "$p" 2>/dev/null && [ $n -lt 40 ]; do
-			sleep 0.05
-			n=$((n + 1))
-		done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
+		_reap "$p" 40
 	done
 	REG_PIDS=
 }
@@ -87,6 +93,22 @@ reg_wait() {
 		[ -n "$code" ] && [ "$code" != 000 ] && return 0
 		kill -0 "$pid" 2>/dev/null || return 1
 		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+# _port_file FILE PID LOG WHAT: wait (20 s at most) for the server PID to
+# write its port to FILE; if it dies first or never does, show its LOG
+# and fail with "WHAT did not start"
+_port_file() {
+	end=$(($(date +%s) + 20))
+	while [ ! -s "$1" ]; do
+		if ! kill -0 "$2" 2>/dev/null ||
+			[ "$(date +%s)" -ge "$end" ]; then
+			cat "$3" >&2
+			reg_die "$4 did not start"
+			return 1
+		fi
 		sleep 0.02
 	done
 }
@@ -282,16 +304,8 @@ reg_start_token() {
 		--user alice:s3cret --user bob:b0b --readonly bob \
 		--anonymous --max-seconds "$REG_MAX_SECONDS" "$@"
 	tpid=$REG_BG
-	end=$(($(date +%s) + 20))
-	while [ ! -s "$d/token.port" ]; do
-		if ! kill -0 "$tpid" 2>/dev/null ||
-			[ "$(date +%s)" -ge "$end" ]; then
-			cat "$d/tokenserver.log" >&2
-			reg_die "token server for '$name' did not start"
-			return 1
-		fi
-		sleep 0.02
-	done
+	_port_file "$d/token.port" "$tpid" "$d/tokenserver.log" \
+		"token server for '$name'" || return 1
 	tport=$(cat "$d/token.port")
 	realm=$tscheme://localhost:$tport/token
 	reg_wait "$realm" "$tpid" --cacert "$REG_PKI/ca.crt" ||
@@ -316,13 +330,7 @@ reg_stop() {
 	p=$(_get "$1" PID)
 	[ -n "$p" ] || return 0
 	kill -TERM "$p" 2>/dev/null
-	n=0
-	while kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
-		sleep 0.05
-		n=$((n + 1))
-	done
-	kill -KILL "$p" 2>/dev/null
-	wait "$p" 2>/dev/null
+	_reap "$p" 100
 	REG_PIDS=$(echo "$REG_PIDS" | tr ' ' '\n' | grep -vx "$p" | tr '\n' ' ')
 	_set "$1" PID ""
 	return 0
@@ -383,16 +391,8 @@ proxy_start() {
 	pid=$!
 	REG_PIDS="$REG_PIDS $pid"
 	_set "$name" PID "$pid"
-	end=$(($(date +%s) + 20))
-	while [ ! -s "$d/port" ]; do
-		if ! kill -0 "$pid" 2>/dev/null ||
-			[ "$(date +%s)" -ge "$end" ]; then
-			cat "$d/proxy.log" >&2
-			reg_die "faultproxy '$name' did not start"
-			return 1
-		fi
-		sleep 0.02
-	done
+	_port_file "$d/port" "$pid" "$d/proxy.log" "faultproxy '$name'" ||
+		return 1
 	port=$(cat "$d/port")
 	_set "$name" ADDR "127.0.0.1:$port"
 	_set "$name" URL "$scheme://127.0.0.1:$port"
@@ -430,6 +430,19 @@ proxy_reset() {
 proxy_stats() {
 	curl -sfk --max-time 10 "$(_get "$1" URL)/_faultproxy/stats" |
 		jq -r "${2:-.}"
+}
+
+# proxy_holds NAME JQ-TEST: the counters pass JQ-TEST (for wait_for)
+proxy_holds() { proxy_stats "$1" "$2" | grep -qx true; }
+
+# proxy_drop_held NAME: its client killed, let the faultproxy NAME go on
+# from a stall_body_after hold, and wait (30 s at most) until it has
+# dropped the held body, so that no late count of it lands in the next
+# run's stats
+proxy_drop_held() {
+	proxy_config "$1" '{"stall_body_after": null}' >/dev/null &&
+		wait_for 30 proxy_holds "$1" \
+			'.stalled == 0 and (.faults.client_gone // 0) >= 1'
 }
 
 # nginx_start NAME UPSTREAM MAXBODY: nginx (plain HTTP) in front of
