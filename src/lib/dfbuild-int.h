@@ -19,10 +19,11 @@ struct hoist_dfb_stage {
 	json_t *layers; /* the manifest's layer descriptors */
 	char *rootfs;   /* its filesystem, unpacked, or NULL until needed */
 	int built;
-	int have_base;    /* on an image (not scratch, a directory context
-			   * or an earlier stage) */
-	size_t inherited; /* leading layers from its root image or
-			   * directory context, not made by its steps */
+	int have_base;     /* on an image (not scratch, a directory context
+			    * or an earlier stage) */
+	int triggers_read; /* its base's ONBUILD COPY --from stages known */
+	size_t inherited;  /* leading layers from its root image or
+			    * directory context, not made by its steps */
 	struct hoist_digest chain; /* where its filesystem comes from
 				    * (dfbuild-cache.c) */
 };

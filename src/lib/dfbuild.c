@@ -513,9 +513,10 @@ static int run_step(struct hoist_dfb *b, struct hoist_dfb_stage *st, long idx,
 
 /*
  * Read the base of stage idx, once, unless it is an earlier stage (taken
- * when the stage is built): scratch, or an image or --build-context. A
- * directory context starts as scratch does, its files a first layer. The
- * base's layers are the stage's inherited ones.
+ * when the stage is built): scratch, or an image or --build-context (a
+ * context stage's is its own name). A directory context starts as
+ * scratch does, its files a first layer. The base's layers are the
+ * stage's inherited ones.
  */
 static int read_base(struct hoist_dfb *b, long idx, struct hoist_err *err)
 {
@@ -529,7 +530,7 @@ static int read_base(struct hoist_dfb *b, long idx, struct hoist_err *err)
 		return 0;
 	if (sg->platform && hoist_platform_parse(&plat, sg->platform, err))
 		return from_error(b, idx, HOIST_EINVAL, err);
-	if (!strcmp(sg->base, "scratch")) {
+	if (!sg->context && !strcmp(sg->base, "scratch")) {
 		st->config = json_object();
 		st->layers = json_array();
 		hoist_dfb_chain_start(&st->chain, "scratch", "");
@@ -544,6 +545,41 @@ static int read_base(struct hoist_dfb *b, long idx, struct hoist_err *err)
 	}
 	st->inherited = json_array_size(st->layers);
 	return 0;
+}
+
+/*
+ * The base of every stage to build, read before any is built, as BuildKit
+ * resolves its base images first: the ONBUILD triggers a stage runs (its
+ * base image's, or those of a context stage it is built on) may copy
+ * from stages, which then come first (and may be new to the order, their
+ * bases read in turn). A base stage's own ONBUILD lines the plan knew.
+ */
+static int read_bases(struct hoist_dfb *b, struct hoist_err *err)
+{
+	int again = 1, rc = 0;
+
+	while (again && !rc) {
+		again = 0;
+		for (size_t k = 0; k < b->plan->norder && !rc && !again; k++) {
+			long idx = b->plan->order[k];
+			const struct hoist_dfstage *sg = &b->plan->stages[idx];
+			long from = sg->base_stage >= 0 ? sg->base_stage : idx;
+			struct hoist_dfconfig c;
+
+			if ((rc = read_base(b, idx, err)) || sg->context ||
+			    b->stages[idx].triggers_read)
+				continue;
+			b->stages[idx].triggers_read = 1;
+			if (sg->base_stage >= 0 ? !b->plan->stages[from].context
+						: !b->stages[idx].have_base)
+				continue;
+			config_to_df(&c, b->stages[from].config);
+			rc = hoist_dfplan_add_triggers(b->plan, idx, &c.onbuild,
+						       &again, err);
+			hoist_dfconfig_release(&c);
+		}
+	}
+	return rc;
 }
 
 static int build_stage(struct hoist_dfb *b, long idx, struct hoist_err *err)
@@ -840,6 +876,8 @@ int hoist_dfbuild_run(json_t ***bases, size_t **inherited,
 		po.build_args = args;
 		po.nbuild_args = nargs;
 		po.target_platform = plats[p];
+		po.contexts = o->contexts;
+		po.ncontexts = o->ncontexts;
 		hoist_platform_host(&po.build_platform);
 		b.plat = plats[p];
 		rc = hoist_dfplan_new(&b.plan, df, &po, err);
@@ -847,6 +885,7 @@ int hoist_dfbuild_run(json_t ***bases, size_t **inherited,
 			break;
 		b.stages =
 			hoist_xcalloc(b.plan->nstages + 1, sizeof(*b.stages));
+		rc = read_bases(&b, err);
 		for (size_t k = 0; k < b.plan->norder && !rc; k++)
 			rc = build_stage(&b, b.plan->order[k], err);
 		if (!rc)

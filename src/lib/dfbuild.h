@@ -54,7 +54,8 @@ struct hoist_dfbuild_opts {
 	/* --build-context NAME=VALUE, as buildx: VALUE a directory,
 	 * docker-image://REF (any name hoist reads, see
 	 * hoist-transports(7)) or oci-layout://DIR[:TAG|@DIGEST]; FROM NAME
-	 * and COPY --from=NAME use it instead of an image of that name */
+	 * and COPY --from=NAME use it instead of an image of that name,
+	 * and a stage called NAME is that context (not built) */
 	const char *const *contexts;
 	size_t ncontexts;
 	int64_t epoch; /* SOURCE_DATE_EPOCH, or -1: config and history

@@ -312,8 +312,23 @@ static int meta_args(struct hoist_dfplan *plan, struct hoist_err *err)
 	return rc;
 }
 
-/* Expand FROM's image and --platform with the global ARGs. */
-static int from_line(struct hoist_dfplan *plan, size_t i, struct hoist_err *err)
+/* 1 if a --build-context is called name. */
+static int is_context(const struct hoist_dfplan_opts *opts, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i < opts->ncontexts; i++)
+		if (!strncmp(opts->contexts[i], name, nl) &&
+		    opts->contexts[i][nl] == '=')
+			return 1;
+	return 0;
+}
+
+/* Expand FROM's image and --platform with the global ARGs; a stage
+ * named as a --build-context is that context. */
+static int from_line(struct hoist_dfplan *plan,
+		     const struct hoist_dfplan_opts *opts, size_t i,
+		     struct hoist_err *err)
 {
 	const struct hoist_df_stage *s = &plan->st.stages[i];
 	struct hoist_dfstage *sg = &plan->stages[i];
@@ -344,33 +359,77 @@ static int from_line(struct hoist_dfplan *plan, size_t i, struct hoist_err *err)
 	if (!rc && s->platform)
 		rc = hoist_dfwalk_expand(&w, &sg->platform, s->platform);
 	hoist_dfstrs_free(&w.args);
-	if (!rc)
+	if (!rc && sg->name && is_context(opts, sg->name)) {
+		sg->context = 1;
+		free(sg->base);
+		sg->base = hoist_xstrdup(sg->name);
+	} else if (!rc) {
 		sg->base_stage =
 			hoist_dockerfile_stage_find(&plan->st, sg->base);
+	}
 	return rc;
 }
 
-/* The stages stage i uses: its base and every COPY --from. */
+/* The stage instruction in copies from (COPY --from=STAGE), or -1. */
+static long copy_from(const struct hoist_dfplan *plan,
+		      const struct hoist_df_instr *in)
+{
+	struct hoist_df_flag *fl = NULL;
+	size_t nfl = 0;
+	const char *from;
+	long n = -1;
+
+	if (!in || in->cmd != HOIST_DF_COPY ||
+	    hoist_dockerfile_flags(&fl, &nfl, in, NULL))
+		return -1;
+	from = hoist_dockerfile_flag(fl, nfl, "from");
+	if (from)
+		n = hoist_dfplan_stage_ref(plan, from);
+	free(fl);
+	return n;
+}
+
+/* How many stages stage i may use at most (the size deps needs). */
+static size_t deps_max(const struct hoist_dfplan *plan, size_t i)
+{
+	const struct hoist_dfstage *sg = &plan->stages[i];
+
+	return 1 + plan->st.stages[i].ninstrs + sg->ntrigger_deps +
+	       (sg->base_stage >= 0 ? plan->st.stages[sg->base_stage].ninstrs
+				    : 0);
+}
+
+/*
+ * The stages stage i uses: its base, every COPY --from, and those the
+ * triggers it runs copy from: its base stage's ONBUILD COPY --from, or
+ * its base image's (trigger_deps). A context stage uses none.
+ */
 static size_t deps(const struct hoist_dfplan *plan, size_t i, long *out)
 {
 	const struct hoist_df_stage *s = &plan->st.stages[i];
+	const struct hoist_dfstage *sg = &plan->stages[i];
 	size_t n = 0;
+	long d;
 
-	if (plan->stages[i].base_stage >= 0)
-		out[n++] = plan->stages[i].base_stage;
-	for (size_t k = 0; k < s->ninstrs; k++) {
-		struct hoist_df_flag *fl;
-		size_t nfl;
-		const char *from;
+	if (sg->context)
+		return 0;
+	if (sg->base_stage >= 0) {
+		const struct hoist_df_stage *bs =
+			&plan->st.stages[sg->base_stage];
 
-		if (s->instrs[k]->cmd != HOIST_DF_COPY ||
-		    hoist_dockerfile_flags(&fl, &nfl, s->instrs[k], NULL))
-			continue;
-		from = hoist_dockerfile_flag(fl, nfl, "from");
-		if (from && hoist_dfplan_stage_ref(plan, from) >= 0)
-			out[n++] = hoist_dfplan_stage_ref(plan, from);
-		free(fl);
+		out[n++] = sg->base_stage;
+		for (size_t k = 0;
+		     !plan->stages[sg->base_stage].context && k < bs->ninstrs;
+		     k++)
+			if (bs->instrs[k]->cmd == HOIST_DF_ONBUILD &&
+			    (d = copy_from(plan, bs->instrs[k]->sub)) >= 0)
+				out[n++] = d;
 	}
+	for (size_t k = 0; k < sg->ntrigger_deps; k++)
+		out[n++] = sg->trigger_deps[k];
+	for (size_t k = 0; k < s->ninstrs; k++)
+		if ((d = copy_from(plan, s->instrs[k])) >= 0)
+			out[n++] = d;
 	return n;
 }
 
@@ -396,7 +455,7 @@ static int visit(struct hoist_dfplan *plan, size_t i, char *mark, int order,
 				     "stage-%zu",
 				     i);
 	mark[i] = 1;
-	d = hoist_xcalloc(plan->st.stages[i].ninstrs + 2, sizeof(*d));
+	d = hoist_xcalloc(deps_max(plan, i) + 1, sizeof(*d));
 	nd = deps(plan, i, d);
 	for (size_t k = 0; k < nd && !rc; k++)
 		rc = visit(plan, (size_t)d[k], mark, order, err);
@@ -404,6 +463,74 @@ static int visit(struct hoist_dfplan *plan, size_t i, char *mark, int order,
 	mark[i] = 2;
 	if (!rc && order)
 		plan->order[plan->norder++] = (long)i;
+	return rc;
+}
+
+/* The stages the target needs, dependencies first; RUN in one of them
+ * fails before anything is built. */
+static int make_order(struct hoist_dfplan *plan, struct hoist_err *err)
+{
+	char *mark = hoist_xcalloc(plan->nstages, 1);
+	int rc;
+
+	plan->norder = 0;
+	rc = visit(plan, (size_t)plan->target, mark, 1, err);
+	free(mark);
+	for (size_t k = 0; !rc && k < plan->norder; k++) {
+		const struct hoist_df_stage *s =
+			&plan->st.stages[plan->order[k]];
+
+		for (size_t i = 0;
+		     !plan->stages[plan->order[k]].context && i < s->ninstrs;
+		     i++)
+			if (s->instrs[i]->cmd == HOIST_DF_RUN)
+				return hoist_dockerfile_error(
+					err, HOIST_EUNSUPPORTED, plan->df,
+					s->instrs[i], 0,
+					"RUN needs a container runtime; "
+					"hoist builds without one");
+	}
+	return rc;
+}
+
+int hoist_dfplan_add_triggers(struct hoist_dfplan *plan, long index,
+			      const struct hoist_dfstrs *onbuild, int *again,
+			      struct hoist_err *err)
+{
+	struct hoist_dfstage *sg = &plan->stages[index];
+	size_t added = 0;
+	int rc;
+
+	*again = 0;
+	for (size_t i = 0; i < onbuild->n; i++) {
+		char *text =
+			hoist_xasprintf("FROM scratch\n%s\n", onbuild->v[i]);
+		struct hoist_dockerfile *tdf = NULL;
+		struct hoist_df_stages tst;
+		struct hoist_err e;
+		long d = -1;
+
+		memset(&tst, 0, sizeof(tst));
+		if (!hoist_dockerfile_parse(&tdf, "ONBUILD", text, strlen(text),
+					    &e) &&
+		    !hoist_dockerfile_stages(&tst, tdf, &e) &&
+		    tst.nstages == 1 && tst.stages[0].ninstrs == 1)
+			d = copy_from(plan, tst.stages[0].instrs[0]);
+		hoist_dockerfile_stages_free(&tst);
+		hoist_dockerfile_free(tdf);
+		free(text);
+		if (d < 0)
+			continue;
+		sg->trigger_deps = hoist_xreallocarray(
+			sg->trigger_deps, sg->ntrigger_deps + 1,
+			sizeof(*sg->trigger_deps));
+		sg->trigger_deps[sg->ntrigger_deps++] = d;
+		added++;
+	}
+	if (!added)
+		return 0;
+	rc = make_order(plan, err);
+	*again = !rc;
 	return rc;
 }
 
@@ -430,7 +557,7 @@ int hoist_dfplan_new(struct hoist_dfplan **out,
 	plan->nstages = plan->st.nstages;
 	plan->stages = hoist_xcalloc(plan->nstages, sizeof(*plan->stages));
 	for (size_t i = 0; i < plan->nstages; i++)
-		if ((rc = from_line(plan, i, err)))
+		if ((rc = from_line(plan, opts, i, err)))
 			goto out;
 	plan->target = (long)plan->nstages - 1;
 	if (opts->target && (plan->target = hoist_dockerfile_stage_find(
@@ -448,25 +575,8 @@ int hoist_dfplan_new(struct hoist_dfplan **out,
 	for (size_t i = 0; i < plan->nstages; i++)
 		if ((rc = visit(plan, i, mark, 0, err)))
 			goto out;
-	memset(mark, 0, plan->nstages);
 	plan->order = hoist_xcalloc(plan->nstages, sizeof(*plan->order));
-	if ((rc = visit(plan, (size_t)plan->target, mark, 1, err)))
-		goto out;
-	/* RUN fails before anything is built */
-	for (size_t k = 0; k < plan->norder; k++) {
-		const struct hoist_df_stage *s =
-			&plan->st.stages[plan->order[k]];
-
-		for (size_t i = 0; i < s->ninstrs; i++)
-			if (s->instrs[i]->cmd == HOIST_DF_RUN) {
-				rc = hoist_dockerfile_error(
-					err, HOIST_EUNSUPPORTED, df,
-					s->instrs[i], 0,
-					"RUN needs a container runtime; "
-					"hoist builds without one");
-				goto out;
-			}
-	}
+	rc = make_order(plan, err);
 out:
 	free(mark);
 	if (rc) {
@@ -602,9 +712,9 @@ int hoist_dfplan_walk(struct hoist_dfplan *plan, long index,
 		hoist_dfstrs_push(&sg->config.env, hoist_xstrdup(DEFAULT_PATH));
 		sg->config.workdir = hoist_xstrdup("/");
 	}
-	if (sg->config.onbuild.n)
+	if (sg->config.onbuild.n && !sg->context)
 		rc = run_triggers(&w, s);
-	for (size_t i = 0; i < s->ninstrs && !rc; i++) {
+	for (size_t i = 0; i < s->ninstrs && !rc && !sg->context; i++) {
 		struct hoist_buf msg;
 		int empty;
 
@@ -655,6 +765,7 @@ void hoist_dfplan_free(struct hoist_dfplan *plan)
 		for (size_t k = 0; k < sg->nsteps; k++)
 			step_release(&sg->steps[k]);
 		free(sg->steps);
+		free(sg->trigger_deps);
 	}
 	free(plan->stages);
 	free(plan->order);

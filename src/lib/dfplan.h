@@ -9,9 +9,12 @@
  *    TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT, BUILDPLATFORM,
  *    BUILDOS, BUILDARCH and BUILDVARIANT;
  *  - finds the stages the target needs (FROM <stage>, COPY --from=<stage
- *    or index>) and orders them so each comes after what it uses,
- *    refusing cycles ("circular dependency detected on stage: a") and a
- *    --target that does not exist;
+ *    or index>, and COPY --from=<stage> in the ONBUILD triggers a stage
+ *    runs) and orders them so each comes after what it uses, refusing
+ *    cycles ("circular dependency detected on stage: a") and a --target
+ *    that does not exist; a stage named as a --build-context is that
+ *    context (buildx: "When Dockerfile defines a stage with the same
+ *    name it's overwritten"), and nothing of its own is built;
  *  - walks each needed stage, expanding arguments where the Dockerfile
  *    reference says (ADD COPY ENV EXPOSE FROM LABEL STOPSIGNAL USER
  *    VOLUME WORKDIR, and ARG defaults; never RUN CMD ENTRYPOINT SHELL
@@ -107,7 +110,14 @@ struct hoist_dfstage {
 	char *base;      /* FROM's image, expanded ("scratch", a reference, or a
 			  * stage name when base_stage >= 0) */
 	long base_stage; /* FROM an earlier stage: its index, else -1 */
-	char *platform;  /* --platform expanded, or NULL */
+	/* a --build-context has the stage's name: the stage is that
+	 * context (base is its name), its instructions are not walked */
+	int context;
+	/* stages the ONBUILD triggers of its base image copy from
+	 * (hoist_dfplan_add_triggers) */
+	long *trigger_deps;
+	size_t ntrigger_deps;
+	char *platform;                  /* --platform expanded, or NULL */
 	struct hoist_dfconfig config;    /* after the stage */
 	struct hoist_dfhistory *history; /* this stage's entries only */
 	size_t nhistory;
@@ -122,6 +132,10 @@ struct hoist_dfplan_opts {
 	size_t nbuild_args;
 	struct hoist_platform target_platform;
 	struct hoist_platform build_platform;
+	/* --build-context NAME=VALUE (only NAME is used here): a stage of
+	 * that name is the context, as buildx documents it */
+	const char *const *contexts;
+	size_t ncontexts;
 };
 
 struct hoist_dfplan {
@@ -158,14 +172,29 @@ int hoist_dfplan_new(struct hoist_dfplan **out,
 void hoist_dfplan_free(struct hoist_dfplan *plan);
 
 /*
+ * The ONBUILD triggers of stage index's base image (onbuild: its
+ * OnBuild, the triggers the stage will run first) may copy from stages
+ * (COPY --from=STAGE): make those dependencies of the stage and order
+ * the stages again, as BuildKit does once it has read its base images.
+ * *again is 1 when the order was made again (it may hold stages whose
+ * base images the caller has not read yet). A trigger that does not parse
+ * adds nothing (the walk reports it). Errors: HOIST_EINVAL for a cycle,
+ * HOIST_EUNSUPPORTED for RUN in a stage now needed.
+ */
+int hoist_dfplan_add_triggers(struct hoist_dfplan *plan, long index,
+			      const struct hoist_dfstrs *onbuild, int *again,
+			      struct hoist_err *err);
+
+/*
  * Walk stage index (which must not depend on an unwalked stage) from base:
  * the config of its base image (copied; NULL for scratch, or for a stage
  * on an earlier stage, whose result is then used). Fills
  * plan->stages[index]. The ONBUILD triggers of the base (its OnBuild)
  * run first, as if they followed the FROM line (their errors and steps
  * carry that line), as BuildKit runs them, and the stage's OnBuild
- * starts empty. Errors: HOIST_EINVAL with the file, line and
- * instruction; HOIST_EUNSUPPORTED for a RUN trigger.
+ * starts empty. A context stage only takes base (its image's config).
+ * Errors: HOIST_EINVAL with the file, line and instruction;
+ * HOIST_EUNSUPPORTED for a RUN trigger.
  */
 int hoist_dfplan_walk(struct hoist_dfplan *plan, long index,
 		      const struct hoist_dfconfig *base, struct hoist_err *err);

@@ -10,13 +10,17 @@
 #    written, COPY of a URL refused;
 #  - --build-context NAME=DIR|docker-image://REF|oci-layout://DIR:TAG
 #    and @DIGEST, used by FROM NAME and COPY --from=NAME (as buildx
-#    documents it), and its errors;
+#    documents it), and its errors; a context named as a stage is that
+#    stage (FROM, COPY --from and --target get the context; the stage's
+#    own RUN is never looked at);
 #  - COPY --parents, with globs and the "/./" pivot, against the
 #    Dockerfile reference's examples (dockerd 20.10 lacks it);
 #  - symbolic --chmod (u+x, go-w, a=rX) on files, directories, heredocs;
 #  - ONBUILD triggers of a base image and of an earlier stage, run as if
 #    they followed the FROM line (BuildKit's own comparison is in
-#    dockerfile-buildkit.sh), a RUN trigger failing in one line;
+#    dockerfile-buildkit.sh), a RUN trigger failing in one line, and a
+#    trigger's COPY --from=STAGE of a stage defined later, which is then
+#    built first;
 #  - layer file times kept with SOURCE_DATE_EPOCH, clamped only with
 #    rewrite-timestamp=true.
 . "$(dirname "$0")/lib.sh"
@@ -189,6 +193,41 @@ bc_fails "--build-context oci-layout with a missing tag" \
 	--build-context "files=$B/files" \
 	--build-context "lay=oci-layout://$B/lay:nope" --target b
 
+# a context with a stage's name is that stage; alone, its RUN fails
+OVR='FROM scratch AS base
+RUN false
+FROM base
+COPY --from=base /etc/base /copied'
+df_fails "$B/ctx" ovr "$OVR" \
+	"Dockerfile.ovr:2: RUN needs a container runtime; hoist builds without one"
+check "--build-context base=docker-image:// replaces stage base" \
+	$H build --progress quiet -f "$B/ctx/Dockerfile.ovr" \
+	--build-context base=docker-image://ctxbase:7 \
+	-o "type=oci,tar=false,name=img,dest=$S/ovr" "$B/ctx"
+check "  FROM base and COPY --from=base read the image" sh -c "
+	umoci unpack --image $S/ovr:latest $S/ovrb >/dev/null &&
+	[ \"\$(cat $S/ovrb/rootfs/copied)\" = base ] &&
+	[ -f $S/ovrb/rootfs/etc/base ]"
+cfg "$S/ovr" >"$S/ovr.json"
+check "  and its config (FROMCTX=1) is the base's" sh -c "
+	[ -s $S/ovr.json ] && jq -e '.config.Env | index(\"FROMCTX=1\")' $S/ovr.json"
+printf 'FROM scratch AS base\nRUN false\nFROM base\nCOPY --from=base sub/f /copied\n' \
+	>"$B/ctx/Dockerfile.ovrdir"
+check "--build-context base=DIR replaces stage base" sh -c "
+	$H build --progress quiet -f $B/ctx/Dockerfile.ovrdir \
+		--build-context base=$B/files -o type=local,dest=$S/ovrd $B/ctx &&
+	[ \"\$(cat $S/ovrd/sub/f)\" = f ] && [ \"\$(cat $S/ovrd/copied)\" = f ]"
+check "--target base gives the context's image" \
+	$H build --progress quiet -f "$B/ctx/Dockerfile.ovr" --target base \
+	--build-context base=docker-image://ctxbase:7 \
+	-o "type=oci,tar=false,name=img,dest=$S/ovrt" "$B/ctx"
+cfg "$S/ovrt" >"$S/ovrt.json"
+check "  with the context's config and files" sh -c "
+	[ -s $S/ovrt.json ] &&
+	jq -e '.config.Env | index(\"FROMCTX=1\")' $S/ovrt.json >/dev/null &&
+	umoci unpack --image $S/ovrt:latest $S/ovrtb >/dev/null &&
+	[ -f $S/ovrtb/rootfs/etc/base ]"
+
 # ---- COPY --parents ----
 P=$S/parents
 mkdir -p "$P/x/a" "$P/x/b" "$P/y/c"
@@ -308,6 +347,31 @@ check "  config: T=1, AFTER=1, no OnBuild left; history has the triggers" jq -e 
 	.config.OnBuild == null and
 	([.history[].created_by] | index("COPY t.txt /from-trigger # buildkit"))' \
 	"$S/onb.json"
+# a trigger copying from a stage defined after the one that runs it
+printf 'FROM scratch\nONBUILD COPY --from=late /l.txt /from-late\n' \
+	>"$N/base/Dockerfile.late"
+check "  a base whose trigger copies from a stage 'late'" \
+	$H build --progress quiet -f "$N/base/Dockerfile.late" -t onblate:1 \
+	-o type=image "$N/base"
+cat >"$N/child/Dockerfile.late" <<'EOF'
+FROM onblate:1 AS app
+COPY t.txt /t
+FROM scratch AS parent
+ONBUILD COPY --from=late /l.txt /from-late2
+FROM parent AS app2
+FROM scratch AS late
+COPY t.txt /l.txt
+EOF
+check "  the base image's trigger: stage late is built first" sh -c "
+	$H build --progress quiet -f $N/child/Dockerfile.late --target app \
+		-o type=local,dest=$S/late1 $N/child &&
+	[ \"\$(cat $S/late1/from-late)\" = t ] && [ -f $S/late1/t ]"
+check "  an earlier stage's trigger: likewise" sh -c "
+	$H build --progress quiet -f $N/child/Dockerfile.late --target app2 \
+		-o type=local,dest=$S/late2 $N/child &&
+	[ \"\$(cat $S/late2/from-late2)\" = t ]"
+df_fails "$N/child" trigcycle 'FROM onblate:1 AS late' \
+	"circular dependency detected on stage: late"
 df_fails "$N/child" runtrig 'FROM scratch
 COPY t.txt /t
 FROM onbrun:1' "Dockerfile.runtrig:3: RUN needs a container runtime; hoist builds without one (in 'RUN make')"

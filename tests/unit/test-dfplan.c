@@ -434,6 +434,88 @@ static void test_stage_order(void **state)
 	hoist_dockerfile_free(df);
 }
 
+/* A --build-context named as a stage is that stage: nothing of it is
+ * walked or checked; ONBUILD COPY --from orders the stages. */
+static void test_context_and_trigger_order(void **state)
+{
+	struct hoist_dockerfile *df = parse("FROM scratch AS base\n"
+					    "RUN false\n"
+					    "COPY --from=late /x /x\n"
+					    "ONBUILD COPY --from=late /l /l\n"
+					    "FROM base AS app\n"
+					    "COPY --from=base /a /a\n"
+					    "FROM busybox:1 AS img\n"
+					    "FROM scratch AS late\n");
+	static const char *const ctx[] = {"base=/some/dir"};
+	struct hoist_dfplan_opts o;
+	struct hoist_dfplan *plan;
+	struct hoist_dfstrs trig = {NULL, 0, 0};
+	struct hoist_err err;
+	int again = 0;
+
+	(void)state;
+	/* without the context: RUN in base fails */
+	opts_init(&o, NULL, 0);
+	o.target = "app";
+	assert_int_equal(hoist_dfplan_new(&plan, df, &o, &err),
+			 HOIST_EUNSUPPORTED);
+	/* with it: base is the context, late is not needed */
+	o.contexts = ctx;
+	o.ncontexts = 1;
+	assert_int_equal(hoist_dfplan_new(&plan, df, &o, &err), 0);
+	assert_true(plan->stages[0].context);
+	assert_string_equal(plan->stages[0].base, "base");
+	assert_int_equal(plan->stages[0].base_stage, -1);
+	assert_int_equal(plan->stages[1].base_stage, 0);
+	assert_int_equal(plan->norder, 2);
+	assert_int_equal(plan->order[0], 0);
+	assert_int_equal(plan->order[1], 1);
+	assert_int_equal(hoist_dfplan_walk(plan, 0, NULL, &err), 0);
+	assert_int_equal(plan->stages[0].nsteps, 0);
+	assert_int_equal(plan->stages[0].config.onbuild.n, 0);
+	assert_int_equal(hoist_dfplan_walk(plan, 1, NULL, &err), 0);
+	assert_int_equal(plan->stages[1].steps[0].from_stage, 0);
+	hoist_dfplan_free(plan);
+
+	/* a base image's trigger copying from a later stage: it comes first */
+	o.target = "img";
+	assert_int_equal(hoist_dfplan_new(&plan, df, &o, &err), 0);
+	assert_int_equal(plan->norder, 1);
+	hoist_dfstrs_push(&trig, hoist_xstrdup("COPY --from=late /l /l"));
+	assert_int_equal(
+		hoist_dfplan_add_triggers(plan, 2, &trig, &again, &err), 0);
+	assert_true(again);
+	assert_int_equal(plan->norder, 2);
+	assert_int_equal(plan->order[0], 3);
+	assert_int_equal(plan->order[1], 2);
+	hoist_dfplan_free(plan);
+	/* a trigger copying from its own stage is a cycle */
+	o.target = "late";
+	assert_int_equal(hoist_dfplan_new(&plan, df, &o, &err), 0);
+	assert_int_equal(
+		hoist_dfplan_add_triggers(plan, 3, &trig, &again, &err),
+		HOIST_EINVAL);
+	assert_string_equal(err.msg,
+			    "circular dependency detected on stage: late");
+	hoist_dfplan_free(plan);
+	hoist_dfstrs_free(&trig);
+
+	/* without the context, base's ONBUILD COPY --from=late orders late
+	 * before app (and RUN is the only error left) */
+	hoist_dockerfile_free(df);
+	df = parse("FROM scratch AS base\n"
+		   "ONBUILD COPY --from=late /l /l\n"
+		   "FROM base AS app\n"
+		   "FROM scratch AS late\n");
+	opts_init(&o, NULL, 0);
+	o.target = "app";
+	assert_int_equal(hoist_dfplan_new(&plan, df, &o, &err), 0);
+	assert_int_equal(plan->norder, 3);
+	assert_int_equal(plan->order[2], 1);
+	hoist_dfplan_free(plan);
+	hoist_dockerfile_free(df);
+}
+
 static void test_entrypoint_cmd(void **state)
 {
 	struct hoist_dockerfile *df = parse("FROM scratch AS a\n"
@@ -530,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_onbuild),
 		cmocka_unit_test(test_stage_order),
+		cmocka_unit_test(test_context_and_trigger_order),
 		cmocka_unit_test(test_entrypoint_cmd),
 		cmocka_unit_test(test_go),
 	};
