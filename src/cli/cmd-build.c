@@ -773,9 +773,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		dfo.cache = cache;
 		/* the steps make layers in the first image output's
 		 * compression (another output's are recompressed), but
-		 * not eStargz when an output unpacks them: its TOC and
-		 * landmark would land in that tree (gzip then, made
-		 * eStargz for the image output) */
+		 * eStargz only when every output wants it: another
+		 * compression, or an unpacked tree, would keep its TOC
+		 * and landmark as files (gzip then, made eStargz for
+		 * the eStargz outputs) */
 		dfo.compression = HOIST_COMP_GZIP;
 		dfo.level = HOIST_COMP_LEVEL_DEFAULT;
 		for (i = nplans; i-- > 0;)
@@ -786,7 +787,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		for (i = 0; i < nplans; i++)
 			if (dfo.compression == HOIST_COMP_ESTARGZ &&
 			    plans[i].type != HOIST_EXPORT_CACHEONLY &&
-			    plans[i].spec.unpack_only)
+			    (plans[i].spec.unpack_only ||
+			     plans[i].spec.compression != HOIST_COMP_ESTARGZ))
 				dfo.compression = HOIST_COMP_GZIP;
 		if (hoist_dfbuild_run(&bases, &inherited, plats, nplats, store,
 				      &dfo, &err))

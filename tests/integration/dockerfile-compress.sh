@@ -14,8 +14,9 @@
 #    a second build of each is CACHED to the same digest;
 #  - two outputs: the first image output's compression makes the layers,
 #    a second output asking another gets the build's layers (not the
-#    base's) recompressed, diff_ids fixed for eStargz; a local output
-#    next to an eStargz one gets no eStargz file in its tree.
+#    base's) recompressed, diff_ids fixed for eStargz; a gzip or local
+#    output next to an eStargz one gets no eStargz file in its layers or
+#    tree.
 . "$(dirname "$0")/lib.sh"
 need docker-registry skopeo jq tar zstd python3 timeout
 . "$(dirname "$0")/registry.sh"
@@ -218,6 +219,24 @@ check "  the push: the COPY layers made eStargz, the base's kept" \
 check "  skopeo copies it back" pull "$P/df/app:two-esgz" "$S/rte"
 check "  estargz-check: diff_ids fixed in the config (2 layers)" \
 	esgz_ok "$S/rte" 2
+check "an eStargz push and a gzip OCI layout" \
+	build esgz-gz -o "type=registry,name=$P/df/app:esgz-gz,compression=estargz" \
+	-o "type=oci,tar=false,dest=$S/esgz-gz"
+check "  the push: COPY layers eStargz" raw_is "$P/df/app:esgz-gz" \
+	--arg toc "$TOC" '.layers[2:] | all(.annotations[$toc] | startswith("sha256:"))'
+check "  skopeo copies it back" pull "$P/df/app:esgz-gz" "$S/reg"
+check "  estargz-check: the converted layers and diff_ids (2 layers)" \
+	esgz_ok "$S/reg" 2
+t_plain_gzip() {
+	diffids_ok "$S/esgz-gz" || return 1
+	for l in $(manifest "$S/esgz-gz" | jq -r '.layers[2:][].digest'); do
+		gzip -dc "$S/esgz-gz/blobs/sha256/${l#sha256:}" | tar -tf - >"$S/l.ls" || return 1
+		if grep -E '(^|/)(stargz.index.json|\.no\.prefetch\.landmark)$' "$S/l.ls"; then
+			return 1
+		fi
+	done
+}
+check "  the OCI layout's COPY layers are plain gzip: no TOC or landmark file" t_plain_gzip
 check "an eStargz push and a local directory" \
 	build loc -o "type=registry,name=$P/df/app:loc,compression=estargz" \
 	-o "type=local,dest=$S/loc"
