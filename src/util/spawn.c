@@ -18,23 +18,59 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/mem.h"
 #include "util/spawn.h"
 #include "util/banned.h"
 
 extern char **environ;
 
+/* environ with so's "NAME=VALUE" strings over it, or NULL for environ
+ * itself (the strings are borrowed; only the array is new). */
+static char **child_env(const struct hoist_spawn_opts *so)
+{
+	size_t n = 0, k = 0, add = 0;
+	char **env;
+
+	if (!so || !so->env)
+		return NULL;
+	while (environ[n])
+		n++;
+	while (so->env[add])
+		add++;
+	env = hoist_xcalloc(n + add + 1, sizeof(*env));
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < add; j++) {
+			const char *eq = strchr(so->env[j], '=');
+			size_t nl = eq ? (size_t)(eq - so->env[j]) : 0;
+			if (nl && !strncmp(environ[i], so->env[j], nl + 1))
+				break;
+		}
+		if (j == add)
+			env[k++] = environ[i];
+	}
+	for (size_t j = 0; j < add; j++)
+		env[k++] = (char *)so->env[j];
+	return env;
+}
+
 static int start(pid_t *pid, char *const argv[], int in, int out,
-		 struct hoist_err *err)
+		 const struct hoist_spawn_opts *so, struct hoist_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
+	char **env = child_env(so);
 	int rc;
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in, 0);
 	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (so && so->stderr_out)
+		posix_spawn_file_actions_adddup2(&fa, out, 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&dfl);
@@ -43,7 +79,8 @@ static int start(pid_t *pid, char *const argv[], int in, int out,
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
 						POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
+	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, env ? env : environ);
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc == 0)
@@ -65,6 +102,14 @@ int hoist_spawn_run(char *const argv[], const char *input, size_t inlen,
 		    struct hoist_buf *out, long timeout_ms, int *status,
 		    struct hoist_err *err)
 {
+	return hoist_spawn_run_opts(argv, NULL, input, inlen, out, timeout_ms,
+				    status, err);
+}
+
+int hoist_spawn_run_opts(char *const argv[], const struct hoist_spawn_opts *so,
+			 const char *input, size_t inlen, struct hoist_buf *out,
+			 long timeout_ms, int *status, struct hoist_err *err)
+{
 	int in[2] = {-1, -1}, outp[2] = {-1, -1};
 	const char *name = argv[0];
 	pid_t pid = -1;
@@ -77,7 +122,7 @@ int hoist_spawn_run(char *const argv[], const char *input, size_t inlen,
 		rc = hoist_err_sys(err, errno, "run '%s'", name);
 		goto out;
 	}
-	rc = start(&pid, argv, in[1], outp[1], err);
+	rc = start(&pid, argv, in[1], outp[1], so, err);
 	if (rc)
 		goto out;
 	close(in[1]);

@@ -28,4 +28,18 @@ int hoist_spawn_run(char *const argv[], const char *input, size_t inlen,
 		    struct hoist_buf *out, long timeout_ms, int *status,
 		    struct hoist_err *err);
 
+/*
+ * hoist_spawn_run with options (so NULL: as hoist_spawn_run): env holds
+ * "NAME=VALUE" strings (NULL-terminated) set in the child's environment
+ * over the parent's; with stderr_out, the child's stderr goes to out
+ * with its stdout (so a failing program's message can be shown).
+ */
+struct hoist_spawn_opts {
+	const char *const *env;
+	int stderr_out;
+};
+int hoist_spawn_run_opts(char *const argv[], const struct hoist_spawn_opts *so,
+			 const char *input, size_t inlen, struct hoist_buf *out,
+			 long timeout_ms, int *status, struct hoist_err *err);
+
 #endif
