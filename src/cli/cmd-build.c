@@ -18,6 +18,7 @@
 #include "lib/build.h"
 #include "lib/cache.h"
 #include "lib/dfbuild.h"
+#include "lib/dfcontext.h"
 #include "lib/export.h"
 #include "lib/output.h"
 #include "lib/platform.h"
@@ -430,6 +431,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		      volumes = {0}, tags = {0}, outputs = {0}, entry = {0},
 		      cmd = {0}, build_args = {0}, build_contexts = {0};
 	struct hoist_dfbuild_opts dfo = {0};
+	struct hoist_dfcontext rctx = {0};
 	struct hoist_build_opts bo;
 	struct hoist_export_plan *plans = NULL;
 	struct hoist_platform *plats = NULL, *lplats = NULL;
@@ -759,6 +761,21 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			goto fail;
 	}
 	if (dfo.context) {
+		int remote = hoist_dfcontext_kind(dfo.context) !=
+			     HOIST_DFCONTEXT_DIR,
+		    bad;
+		if (remote)
+			hoist_step_begin(
+				"[internal] load remote build context");
+		bad = hoist_dfcontext_open(&rctx, dfo.context, dfo.dockerfile,
+					   store, &ro, &err);
+		if (remote)
+			hoist_step_end(0, bad ? hoist_err_msg(&err) : NULL);
+		if (bad)
+			goto fail;
+		dfo.context = rctx.dir;
+		dfo.dockerfile = rctx.dockerfile;
+		dfo.dockerfile_name = rctx.name;
 		dfo.build_args = build_args.v;
 		dfo.nbuild_args = build_args.n;
 		dfo.contexts = build_contexts.v;
@@ -879,6 +896,7 @@ out:
 	free(exposed_norm);
 	json_decref(meta);
 	hoist_build_free(build);
+	hoist_dfcontext_close(&rctx);
 	hoist_cache_close(cache);
 	hoist_store_close(store);
 

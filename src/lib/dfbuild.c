@@ -767,7 +767,9 @@ static int read_inputs(struct hoist_dockerfile **df,
 					err);
 		if (rc)
 			goto out;
-		name = o->dockerfile ? o->dockerfile : "Dockerfile";
+		name = o->dockerfile_name ? o->dockerfile_name
+		       : o->dockerfile    ? o->dockerfile
+					  : "Dockerfile";
 		igpath = hoist_xasprintf("%s.dockerignore", path);
 	}
 	rc = hoist_dockerfile_parse(df, name, data, len, err);

@@ -47,6 +47,9 @@ struct hoist_dfbuild_opts {
 	const char *context;    /* the build context directory */
 	const char *dockerfile; /* NULL: CONTEXT/Dockerfile; "-": stdin */
 	const char *target;     /* NULL: the last stage */
+	/* the Dockerfile's name in messages, NULL: dockerfile's path (a
+	 * remote context's is in a scratch directory, dfcontext.h) */
+	const char *dockerfile_name;
 	/* "K=V", or "K" for the value of K in the environment (skipped
 	 * when K is not set there), as buildx --build-arg */
 	const char *const *build_args;
