@@ -1,5 +1,5 @@
 # dockerfile-lib.sh: what dockerfile.sh and dockerfile-buildkit.sh build
-# from (source it after lib.sh, with S set).
+# from, and build_fails (source it after lib.sh, with S set).
 #
 # cfg DIR: the image config of the OCI layout DIR (one manifest).
 cfg() {
@@ -8,24 +8,33 @@ cfg() {
 	cat "$1/blobs/sha256/$c"
 }
 
+# build_fails NAME EXPECTED ARGS...: `hoist build ARGS` (stdin empty)
+# fails with one line holding EXPECTED, and nothing is written at the
+# destination. Needs H.
+build_fails() {
+	_bf=$1
+	_bw=$2
+	shift 2
+	: >"$T_LOG"
+	if $H build --progress quiet -o "type=oci,dest=$S/fail-$_bf.tar" \
+		"$@" >>"$T_LOG" 2>&1 </dev/null; then
+		not_ok "$_bf fails (it succeeded)"
+	elif [ -e "$S/fail-$_bf.tar" ]; then
+		not_ok "$_bf fails but wrote its output"
+	elif [ "$(grep -c . "$T_LOG")" != 1 ]; then
+		not_ok "$_bf: the error is not one line"
+	elif ! grep -q -- "$_bw" "$T_LOG"; then
+		not_ok "$_bf: message has '$_bw'"
+	else
+		ok "$_bf fails in one line, nothing written: $_bw"
+	fi
+}
+
 # df_fails CONTEXT NAME DOCKERFILE-TEXT EXPECTED: building the text (as
-# CONTEXT/Dockerfile.NAME) fails with one line holding EXPECTED, and
-# nothing is written at the destination. Needs H.
+# CONTEXT/Dockerfile.NAME) fails as build_fails says.
 df_fails() {
 	printf '%s\n' "$3" >"$1/Dockerfile.$2"
-	: >"$T_LOG"
-	if $H build --progress quiet -f "$1/Dockerfile.$2" \
-		-o "type=oci,dest=$S/fail-$2.tar" "$1" >>"$T_LOG" 2>&1; then
-		not_ok "$2 fails (it succeeded)"
-	elif [ -e "$S/fail-$2.tar" ]; then
-		not_ok "$2 fails but wrote its output"
-	elif [ "$(grep -c . "$T_LOG")" != 1 ]; then
-		not_ok "$2: the error is not one line"
-	elif ! grep -q -- "$4" "$T_LOG"; then
-		not_ok "$2: message has '$4'"
-	else
-		ok "$2 fails in one line, nothing written: $4"
-	fi
+	build_fails "$2" "$4" -f "$1/Dockerfile.$2" "$1"
 }
 
 # df_base DIR: a base image tree: users and groups, a merged /usr
