@@ -13,6 +13,9 @@
 #    HOIST_CERTS_D): .tar.gz, .tar.zst and .tar unpacked as the context,
 #    a rebuild CACHED; a plain-text URL is the Dockerfile with an empty
 #    context; a 404 fails in one line;
+#  - Git over https: the same repository through `git http-backend`
+#    (fileserver.py), the same image as from git://; without the CA one
+#    clear line; a password in the URL is not shown;
 #  - "-": a tarball or a Dockerfile on standard input; "-" with -f -
 #    refused.
 . "$(dirname "$0")/lib.sh"
@@ -162,6 +165,29 @@ build_fails emptyctx "Dockerfile:2: 'Dockerfile.txt': not found" \
 	"$TS_URL/Dockerfile.copy"
 build_fails 404 "context URL: GET '$TS_URL/nothere.tar.gz': invalid response status 404" \
 	"$TS_URL/nothere.tar.gz"
+
+# ---- Git over https (smart HTTP: git http-backend behind fileserver.py) ----
+git clone -q --bare "$G" "$W/repo.git"
+check "build $TS_URL/repo.git#v1:sub (git with the run's CA)" env \
+	GIT_SSL_CAINFO="$REG_PKI/ca.crt" $H build --progress quiet \
+	-o "type=oci,tar=false,dest=$S/h1" "$TS_URL/repo.git#v1:sub"
+check "  /hello is the tag's" test "$(built "$S/h1" hello)" = v1
+check "  the same manifest as from git://" test \
+	"$(jq -r '.manifests[0].digest' "$S/g1/index.json")" = \
+	"$(jq -r '.manifests[0].digest' "$S/h1/index.json")"
+build_fails noca "git clone of '$TS_URL/repo.git' failed: fatal: unable to access" \
+	"$TS_URL/repo.git#v1:sub"
+SECRET_URL=https://user:s3cr3t@$TS_ADDR/repo.git
+: >"$T_LOG"
+if GIT_SSL_CAINFO="$REG_PKI/ca.crt" $H build --progress quiet \
+	-o "type=oci,dest=$S/cred.tar" "$SECRET_URL#nope" >"$T_LOG" 2>&1; then
+	not_ok "a bad ref with a password in the URL fails (it succeeded)"
+elif grep -q s3cr3t "$T_LOG" ||
+	! grep -qF "https://xxxxx@$TS_ADDR/repo.git" "$T_LOG"; then
+	not_ok "a bad ref with a password in the URL: the message hides it"
+else
+	ok "a bad ref with a password in the URL: the message hides it"
+fi
 
 # ---- standard input ----
 check "a tarball on standard input" sh -c "
