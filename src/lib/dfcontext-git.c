@@ -20,6 +20,7 @@
 
 #include "lib/dfbuild-int.h"
 #include "lib/dfcontext-int.h"
+#include "lib/dockerfile-json.h"
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/mem.h"
@@ -122,25 +123,37 @@ static int set_times(int dfd, const char *path, const struct timespec ts[2],
 	return rc;
 }
 
-/* .git dropped, every time the commit's (BuildKit's git.mtime=commit). */
-static int settle(const char *repo, struct hoist_buf *out, const char *shown,
-		  struct hoist_err *err)
+/* .git dropped, every time the commit's (BuildKit's git.mtime=commit);
+ * with a checksum, the commit checked out must be that one. */
+static int settle(const char *repo, const char *checksum, struct hoist_buf *out,
+		  const char *shown, struct hoist_err *err)
 {
-	char *argv[] = {"git", "-C",           (char *)repo, "show",
-			"-s",  "--format=%ct", "HEAD",       NULL};
+	char *argv[] = {"git",  "-C", (char *)repo,
+			"show", "-s", "--format=%H %ct",
+			"HEAD", NULL};
 	char *dotgit = hoist_xasprintf("%s/.git", repo), *end;
+	const char *line, *sp;
 	struct timespec ts[2];
-	long long t;
+	long long t = 0;
 	int rc, dfd;
 
 	rc = git_run(out, shown, argv, err);
 	if (!rc) {
+		line = last_line(out);
+		sp = strchr(line, ' ');
 		errno = 0;
-		t = strtoll(last_line(out), &end, 10);
-		if (errno || *end || end == last_line(out))
+		if (sp)
+			t = strtoll(sp + 1, &end, 10);
+		if (!sp || errno || *end || end == sp + 1)
 			rc = hoist_err_set(err, HOIST_EIO,
 					   "git clone of '%s': no commit time",
 					   shown);
+		else if (checksum && strncmp(line, checksum, strlen(checksum)))
+			rc = hoist_err_set(err, HOIST_EDIGEST,
+					   "git context '%s': checked out "
+					   "commit %.*s, not checksum %s",
+					   shown, (int)(sp - line), line,
+					   checksum);
 	}
 	if (!rc)
 		rc = hoist_fs_rm_rf(dotgit, err);
@@ -206,32 +219,158 @@ static int checkout(const char *repo, const char *url, const char *ref,
 	return rc;
 }
 
+/* What a Git context names: the URL git fetches, the ref ("" for the
+ * remote's HEAD), the subdirectory and the commit it must be. */
+struct gitspec {
+	char *base;
+	char *ref;
+	char *subdir;   /* NULL: the root */
+	char *checksum; /* NULL: any */
+};
+
+static void gitspec_release(struct gitspec *g)
+{
+	free(g->base);
+	free(g->ref);
+	free(g->subdir);
+	free(g->checksum);
+}
+
+/* A query value, %XX and '+' decoded (heap). */
+static char *query_value(const char *v, size_t n)
+{
+	char *out = hoist_xstrndup(v, n), *w = out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '%' && i + 2 < n &&
+		    hoist_dockerfile_hexval(v[i + 1]) >= 0 &&
+		    hoist_dockerfile_hexval(v[i + 2]) >= 0) {
+			*w++ = (char)(hoist_dockerfile_hexval(v[i + 1]) * 16 +
+				      hoist_dockerfile_hexval(v[i + 2]));
+			i += 2;
+		} else {
+			*w++ = v[i] == '+' ? ' ' : v[i];
+		}
+	}
+	*w = '\0';
+	return out;
+}
+
+/* buildx 0.28's ?ref=|branch=|tag=&checksum=|commit=&subdir= (q after
+ * the '?'), into g. */
+static int parse_query(struct gitspec *g, const char *q, const char *shown,
+		       struct hoist_err *err)
+{
+	while (*q) {
+		size_t n = strcspn(q, "&"), kl = strcspn(q, "=");
+		const char *v = q + kl + 1;
+		char *val, **slot = NULL;
+		const char *prefix = "";
+
+		if (kl >= n)
+			return hoist_err_set(err, HOIST_EINVAL,
+					     "invalid git context '%s': query "
+					     "'%.*s' is not KEY=VALUE",
+					     shown, (int)n, q);
+		val = query_value(v, n - kl - 1);
+		if (!strncmp(q, "ref=", 4)) {
+			slot = &g->ref;
+		} else if (!strncmp(q, "branch=", 7)) {
+			slot = &g->ref;
+			prefix = "refs/heads/";
+		} else if (!strncmp(q, "tag=", 4)) {
+			slot = &g->ref;
+			prefix = "refs/tags/";
+		} else if (!strncmp(q, "checksum=", 9) ||
+			   !strncmp(q, "commit=", 7)) {
+			slot = &g->checksum;
+		} else if (!strncmp(q, "subdir=", 7)) {
+			slot = &g->subdir;
+		}
+		if (!slot || (*slot && **slot) || !*val) {
+			int rc = hoist_err_set(
+				err, slot ? HOIST_EINVAL : HOIST_EUNSUPPORTED,
+				"invalid git context '%s': %s query '%.*s'",
+				shown,
+				!slot  ? "hoist takes ref, branch, tag, "
+					 "checksum, commit and subdir, not"
+				: *val ? "one ref, branch or tag; a second"
+				       : "an empty",
+				(int)n, q);
+			free(val);
+			return rc;
+		}
+		free(*slot);
+		*slot = *prefix ? hoist_xasprintf("%s%s", prefix, val)
+				: hoist_xstrdup(val);
+		free(val);
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
+/* URL#REF:SUBDIR or URL?QUERY into g; shown is the URL for messages. */
+static int parse_spec(struct gitspec *g, const char *url, const char *shown,
+		      struct hoist_err *err)
+{
+	const char *hash = strchr(url, '#'), *q = strchr(url, '?');
+	char *colon;
+
+	memset(g, 0, sizeof(*g));
+	if (q && hash)
+		return hoist_err_set(err, HOIST_EINVAL,
+				     "invalid git context '%s': a fragment "
+				     "(#REF:SUBDIR) or a query, not both",
+				     shown);
+	if (q) {
+		g->base = hoist_xstrndup(url, (size_t)(q - url));
+		g->ref = hoist_xstrdup("");
+		return parse_query(g, q + 1, shown, err);
+	}
+	g->base = hash ? hoist_xstrndup(url, (size_t)(hash - url))
+		       : hoist_xstrdup(url);
+	g->ref = hoist_xstrdup(hash ? hash + 1 : "");
+	colon = strchr(g->ref, ':');
+	if (colon) {
+		*colon = '\0';
+		g->subdir = hoist_xstrdup(colon + 1);
+	}
+	return 0;
+}
+
 int hoist_dfctx_git(struct hoist_dfcontext *c, const char *url,
 		    const char *dockerfile, struct hoist_err *err)
 {
-	const char *hash = strchr(url, '#');
-	char *base = hash ? hoist_xstrndup(url, (size_t)(hash - url))
-			  : hoist_xstrdup(url);
-	char *ref = hoist_xstrdup(hash ? hash + 1 : ""), *subdir;
+	struct gitspec g;
 	char *repo = hoist_xasprintf("%s/repo", c->scratch), *rel = NULL;
-	char *shown = hoist_dfctx_redact(base);
+	char *shown = hoist_dfctx_redact(url), *ref, *subdir;
 	struct hoist_buf out;
 	int rc;
 
 	hoist_buf_init(&out, GIT_OUTPUT_MAX);
-	subdir = strchr(ref, ':');
-	if (subdir)
-		*subdir++ = '\0';
-	if (base[0] == '-' || ref[0] == '-') {
+	rc = parse_spec(&g, url, shown, err);
+	free(shown);
+	shown = hoist_dfctx_redact(g.base ? g.base : url);
+	if (rc)
+		goto out;
+	if (!*g.ref && g.checksum) {
+		free(g.ref);
+		g.ref = hoist_xstrdup(g.checksum);
+	}
+	ref = g.ref;
+	subdir = g.subdir;
+	if (g.base[0] == '-' || ref[0] == '-') {
 		rc = hoist_err_set(err, HOIST_EINVAL,
 				   "invalid git context '%s': a %s cannot "
 				   "start with '-'",
-				   shown, base[0] == '-' ? "URL" : "ref");
+				   shown, g.base[0] == '-' ? "URL" : "ref");
 		goto out;
 	}
-	rc = checkout(repo, base, *ref ? ref : "HEAD", &out, shown, err);
+	rc = checkout(repo, g.base, *ref ? ref : "HEAD", &out, shown, err);
 	if (!rc)
-		rc = settle(repo, &out, shown, err);
+		rc = settle(repo, g.checksum, &out, shown, err);
 	if (rc)
 		goto out;
 	if (hoist_dfb_resolve(&rel, repo, subdir ? subdir : "", 1) < 0) {
@@ -253,8 +392,7 @@ int hoist_dfctx_git(struct hoist_dfcontext *c, const char *url,
 	rc = hoist_dfctx_dockerfile(c, dockerfile, err);
 out:
 	hoist_buf_release(&out);
-	free(base);
-	free(ref);
+	gitspec_release(&g);
 	free(repo);
 	free(rel);
 	free(shown);

@@ -31,7 +31,7 @@ enum hoist_dfcontext_kind hoist_dfcontext_kind(const char *context)
 		return HOIST_DFCONTEXT_GIT;
 	if (!hoist_dfb_is_url(context))
 		return HOIST_DFCONTEXT_DIR;
-	n = strcspn(context, "#");
+	n = strcspn(context, "#?");
 	if (n > 4 && !memcmp(context + n - 4, ".git", 4))
 		return HOIST_DFCONTEXT_GIT;
 	return HOIST_DFCONTEXT_URL;

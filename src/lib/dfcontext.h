@@ -7,7 +7,8 @@
  * store (registered for removal on SIGINT/SIGTERM), which the Dockerfile
  * build then reads as it reads a local one:
  *  - Git (https://HOST/PATH.git, http://HOST/PATH.git, git://...,
- *    ssh://..., git@HOST:PATH, each with an optional #REF[:SUBDIR]): the
+ *    ssh://..., git@HOST:PATH, each with an optional #REF[:SUBDIR] or
+ *    buildx 0.28's ?ref=|branch=|tag=&checksum=&subdir= query): the
  *    git program is run (never a shell) with GIT_TERMINAL_PROMPT=0: init,
  *    fetch --depth 1 of REF (a branch, a tag, a full commit hash; default
  *    the remote's HEAD), checkout, submodules when there are any; .git is
@@ -56,12 +57,13 @@ struct hoist_dfcontext {
  * Dockerfile c->dockerfile for hoist_dfbuild_run. A local directory is
  * taken as it is. s is the store (scratch directories), ro gives the TLS
  * options of http(s) fetches (its ca_file). Errors, each one line:
- * HOIST_EINVAL for a malformed URL or fragment (a URL or REF starting
- * with '-' included), HOIST_EIO "git clone of 'URL' failed: <git's last
- * line>", HOIST_ENOTFOUND for "git" missing, a SUBDIR that is not a
- * directory, an HTTP 404 ("context URL: GET 'URL': ..."), and the HTTP
- * client's, the unpacker's and the store's codes. On error c holds
- * nothing (the scratch directory is already removed).
+ * HOIST_EINVAL for a malformed URL, fragment or query (a URL or REF
+ * starting with '-' included), HOIST_EUNSUPPORTED for a query key hoist
+ * does not take, HOIST_EDIGEST for a commit that is not the checksum,
+ * HOIST_EIO "git clone of 'URL' failed: <git's last line>", HOIST_ENOTFOUND for
+ * "git" missing, a SUBDIR that is not a directory, an HTTP 404 ("context URL:
+ * GET 'URL': ..."), and the HTTP client's, the unpacker's and the store's
+ * codes. On error c holds nothing (the scratch directory is already removed).
  */
 int hoist_dfcontext_open(struct hoist_dfcontext *c, const char *context,
 			 const char *dockerfile, struct hoist_store *s,

@@ -4,7 +4,9 @@
 #  - Git: a repository served by `git daemon` on 127.0.0.1, built from
 #    git://127.0.0.1:P/repo.git#TAG:SUBDIR (files from that tag and that
 #    subdirectory only, no .git, times the commit's), the default branch
-#    (no fragment), a branch, a full commit hash, -f relative to SUBDIR;
+#    (no fragment), a branch, a full commit hash, -f relative to SUBDIR,
+#    buildx 0.28's ?tag=|branch=&subdir=&checksum= (a wrong checksum,
+#    an unknown key, two refs, a query and a fragment refused);
 #    a rebuild says CACHED for every step and gives the same manifest;
 #    a bad ref, a ref starting with '-', a missing or escaping SUBDIR
 #    (a symlink to /etc) and a Dockerfile symlink to a host file fail in
@@ -111,6 +113,27 @@ check "-f is relative to the subdirectory" $H build --progress quiet \
 	-f Dockerfile.alt -o "type=oci,tar=false,dest=$S/g5" "$GURL#v1:sub"
 check "  /alt comes from Dockerfile.alt" test "$(built "$S/g5" alt)" = v1
 
+check "buildx's query form: ?tag=v1&subdir=sub" $H build --progress quiet \
+	-o "type=oci,tar=false,dest=$S/q1" "$GURL?tag=v1&subdir=sub"
+check "  the same manifest as #v1:sub" test \
+	"$(jq -r '.manifests[0].digest' "$S/g1/index.json")" = \
+	"$(jq -r '.manifests[0].digest' "$S/q1/index.json")"
+check "?branch=main&subdir=su%62 (percent-decoded)" $H build \
+	--progress quiet -o "type=oci,tar=false,dest=$S/q2" \
+	"$GURL?branch=main&subdir=su%62"
+check "  /hello is the branch's" test "$(built "$S/q2" hello)" = v2
+check "?checksum=FULL-HASH alone fetches that commit" $H build \
+	--progress quiet -o "type=oci,tar=false,dest=$S/q3" \
+	"$GURL?checksum=$V1&subdir=sub"
+check "  /hello is that commit's" test "$(built "$S/q3" hello)" = v1
+build_fails checksum "git context '$GURL': checked out commit $(git -C "$G" rev-parse main), not checksum ${V1%????????????????????????????????}" \
+	"$GURL?branch=main&checksum=${V1%????????????????????????????????}"
+build_fails querykey "hoist takes ref, branch, tag, checksum, commit and subdir, not query 'keep-git-dir=1'" \
+	"$GURL?tag=v1&keep-git-dir=1"
+build_fails tworefs "one ref, branch or tag; a second query 'branch=main'" \
+	"$GURL?tag=v1&branch=main"
+build_fails both "a fragment (#REF:SUBDIR) or a query, not both" \
+	"$GURL?tag=v1#v1"
 build_fails badref "git clone of '$GURL' failed: fatal: couldn't find remote ref nope" \
 	"$GURL#nope:sub"
 build_fails dashref "invalid git context '$GURL': a ref cannot start with '-'" \
