@@ -19,7 +19,7 @@
 #    (fileserver.py), the same image as from git://; without the CA one
 #    clear line; a password in the URL is not shown;
 #  - "-": a tarball or a Dockerfile on standard input; "-" with -f -
-#    refused.
+#    refused; SIGTERM while it is read removes the scratch directory.
 . "$(dirname "$0")/lib.sh"
 need git jq tar umoci python3 openssl curl zstd
 . "$(dirname "$0")/registry.sh"
@@ -221,5 +221,26 @@ check "a Dockerfile on standard input" sh -c "
 	$H build --progress quiet -o type=oci,tar=false,dest=$S/s2 - \
 	<$W/Dockerfile.txt"
 build_fails stdin2 "cannot both be standard input" -f - -
+
+# SIGTERM while the scratch directory exists (hoist reading a fifo)
+mkfifo "$S/fifo"
+$HOIST build --progress quiet -o "type=oci,dest=$S/term.tar" - \
+	<"$S/fifo" >"$S/term.log" 2>&1 &
+TP=$!
+exec 3>"$S/fifo"
+n=0
+until ls -a "$HOIST_ROOT" | grep -q hoist-tmp || [ $n -ge 100 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+check "a scratch directory exists while the context is read" sh -c "
+	ls -a $HOIST_ROOT | grep -q hoist-tmp"
+kill -TERM "$TP"
+wait "$TP"
+TS_RC=$?
+exec 3>&-
+check "  SIGTERM: the build fails and removes it" sh -c "
+	[ $TS_RC -ne 0 ] && ! ls -a $HOIST_ROOT | grep -q hoist-tmp &&
+	[ ! -e $S/term.tar ]"
 
 done_testing
