@@ -5,6 +5,7 @@
 #    git://127.0.0.1:P/repo.git#TAG:SUBDIR (files from that tag and that
 #    subdirectory only, no .git, times the commit's), the default branch
 #    (no fragment), a branch, a full commit hash, -f relative to SUBDIR,
+#    ssh:// and git@HOST:PATH (through a stand-in ssh),
 #    buildx 0.28's ?tag=|branch=&subdir=&checksum= (a wrong checksum,
 #    an unknown key, two refs, a query and a fragment refused);
 #    a rebuild says CACHED for every step and gives the same manifest;
@@ -112,6 +113,24 @@ check "  /hello is that commit's" test "$(built "$S/g4" hello)" = v1
 check "-f is relative to the subdirectory" $H build --progress quiet \
 	-f Dockerfile.alt -o "type=oci,tar=false,dest=$S/g5" "$GURL#v1:sub"
 check "  /alt comes from Dockerfile.alt" test "$(built "$S/g5" alt)" = v1
+
+# ssh:// and git@HOST:PATH, through a stand-in ssh (GIT_SSH_COMMAND) that
+# runs the remote command here, from $S/git
+cat >"$S/fake-ssh" <<EOF
+#!/bin/sh
+while [ \$# -gt 1 ]; do shift; done
+cd "$S/git" && exec sh -c "\$1"
+EOF
+chmod +x "$S/fake-ssh"
+check "ssh://git@example.invalid$S/git/repo.git#v1:sub" env \
+	GIT_SSH_COMMAND="$S/fake-ssh" $H build --progress quiet \
+	-o "type=oci,tar=false,dest=$S/ssh1" \
+	"ssh://git@example.invalid$S/git/repo.git#v1:sub"
+check "  /hello is the tag's" test "$(built "$S/ssh1" hello)" = v1
+check "git@example.invalid:repo.git#main:sub (scp-like)" env \
+	GIT_SSH_COMMAND="$S/fake-ssh" $H build --progress quiet \
+	-o "type=oci,tar=false,dest=$S/ssh2" "git@example.invalid:repo.git#main:sub"
+check "  /hello is the branch's" test "$(built "$S/ssh2" hello)" = v2
 
 check "buildx's query form: ?tag=v1&subdir=sub" $H build --progress quiet \
 	-o "type=oci,tar=false,dest=$S/q1" "$GURL?tag=v1&subdir=sub"
