@@ -66,6 +66,10 @@ static int git_run(struct hoist_buf *out, const char *shown, char *const argv[],
 		return hoist_err_prefix(err, "git clone of '%s' failed", shown);
 	if (status != 0) {
 		const char *line = last_line(out);
+		size_t v = 1; /* the subcommand, after -C DIR and -c K=V */
+		while (argv[v] && argv[v + 1] &&
+		       (!strcmp(argv[v], "-C") || !strcmp(argv[v], "-c")))
+			v += 2;
 		if (*line)
 			return hoist_err_set(err, HOIST_EIO,
 					     "git clone of '%s' failed: %s",
@@ -73,7 +77,7 @@ static int git_run(struct hoist_buf *out, const char *shown, char *const argv[],
 		return hoist_err_set(err, HOIST_EIO,
 				     "git clone of '%s' failed: git %s "
 				     "exited with status %d",
-				     shown, argv[3] ? argv[3] : "", status);
+				     shown, argv[v] ? argv[v] : "", status);
 	}
 	return 0;
 }

@@ -5,7 +5,7 @@
 #    git://127.0.0.1:P/repo.git#TAG:SUBDIR (files from that tag and that
 #    subdirectory only, no .git, times the commit's), the default branch
 #    (no fragment), a branch, a full commit hash, -f relative to SUBDIR,
-#    ssh:// and git@HOST:PATH (through a stand-in ssh),
+#    ssh:// and git@HOST:PATH (through a stand-in ssh), a submodule,
 #    buildx 0.28's ?tag=|branch=&subdir=&checksum= (a wrong checksum,
 #    an unknown key, two refs, a query and a fragment refused);
 #    a rebuild says CACHED for every step and gives the same manifest;
@@ -165,6 +165,26 @@ build_fails escape "git context '$GURL': subdirectory 'escape' is not a director
 build_fails hostdf "repo/dfl/etc/passwd': No such file or directory" "$GURL#v1:dfl"
 build_fails norepo "git clone of 'git://127.0.0.1:$GP/none.git' failed: fatal:" \
 	"git://127.0.0.1:$GP/none.git"
+# a submodule (served by the same git daemon), on a branch of its own
+git init -q -b main "$S/lib"
+echo inlib >"$S/lib/lib.txt"
+git -C "$S/lib" add -A
+git -C "$S/lib" -c user.email=t@example.com -c user.name=t commit -qm lib
+git clone -q --bare "$S/lib" "$S/git/lib.git"
+git -C "$G" checkout -q -b withsub
+git -C "$G" submodule -q add \
+	"git://127.0.0.1:$GP/lib.git" lib
+printf 'FROM scratch\nCOPY lib/lib.txt /lib.txt\n' >"$G/Dockerfile.sub"
+git -C "$G" add -A
+git -C "$G" commit -qm withsub
+git -C "$G" push -q "$S/git/repo.git" withsub
+git -C "$G" checkout -q main
+check "a branch with a submodule: #withsub, -f Dockerfile.sub" $H build \
+	--progress quiet -f Dockerfile.sub -o "type=oci,tar=false,dest=$S/sm" \
+	"$GURL#withsub"
+check "  the submodule's file is in the context" \
+	test "$(built "$S/sm" lib.txt)" = inlib
+
 check "no scratch directory is left in the store" sh -c "
 	! ls -a $HOIST_ROOT | grep -q hoist-tmp"
 
