@@ -5,10 +5,11 @@
  *
  * Layers. Like git's index, each input tree has a stat index: for every
  * entry (the top directory included) its path, type, mode, uid/gid, size,
- * mtime and ctime in nanoseconds, inode, device, link count, rdev, a hash
- * of its xattrs (names and values) and its link target, gathered with
- * lstat/readlink/llistxattr only (directories are read, no file is
- * opened). Because any difference rebuilds the whole layer, the index is
+ * mtime and ctime in nanoseconds, inode, device, link count and rdev,
+ * gathered with lstat only (directories are read, no file is opened). An
+ * xattr set or removed, and a symlink pointed elsewhere (a new inode),
+ * change the ctime, so neither needs reading (git's index relies on the
+ * same). Because any difference rebuilds the whole layer, the index is
  * kept as the SHA-256 of those records in walk order (the "stat digest")
  * rather than record by record. It maps to the layer's diff_id and to its
  * compressed blobs per (media type, level): digest and size. The index of a
