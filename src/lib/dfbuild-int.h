@@ -109,8 +109,11 @@ int hoist_dfb_parse_id(const char *s, uint64_t *out);
  */
 int hoist_dfb_passwd_id(const char *root, const char *file, const char *name,
 			uint64_t *id, uint64_t *gid);
-/* 1 if the file at path starts as a tar, gzip, bzip2, xz or zstd
- * stream (what ADD unpacks). */
+/* 1 if the n first bytes p of a file start a gzip, bzip2, xz or zstd
+ * stream or a tar (a ustar header, or a v7 one whose checksum holds, as
+ * Go's tar reader takes it): what ADD and a remote context unpack.
+ * hoist_dfb_is_archive: the same for the file at path. */
+int hoist_dfb_archive_head(const unsigned char *p, size_t n);
 int hoist_dfb_is_archive(const char *path);
 
 /*

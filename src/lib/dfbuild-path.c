@@ -197,6 +197,33 @@ int hoist_dfb_passwd_id(const char *root, const char *file, const char *name,
 	return found ? 0 : 1;
 }
 
+int hoist_dfb_archive_head(const unsigned char *p, size_t n)
+{
+	static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0};
+	static const unsigned char zst[] = {0x28, 0xb5, 0x2f, 0xfd};
+	unsigned long sum = 0, want = 0;
+	size_t i;
+
+	if ((n >= 2 && p[0] == 0x1f && p[1] == 0x8b) ||
+	    (n >= 3 && !memcmp(p, "BZh", 3)) ||
+	    (n >= sizeof(xz) && !memcmp(p, xz, sizeof(xz))) ||
+	    (n >= sizeof(zst) && !memcmp(p, zst, sizeof(zst))))
+		return 1;
+	if (n < 512)
+		return 0;
+	if (!memcmp(p + 257, "ustar", 5))
+		return 1;
+	for (i = 0; i < 512; i++)
+		sum += (i >= 148 && i < 156) ? ' ' : p[i];
+	for (i = 148; i < 156 && p[i] == ' '; i++)
+		;
+	if (i == 156 || p[i] < '0' || p[i] > '7')
+		return 0;
+	for (; i < 156 && p[i] >= '0' && p[i] <= '7'; i++)
+		want = want * 8 + (unsigned long)(p[i] - '0');
+	return p[0] && sum == want;
+}
+
 int hoist_dfb_is_archive(const char *path)
 {
 	unsigned char h[512];
@@ -207,16 +234,5 @@ int hoist_dfb_is_archive(const char *path)
 		return 0;
 	got = read(fd, h, sizeof(h));
 	close(fd);
-	if (got >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-		return 1; /* gzip */
-	if (got >= 3 && !memcmp(h, "BZh", 3))
-		return 1;
-	if (got >= 6 && !memcmp(h,
-				"\xfd"
-				"7zXZ\0",
-				6))
-		return 1;
-	if (got >= 4 && !memcmp(h, "\x28\xb5\x2f\xfd", 4))
-		return 1; /* zstd */
-	return got == 512 && !memcmp(h + 257, "ustar", 5);
+	return got > 0 && hoist_dfb_archive_head(h, (size_t)got);
 }

@@ -76,36 +76,6 @@ int hoist_dfctx_dockerfile(struct hoist_dfcontext *c, const char *dockerfile,
 	return 0;
 }
 
-/* Whether the first bytes of a file are an archive the unpacker reads:
- * gzip, bzip2, xz or zstd, or a tar header (ustar magic, or a header
- * whose checksum holds, as Go's tar reader takes a v7 one). */
-static int is_archive(const unsigned char *p, size_t n)
-{
-	static const unsigned char xz[] = {0xfd, '7', 'z', 'X', 'Z', 0};
-	static const unsigned char zst[] = {0x28, 0xb5, 0x2f, 0xfd};
-	unsigned long sum = 0, want = 0;
-	size_t i;
-
-	if ((n >= 2 && p[0] == 0x1f && p[1] == 0x8b) ||
-	    (n >= 3 && !memcmp(p, "BZh", 3)) ||
-	    (n >= sizeof(xz) && !memcmp(p, xz, sizeof(xz))) ||
-	    (n >= sizeof(zst) && !memcmp(p, zst, sizeof(zst))))
-		return 1;
-	if (n < 512)
-		return 0;
-	if (!memcmp(p + 257, "ustar", 5))
-		return 1;
-	for (i = 0; i < 512; i++)
-		sum += (i >= 148 && i < 156) ? ' ' : p[i];
-	for (i = 148; i < 156 && p[i] == ' '; i++)
-		;
-	if (i == 156 || p[i] < '0' || p[i] > '7')
-		return 0;
-	for (; i < 156 && p[i] >= '0' && p[i] <= '7'; i++)
-		want = want * 8 + (unsigned long)(p[i] - '0');
-	return p[0] && sum == want;
-}
-
 /* The fetched (or read) body at scratch/body: an archive is unpacked into
  * scratch/ctx, anything else is scratch/Dockerfile with ctx empty. The
  * unpacker leaves the root's time alone: ctx gets mtime (the URL's
@@ -138,7 +108,7 @@ static int body_context(struct hoist_dfcontext *c, const char *dockerfile,
 		close(fd);
 		goto out;
 	}
-	if (is_archive(head, (size_t)n)) {
+	if (hoist_dfb_archive_head(head, (size_t)n)) {
 		rc = hoist_unpack_fd(fd, c->dir, &uo, what, err);
 		close(fd);
 		if (!rc && utimensat(AT_FDCWD, c->dir, ts, 0) < 0)
