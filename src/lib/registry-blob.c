@@ -230,14 +230,12 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 		/*
 		 * Whether the registry may hold some of this body, so that the
 		 * engine must ask it for its offset instead of sending the
-		 * same request again. resp->sent counts the body bytes libcurl
-		 * wrote to the connection (over h2, handed to the stream:
-		 * never fewer than went out), so 0 means none left: a refused
-		 * connection, or one cut before the body. With no count,
-		 * assume some went.
+		 * same request again: assumed for every failure of a request
+		 * with a body. libcurl's count of body bytes sent cannot prove
+		 * that none arrived (it may resend on a reused connection it
+		 * found dead), and asking costs one GET.
 		 */
-		ur.body_started = j->req.has_body && j->req.body_len > 0 &&
-				  (!resp || resp->sent > 0);
+		ur.body_started = j->req.has_body && j->req.body_len > 0;
 		ur.error_message = hoist_err_msg(herr);
 	}
 	ur.now = (int64_t)time(NULL);
