@@ -100,9 +100,9 @@ static const char build_usage[] =
 	"FILE\n"
 	"      --annotation [TYPE:]K=V  annotation for every output (buildx)\n"
 	"      --metadata-file FILE write buildx's build result metadata\n"
-	"      --progress MODE      auto, plain, tty, rawjson or "
-	"quiet\n"
-	"  -q, --quiet              no progress; print the image digest\n"
+	"      --progress MODE      auto, plain, tty, rawjson, quiet (no\n"
+	"                           progress; print the image ID) or none\n"
+	"  -q, --quiet              --progress quiet\n"
 	"      --no-cache           tar and compress every layer again and run "
 	"every\n"
 	"                           Dockerfile step, even when nothing "
@@ -462,7 +462,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	size_t nplats = 0, nplans = 0, i;
 	int64_t epoch;
 	int push = 0, load = 0, no_cache = 0, c, ret = HOIST_EXIT_FAIL,
-	    stdout_users = 0;
+	    stdout_users = 0, print_id = 0;
 
 	memset(&bo, 0, sizeof(bo));
 	memset(&aopts, 0, sizeof(aopts));
@@ -566,6 +566,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			vec_push(&build_contexts, optarg);
 			break;
 		default:
+			/* buildx: --progress=quiet prints the image ID as -q
+			 * does (none prints nothing) */
+			if (c == HOIST_OPT_PROGRESS)
+				print_id = strcmp(optarg, "quiet") == 0;
 			if (hoist_cli_opt(&cl, c, optarg)) {
 				ret = cl.status;
 				goto out;
@@ -614,30 +618,6 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				      labels.v[i]);
 			goto fail;
 		}
-	/* --layer [PLATFORM=]DIR: a layer for one platform only */
-	blayers = hoist_xcalloc(layers.n + 1, sizeof(*blayers));
-	lplats = hoist_xcalloc(layers.n + 1, sizeof(*lplats));
-	hoist_step_begin("[internal] load build context");
-	for (i = 0; i < layers.n; i++) {
-		const char *eq = strchr(layers.v[i], '=');
-		blayers[i].dir = layers.v[i];
-		if (eq &&
-		    memchr(layers.v[i], '/', (size_t)(eq - layers.v[i]))) {
-			char *pl = hoist_xstrndup(layers.v[i],
-						  (size_t)(eq - layers.v[i]));
-			int bad = hoist_platform_parse(&lplats[i], pl, NULL);
-			free(pl);
-			if (!bad) {
-				blayers[i].platform = &lplats[i];
-				blayers[i].dir = eq + 1;
-			}
-		}
-		if (check_dir("rootfs", blayers[i].dir, &err)) {
-			hoist_step_end(0, hoist_err_msg(&err));
-			goto fail;
-		}
-	}
-	hoist_step_end(0, NULL);
 	if (platform) {
 		if (hoist_platform_parse_list(&plats, &nplats, platform,
 					      &err)) {
@@ -741,6 +721,30 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			goto fail;
 		}
 
+	/* --layer [PLATFORM=]DIR: a layer for one platform only */
+	blayers = hoist_xcalloc(layers.n + 1, sizeof(*blayers));
+	lplats = hoist_xcalloc(layers.n + 1, sizeof(*lplats));
+	hoist_step_begin("[internal] load build context");
+	for (i = 0; i < layers.n; i++) {
+		const char *eq = strchr(layers.v[i], '=');
+		blayers[i].dir = layers.v[i];
+		if (eq &&
+		    memchr(layers.v[i], '/', (size_t)(eq - layers.v[i]))) {
+			char *pl = hoist_xstrndup(layers.v[i],
+						  (size_t)(eq - layers.v[i]));
+			int bad = hoist_platform_parse(&lplats[i], pl, NULL);
+			free(pl);
+			if (!bad) {
+				blayers[i].platform = &lplats[i];
+				blayers[i].dir = eq + 1;
+			}
+		}
+		if (check_dir("rootfs", blayers[i].dir, &err)) {
+			hoist_step_end(0, hoist_err_msg(&err));
+			goto fail;
+		}
+	}
+	hoist_step_end(0, NULL);
 	if (hoist_cli_open_store(&store, g, &err) ||
 	    (!no_cache && hoist_cache_open(&cache, store, &err)))
 		goto fail;
@@ -876,7 +880,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		    hoist_fs_write_atomic(iidfile, d, strlen(d), 0644, &err))
 			goto fail;
 	}
-	if (cl.quiet) {
+	/* not after a tarball written to standard output */
+	if ((cl.quiet || print_id) && !stdout_users) {
 		const char *d =
 			hoist_json_str(meta, "containerimage.config.digest");
 		if (!d)

@@ -94,9 +94,20 @@ check "BUILDKIT_PROGRESS picks the mode for auto" sh -c "
 	BUILDKIT_PROGRESS=rawjson $H build --rootfs '$S/tree' -o type=cacheonly 2>&1 |
 		head -1 | jq -e .vertexes >/dev/null"
 check "quiet prints no progress" sh -c "
-	$H build --progress quiet --rootfs '$S/tree' -o 'type=oci,dest=$S/p5.tar' 2>'$S/q' &&
+	$H build --progress quiet --rootfs '$S/tree' -o 'type=oci,dest=$S/p5.tar' \
+		--iidfile '$S/q.iid' 2>'$S/q' >'$S/q.out' &&
 	! grep -q '^#' '$S/q'"
+check "quiet prints the image ID on stdout, as buildx" sh -c "
+	test \"\$(cat '$S/q.out')\" = \"\$(cat '$S/q.iid')\" &&
+	grep -Eqx 'sha256:[0-9a-f]{64}' '$S/q.out'"
+check "none prints nothing" sh -c "
+	$H build --progress none --rootfs '$S/tree' -o 'type=oci,dest=$S/p6.tar' \
+		>'$S/n.out' 2>&1 && test ! -s '$S/n.out'"
+check "quiet does not write the ID into a tarball on stdout" sh -c "
+	$H build --progress quiet --rootfs '$S/tree' -o - >'$S/q.tar' &&
+	tar -tf '$S/q.tar' >/dev/null && ! grep -aq 'sha256:' '$S/q.tar'"
 check "--help lists every mode" sh -c "
-	$H build --help | grep -- '--progress' | grep -q 'auto, plain, tty, rawjson or'"
+	$H build --help | grep -A1 -- '--progress' | tr -d '\\n' |
+		grep -q 'auto, plain, tty, rawjson, quiet.*or none'"
 
 done_testing
