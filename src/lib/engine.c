@@ -91,6 +91,16 @@ static int from_host(struct hoist_engine *out, const char *host,
 					colon = c - 1;
 				break;
 			}
+		/* "HOST:" is the default port, as the docker CLI reads it */
+		if (colon && colon + 1 == end) {
+			end = colon;
+			colon = NULL;
+			if (end == h)
+				return hoist_err_set(err, HOIST_EINVAL,
+						     "docker host '%s': bad "
+						     "address",
+						     q);
+		}
 		out->ca_file = tls_file(tls_dir, "ca.pem");
 		out->cert_file = tls_file(tls_dir, "cert.pem");
 		out->key_file = tls_file(tls_dir, "key.pem");

@@ -56,6 +56,11 @@ static void resolve_hosts(void **state)
 	assert_null(e.unix_socket);
 	assert_string_equal(e.base_url, "http://127.0.0.1:2999");
 	hoist_engine_release(&e);
+	/* an empty port is the default one, as the docker CLI takes it */
+	setenv("DOCKER_HOST", "tcp://127.0.0.1:", 1);
+	assert_int_equal(hoist_engine_resolve(&e, NULL, &err), 0);
+	assert_string_equal(e.base_url, "http://127.0.0.1:2375");
+	hoist_engine_release(&e);
 	setenv("DOCKER_HOST", "tcp://[::1]", 1);
 	setenv("DOCKER_TLS_VERIFY", "1", 1);
 	assert_int_equal(hoist_engine_resolve(&e, NULL, &err), 0);
