@@ -454,25 +454,19 @@ static json_t *platform_provenance(struct hoist_store *s, const json_t *mdesc,
 	return pred;
 }
 
-static json_t *platform_sbom(const struct hoist_attest_opts *o,
-			     const struct hoist_platform *p,
+/* The SBOM of the image's final rootfs: base, Dockerfile and tree layers */
+static json_t *platform_sbom(struct hoist_store *s, const char *mdigest,
+			     const struct hoist_attest_opts *o,
 			     struct hoist_err *err)
 {
-	const char **roots = hoist_xcalloc(o->ndirs + 1, sizeof(*roots));
 	struct hoist_sbom sb;
 	json_t *doc = NULL;
-	size_t n = 0;
 
-	/* topmost first */
-	for (size_t i = o->ndirs; i > 0; i--)
-		if (dir_applies(o, i - 1, p))
-			roots[n++] = o->dirs[i - 1];
 	hoist_sbom_init(&sb);
-	if (hoist_sbom_scan(&sb, roots, n, err) == 0)
+	if (hoist_sbom_scan_image(&sb, s, mdigest, err) == 0)
 		doc = hoist_sbom_spdx(&sb, o->nnames ? o->names[0] : "rootfs",
 				      o->created, o->prov.version);
 	hoist_sbom_release(&sb);
-	free(roots);
 	return doc;
 }
 
@@ -510,7 +504,7 @@ static int attest_one(struct hoist_store *s, const json_t *mdesc,
 		nl++;
 	}
 	if (o->sbom) {
-		doc = platform_sbom(o, &p, err);
+		doc = platform_sbom(s, mdigest, o, err);
 		if (!doc) {
 			ret = hoist_err_prefix(err, "sbom");
 			goto out;

@@ -188,9 +188,11 @@ struct hoist_attest_opts {
 	/* template: materials of other platforms are left out per
 	 * platform, and environment.platform is set per platform */
 	struct hoist_provenance prov;
-	int sbom; /* attach an SPDX SBOM of the platform's rootfs */
+	/* attach an SPDX SBOM of the platform's final rootfs, read from
+	 * the image's layers in the store (base and Dockerfile ones too) */
+	int sbom;
 	/* the layer directories, bottom first, each for every platform
-	 * (platform NULL) or one: the SBOM reads the platform's stack */
+	 * (platform NULL) or one: provenance materials with their digests */
 	const char *const *dirs;
 	const struct hoist_platform *const *dir_platforms;
 	size_t ndirs;

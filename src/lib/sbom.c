@@ -38,6 +38,10 @@ void hoist_sbom_init(struct hoist_sbom *s)
 	memset(s, 0, sizeof(*s));
 }
 
+const char *const hoist_sbom_db_paths[HOIST_SBOM_NDB] = {
+	"etc/os-release", "usr/lib/os-release", HOIST_SBOM_DPKG,
+	HOIST_SBOM_APK};
+
 static void pkg_release(struct hoist_sbom_pkg *p)
 {
 	free(p->name);
@@ -532,17 +536,34 @@ static int read_db(char **out, size_t *len, const char *const *roots,
 	return HOIST_ENOTFOUND;
 }
 
+struct dir_roots {
+	const char *const *roots;
+	size_t n;
+};
+
+static int read_dirs(void *ctx, const char *path, char **data, size_t *len,
+		     struct hoist_err *err)
+{
+	const struct dir_roots *d = ctx;
+	return read_db(data, len, d->roots, d->n, path, err);
+}
+
 int hoist_sbom_scan(struct hoist_sbom *s, const char *const *roots,
 		    size_t nroots, struct hoist_err *err)
 {
-	static const char *const osrel[] = {"etc/os-release",
-					    "usr/lib/os-release"};
+	struct dir_roots d = {roots, nroots};
+	return hoist_sbom_scan_fn(s, read_dirs, &d, err);
+}
+
+int hoist_sbom_scan_fn(struct hoist_sbom *s, hoist_sbom_read_fn rd, void *ctx,
+		       struct hoist_err *err)
+{
 	char *data;
 	size_t len;
 	int ret;
 
 	for (size_t i = 0; i < 2; i++) {
-		ret = read_db(&data, &len, roots, nroots, osrel[i], err);
+		ret = rd(ctx, hoist_sbom_db_paths[i], &data, &len, err);
 		if (ret == HOIST_ENOTFOUND)
 			continue;
 		if (ret)
@@ -551,18 +572,16 @@ int hoist_sbom_scan(struct hoist_sbom *s, const char *const *roots,
 		free(data);
 		break;
 	}
-	ret = read_db(&data, &len, roots, nroots, "var/lib/dpkg/status", err);
+	ret = rd(ctx, HOIST_SBOM_DPKG, &data, &len, err);
 	if (ret == 0) {
-		ret = hoist_sbom_parse_dpkg(s, data, len, "var/lib/dpkg/status",
-					    err);
+		ret = hoist_sbom_parse_dpkg(s, data, len, HOIST_SBOM_DPKG, err);
 		free(data);
 	}
 	if (ret && ret != HOIST_ENOTFOUND)
 		return ret;
-	ret = read_db(&data, &len, roots, nroots, "lib/apk/db/installed", err);
+	ret = rd(ctx, HOIST_SBOM_APK, &data, &len, err);
 	if (ret == 0) {
-		ret = hoist_sbom_parse_apk(s, data, len, "lib/apk/db/installed",
-					   err);
+		ret = hoist_sbom_parse_apk(s, data, len, HOIST_SBOM_APK, err);
 		free(data);
 	}
 	if (ret && ret != HOIST_ENOTFOUND)

@@ -71,6 +71,38 @@ void hoist_sbom_parse_os_release(struct hoist_sbom *s, const char *data,
 int hoist_sbom_scan(struct hoist_sbom *s, const char *const *roots,
 		    size_t nroots, struct hoist_err *err);
 
+/* The files a scan reads: os-release (etc/, then usr/lib/), dpkg, apk. */
+#define HOIST_SBOM_DPKG "var/lib/dpkg/status"
+#define HOIST_SBOM_APK "lib/apk/db/installed"
+#define HOIST_SBOM_NDB 4
+extern const char *const hoist_sbom_db_paths[HOIST_SBOM_NDB];
+
+/*
+ * Read path (one of hoist_sbom_db_paths) of a root filesystem: 0 with
+ * *data (malloc'd, the caller frees it) and *len, HOIST_ENOTFOUND when
+ * it has no such file, or an error.
+ */
+typedef int (*hoist_sbom_read_fn)(void *ctx, const char *path, char **data,
+				  size_t *len, struct hoist_err *err);
+
+/* hoist_sbom_scan over any root filesystem rd reads. */
+int hoist_sbom_scan_fn(struct hoist_sbom *s, hoist_sbom_read_fn rd, void *ctx,
+		       struct hoist_err *err);
+
+struct hoist_store;
+
+/*
+ * Scan the final root filesystem of the image manifest manifest_digest
+ * (in the store s, with its layer blobs): each database is taken from the
+ * topmost layer that has it as a regular file; a whiteout or an opaque
+ * directory above hides it, as when the image is unpacked. Base-image and
+ * Dockerfile layers count as much as --rootfs trees. Errors: a missing or
+ * unreadable manifest or layer, a database above HOIST_SBOM_DB_MAX
+ * (HOIST_ELIMIT), the parsers' errors.
+ */
+int hoist_sbom_scan_image(struct hoist_sbom *s, struct hoist_store *st,
+			  const char *manifest_digest, struct hoist_err *err);
+
 /*
  * The SPDX 2.3 document (a new object owned by the caller): a root package
  * named name that CONTAINS every package, sorted by type, name, version and

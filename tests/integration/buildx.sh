@@ -109,6 +109,39 @@ check "the SBOM lists bash and libc6 with versions, not removed packages" sh -c 
 		 index(\"libc6=2.36-9+deb12u4\") != null and index(\"bash=5.2.15-2+b2\") != null) and
 		([.predicate.packages[].name] | index(\"gone\") == null)' '$S/sbom.json'"
 
+# the SBOM is of the final rootfs: Dockerfile layers and base images count.
+# sbom_pkgs LAYOUT: NAME=VERSION of each package in the SPDX statement of
+# the first image of an OCI layout directory
+sbom_pkgs() {
+	b=$1/blobs/sha256
+	i=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
+	a=$(jq -r '.manifests[] | select(.annotations["vnd.docker.reference.type"]) | .digest' "$b/$i" | cut -d: -f2)
+	l=$(jq -r '.layers[] | select(.annotations["in-toto.io/predicate-type"] == "https://spdx.dev/Document") | .digest' "$b/$a" | cut -d: -f2)
+	jq -r '.predicate.packages[] | select(.versionInfo) | "\(.name)=\(.versionInfo)"' "$b/$l"
+}
+has_debs() { # LAYOUT
+	sbom_pkgs "$1" >"$1.pkgs" && cat "$1.pkgs" &&
+		grep -qx 'bash=5.2.15-2+b2' "$1.pkgs" &&
+		grep -qx 'libc6=2.36-9+deb12u4' "$1.pkgs"
+}
+mkdir -p "$S/dctx"
+cp -r "$S/deb" "$S/dctx/deb"
+printf 'FROM scratch\nCOPY deb/ /\n' >"$S/dctx/Dockerfile"
+check "--sbom=true on a Dockerfile build (COPY of a dpkg rootfs)" \
+	$H build --sbom=true -o "type=oci,tar=false,dest=$S/dsb" "$S/dctx"
+check "... lists the packages with their versions" has_debs "$S/dsb"
+check "a base image holding a dpkg database" \
+	$H build --rootfs "$S/deb" -o type=image,name=bx/debbase:1
+check "--sbom=true on --from that base and another tree" \
+	$H build --from bx/debbase:1 --rootfs "$S/tree" --sbom=true \
+	-o "type=oci,tar=false,dest=$S/fsb"
+check "... lists the base image's packages" has_debs "$S/fsb"
+printf 'FROM bx/debbase:1\nCOPY deb/etc /etc2\n' >"$S/dctx/Dockerfile.base"
+check "--sbom=true on a Dockerfile FROM that base" \
+	$H build --sbom=true -f "$S/dctx/Dockerfile.base" \
+	-o "type=oci,tar=false,dest=$S/bsb" "$S/dctx"
+check "... lists the base image's packages" has_debs "$S/bsb"
+
 # --attest type=provenance,mode=min on an oci layout; local ignores them
 check "--attest type=provenance into an oci tarball" \
 	$H build --rootfs "$S/tree" --attest type=provenance,mode=min \

@@ -15,6 +15,7 @@
 
 #include "lib/attest.h"
 #include "lib/image.h"
+#include "lib/layer.h"
 #include "lib/sbom.h"
 #include "lib/store.h"
 #include "util/hash.h"
@@ -465,6 +466,108 @@ static json_t *get_json(struct hoist_store *st, const char *digest)
 	return v;
 }
 
+/* Store a layer of the tree dir (gzip) and fill *l with it. */
+static void put_layer(struct hoist_store *st, const char *dir,
+		      struct hoist_layer *got, struct hoist_image_layer *l)
+{
+	struct hoist_layer_opts lo = {
+		HOIST_COMP_GZIP, HOIST_COMP_LEVEL_DEFAULT, -1, NULL, NULL, 0};
+	struct hoist_err err;
+
+	assert_int_equal(hoist_layer_from_dir(got, st, dir, &lo, &err), 0);
+	memset(l, 0, sizeof(*l));
+	l->digest = got->digest.str;
+	l->diff_id = got->diff_id.str;
+	l->size = got->size;
+	l->compression = HOIST_COMP_GZIP;
+}
+
+/* Store a manifest of layers l[0..n): its digest into md, its size back. */
+static size_t put_manifest(struct hoist_store *st,
+			   const struct hoist_image_layer *l, size_t n,
+			   struct hoist_digest *md)
+{
+	struct hoist_digest cd;
+	struct hoist_err err;
+	json_t *cdesc;
+	char *m;
+	size_t mlen;
+
+	assert_int_equal(hoist_store_put(st, "{}", 2, &cd, &err), 0);
+	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, 2);
+	assert_int_equal(
+		hoist_image_manifest(&m, &mlen, cdesc, l, n, NULL, 1, &err), 0);
+	assert_int_equal(hoist_store_put(st, m, mlen, md, &err), 0);
+	free(m);
+	json_decref(cdesc);
+	return mlen;
+}
+
+static size_t image_pkgs(struct hoist_store *st,
+			 const struct hoist_image_layer *l, size_t n)
+{
+	struct hoist_digest md;
+	struct hoist_sbom s;
+	struct hoist_err err;
+	size_t np;
+
+	put_manifest(st, l, n, &md);
+	hoist_sbom_init(&s);
+	assert_int_equal(hoist_sbom_scan_image(&s, st, md.str, &err), 0);
+	np = s.npkgs;
+	hoist_sbom_release(&s);
+	return np;
+}
+
+/*
+ * The image's final rootfs: the topmost layer holding a database wins; a
+ * whiteout of it or of a parent, or an opaque parent, hides it below.
+ */
+static void sbom_scan_image(void **state)
+{
+	char *dir = tl_mkdtemp("attest"), path[4096];
+	struct hoist_layer got[4];
+	struct hoist_image_layer l[4];
+	struct hoist_store *st;
+	struct hoist_err err;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/store", dir);
+	assert_int_equal(hoist_store_open(&st, path, &err), 0);
+	snprintf(path, sizeof(path), "%s/deb/var/lib/dpkg/status", dir);
+	tl_write_file(path, DPKG, 0644);
+	snprintf(path, sizeof(path), "%s/apk/lib/apk/db/installed", dir);
+	tl_write_file(path, APK, 0644);
+	snprintf(path, sizeof(path), "%s/wh/var/lib/.wh.dpkg", dir);
+	tl_write_file(path, "", 0644);
+	snprintf(path, sizeof(path), "%s/opq/var/lib/dpkg/.wh..wh..opq", dir);
+	tl_write_file(path, "", 0644);
+	snprintf(path, sizeof(path), "%s/deb", dir);
+	put_layer(st, path, &got[0], &l[0]);
+	snprintf(path, sizeof(path), "%s/apk", dir);
+	put_layer(st, path, &got[1], &l[1]);
+	snprintf(path, sizeof(path), "%s/wh", dir);
+	put_layer(st, path, &got[2], &l[2]);
+	snprintf(path, sizeof(path), "%s/opq", dir);
+	put_layer(st, path, &got[3], &l[3]);
+
+	assert_int_equal(image_pkgs(st, l, 1), 2);     /* dpkg */
+	assert_int_equal(image_pkgs(st, l, 2), 2 + 2); /* dpkg and apk */
+	assert_int_equal(image_pkgs(st, l + 1, 1), 2); /* apk */
+	{
+		struct hoist_image_layer w[3] = {l[0], l[2], l[1]};
+		assert_int_equal(image_pkgs(st, w, 3), 2); /* apk only */
+		w[1] = l[3];                               /* opaque dpkg dir */
+		assert_int_equal(image_pkgs(st, w, 2), 0);
+		w[0] = l[3]; /* the opaque layer below: dpkg above stays */
+		w[1] = l[0];
+		assert_int_equal(image_pkgs(st, w, 2), 2);
+	}
+	hoist_store_close(st);
+	tl_rm_rf(dir);
+	free(dir);
+}
+
 static void attach_to_image(void **state)
 {
 	char *dir = tl_mkdtemp("attest"), path[4096];
@@ -477,10 +580,10 @@ static void attach_to_image(void **state)
 	struct hoist_attest_opts o;
 	struct hoist_store *st;
 	struct hoist_err err;
-	struct hoist_digest cd, md;
+	struct hoist_digest md;
 	struct hoist_image_layer none[1];
-	json_t *cdesc, *root, *out, *meta, *ix, *e, *am, *stmt;
-	char *m;
+	struct hoist_layer lgot;
+	json_t *root, *out, *meta, *ix, *e, *am, *stmt;
 	size_t mlen;
 	(void)state;
 
@@ -490,13 +593,9 @@ static void attach_to_image(void **state)
 	tl_write_file(path, DPKG, 0644);
 	snprintf(path, sizeof(path), "%s/rootfs", dir);
 	dirs[0] = path;
-	assert_int_equal(hoist_store_put(st, "{}", 2, &cd, &err), 0);
-	cdesc = hoist_image_desc(HOIST_MT_OCI_CONFIG, cd.str, 2);
-	assert_int_equal(
-		hoist_image_manifest(&m, &mlen, cdesc, none, 0, NULL, 1, &err),
-		0);
-	assert_int_equal(hoist_store_put(st, m, mlen, &md, &err), 0);
-	free(m);
+	/* the SBOM reads the image's layer, not the directory */
+	put_layer(st, path, &lgot, &none[0]);
+	mlen = put_manifest(st, none, 1, &md);
 	root = hoist_image_desc(HOIST_MT_OCI_MANIFEST, md.str, mlen);
 	hoist_image_desc_set_platform(root, &amd);
 
@@ -590,7 +689,6 @@ static void attach_to_image(void **state)
 			 HOIST_EINVAL);
 	assert_non_null(strstr(err.msg, "oci-mediatypes=false"));
 	json_decref(root);
-	json_decref(cdesc);
 	hoist_store_close(st);
 	tl_rm_rf(dir);
 	free(dir);
@@ -652,6 +750,7 @@ int main(void)
 		cmocka_unit_test(sbom_parsers),
 		cmocka_unit_test(sbom_spdx),
 		cmocka_unit_test(sbom_scan_rootfs),
+		cmocka_unit_test(sbom_scan_image),
 		cmocka_unit_test(attach_to_image),
 		cmocka_unit_test(req_flags),
 	};
