@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
-#include <time.h>
 
+#include "cli/build-attest.h"
 #include "cli/cmd.h"
 #include "cli/opts.h"
 #include "lib/attest.h"
@@ -274,125 +274,6 @@ out:
 	return rc;
 }
 
-/*
- * The attestations asked for: provenance from the build options (env and
- * labels, which may carry secrets, in mode=max only), the base image of
- * each platform and the layer trees (their digests are read from the
- * built image) as materials; the SBOM reads the layer directories.
- */
-static void
-attest_setup(struct hoist_attest_opts *ao, const struct hoist_attest_req *r,
-	     const struct hoist_build_opts *bo, const char *from,
-	     const char *platform, struct hoist_attest_param **params,
-	     struct hoist_attest_material **mats, const char ***dirs,
-	     const struct hoist_platform ***dplats)
-{
-	size_t np = 0, nm = 0,
-	       max = 8 + bo->rc.nenv + bo->rc.nlabels + bo->rc.nexposed +
-		     bo->rc.nvolumes + bo->nlayers;
-	struct hoist_attest_param *pa = hoist_xcalloc(max, sizeof(*pa));
-	struct hoist_attest_material *ma =
-		hoist_xcalloc(bo->nplatforms + 1, sizeof(*ma));
-
-#define PARAM(k, v, secret)                                                    \
-	do {                                                                   \
-		pa[np].key = (k);                                              \
-		pa[np].value = (v);                                            \
-		pa[np++].max_only = (secret);                                  \
-	} while (0)
-	if (platform)
-		PARAM(hoist_xstrdup("platform"), hoist_xstrdup(platform), 0);
-	if (from)
-		PARAM(hoist_xstrdup("from"), hoist_xstrdup(from), 0);
-	for (size_t i = 0; i < bo->nlayers; i++) {
-		char pl[100] = "";
-		if (bo->layers[i].platform)
-			hoist_platform_format(bo->layers[i].platform, pl,
-					      sizeof(pl));
-		PARAM(hoist_xasprintf("layer:%zu", i),
-		      hoist_xasprintf("%s%s%s", pl, pl[0] ? "=" : "",
-				      bo->layers[i].dir),
-		      0);
-	}
-	if (bo->rc.workdir)
-		PARAM(hoist_xstrdup("workdir"), hoist_xstrdup(bo->rc.workdir),
-		      0);
-	if (bo->rc.user)
-		PARAM(hoist_xstrdup("user"), hoist_xstrdup(bo->rc.user), 0);
-	if (bo->rc.stop_signal)
-		PARAM(hoist_xstrdup("stop-signal"),
-		      hoist_xstrdup(bo->rc.stop_signal), 0);
-	for (size_t i = 0; i < bo->rc.nexposed; i++)
-		PARAM(hoist_xasprintf("expose:%zu", i),
-		      hoist_xstrdup(bo->rc.exposed[i]), 0);
-	for (size_t i = 0; i < bo->rc.nvolumes; i++)
-		PARAM(hoist_xasprintf("volume:%zu", i),
-		      hoist_xstrdup(bo->rc.volumes[i]), 0);
-	for (size_t i = 0; i < bo->rc.nenv; i++)
-		PARAM(hoist_xasprintf("env:%zu", i),
-		      hoist_xstrdup(bo->rc.env[i]), 1);
-	for (size_t i = 0; i < bo->rc.nlabels; i++)
-		PARAM(hoist_xasprintf("label:%zu", i),
-		      hoist_xstrdup(bo->rc.labels[i]), 1);
-#undef PARAM
-	for (size_t i = 0; from && bo->bases && i < bo->nplatforms; i++) {
-		const char *d = bo->bases[i]
-					? hoist_json_str(bo->bases[i], "digest")
-					: NULL;
-		char *uri = NULL;
-		if (!d)
-			continue;
-		if (hoist_attest_purl(&uri, from, &bo->platforms[i], NULL))
-			uri = hoist_xstrdup(from);
-		ma[nm].uri = uri;
-		ma[nm].digest = d;
-		ma[nm++].platform = &bo->platforms[i];
-	}
-	*dirs = hoist_xcalloc(bo->nlayers + 1, sizeof(**dirs));
-	*dplats = hoist_xcalloc(bo->nlayers + 1, sizeof(**dplats));
-	for (size_t i = 0; i < bo->nlayers; i++) {
-		(*dirs)[i] = bo->layers[i].dir;
-		(*dplats)[i] = bo->layers[i].platform;
-	}
-	ao->provenance = r->provenance == 1;
-	ao->prov.mode = r->mode;
-	ao->prov.builder_id = r->builder_id;
-	ao->prov.materials = ma;
-	ao->prov.nmaterials = nm;
-	ao->prov.params = pa;
-	ao->prov.nparams = np;
-	ao->prov.started = time(NULL);
-	ao->prov.finished = ao->prov.started;
-	ao->prov.epoch = bo->epoch;
-	ao->prov.version = PACKAGE_VERSION;
-	ao->sbom = r->sbom == 1;
-	ao->dirs = *dirs;
-	ao->dir_platforms = *dplats;
-	ao->ndirs = bo->nlayers;
-	ao->artifact = 1;
-	ao->created = bo->epoch >= 0 ? bo->epoch : ao->prov.started;
-	*params = pa;
-	*mats = ma;
-}
-
-static void attest_release(struct hoist_attest_opts *ao,
-			   struct hoist_attest_param *params,
-			   struct hoist_attest_material *mats,
-			   const char **dirs,
-			   const struct hoist_platform **dplats)
-{
-	for (size_t i = 0; params && i < ao->prov.nparams; i++) {
-		free((char *)params[i].key);
-		free((char *)params[i].value);
-	}
-	for (size_t i = 0; mats && i < ao->prov.nmaterials; i++)
-		free((char *)mats[i].uri);
-	free(params);
-	free(mats);
-	free(dirs);
-	free(dplats);
-}
-
 int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 {
 	static const struct option opts[] = {
@@ -449,11 +330,8 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	const char *metadata = NULL, *from = NULL, *iidfile = NULL;
 	char *platform = NULL;
 	struct hoist_attest_req areq;
-	struct hoist_attest_opts aopts;
-	struct hoist_attest_param *aparams = NULL;
-	struct hoist_attest_material *amats = NULL;
-	const char **adirs = NULL;
-	const struct hoist_platform **adplats = NULL;
+	struct hoist_build_attest ba;
+	const char *context_arg = NULL;
 	int push_used = 0;
 	json_t **bases = NULL;
 	size_t *inherited = NULL;
@@ -465,7 +343,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	    stdout_users = 0, print_id = 0;
 
 	memset(&bo, 0, sizeof(bo));
-	memset(&aopts, 0, sizeof(aopts));
+	memset(&ba, 0, sizeof(ba));
 	hoist_attest_req_init(&areq);
 	memset(&ro, 0, sizeof(ro));
 	hoist_err_clear(&err);
@@ -577,7 +455,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		}
 	}
 	if (optind < argc)
-		dfo.context = argv[optind++];
+		context_arg = dfo.context = argv[optind++];
 	if (optind < argc) {
 		ret = hoist_msg_usage("build", "unexpected argument '%s'",
 				      argv[optind]);
@@ -796,6 +674,9 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				dfo.file_epoch = plans[i].epoch;
 		dfo.ro = &ro;
 		dfo.cache = cache;
+		/* the images it reads: provenance materials */
+		if (areq.provenance == 1)
+			dfo.images = json_array();
 		/* the steps make layers in the first image output's
 		 * compression (another output's are recompressed), but
 		 * eStargz only when every output wants it: another
@@ -856,10 +737,11 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	bo.rc.volumes = volumes.v;
 	bo.rc.nvolumes = volumes.n;
 	if (areq.provenance == 1 || areq.sbom == 1) {
-		attest_setup(&aopts, &areq, &bo, from, platform, &aparams,
-			     &amats, &adirs, &adplats);
+		hoist_build_attest_setup(&ba, &areq, &bo, from, platform,
+					 context_arg ? &dfo : NULL,
+					 context_arg);
 		for (i = 0; i < nplans; i++)
-			plans[i].attest = &aopts;
+			plans[i].attest = &ba.opts;
 	}
 	if (hoist_build_new(&build, store, &bo, &err))
 		goto fail;
@@ -897,7 +779,8 @@ out:
 	for (i = 0; i < nplans; i++)
 		hoist_export_plan_release(&plans[i]);
 	free(plans);
-	attest_release(&aopts, aparams, amats, adirs, adplats);
+	hoist_build_attest_release(&ba);
+	json_decref(dfo.images);
 	hoist_attest_req_release(&areq);
 	free(platform);
 	for (i = 0; i < exposed.n && exposed_norm; i++)

@@ -347,6 +347,16 @@ int hoist_dfb_read_image(struct hoist_dfb *b, const char *ref,
 				   hoist_platform_format(&p, txt, sizeof(txt)));
 		goto out;
 	}
+	if (b->o->images) {
+		json_t *im = json_object();
+		char txt[128];
+		hoist_json_set_str(im, "ref", ref);
+		hoist_json_set_str(im, "platform",
+				   hoist_platform_format(&p, txt, sizeof(txt)));
+		hoist_json_set_str(im, "digest",
+				   hoist_json_str(ms[k].desc, "digest"));
+		json_array_append_new(b->o->images, im);
+	}
 	st->config = json_deep_copy(ms[k].config);
 	st->layers = json_deep_copy(json_object_get(ms[k].manifest, "layers"));
 	hoist_dfb_chain_start(&st->chain, "image",

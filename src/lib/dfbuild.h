@@ -76,6 +76,11 @@ struct hoist_dfbuild_opts {
 	/* the build cache (cache.h), or NULL (--no-cache): a step whose
 	 * key has a record is not run again */
 	struct hoist_cache *cache;
+	/* NULL, or an array each image the build reads (FROM, COPY --from,
+	 * a docker-image:// build context) is appended to, once per
+	 * platform, as {"ref", "platform": "os/arch[/variant]", "digest":
+	 * its manifest's}: the provenance's materials */
+	json_t *images;
 };
 
 /*
