@@ -509,6 +509,16 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 	int rc, step = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
+	if (p->attest &&
+	    (p->type == HOIST_EXPORT_DOCKER || p->type == HOIST_EXPORT_LOCAL ||
+	     p->type == HOIST_EXPORT_TAR))
+		hoist_log(HOIST_LOG_WARN,
+			  "output type '%s': attestations are ignored (%s)",
+			  p->type_name,
+			  p->type == HOIST_EXPORT_DOCKER
+				  ? "the Docker image store drops them; use "
+				    "type=oci or type=image to keep them"
+				  : "it writes no image");
 	rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
 	if (!rc)
 		rc = pipe_start(&q, s, &bg, err);

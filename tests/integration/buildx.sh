@@ -94,6 +94,35 @@ check "metadata has buildx.build.provenance" \
 check "--iidfile holds the image digest" sh -c "
 	test \"\$(cat '$S/iid')\" = \"\$(jq -r '.\"containerimage.config.digest\" // .\"containerimage.digest\"' '$S/prov.json')\""
 
+# a Dockerfile build's provenance: its context, Dockerfile, build args
+# (mode=max only) and the base image by its platform's manifest digest
+mkdir -p "$S/pctx"
+echo p >"$S/pctx/f"
+printf 'ARG T=1\nFROM %s/bx/multi:$T\nCOPY f /f\n' "$P" >"$S/pctx/Dockerfile"
+# stmt_of LAYOUT: the first attestation statement of an OCI layout directory
+stmt_of() {
+	b=$1/blobs/sha256
+	i=$(jq -r '.manifests[0].digest' "$1/index.json" | cut -d: -f2)
+	a=$(jq -r '.manifests[1].digest' "$b/$i" | cut -d: -f2)
+	cat "$b/$(jq -r '.layers[0].digest' "$b/$a" | cut -d: -f2)"
+}
+for mode in min max; do
+	check "Dockerfile build with --provenance=mode=$mode" \
+		$H build --platform linux/amd64 --build-arg T=1 --insecure \
+		--provenance=mode=$mode -o "type=oci,tar=false,dest=$S/dp-$mode" "$S/pctx"
+	stmt_of "$S/dp-$mode" >"$S/dp-$mode.json" 2>/dev/null
+done
+AMD=$(jq -r '.manifests[0].digest' "$S/multi.json")
+check "its provenance names the context, the Dockerfile and the base by digest" jq -e --arg amd "${AMD#sha256:}" "
+	.predicate.invocation.parameters.context == \"$S/pctx\" and
+	.predicate.invocation.parameters.filename == \"Dockerfile\" and
+	.predicate.materials == [{\"uri\": \"pkg:docker/$P/bx/multi@1?platform=linux%2Famd64\",
+		\"digest\": {\"sha256\": \$amd}}]" "$S/dp-max.json"
+check "build args only with mode=max" sh -c "
+	jq -e '.predicate.invocation.parameters[\"build-arg:T\"] == \"1\"' '$S/dp-max.json' &&
+	jq -e '(.predicate.invocation.parameters | has(\"build-arg:T\") | not) and
+		.predicate.metadata.completeness.parameters == false' '$S/dp-min.json'"
+
 # --sbom=true: the packages of the rootfs's dpkg database
 check "--sbom=true push" \
 	$H build --rootfs "$S/deb" --platform linux/amd64 --sbom=true \
@@ -150,9 +179,14 @@ check "the oci tarball has the attestation manifest" sh -c "
 	mkdir -p '$S/att' && tar -xf '$S/att.tar' -C '$S/att' &&
 	D=\$(jq -r '.manifests[0].digest' '$S/att/index.json' | cut -d: -f2) &&
 	jq -e '.manifests[1].annotations[\"vnd.docker.reference.type\"] == \"attestation-manifest\"' \"$S/att/blobs/sha256/\$D\""
-check "local output ignores attestations" sh -c "
-	$H build --rootfs '$S/tree' --sbom=true -o 'type=local,dest=$S/loc' &&
-	test -d '$S/loc/etc' && ! ls '$S/loc' | grep -q json"
+check "local output ignores attestations, with a warning" sh -c "
+	$H build --rootfs '$S/tree' --sbom=true -o 'type=local,dest=$S/loc' 2>'$S/loc.err' &&
+	test -d '$S/loc/etc' && ! ls '$S/loc' | grep -q json &&
+	grep -q \"output type 'local': attestations are ignored\" '$S/loc.err'"
+check "a docker tarball keeps one plain manifest, with a warning" sh -c "
+	$H build --rootfs '$S/tree' --provenance=true -o 'type=docker,dest=$S/dk.tar' 2>'$S/dk.err' &&
+	grep -q \"output type 'docker': attestations are ignored\" '$S/dk.err' &&
+	tar -xOf '$S/dk.tar' index.json | jq -e '.manifests[0].mediaType | test(\"manifest.v1\")'"
 check_fails "--attest without type is refused" \
 	$H build --rootfs "$S/tree" --attest mode=max -o "type=oci,dest=$S/x.tar"
 check_fails "--provenance=mode=huge is refused" \
