@@ -22,6 +22,7 @@
 #include "util/hash.h"
 #include "util/json.h"
 #include "util/mem.h"
+#include "util/scan.h"
 #include "util/url.h"
 #include "util/banned.h"
 
@@ -210,34 +211,6 @@ static struct scope_rec *rec_get(struct hoist_auth *a, const char *key)
 	return r;
 }
 
-/* RFC 3339 date-time to Unix seconds; -1 if it is not one. */
-static int64_t parse_rfc3339(const char *s)
-{
-	struct tm tm;
-	const char *p;
-	int64_t t;
-	int sign, oh, om;
-
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	if (*p == '.')
-		for (p++; isdigit((unsigned char)*p); p++)
-			;
-	t = (int64_t)timegm(&tm);
-	if (*p == 'Z' || *p == 'z')
-		return p[1] ? -1 : t;
-	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':' ||
-	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-	    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
-		return -1;
-	sign = *p == '-' ? -1 : 1;
-	oh = (p[1] - '0') * 10 + p[2] - '0';
-	om = (p[4] - '0') * 10 + p[5] - '0';
-	return t - sign * (oh * 3600 + om * 60);
-}
-
 /* A token goes into a header line: visible ASCII only. */
 static int token_ok(const char *t)
 {
@@ -293,7 +266,7 @@ static int parse_token_body(struct token_resp *tr, const char *body, size_t len,
 		life = TOKEN_MAX_LIFE;
 	iat = hoist_json_str(doc, "issued_at");
 	if (iat) {
-		int64_t t = parse_rfc3339(iat);
+		int64_t t = hoist_scan_rfc3339(iat);
 		/* a clock ahead of ours must not stretch the lifetime */
 		if (t > 0 && t < now)
 			start = t;

@@ -20,6 +20,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/scan.h"
 #include "util/banned.h"
 
 struct built_layer {
@@ -612,6 +613,44 @@ static int recompress_base(const struct hoist_build *b,
 	       i >= b->base_inherited[(size_t)(base - b->base)];
 }
 
+/*
+ * An output's source-date-epoch= clamps the history as BuildKit does: the
+ * entries after the base image's (those of its first inherited layers;
+ * none are for a --from base, whose history stays as it is) that have no
+ * time or a later one get the epoch. The config inherited from the base
+ * is copied into *cfg on the first change.
+ */
+static void clamp_history(json_t **cfg, const struct hoist_img_manifest *base,
+			  size_t inherited, int64_t epoch)
+{
+	json_t *hist = json_object_get(*cfg ? *cfg : base->config, "history");
+	json_t *h;
+	size_t i, layers = 0;
+	char when[32];
+
+	if (epoch < 0 || inherited == SIZE_MAX || !json_is_array(hist))
+		return;
+	hoist_image_time(epoch, when);
+	json_array_foreach(hist, i, h)
+	{
+		const char *c = hoist_json_str(h, "created");
+		int64_t t = c ? hoist_scan_rfc3339(c) : -1;
+		if (layers < inherited) {
+			layers += !json_is_true(
+				json_object_get(h, "empty_layer"));
+			continue;
+		}
+		if (t >= 0 && t <= epoch)
+			continue;
+		if (!*cfg) {
+			*cfg = json_deep_copy(base->config);
+			hist = json_object_get(*cfg, "history");
+			h = json_array_get(hist, i);
+		}
+		hoist_json_set_str(h, "created", when);
+	}
+}
+
 static int build_manifest(struct hoist_build *b,
 			  const struct hoist_image_spec *spec,
 			  const struct hoist_platform *plat, json_t **desc,
@@ -701,6 +740,10 @@ static int build_manifest(struct hoist_build *b,
 		n++;
 		nnew++;
 	}
+	if (base && spec->has_epoch)
+		clamp_history(&base_cfg, base,
+			      b->base_inherited[(size_t)(base - b->base)],
+			      spec->epoch);
 	rc = hoist_image_config_from(
 		&text, &len,
 		base_cfg ? base_cfg

@@ -1,6 +1,8 @@
 /* scan.c: strict number and boolean parsers. */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "util/scan.h"
 #include "util/banned.h"
@@ -179,4 +181,31 @@ out:
 	}
 	*out = r;
 	return 0;
+}
+
+int64_t hoist_scan_rfc3339(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	int64_t t;
+	int sign, oh, om;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	t = (int64_t)timegm(&tm);
+	if (*p == 'Z' || *p == 'z')
+		return p[1] ? -1 : t;
+	if ((*p != '+' && *p != '-') || strlen(p) != 6 || p[3] != ':' ||
+	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
+	    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+		return -1;
+	sign = *p == '-' ? -1 : 1;
+	oh = (p[1] - '0') * 10 + p[2] - '0';
+	om = (p[4] - '0') * 10 + p[5] - '0';
+	return t - sign * (oh * 3600 + om * 60);
 }

@@ -54,4 +54,10 @@ int hoist_scan_content_range(struct hoist_content_range *out, const char *s,
  */
 int hoist_scan_trim(char *buf, size_t len, const char *s);
 
+/*
+ * An RFC 3339 date-time ("2026-11-27T15:00:00Z", fractions and +hh:mm
+ * offsets allowed) as Unix seconds; -1 if s is not one.
+ */
+int64_t hoist_scan_rfc3339(const char *s);
+
 #endif

@@ -57,6 +57,16 @@ check "source-date-epoch= sets the config's created" sh -c "
 	cd=\$(jq -r '.config.digest' '$S/sde/blobs/sha256/'\$m | cut -d: -f2) &&
 	jq -e '.created == \"2017-07-14T02:40:00Z\"' '$S/sde/blobs/sha256/'\$cd &&
 	jq -e '.manifests[0].annotations.\"org.opencontainers.image.created\" == \"2017-07-14T02:40:00Z\"' '$S/sde/index.json'"
+mkdir -p "$S/dctx"
+echo x >"$S/dctx/f"
+printf 'FROM scratch\nCOPY f /f\nENV A=1\n' >"$S/dctx/Dockerfile"
+check "source-date-epoch= clamps a Dockerfile build's history too" sh -c "
+	env SOURCE_DATE_EPOCH=1600000000 '$HOIST' --root '$S/store1' build \
+		-o 'type=oci,tar=false,dest=$S/sdf,source-date-epoch=1500000000' '$S/dctx' &&
+	m=\$(jq -r '.manifests[0].digest' '$S/sdf/index.json' | cut -d: -f2) &&
+	cd=\$(jq -r '.config.digest' '$S/sdf/blobs/sha256/'\$m | cut -d: -f2) &&
+	jq -e '.created == \"2017-07-14T02:40:00Z\" and (.history | length) == 2 and
+		([.history[].created] | unique) == [\"2017-07-14T02:40:00Z\"]' '$S/sdf/blobs/sha256/'\$cd"
 check "two builds with source-date-epoch= and rewrite-timestamp=true: one digest" sh -c "
 	'$HOIST' --root '$S/store1' build --rootfs '$S/a' -o 'type=oci,dest=$S/r1.tar,source-date-epoch=1500000000,rewrite-timestamp=true' --metadata-file '$S/r1.json' &&
 	'$HOIST' --root '$S/store2' build --rootfs '$S/somewhere-else' -o 'type=oci,dest=$S/r2.tar,source-date-epoch=1500000000,rewrite-timestamp=true' --metadata-file '$S/r2.json' &&
