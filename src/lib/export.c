@@ -424,8 +424,62 @@ int hoist_export_write(const struct hoist_export_plan *p, struct hoist_store *s,
  * Open the export's progress step, named as BuildKit names it, with the
  * statuses of what hoist_build_image made. 1 if a step was opened.
  */
-static int export_step(const struct hoist_export_plan *p, const json_t *root,
-		       const struct hoist_digest *cfg)
+/* One finished status line. */
+static void status_done(const char *what, const char *digest)
+{
+	hoist_status_begin("%s%s%s", what, digest ? " " : "",
+			   digest ? digest : "");
+	hoist_status_end();
+}
+
+/* The JSON blob digest of the store, or NULL. */
+static json_t *stored_json(struct hoist_store *s, const char *digest)
+{
+	json_t *j = NULL;
+	char *data = NULL;
+	size_t len;
+
+	if (digest &&
+	    !hoist_store_get(s, digest, HOIST_MANIFEST_MAX, &data, &len, NULL))
+		hoist_json_parse(&j, data, len, "manifest", NULL);
+	free(data);
+	return j;
+}
+
+/*
+ * BuildKit's statuses for an index: each platform's manifest and config,
+ * then each attestation manifest, then the list.
+ */
+static void index_statuses(struct hoist_store *s, const json_t *root)
+{
+	const char *d = hoist_json_str(root, "digest");
+	json_t *ix = stored_json(s, d), *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(ix, "manifests"), i, m)
+	{
+		const char *md = hoist_json_str(m, "digest");
+		json_t *mf;
+		if (hoist_json_str(json_object_get(m, "annotations"),
+				   HOIST_ANN_REF_TYPE)) {
+			status_done("exporting attestation manifest", md);
+			continue;
+		}
+		status_done("exporting manifest", md);
+		mf = stored_json(s, md);
+		if (hoist_json_str(json_object_get(mf, "config"), "digest"))
+			status_done(
+				"exporting config",
+				hoist_json_str(json_object_get(mf, "config"),
+					       "digest"));
+		json_decref(mf);
+	}
+	json_decref(ix);
+	status_done("exporting manifest list", d);
+}
+
+static int export_step(const struct hoist_export_plan *p, struct hoist_store *s,
+		       const json_t *root, const struct hoist_digest *cfg)
 {
 	static const char *const names[] = {
 		[HOIST_EXPORT_IMAGE] = "exporting to image",
@@ -434,24 +488,21 @@ static int export_step(const struct hoist_export_plan *p, const json_t *root,
 		[HOIST_EXPORT_LOCAL] = "exporting to client directory",
 		[HOIST_EXPORT_TAR] = "exporting to client tarball",
 	};
-	const char *d = hoist_json_str(root, "digest");
 	const char *mt = hoist_json_str(root, "mediaType");
 
 	if (p->type == HOIST_EXPORT_CACHEONLY)
 		return 0;
 	hoist_step_begin("%s", names[p->type]);
-	hoist_status_begin("exporting layers");
-	hoist_status_end();
-	if (!(mt && hoist_image_mt_is_index(mt))) {
-		hoist_status_begin("exporting manifest %s", d ? d : "");
-		hoist_status_end();
-		if (cfg->str[0]) {
-			hoist_status_begin("exporting config %s", cfg->str);
-			hoist_status_end();
-		}
+	status_done("exporting layers", NULL);
+	if (!root) {
+		/* attestations to come: index_statuses then */
+	} else if (mt && hoist_image_mt_is_index(mt)) {
+		index_statuses(s, root);
 	} else {
-		hoist_status_begin("exporting manifest list %s", d ? d : "");
-		hoist_status_end();
+		status_done("exporting manifest",
+			    hoist_json_str(root, "digest"));
+		if (cfg->str[0])
+			status_done("exporting config", cfg->str);
 	}
 	return 1;
 }
@@ -506,7 +557,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 	struct hoist_export_plan q = *p;
 	struct hoist_registry_bg *bg = NULL;
 	struct hoist_digest cfg;
-	int rc, step = 0;
+	int rc, step = 0, attach;
 
 	memset(&cfg, 0, sizeof(cfg));
 	if (p->attest &&
@@ -526,10 +577,11 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		rc = hoist_build_image(b, &q.spec, &root, &cfg, err);
 	if (rc)
 		goto out;
-	step = export_step(p, root, &cfg);
-	if (p->attest &&
-	    (p->type == HOIST_EXPORT_IMAGE || p->type == HOIST_EXPORT_OCI)) {
-		/* docker, local and tar ignore attestations, as buildx */
+	/* docker, local and tar ignore attestations, as buildx */
+	attach = p->attest &&
+		 (p->type == HOIST_EXPORT_IMAGE || p->type == HOIST_EXPORT_OCI);
+	step = export_step(p, s, attach ? NULL : root, &cfg);
+	if (attach) {
 		struct hoist_attest_opts ao = *p->attest;
 		const char *md = getenv("BUILDX_METADATA_PROVENANCE");
 		json_t *att = NULL, *prov = NULL;
@@ -541,6 +593,10 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 			goto out;
 		json_decref(root);
 		root = att;
+		/* BuildKit: an index has no containerimage.config.digest,
+		 * so --iidfile and -q give the index's digest */
+		memset(&cfg, 0, sizeof(cfg));
+		index_statuses(s, root);
 		if (prov && !(md && strcmp(md, "disabled") == 0))
 			json_object_set(meta, "buildx.build.provenance", prov);
 		json_decref(prov);

@@ -23,6 +23,15 @@ check "plain: statuses and DONE times" sh -c "
 	grep -Eq '^#3 sending tarball( [0-9.]+s)? done\$' '$S/plain1' &&
 	grep -Eq '^#2 DONE [0-9]+\.[0-9]s\$' '$S/plain1' &&
 	grep -Eq '^#3 DONE [0-9]+\.[0-9]s\$' '$S/plain1'"
+check "plain: an index lists each manifest, config, attestation manifest and the list" sh -c "
+	$H build --progress plain --rootfs '$S/tree' --platform linux/amd64,linux/arm64 \
+		--provenance=mode=min -o 'type=oci,dest=$S/pi.tar' 2>'$S/plain-ix' &&
+	test \"\$(grep -Ec '^#3 exporting manifest sha256:[0-9a-f]{64} done\$' '$S/plain-ix')\" = 2 &&
+	test \"\$(grep -Ec '^#3 exporting config sha256:[0-9a-f]{64} done\$' '$S/plain-ix')\" = 2 &&
+	test \"\$(grep -Ec '^#3 exporting attestation manifest sha256:[0-9a-f]{64} done\$' '$S/plain-ix')\" = 2 &&
+	grep -q '^#3 exporting layers done\$' '$S/plain-ix'"
+check "plain: the attestation manifests come before the list" \
+	before "$S/plain-ix" 'exporting attestation manifest' 'exporting manifest list sha256:'
 check "plain: steps are separated by a blank line" sh -c "
 	grep -B1 '^#3 exporting to oci image format\$' '$S/plain1' | head -1 | grep -q '^\$'"
 check "plain: a reused layer is CACHED" sh -c "
