@@ -556,6 +556,12 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			hoist_output_set(&o, "push", "true");
 			push_used = 1;
 		}
+		/* buildx refuses it before building (and before the
+		 * engine is looked for) */
+		if (!rc && !strcmp(o.type, "docker") && nplats > 1)
+			rc = hoist_err_set(&err, HOIST_EUNSUPPORTED,
+					   "docker exporter does not currently "
+					   "support exporting manifest lists");
 		for (size_t a = 0; !rc && a < annotations.n; a++)
 			rc = add_annotation(&o, annotations.v[a], &err);
 		if (rc && o.type)
@@ -590,14 +596,6 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			      "multiple outputs configured to write to stdout");
 		goto fail;
 	}
-	for (i = 0; i < nplans; i++)
-		if (plans[i].type == HOIST_EXPORT_DOCKER && nplats > 1) {
-			/* buildx refuses it before building */
-			hoist_err_set(&err, HOIST_EUNSUPPORTED,
-				      "docker exporter does not currently "
-				      "support exporting manifest lists");
-			goto fail;
-		}
 
 	/* --layer [PLATFORM=]DIR: a layer for one platform only */
 	blayers = hoist_xcalloc(layers.n + 1, sizeof(*blayers));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/engine.h"
@@ -265,6 +266,30 @@ int hoist_engine_resolve(struct hoist_engine *out, const char *context,
 	free(path);
 	free(cfg);
 	return ret;
+}
+
+int hoist_engine_probe(const struct hoist_engine *e, struct hoist_err *err)
+{
+	struct sockaddr_un sa;
+	size_t n = e->unix_socket ? strlen(e->unix_socket) : 0;
+	int fd, rc, errnum;
+
+	if (!n || n >= sizeof(sa.sun_path))
+		return 0; /* tcp, or a path only libcurl may reach */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return hoist_err_sys(err, errno, "socket");
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, e->unix_socket, n + 1);
+	rc = connect(fd, (const struct sockaddr *)&sa, sizeof(sa));
+	errnum = errno;
+	close(fd);
+	if (rc == 0)
+		return 0;
+	return hoist_err_sys(err, errnum,
+			     "cannot connect to the Docker engine at '%s'",
+			     e->host);
 }
 
 struct producer {

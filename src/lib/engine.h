@@ -41,6 +41,14 @@ struct hoist_engine {
  */
 int hoist_engine_resolve(struct hoist_engine *out, const char *context,
 			 struct hoist_err *err);
+
+/*
+ * For a unix socket: connect to it once, so a missing or dead engine is
+ * found before anything is built ("cannot connect to the Docker engine at
+ * 'unix:///var/run/docker.sock': No such file or directory", the errno's
+ * code). tcp:// engines are not probed (0).
+ */
+int hoist_engine_probe(const struct hoist_engine *e, struct hoist_err *err);
 void hoist_engine_release(struct hoist_engine *e);
 
 /* Writes the docker-archive tarball into sink; 0 or a HOIST_E* code. */

@@ -26,13 +26,16 @@ static int docker_plan(struct hoist_export_plan *p,
 
 	if (p->dest)
 		return hoist_export_layout_plan(p, o, err);
-	/* buildx: no dest means load into the engine; find it now, so a
-	 * bad context fails before anything is built */
+	/* buildx: no dest means load into the engine; find it (and reach
+	 * a socket) now, so a bad context or a missing engine fails before
+	 * anything is built */
 	p->load = 1;
 	p->tar = 1;
 	if (ctx && *ctx)
 		p->context = hoist_xstrdup(ctx);
 	rc = hoist_engine_resolve(&e, p->context, err);
+	if (!rc)
+		rc = hoist_engine_probe(&e, err);
 	hoist_engine_release(&e);
 	return rc;
 }

@@ -139,6 +139,18 @@ check "... with buildx's message, before anything is built" sh -c "
 	! grep -q '^#' '$S/multi' &&
 	! $DK image inspect example.test/load/multi:1 >/dev/null 2>&1"
 
+check_fails "--load without an engine fails" sh -c "
+	DOCKER_HOST=unix://$S/no-engine.sock '$HOIST' build --rootfs '$S/tree' \
+		--load --progress plain 2>'$S/noeng'"
+check "... before anything is built, in one line" sh -c "
+	cat '$S/noeng' &&
+	grep -qx \"hoist: error: cannot connect to the Docker engine at 'unix://$S/no-engine.sock': No such file or directory\" '$S/noeng' &&
+	! grep -q '^#' '$S/noeng'"
+check "a multi-platform --load without an engine gets buildx's message" sh -c "
+	! DOCKER_HOST=unix://$S/no-engine.sock '$HOIST' build --rootfs '$S/tree' \
+		--load --platform linux/amd64,linux/arm64 2>'$S/noeng2' &&
+	grep -q 'docker exporter does not currently support exporting manifest lists' '$S/noeng2'"
+
 # podman system service: the same Engine API on its own socket
 PSOCK=$S/podman.sock
 $P system service --time=0 "unix://$PSOCK" >"$S/podman-service.log" 2>&1 &

@@ -341,6 +341,7 @@ static void load_into(const char *sock, const char *what)
 	setenv("DOCKER_HOST", host, 1);
 	assert_int_equal(hoist_engine_resolve(&e, NULL, &err), 0);
 	unsetenv("DOCKER_HOST");
+	assert_int_equal(hoist_engine_probe(&e, &err), 0);
 	if (hoist_engine_load(&e, produce_file, L.tar, on_msg, &msgs, &err))
 		fail_msg("%s: %s", what, err.msg);
 	assert_non_null(msgs);
@@ -447,6 +448,10 @@ static void load_refused(void **state)
 		hoist_engine_load(&e, produce_garbage, NULL, NULL, NULL, &err),
 		HOIST_ENET);
 	assert_non_null(strstr(err.msg, "none.sock"));
+	/* the probe before a build says so in Docker's words */
+	assert_int_equal(hoist_engine_probe(&e, &err), HOIST_ENOTFOUND);
+	assert_non_null(strstr(
+		err.msg, "cannot connect to the Docker engine at 'unix://"));
 	hoist_engine_release(&e);
 	tl_rm_rf(dir);
 	free(dir);

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "lib/export.h"
@@ -63,11 +66,34 @@ static void test_types(void **state)
 	setenv("DOCKER_CONFIG", "/nonexistent/hoist-test", 1);
 	must_fail("type=docker,context=nosuch",
 		  "docker context 'nosuch' not found");
-	assert_int_equal(plan(&p, "type=docker", NULL, 0, -1, &err), 0);
-	assert_true(p.load);
-	assert_null(p.dest);
-	assert_int_equal(hoist_export_uses_stdout(&p), 0);
-	hoist_export_plan_release(&p);
+	{
+		/* the engine's socket is reached at plan time: a listening
+		 * one passes, a missing one fails before any build */
+		char *dir = tl_mkdtemp("export"), host[4200];
+		struct sockaddr_un sa;
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/d.sock", dir);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)),
+				 0);
+		assert_int_equal(listen(fd, 4), 0);
+		snprintf(host, sizeof(host), "unix://%s", sa.sun_path);
+		setenv("DOCKER_HOST", host, 1);
+		assert_int_equal(plan(&p, "type=docker", NULL, 0, -1, &err), 0);
+		assert_true(p.load);
+		assert_null(p.dest);
+		assert_int_equal(hoist_export_uses_stdout(&p), 0);
+		hoist_export_plan_release(&p);
+		close(fd);
+		unlink(sa.sun_path);
+		must_fail("type=docker",
+			  "cannot connect to the Docker engine at 'unix://");
+		unsetenv("DOCKER_HOST");
+		tl_rm_rf(dir);
+		free(dir);
+	}
 	unsetenv("DOCKER_CONFIG");
 	must_fail("type=local", "dest is required");
 	must_fail("type=local,dest=-", "cannot be stdout");
