@@ -119,4 +119,31 @@ check "--help lists every mode" sh -c "
 	$H build --help | grep -A1 -- '--progress' | tr -d '\\n' |
 		grep -q 'auto, plain, tty, rawjson, quiet.*or none'"
 
+# bash completion and the man page offer the same modes and values
+comp() { # LINE: what bash completion offers at its end
+	bash -c '. "$1"; COMP_LINE=$2; COMP_POINT=${#COMP_LINE}; _hoist
+		echo "${COMPREPLY[*]}"' sh \
+		"$HOIST_SRCDIR/contrib/bash-completion/hoist" "$1"
+}
+comp_is() { # LINE WANT
+	got=$(comp "$1")
+	echo "# '$1' -> '$got'"
+	[ "$got" = "$2" ]
+}
+check "completion lists every --progress mode" \
+	comp_is 'hoist build --progress ' 'auto plain quiet tty rawjson none'
+check "completion offers buildx's --provenance values" \
+	comp_is 'hoist build --provenance ' 'true false mode=min mode=max'
+check "completion offers --sbom values" comp_is 'hoist build --sbom ' 'true false'
+check "completion offers --attest types" \
+	comp_is 'hoist build --attest ' 'type=provenance type=sbom type=provenance,mode=min type=provenance,mode=max'
+check "completion offers --load" comp_is 'hoist build --lo' '--load'
+man_modes() {
+	for m in auto plain tty rawjson quiet none; do
+		grep -qx "\.B $m" "$HOIST_SRCDIR/man/hoist-build.1" ||
+			{ echo "# no '.B $m'"; return 1; }
+	done
+}
+check "hoist-build(1) describes every --progress mode" man_modes
+
 done_testing
