@@ -186,6 +186,7 @@ void hoist_build_attest_setup(struct hoist_build_attest *ba,
 	ao->provenance = r->provenance == 1;
 	ao->prov.mode = r->mode;
 	ao->prov.builder_id = r->builder_id;
+	ao->prov.v1 = r->v1;
 	ao->prov.materials = ba->mats;
 	ao->prov.nmaterials = ba->nmats;
 	ao->prov.params = ba->params;

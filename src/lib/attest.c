@@ -111,14 +111,124 @@ static json_t *digest_set(const char *digest, struct hoist_err *err)
 	return o;
 }
 
-json_t *hoist_attest_provenance(const struct hoist_provenance *p)
+/* invocation parameters: max_only ones with mode=max only (*all: none
+ * was left out) */
+static json_t *prov_params(const struct hoist_provenance *p, int *all)
 {
-	json_t *pred, *o, *inv, *params, *meta, *comp, *mats, *cfg;
-	int64_t started = p->epoch >= 0 ? p->epoch : p->started;
-	int64_t finished = p->epoch >= 0 ? p->epoch : p->finished;
-	int all_params = 1;
+	json_t *params = json_object();
+
+	*all = 1;
+	hoist_json_set_str(params, "frontend", "hoist.build");
+	for (size_t i = 0; i < p->nparams; i++) {
+		if (p->params[i].max_only && p->mode != HOIST_PROV_MAX) {
+			*all = 0;
+			continue;
+		}
+		hoist_json_set_str(params, p->params[i].key,
+				   p->params[i].value);
+	}
+	return params;
+}
+
+/* mode=max: the parameters in order, as hoist's build definition */
+static json_t *prov_build_config(const struct hoist_provenance *p)
+{
+	json_t *cfg = json_object(), *steps = json_array(), *o;
+
+	for (size_t i = 0; i < p->nparams; i++) {
+		o = json_object();
+		hoist_json_set_str(o, "id", p->params[i].key);
+		hoist_json_set_str(o, "value", p->params[i].value);
+		json_array_append_new(steps, o);
+	}
+	json_object_set_new(cfg, "definition", steps);
+	return cfg;
+}
+
+static json_t *prov_materials(const struct hoist_provenance *p)
+{
+	json_t *mats = json_array(), *o;
+
+	for (size_t i = 0; i < p->nmaterials; i++) {
+		json_t *d = digest_set(p->materials[i].digest, NULL);
+		if (!d)
+			continue; /* callers pass validated digests */
+		o = json_object();
+		hoist_json_set_str(o, "uri", p->materials[i].uri);
+		json_object_set_new(o, "digest", d);
+		json_array_append_new(mats, o);
+	}
+	return mats;
+}
+
+/* hoist's own metadata member: its version */
+static void prov_hoist_meta(json_t *meta, const struct hoist_provenance *p,
+			    const char *key)
+{
+	json_t *o = json_object();
+	hoist_json_set_str(o, "version", p->version ? p->version : "");
+	json_object_set_new(meta, key, o);
+}
+
+/*
+ * SLSA v1 as BuildKit (>= v0.29, version=v1) lays it out: buildDefinition
+ * {buildType, externalParameters.request, internalParameters,
+ * resolvedDependencies} and runDetails {builder, metadata with the
+ * buildkit_* completeness and reproducibility members}.
+ */
+static json_t *provenance_v1(const struct hoist_provenance *p, json_t *params,
+			     int all_params, json_t *mats)
+{
+	json_t *pred = json_object(), *def = json_object(), *o, *meta, *run;
 	char when[32];
 
+	hoist_json_set_str(def, "buildType", HOIST_BUILD_TYPE);
+	o = json_object();
+	json_object_set_new(o, "request", params);
+	json_object_set_new(def, "externalParameters", o);
+	o = json_object();
+	if (p->mode == HOIST_PROV_MAX)
+		json_object_set_new(o, "buildConfig", prov_build_config(p));
+	if (p->platform)
+		hoist_json_set_str(o, "builderPlatform", p->platform);
+	json_object_set_new(def, "internalParameters", o);
+	json_object_set_new(def, "resolvedDependencies", mats);
+	json_object_set_new(pred, "buildDefinition", def);
+
+	run = json_object();
+	o = json_object();
+	hoist_json_set_str(o, "id", p->builder_id ? p->builder_id : "");
+	json_object_set_new(run, "builder", o);
+	meta = json_object();
+	hoist_image_time(p->epoch >= 0 ? p->epoch : p->started, when);
+	hoist_json_set_str(meta, "startedOn", when);
+	hoist_image_time(p->epoch >= 0 ? p->epoch : p->finished, when);
+	hoist_json_set_str(meta, "finishedOn", when);
+	o = json_object();
+	json_object_set_new(o, "request", json_boolean(all_params));
+	json_object_set_new(o, "resolvedDependencies", json_true());
+	json_object_set_new(meta, "buildkit_completeness", o);
+	json_object_set_new(meta, "buildkit_reproducible",
+			    json_boolean(p->epoch >= 0));
+	/* no RUN: nothing in a hoist build reaches the network */
+	json_object_set_new(meta, "buildkit_hermetic", json_true());
+	prov_hoist_meta(meta, p, HOIST_BUILD_TYPE "#metadata");
+	json_object_set_new(run, "metadata", meta);
+	json_object_set_new(pred, "runDetails", run);
+	return pred;
+}
+
+json_t *hoist_attest_provenance(const struct hoist_provenance *p)
+{
+	json_t *pred, *o, *inv, *params, *meta, *comp;
+	int64_t started = p->epoch >= 0 ? p->epoch : p->started;
+	int64_t finished = p->epoch >= 0 ? p->epoch : p->finished;
+	int all_params;
+	char when[32];
+
+	params = prov_params(p, &all_params);
+	if (p->v1)
+		return provenance_v1(p, params, all_params, prov_materials(p));
 	pred = json_object();
 	o = json_object();
 	hoist_json_set_str(o, "id", p->builder_id ? p->builder_id : "");
@@ -127,35 +237,14 @@ json_t *hoist_attest_provenance(const struct hoist_provenance *p)
 
 	inv = json_object();
 	json_object_set_new(inv, "configSource", json_object());
-	params = json_object();
-	hoist_json_set_str(params, "frontend", "hoist.build");
-	for (size_t i = 0; i < p->nparams; i++) {
-		if (p->params[i].max_only && p->mode != HOIST_PROV_MAX) {
-			all_params = 0;
-			continue;
-		}
-		hoist_json_set_str(params, p->params[i].key,
-				   p->params[i].value);
-	}
 	json_object_set_new(inv, "parameters", params);
 	o = json_object();
 	if (p->platform)
 		hoist_json_set_str(o, "platform", p->platform);
 	json_object_set_new(inv, "environment", o);
 	json_object_set_new(pred, "invocation", inv);
-
-	if (p->mode == HOIST_PROV_MAX) {
-		json_t *steps = json_array();
-		cfg = json_object();
-		for (size_t i = 0; i < p->nparams; i++) {
-			o = json_object();
-			hoist_json_set_str(o, "id", p->params[i].key);
-			hoist_json_set_str(o, "value", p->params[i].value);
-			json_array_append_new(steps, o);
-		}
-		json_object_set_new(cfg, "definition", steps);
-		json_object_set_new(pred, "buildConfig", cfg);
-	}
+	if (p->mode == HOIST_PROV_MAX)
+		json_object_set_new(pred, "buildConfig", prov_build_config(p));
 
 	meta = json_object();
 	hoist_image_time(started, when);
@@ -169,22 +258,9 @@ json_t *hoist_attest_provenance(const struct hoist_provenance *p)
 	json_object_set_new(comp, "materials", json_true());
 	json_object_set_new(meta, "completeness", comp);
 	json_object_set_new(meta, "reproducible", json_boolean(p->epoch >= 0));
-	o = json_object();
-	hoist_json_set_str(o, "version", p->version ? p->version : "");
-	json_object_set_new(meta, HOIST_BUILD_TYPE "#metadata", o);
+	prov_hoist_meta(meta, p, HOIST_BUILD_TYPE "#metadata");
 	json_object_set_new(pred, "metadata", meta);
-
-	mats = json_array();
-	for (size_t i = 0; i < p->nmaterials; i++) {
-		json_t *d = digest_set(p->materials[i].digest, NULL);
-		if (!d)
-			continue; /* callers pass validated digests */
-		o = json_object();
-		hoist_json_set_str(o, "uri", p->materials[i].uri);
-		json_object_set_new(o, "digest", d);
-		json_array_append_new(mats, o);
-	}
-	json_object_set_new(pred, "materials", mats);
+	json_object_set_new(pred, "materials", prov_materials(p));
 	return pred;
 }
 
@@ -497,8 +573,9 @@ static int attest_one(struct hoist_store *s, const json_t *mdesc,
 		goto out;
 	if (o->provenance) {
 		pred = platform_provenance(s, mdesc, o, &p);
-		ret = put_statement(s, HOIST_PRED_SLSA02, subj, o->nnames, pred,
-				    &layers[nl], digests[nl], err);
+		ret = put_statement(
+			s, o->prov.v1 ? HOIST_PRED_SLSA1 : HOIST_PRED_SLSA02,
+			subj, o->nnames, pred, &layers[nl], digests[nl], err);
 		if (ret)
 			goto out;
 		nl++;
@@ -647,7 +724,7 @@ int hoist_attest_req_parse(struct hoist_attest_req *r, const char *flag,
 	char *copy = hoist_xstrdup(value), *save = NULL, *f;
 	int is_attest = strcmp(flag, "attest") == 0;
 	int type = is_attest ? 0 : (strcmp(flag, "sbom") == 0 ? 2 : 1);
-	int on = 1, b, ret = 0, mode = -1;
+	int on = 1, b, ret = 0, mode = -1, v1 = -1;
 	char *builder = NULL;
 
 	if (!is_attest && parse_bool(value, &b) == 0) {
@@ -705,11 +782,16 @@ int hoist_attest_req_parse(struct hoist_attest_req *r, const char *flag,
 			free(builder);
 			builder = hoist_xstrdup(v);
 		} else if (!strcmp(f, "version")) {
-			if (strcmp(v, "v0.2") != 0) {
-				ret = hoist_err_set(err, HOIST_EUNSUPPORTED,
-						    "--%s '%s': hoist writes "
-						    "SLSA provenance v0.2 only",
-						    flag, value);
+			if (!strcmp(v, "v1"))
+				v1 = 1;
+			else if (!strcmp(v, "v0.2"))
+				v1 = 0;
+			else {
+				ret = hoist_err_set(
+					err, HOIST_EUNSUPPORTED,
+					"--%s '%s': SLSA provenance "
+					"versions are v0.2 and v1",
+					flag, value);
 				goto out;
 			}
 		}
@@ -726,6 +808,8 @@ int hoist_attest_req_parse(struct hoist_attest_req *r, const char *flag,
 		r->provenance = on;
 		r->mode =
 			mode >= 0 ? (enum hoist_prov_mode)mode : HOIST_PROV_MIN;
+		if (v1 >= 0)
+			r->v1 = v1;
 		if (builder) {
 			free(r->builder_id);
 			r->builder_id = builder;

@@ -32,6 +32,7 @@ struct hoist_store;
 #define HOIST_MT_INTOTO "application/vnd.in-toto+json"
 #define HOIST_ANN_PREDICATE_TYPE "in-toto.io/predicate-type"
 #define HOIST_PRED_SLSA02 "https://slsa.dev/provenance/v0.2"
+#define HOIST_PRED_SLSA1 "https://slsa.dev/provenance/v1"
 #define HOIST_PRED_SPDX "https://spdx.dev/Document"
 #define HOIST_ANN_REF_TYPE "vnd.docker.reference.type"
 #define HOIST_ANN_REF_DIGEST "vnd.docker.reference.digest"
@@ -90,6 +91,7 @@ struct hoist_provenance {
 	 */
 	int64_t started, finished, epoch;
 	const char *version; /* hoist's version */
+	int v1;              /* SLSA v1 (BuildKit's version=v1), else v0.2 */
 };
 
 /*
@@ -109,7 +111,9 @@ int hoist_attest_purl(char **out, const char *ref,
 int hoist_attest_purl_add(struct hoist_buf *b, const char *s, int keep_slash);
 
 /*
- * The SLSA v0.2 provenance predicate (a new object owned by the caller).
+ * The SLSA v0.2 provenance predicate (a new object owned by the caller),
+ * or with p->v1 the SLSA v1 one in BuildKit's layout (buildDefinition,
+ * runDetails; the same parameters, materials as resolvedDependencies).
  * mode=min leaves out max_only parameters and sets completeness.parameters
  * to false, as BuildKit drops build args and labels; mode=max keeps them
  * and adds buildConfig (the parameters in order, as hoist's "definition").
@@ -162,6 +166,7 @@ struct hoist_attest_req {
 	int provenance; /* -1 not given, 0 off, 1 on */
 	enum hoist_prov_mode mode;
 	char *builder_id; /* NULL: "" */
+	int v1;           /* version=v1 */
 	int sbom;         /* -1 not given, 0 off, 1 on */
 };
 
@@ -175,9 +180,9 @@ void hoist_attest_req_release(struct hoist_attest_req *r);
  * mode=max, as buildx documents) or off, anything else is a CSV of its
  * attributes; --attest takes type=provenance|sbom and attributes. Known
  * attributes: disabled=BOOL; provenance mode=min|max, builder-id=ID,
- * version=v0.2; sbom generator= (only hoist's own scanner: ignored).
+ * version=v0.2|v1; sbom generator= (only hoist's own scanner: ignored).
  * HOIST_EINVAL with the flag and the bad part, HOIST_EUNSUPPORTED for a
- * provenance version other than v0.2.
+ * provenance version other than v0.2 and v1.
  */
 int hoist_attest_req_parse(struct hoist_attest_req *r, const char *flag,
 			   const char *value, struct hoist_err *err);

@@ -124,6 +124,19 @@ check "build args only with mode=max" sh -c "
 	jq -e '(.predicate.invocation.parameters | has(\"build-arg:T\") | not) and
 		.predicate.metadata.completeness.parameters == false' '$S/dp-min.json'"
 
+check "--provenance=mode=max,version=v1 gives BuildKit's SLSA v1 layout" sh -c "
+	$H build --platform linux/amd64 --insecure --provenance=mode=max,version=v1 \
+		-o 'type=oci,tar=false,dest=$S/dp-v1' '$S/pctx' &&
+	b='$S/dp-v1/blobs/sha256' &&
+	i=\$(jq -r '.manifests[0].digest' '$S/dp-v1/index.json' | cut -d: -f2) &&
+	a=\$(jq -r '.manifests[1].digest' \$b/\$i | cut -d: -f2) &&
+	jq -e '.layers[0].annotations[\"in-toto.io/predicate-type\"] == \"https://slsa.dev/provenance/v1\"' \$b/\$a &&
+	l=\$(jq -r '.layers[0].digest' \$b/\$a | cut -d: -f2) &&
+	jq -e '.predicateType == \"https://slsa.dev/provenance/v1\" and
+		(.predicate.buildDefinition.resolvedDependencies[0].uri | startswith(\"pkg:docker/$P/bx/multi@1\")) and
+		.predicate.buildDefinition.externalParameters.request.context == \"$S/pctx\" and
+		.predicate.runDetails.metadata.buildkit_completeness.request == true' \$b/\$l"
+
 # --sbom=true: the packages of the rootfs's dpkg database
 check "--sbom=true push" \
 	$H build --rootfs "$S/deb" --platform linux/amd64 --sbom=true \

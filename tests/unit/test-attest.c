@@ -72,7 +72,7 @@ static json_t *statement(enum hoist_prov_mode mode, int64_t epoch)
 {
 	struct hoist_provenance p = {mode,   NULL,  mats,          2,
 				     params, 3,     "linux/amd64", 100,
-				     200,    epoch, "0.1.0"};
+				     200,    epoch, "0.1.0",       0};
 	struct hoist_attest_subject subj = {"pkg:docker/me/app@1", D1};
 	json_t *pred = hoist_attest_provenance(&p), *st;
 	struct hoist_err err;
@@ -93,6 +93,54 @@ static json_t *statement(enum hoist_prov_mode mode, int64_t epoch)
 	assert_int_equal(hoist_json_parse(&st, out, len, "statement", &err), 0);
 	free(out);
 	return st;
+}
+
+/* version=v1: BuildKit's SLSA v1 layout with the same inputs */
+static void provenance_v1(void **state)
+{
+	struct hoist_provenance p = {HOIST_PROV_MIN,
+				     "https://ci/1",
+				     mats,
+				     2,
+				     params,
+				     3,
+				     "linux/amd64",
+				     100,
+				     200,
+				     7,
+				     "0.1.0",
+				     1};
+	json_t *pred = hoist_attest_provenance(&p), *def, *run, *o;
+	(void)state;
+
+	def = json_object_get(pred, "buildDefinition");
+	run = json_object_get(pred, "runDetails");
+	assert_non_null(def);
+	assert_non_null(run);
+	assert_null(json_object_get(pred, "invocation"));
+	assert_string_equal(hoist_json_str(def, "buildType"), HOIST_BUILD_TYPE);
+	o = json_object_get(json_object_get(def, "externalParameters"),
+			    "request");
+	assert_string_equal(hoist_json_str(o, "layer"), "rootfs");
+	assert_null(json_object_get(o, "env")); /* secrets: max only */
+	o = json_object_get(def, "internalParameters");
+	assert_string_equal(hoist_json_str(o, "builderPlatform"),
+			    "linux/amd64");
+	assert_null(json_object_get(o, "buildConfig"));
+	o = json_object_get(def, "resolvedDependencies");
+	assert_int_equal(json_array_size(o), 2);
+	assert_string_equal(hoist_json_str(json_array_get(o, 0), "uri"),
+			    mats[0].uri);
+	assert_string_equal(
+		hoist_json_str(json_object_get(run, "builder"), "id"),
+		"https://ci/1");
+	o = json_object_get(run, "metadata");
+	assert_string_equal(hoist_json_str(o, "startedOn"),
+			    "1970-01-01T00:00:07Z");
+	assert_true(json_is_true(json_object_get(o, "buildkit_reproducible")));
+	assert_true(json_is_false(json_object_get(
+		json_object_get(o, "buildkit_completeness"), "request")));
+	json_decref(pred);
 }
 
 static void provenance_min_max(void **state)
@@ -735,8 +783,12 @@ static void req_flags(void **state)
 		hoist_attest_req_parse(&r, "provenance", "mode=huge", &err),
 		HOIST_EINVAL);
 	assert_int_equal(
-		hoist_attest_req_parse(&r, "provenance", "version=v1", &err),
+		hoist_attest_req_parse(&r, "provenance", "version=v2", &err),
 		HOIST_EUNSUPPORTED);
+	assert_int_equal(hoist_attest_req_parse(&r, "provenance",
+						"mode=max,version=v1", &err),
+			 0);
+	assert_int_equal(r.v1, 1);
 	hoist_attest_req_release(&r);
 }
 
@@ -745,6 +797,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(purl_forms),
 		cmocka_unit_test(provenance_min_max),
+		cmocka_unit_test(provenance_v1),
 		cmocka_unit_test(statement_bad_subject),
 		cmocka_unit_test(manifest_forms),
 		cmocka_unit_test(sbom_parsers),
