@@ -7,6 +7,7 @@
  * Manifest and Descriptor), so the same inputs always serialise to the
  * same bytes.
  */
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -660,15 +661,29 @@ int hoist_attest_attach(struct hoist_store *s, const json_t *root,
 	} else {
 		json_array_append(manifests, (json_t *)root);
 	}
+	if (prov_meta && o->provenance)
+		*prov_meta = json_object();
 	for (size_t i = 0; i < json_array_size(manifests); i++) {
-		json_t *ad = NULL;
+		json_t *ad = NULL, *pred = NULL,
+		       *m = json_array_get(manifests, i);
 
-		ret = attest_one(s, json_array_get(manifests, i), o, &ad,
-				 prov_meta && !*prov_meta ? prov_meta : NULL,
-				 err);
+		ret = attest_one(s, m, o, &ad, prov_meta ? &pred : NULL, err);
 		if (ret)
 			goto out;
 		json_array_append_new(atts, ad);
+		if (pred && json_array_size(manifests) == 1) {
+			json_object_set_new(*prov_meta, HOIST_META_PROVENANCE,
+					    pred);
+		} else if (pred) {
+			struct hoist_platform p;
+			char key[160], plat[100];
+			hoist_image_platform_from_json(
+				&p, json_object_get(m, "platform"));
+			snprintf(key, sizeof(key), "%s/%s",
+				 HOIST_META_PROVENANCE,
+				 hoist_platform_format(&p, plat, sizeof(plat)));
+			json_object_set_new(*prov_meta, key, pred);
+		}
 	}
 	json_array_extend(manifests, atts);
 	ret = hoist_image_index(&ix, &ixlen, manifests, ann, 1, err);

@@ -34,6 +34,7 @@ struct hoist_store;
 #define HOIST_PRED_SLSA02 "https://slsa.dev/provenance/v0.2"
 #define HOIST_PRED_SLSA1 "https://slsa.dev/provenance/v1"
 #define HOIST_PRED_SPDX "https://spdx.dev/Document"
+#define HOIST_META_PROVENANCE "buildx.build.provenance"
 #define HOIST_ANN_REF_TYPE "vnd.docker.reference.type"
 #define HOIST_ANN_REF_DIGEST "vnd.docker.reference.digest"
 #define HOIST_REF_TYPE_ATTEST "attestation-manifest"
@@ -214,10 +215,12 @@ struct hoist_attest_opts {
  * new OCI index lists the platform manifests and then, in the same
  * order, one attestation manifest each (BuildKit's layout; the root's
  * index annotations are kept). *out is the new root descriptor, owned by
- * the caller. With prov_meta non-NULL it receives the provenance predicate
- * of the first platform (buildx's buildx.build.provenance metadata), or
- * NULL. HOIST_EINVAL for a Docker media-type root (attestations need OCI
- * media types, as BuildKit >= v0.31 says), store and SBOM errors.
+ * the caller. With prov_meta non-NULL and provenance asked for it
+ * receives buildx's metadata keys: buildx.build.provenance with the
+ * predicate of a single manifest, else buildx.build.provenance/OS/ARCH
+ * for each platform (else NULL). HOIST_EINVAL for a Docker media-type root
+ * (attestations need OCI media types, as BuildKit >= v0.31 says), store and
+ * SBOM errors.
  */
 int hoist_attest_attach(struct hoist_store *s, const json_t *root,
 			const struct hoist_attest_opts *o, json_t **out,

@@ -598,7 +598,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		memset(&cfg, 0, sizeof(cfg));
 		index_statuses(s, root);
 		if (prov && !(md && strcmp(md, "disabled") == 0))
-			json_object_set(meta, "buildx.build.provenance", prov);
+			json_object_update(meta, prov);
 		json_decref(prov);
 	}
 	rc = check_digests(p, hoist_json_str(root, "digest"), err);

@@ -137,6 +137,14 @@ check "--provenance=mode=max,version=v1 gives BuildKit's SLSA v1 layout" sh -c "
 		.predicate.buildDefinition.externalParameters.request.context == \"$S/pctx\" and
 		.predicate.runDetails.metadata.buildkit_completeness.request == true' \$b/\$l"
 
+check "two platforms: buildx.build.provenance/OS/ARCH metadata keys" sh -c "
+	$H build --rootfs '$S/tree' --platform linux/amd64,linux/arm64 \
+		--provenance=mode=min --metadata-file '$S/pm2.json' \
+		-o 'type=oci,dest=$S/pm2.tar' &&
+	jq -e '(keys | map(select(startswith(\"buildx.build.provenance\")))) ==
+		[\"buildx.build.provenance/linux/amd64\", \"buildx.build.provenance/linux/arm64\"] and
+		.[\"buildx.build.provenance/linux/arm64\"].invocation.environment.platform == \"linux/arm64\"' '$S/pm2.json'"
+
 # --sbom=true: the packages of the rootfs's dpkg database
 check "--sbom=true push" \
 	$H build --rootfs "$S/deb" --platform linux/amd64 --sbom=true \
