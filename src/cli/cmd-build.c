@@ -195,6 +195,22 @@ static const char no_output_warning[] =
 	"the build cache. To push result image into registry use --push or "
 	"to export it use --output (type=oci, docker, image, local, tar)";
 
+/* buildx: --load adds type=docker unless a docker output without dest
+ * (a load) is there; a bad spec is reported when the outputs are planned */
+static int loads_already(const struct strvec *outputs)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < outputs->n && !found; i++) {
+		struct hoist_output o;
+		if (hoist_output_parse(&o, outputs->v[i], NULL))
+			continue;
+		found = !strcmp(o.type, "docker") && !o.dest;
+		hoist_output_release(&o);
+	}
+	return found;
+}
+
 enum {
 	OPT_ROOTFS = 256,
 	OPT_PLATFORM,
@@ -536,7 +552,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 
 	/* check every output before doing any work; buildx: --load is
 	 * shorthand for -o type=docker (into the engine) */
-	if (load)
+	if (load && !loads_already(&outputs))
 		vec_push(&outputs, "type=docker");
 	if (!outputs.n && !push) {
 		hoist_msg_warn("%s", no_output_warning);
@@ -591,6 +607,16 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			push_used = 1;
 		}
 	}
+	for (i = 0; i < nplans && (areq.provenance == 1 || areq.sbom == 1); i++)
+		if ((plans[i].type == HOIST_EXPORT_IMAGE ||
+		     plans[i].type == HOIST_EXPORT_OCI) &&
+		    !plans[i].spec.oci) {
+			/* BuildKit >= v0.31, checked before building */
+			hoist_err_set(&err, HOIST_EINVAL,
+				      "cannot export attestations with "
+				      "\"oci-mediatypes=false\"");
+			goto fail;
+		}
 	if (stdout_users > 1) {
 		hoist_err_set(&err, HOIST_EINVAL,
 			      "multiple outputs configured to write to stdout");

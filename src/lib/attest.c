@@ -635,8 +635,8 @@ int hoist_attest_attach(struct hoist_store *s, const json_t *root,
 	if (!mt || (strcmp(mt, HOIST_MT_OCI_INDEX) != 0 &&
 		    strcmp(mt, HOIST_MT_OCI_MANIFEST) != 0))
 		return hoist_err_set(err, HOIST_EINVAL,
-				     "attestations need OCI media types: "
-				     "remove \"oci-mediatypes=false\"");
+				     "cannot export attestations with "
+				     "\"oci-mediatypes=false\"");
 	manifests = json_array();
 	atts = json_array();
 	if (strcmp(mt, HOIST_MT_OCI_INDEX) == 0) {

@@ -219,7 +219,8 @@ struct hoist_attest_opts {
  * receives buildx's metadata keys: buildx.build.provenance with the
  * predicate of a single manifest, else buildx.build.provenance/OS/ARCH
  * for each platform (else NULL). HOIST_EINVAL for a Docker media-type root
- * (attestations need OCI media types, as BuildKit >= v0.31 says), store and
+ * ("cannot export attestations with \"oci-mediatypes=false\"", as BuildKit
+ * >= v0.31 says), store and
  * SBOM errors.
  */
 int hoist_attest_attach(struct hoist_store *s, const json_t *root,

@@ -35,6 +35,7 @@ struct hoist_dfb {
 	struct hoist_dockerignore *ignore; /* NULL: none */
 	struct hoist_dfplan *plan;
 	struct hoist_platform plat;
+	int multi_platform;             /* step names carry plat, as buildx's */
 	struct hoist_dfb_stage *stages; /* plan->nstages */
 	struct hoist_dfb_stage *images; /* COPY --from=IMAGE, by from_image */
 	char **image_names;

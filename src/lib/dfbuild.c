@@ -456,21 +456,24 @@ json_t *hoist_dfb_layer_desc(const struct hoist_dfb *b,
 }
 
 /* buildx's name for instruction k of total in stage idx: "[2/4] ", or
- * "[build 2/4] " when the Dockerfile has more than one stage. */
+ * "[build 2/4] " when the Dockerfile has more than one stage, with the
+ * platform in front when several are built: "[linux/arm64 build 2/4] ". */
 static char *step_prefix(const struct hoist_dfb *b, long idx, size_t k,
 			 size_t total)
 {
 	const struct hoist_dfstage *sg = &b->plan->stages[idx];
-	char *label = NULL, *out;
+	char *label = NULL, *out, plat[100] = "";
 	int width = 1;
 
 	for (size_t t = total; t >= 10; t /= 10)
 		width++;
+	if (b->multi_platform)
+		hoist_platform_format(&b->plat, plat, sizeof(plat));
 	if (b->plan->nstages > 1)
 		label = sg->name ? hoist_xasprintf("%s ", sg->name)
 				 : hoist_xasprintf("stage-%ld ", idx);
-	out = hoist_xasprintf("[%s%*zu/%zu] ", label ? label : "", width, k,
-			      total);
+	out = hoist_xasprintf("[%s%s%s%*zu/%zu] ", plat, plat[0] ? " " : "",
+			      label ? label : "", width, k, total);
 	free(label);
 	return out;
 }
@@ -892,6 +895,7 @@ int hoist_dfbuild_run(json_t ***bases, size_t **inherited,
 		po.ncontexts = o->ncontexts;
 		hoist_platform_host(&po.build_platform);
 		b.plat = plats[p];
+		b.multi_platform = nplats > 1;
 		rc = hoist_dfplan_new(&b.plan, df, &po, err);
 		if (rc)
 			break;

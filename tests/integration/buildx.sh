@@ -213,6 +213,11 @@ check_fails "--attest without type is refused" \
 	$H build --rootfs "$S/tree" --attest mode=max -o "type=oci,dest=$S/x.tar"
 check_fails "--provenance=mode=huge is refused" \
 	$H build --rootfs "$S/tree" --provenance=mode=huge -o "type=oci,dest=$S/x.tar"
+check "attestations with oci-mediatypes=false: BuildKit's error, before building" sh -c "
+	! $H build --rootfs '$S/tree' --provenance=true --progress plain \
+		-o 'type=oci,dest=$S/x.tar,oci-mediatypes=false' 2>'$S/omt' &&
+	grep -qx 'hoist: error: cannot export attestations with \"oci-mediatypes=false\"' '$S/omt' &&
+	! grep -q '^#' '$S/omt'"
 check_fails "multi-platform type=docker is refused before building" \
 	$H build --rootfs "$S/tree" --platform linux/amd64,linux/arm64 -o "type=docker,dest=$S/d.tar"
 done_testing

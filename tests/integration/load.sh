@@ -70,6 +70,12 @@ check "an untagged --load is found by its --iidfile" sh -c "
 	DOCKER_HOST=unix://$DSOCK '$HOIST' build -f '$S/ctx/Dockerfile.load' \
 		--load --iidfile '$S/ld.iid' '$S/ctx' &&
 	$DK image inspect \"\$(cat '$S/ld.iid')\" >/dev/null"
+check "--load with -o type=docker loads once, with a docker tarball too" sh -c "
+	DOCKER_HOST=unix://$DSOCK '$HOIST' build --rootfs '$S/tree' --load \
+		-o type=docker -o 'type=docker,dest=$S/also.tar' \
+		-t example.test/load/once:1 --progress plain 2>'$S/once' &&
+	test \"\$(grep -c 'importing to docker\$' '$S/once')\" = 1 &&
+	tar -tf '$S/also.tar' manifest.json >/dev/null"
 # tcp://: a loopback port forwarded to the daemon's socket
 python3 -c '
 import socket, sys, threading

@@ -32,6 +32,14 @@ check "plain: an index lists each manifest, config, attestation manifest and the
 	grep -q '^#3 exporting layers done\$' '$S/plain-ix'"
 check "plain: the attestation manifests come before the list" \
 	before "$S/plain-ix" 'exporting attestation manifest' 'exporting manifest list sha256:'
+mkdir -p "$S/dctx"
+echo d >"$S/dctx/f"
+printf 'FROM scratch\nCOPY f /f\n' >"$S/dctx/Dockerfile"
+check "plain: several platforms put the platform in Dockerfile step names" sh -c "
+	$H build --progress plain --platform linux/amd64,linux/arm64 \
+		-o type=cacheonly '$S/dctx' 2>'$S/plain-mp' &&
+	grep -q '^#[0-9]* \[linux/amd64 2/2\] COPY f /f\$' '$S/plain-mp' &&
+	grep -q '^#[0-9]* \[linux/arm64 2/2\] COPY f /f\$' '$S/plain-mp'"
 check "plain: steps are separated by a blank line" sh -c "
 	grep -B1 '^#3 exporting to oci image format\$' '$S/plain1' | head -1 | grep -q '^\$'"
 check "plain: a reused layer is CACHED" sh -c "
