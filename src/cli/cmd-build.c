@@ -176,13 +176,30 @@ static int check_dir(const char *what, const char *dir, struct hoist_err *err)
 	return 0;
 }
 
-static int read_epoch(int64_t *epoch, struct hoist_err *err)
+/*
+ * The build's epoch, as buildx passes it to BuildKit: --build-arg
+ * SOURCE_DATE_EPOCH=N (the last one; a bare name takes the environment's),
+ * else the SOURCE_DATE_EPOCH environment variable; empty is none.
+ */
+static int read_epoch(int64_t *epoch, const struct strvec *build_args,
+		      struct hoist_err *err)
 {
-	const char *v = getenv("SOURCE_DATE_EPOCH");
+	static const char key[] = "SOURCE_DATE_EPOCH";
+	const char *v = getenv(key);
+
 	*epoch = -1;
+	for (size_t i = 0; i < build_args->n; i++) {
+		const char *a = build_args->v[i];
+		if (strncmp(a, key, sizeof(key) - 1))
+			continue;
+		if (a[sizeof(key) - 1] == '=')
+			v = a + sizeof(key);
+		else if (!a[sizeof(key) - 1])
+			v = getenv(key);
+	}
 	if (!v || !*v)
 		return 0;
-	if (hoist_scan_i64(epoch, v, 0, INT64_MAX, "SOURCE_DATE_EPOCH", err))
+	if (hoist_scan_i64(epoch, v, 0, INT64_MAX, key, err))
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "invalid SOURCE_DATE_EPOCH '%s': want "
 				     "seconds since 1970",
@@ -496,7 +513,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		goto out;
 	}
 
-	if (read_epoch(&epoch, &err))
+	if (read_epoch(&epoch, &build_args, &err))
 		goto fail;
 	for (i = 0; i < env.n; i++)
 		if (!strchr(env.v[i], '=') || env.v[i][0] == '=') {

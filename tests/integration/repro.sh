@@ -67,6 +67,14 @@ check "source-date-epoch= clamps a Dockerfile build's history too" sh -c "
 	cd=\$(jq -r '.config.digest' '$S/sdf/blobs/sha256/'\$m | cut -d: -f2) &&
 	jq -e '.created == \"2017-07-14T02:40:00Z\" and (.history | length) == 2 and
 		([.history[].created] | unique) == [\"2017-07-14T02:40:00Z\"]' '$S/sdf/blobs/sha256/'\$cd"
+check "--build-arg SOURCE_DATE_EPOCH=N is the epoch too, over the environment's" sh -c "
+	env SOURCE_DATE_EPOCH=1600000000 '$HOIST' --root '$S/store1' build \
+		--build-arg SOURCE_DATE_EPOCH=1500000000 \
+		-o 'type=oci,tar=false,dest=$S/sba' '$S/dctx' &&
+	m=\$(jq -r '.manifests[0].digest' '$S/sba/index.json' | cut -d: -f2) &&
+	cd=\$(jq -r '.config.digest' '$S/sba/blobs/sha256/'\$m | cut -d: -f2) &&
+	jq -e '.created == \"2017-07-14T02:40:00Z\" and
+		([.history[].created] | unique) == [\"2017-07-14T02:40:00Z\"]' '$S/sba/blobs/sha256/'\$cd"
 check "two builds with source-date-epoch= and rewrite-timestamp=true: one digest" sh -c "
 	'$HOIST' --root '$S/store1' build --rootfs '$S/a' -o 'type=oci,dest=$S/r1.tar,source-date-epoch=1500000000,rewrite-timestamp=true' --metadata-file '$S/r1.json' &&
 	'$HOIST' --root '$S/store2' build --rootfs '$S/somewhere-else' -o 'type=oci,dest=$S/r2.tar,source-date-epoch=1500000000,rewrite-timestamp=true' --metadata-file '$S/r2.json' &&
