@@ -1,11 +1,12 @@
 /*
  * http-int.h: what http.c (the libcurl driver) takes from http-message.c
- * (the messages, without curl). Internal to src/lib/http*.c.
+ * (the messages and the deadline, without curl). Internal to src/lib/http*.c.
  */
 #ifndef HOIST_LIB_HTTP_INT_H
 #define HOIST_LIB_HTTP_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/http.h"
 #include "util/err.h"
@@ -13,8 +14,9 @@
 /*
  * 0 if req can be sent: a method and a URL, a body that matches its kind
  * (a buffer, a descriptor range that fits in off_t, a stream only for
- * POST), header lines without CR or LF. HOIST_EINVAL naming the request
- * otherwise.
+ * POST, a growing file only for PUT and PATCH, with its handle and its
+ * end not before its offset), header lines without CR or LF. HOIST_EINVAL
+ * naming the request otherwise.
  */
 int hoist_http_request_check(const struct hoist_http_request *req,
 			     struct hoist_err *err);
@@ -30,6 +32,32 @@ int hoist_http_request_check(const struct hoist_http_request *req,
 int hoist_http_response_add_line(struct hoist_http_response *r, size_t *alloc,
 				 const char *p, size_t len,
 				 struct hoist_err *err);
+
+/* 1 if req has a header line "name: ..." (name case-insensitive). */
+int hoist_http_request_has_header(const struct hoist_http_request *req,
+				  const char *name);
+
+/* A poll wait of timeout ms shortened so that the deadline is noticed. */
+int hoist_http_poll_wait(int timeout);
+
+/*
+ * The deadline passed with n requests in flight, named by names ("PATCH
+ * 'url'"; the first three are used): err says so. HOIST_ETIMEDOUT.
+ */
+int hoist_http_deadline_in_flight(struct hoist_err *err,
+				  const char *const *names, size_t n);
+
+/* A timer of the loop: fn(ctx) once the monotonic clock says due_ms. */
+struct hoist_http_timer {
+	uint64_t due_ms;
+	void (*fn)(void *ctx);
+	void *ctx;
+	struct hoist_http_timer *next;
+};
+
+/* A new timer in list (sorted by due time; ties fire in order). */
+void hoist_http_timer_add(struct hoist_http_timer **list, long delay_ms,
+			  void (*fn)(void *ctx), void *ctx);
 
 /* Free r's headers and set their count to 0 (the array is kept). */
 void hoist_http_response_clear_headers(struct hoist_http_response *r);

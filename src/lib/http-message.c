@@ -3,8 +3,8 @@
  * checked before they reach libcurl, response header lines parsed into a
  * response (within caps: line length, count, 1xx headers dropped,
  * obsolete folding joined), header lookups, query escaping, and the
- * wording of URLs and libcurl's messages in errors. http.c drives the
- * transfers and feeds it.
+ * wording of URLs and libcurl's messages in errors, and the process's
+ * deadline. http.c drives the transfers and feeds it.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -16,6 +16,7 @@
 #include "lib/http.h"
 #include "lib/http-int.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/banned.h"
 
@@ -39,10 +40,14 @@ int hoist_http_request_check(const struct hoist_http_request *req,
 	    (req->body_kind >= HOIST_HTTP_BODY_FD && req->body_fd < 0) ||
 	    (req->body_kind == HOIST_HTTP_BODY_STREAM &&
 	     strcmp(req->method, "POST") != 0) ||
+	    (req->body_kind == HOIST_HTTP_BODY_GROWING &&
+	     ((strcmp(req->method, "PUT") && strcmp(req->method, "PATCH")) ||
+	      !req->growing || req->body_offset > INT64_MAX ||
+	      req->growing->end < req->body_offset)) ||
 	    (req->body_kind == HOIST_HTTP_BODY_FD &&
 	     (req->body_offset > INT64_MAX ||
 	      req->body_len > INT64_MAX - req->body_offset)) ||
-	    req->body_kind > HOIST_HTTP_BODY_STREAM)
+	    req->body_kind > HOIST_HTTP_BODY_GROWING)
 		return hoist_err_set(err, HOIST_EINVAL, "%s '%s': bad body",
 				     req->method, qurl);
 	for (i = 0; i < req->nheaders; i++)
@@ -50,6 +55,18 @@ int hoist_http_request_check(const struct hoist_http_request *req,
 			return hoist_err_set(err, HOIST_EINVAL,
 					     "%s '%s': bad request header",
 					     req->method, qurl);
+	return 0;
+}
+
+int hoist_http_request_has_header(const struct hoist_http_request *req,
+				  const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < req->nheaders; i++)
+		if (!strncasecmp(req->headers[i], name, n) &&
+		    req->headers[i][n] == ':')
+			return 1;
 	return 0;
 }
 
@@ -251,4 +268,81 @@ void hoist_http_tidy_msg(char *dst, size_t n, const char *src)
 			continue;
 		dst[i] = (char)tolower((unsigned char)dst[i]);
 	}
+}
+
+/* ---- the deadline ---- */
+
+/* The process-wide deadline: monotonic ms, 0 for none. */
+static uint64_t deadline_at;
+static long deadline_len;
+
+void hoist_http_set_deadline(long ms)
+{
+	deadline_len = ms > 0 ? ms : 0;
+	deadline_at = ms > 0 ? (uint64_t)hoist_clock_ms() + (uint64_t)ms : 0;
+}
+
+long hoist_http_deadline_left(void)
+{
+	uint64_t now;
+
+	if (!deadline_at)
+		return -1;
+	now = (uint64_t)hoist_clock_ms();
+	return now >= deadline_at ? 0 : (long)(deadline_at - now);
+}
+
+int hoist_http_deadline_error(struct hoist_err *err, const char *doing)
+{
+	return hoist_err_set(err, HOIST_ETIMEDOUT,
+			     "overall deadline of %.1fs passed%s%s",
+			     (double)deadline_len / 1000, doing ? " " : "",
+			     doing ? doing : "");
+}
+
+/* A poll wait shortened so that the deadline is noticed in time. */
+int hoist_http_poll_wait(int timeout)
+{
+	long left = hoist_http_deadline_left();
+
+	return left >= 0 && left < timeout ? (int)left : timeout;
+}
+
+int hoist_http_deadline_in_flight(struct hoist_err *err,
+				  const char *const *names, size_t n)
+{
+	struct hoist_buf b;
+	int rc;
+
+	if (!n)
+		return hoist_http_deadline_error(err, "while waiting to retry");
+	hoist_buf_init(&b, 512);
+	for (size_t i = 0; i < n && i < 3; i++)
+		hoist_buf_printf(&b, NULL, "%s%s", i ? ", " : "", names[i]);
+	if (n > 3)
+		hoist_buf_printf(&b, NULL, " and %zu more", n - 3);
+	char *doing = hoist_xasprintf("with %zu request%s in flight: %s", n,
+				      n == 1 ? "" : "s", b.data);
+	rc = hoist_http_deadline_error(err, doing);
+	free(doing);
+	hoist_buf_release(&b);
+	return rc;
+}
+
+/* ---- timers ---- */
+
+void hoist_http_timer_add(struct hoist_http_timer **list, long delay_ms,
+			  void (*fn)(void *ctx), void *ctx)
+{
+	struct hoist_http_timer *t = hoist_xcalloc(1, sizeof(*t)), **pp;
+
+	t->due_ms = (uint64_t)hoist_clock_ms() +
+		    (uint64_t)(delay_ms > 0 ? delay_ms : 0);
+	t->fn = fn;
+	t->ctx = ctx;
+	/* after every timer due at the same time: ties fire in order */
+	for (pp = list; *pp && (*pp)->due_ms <= t->due_ms; pp = &(*pp)->next)
+		;
+	t->next = *pp;
+	*pp = t;
 }

@@ -18,7 +18,13 @@
  *
  * Request bodies are read with pread() from [offset, offset + length) of a
  * descriptor, so rewinding for a resend (a dead reused connection, an HTTP/2
- * stream refused) is a matter of resetting a position.
+ * stream refused) is a matter of resetting a position. A growing body is
+ * read the same way up to the end its owner has announced; at that end the
+ * read callback pauses the transfer (CURL_READFUNC_PAUSE) and
+ * hoist_http_body_more, called on the loop's thread between libcurl calls,
+ * unpauses it. libcurl 7.88 still applies the stall limit to a transfer
+ * whose sending is paused, so a file that grows by less than
+ * low_speed_bytes a second for low_speed_s fails its request as too slow.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,13 +55,6 @@
 /* Longest wait in curl_multi_poll, so a lost wakeup costs at most this. */
 #define HTTP_POLL_MAX_MS 1000
 
-struct http_timer {
-	uint64_t due_ms;
-	void (*fn)(void *ctx);
-	void *ctx;
-	struct http_timer *next;
-};
-
 struct http_xfer {
 	struct hoist_http *h;
 	CURL *easy;
@@ -68,6 +67,8 @@ struct http_xfer {
 	uint64_t body_off;
 	uint64_t body_len;
 	uint64_t pos;
+	struct hoist_http_growing *grow; /* GROWING: the owner's handle */
+	int paused;                      /* GROWING: waiting for bytes */
 	struct hoist_sink sink;
 	int has_sink;
 	void (*progress)(void *ctx, uint64_t sent, uint64_t received);
@@ -90,8 +91,8 @@ struct hoist_http {
 	CURLM *multi;
 	CURLM *do_multi;
 	CURLSH *share;
-	struct http_xfer *xfers;   /* on multi, not yet completed */
-	struct http_timer *timers; /* sorted by due time, FIFO for ties */
+	struct http_xfer *xfers;         /* on multi, not yet completed */
+	struct hoist_http_timer *timers; /* sorted by due time, FIFO for ties */
 	volatile sig_atomic_t stop;
 	char *user_agent;
 	long connect_timeout_ms;
@@ -107,46 +108,8 @@ static void http_global_init(void)
 	http_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* The process-wide deadline: monotonic ms, 0 for none. */
-static uint64_t deadline_at;
-static long deadline_len;
-
-void hoist_http_set_deadline(long ms)
-{
-	deadline_len = ms > 0 ? ms : 0;
-	deadline_at = ms > 0 ? (uint64_t)hoist_clock_ms() + (uint64_t)ms : 0;
-}
-
-long hoist_http_deadline_left(void)
-{
-	uint64_t now;
-
-	if (!deadline_at)
-		return -1;
-	now = (uint64_t)hoist_clock_ms();
-	return now >= deadline_at ? 0 : (long)(deadline_at - now);
-}
-
-int hoist_http_deadline_error(struct hoist_err *err, const char *doing)
-{
-	return hoist_err_set(err, HOIST_ETIMEDOUT,
-			     "overall deadline of %.1fs passed%s%s",
-			     (double)deadline_len / 1000, doing ? " " : "",
-			     doing ? doing : "");
-}
-
-/* A poll wait shortened so that the deadline is noticed in time. */
-static int poll_wait(int timeout)
-{
-	long left = hoist_http_deadline_left();
-
-	return left >= 0 && left < timeout ? (int)left : timeout;
-}
-
-static void fail_xfer(struct http_xfer *x, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail_xfer(struct http_xfer *x, int code, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) void
+fail_xfer(struct http_xfer *x, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -200,10 +163,32 @@ static size_t on_write(char *p, size_t size, size_t nitems, void *ud)
 	return len;
 }
 
+/* What a growing body may send now; 0 with *ret set when nothing. */
+static uint64_t growing_left(struct http_xfer *x, size_t *ret)
+{
+	struct hoist_http_growing *g = x->grow;
+	uint64_t left = g->end - x->body_off - x->pos;
+
+	*ret = 0;
+	if (g->aborted) {
+		if (!x->failed) {
+			x->failed = 1;
+			x->err = g->err;
+		}
+		*ret = CURL_READFUNC_ABORT;
+		return 0;
+	}
+	if (!left && !g->eof) {
+		x->paused = 1;
+		*ret = CURL_READFUNC_PAUSE;
+	}
+	return left;
+}
+
 static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct http_xfer *x = ud;
-	size_t want = size * nitems;
+	size_t want = size * nitems, ret;
 	uint64_t left = x->body_len - x->pos;
 	ssize_t got = 0;
 
@@ -215,8 +200,14 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 			x->pos += (uint64_t)got;
 			return (size_t)got;
 		}
-	} else if (want > left) {
-		want = (size_t)left;
+	} else {
+		if (x->body_kind == HOIST_HTTP_BODY_GROWING) {
+			left = growing_left(x, &ret);
+			if (!left)
+				return ret;
+		}
+		if (want > left)
+			want = (size_t)left;
 	}
 	if (!want)
 		return 0;
@@ -225,7 +216,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 		x->pos += want;
 		return want;
 	}
-	while (x->body_kind == HOIST_HTTP_BODY_FD) {
+	while (x->body_kind >= HOIST_HTTP_BODY_FD) {
 		got = pread(x->fd, buf, want, (off_t)(x->body_off + x->pos));
 		if (got >= 0 || errno != EINTR)
 			break;
@@ -252,10 +243,17 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 static int on_seek(void *ud, curl_off_t offset, int origin)
 {
 	struct http_xfer *x = ud;
+	uint64_t len = x->body_len;
 	int64_t base;
 
 	if (x->body_kind == HOIST_HTTP_BODY_STREAM)
 		return CURL_SEEKFUNC_CANTSEEK;
+	if (x->body_kind == HOIST_HTTP_BODY_GROWING) {
+		/* back to bytes already in the file, never to its end */
+		if (origin == SEEK_END)
+			return CURL_SEEKFUNC_CANTSEEK;
+		len = x->grow->end - x->body_off;
+	}
 	switch (origin) {
 	case SEEK_SET:
 		base = 0;
@@ -264,12 +262,12 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
 		base = (int64_t)x->pos;
 		break;
 	case SEEK_END:
-		base = (int64_t)x->body_len;
+		base = (int64_t)len;
 		break;
 	default:
 		return CURL_SEEKFUNC_FAIL;
 	}
-	if (offset < -base || (uint64_t)(base + offset) > x->body_len)
+	if (offset < -base || (uint64_t)(base + offset) > len)
 		return CURL_SEEKFUNC_FAIL;
 	x->pos = (uint64_t)(base + offset);
 	return CURL_SEEKFUNC_OK;
@@ -301,6 +299,8 @@ static void xfer_free(struct http_xfer *x)
 {
 	if (!x)
 		return;
+	if (x->grow && x->grow->x == x)
+		x->grow->x = NULL;
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
@@ -317,17 +317,6 @@ static int add_header(struct http_xfer *x, const char *line)
 	if (!n)
 		return -1;
 	x->hdrs = n;
-	return 0;
-}
-
-static int has_header(const struct hoist_http_request *req, const char *name)
-{
-	size_t i, n = strlen(name);
-
-	for (i = 0; i < req->nheaders; i++)
-		if (!strncasecmp(req->headers[i], name, n) &&
-		    req->headers[i][n] == ':')
-			return 1;
 	return 0;
 }
 
@@ -368,6 +357,11 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 	x->fd = req->body_fd;
 	x->body_off = req->body_offset;
 	x->body_len = has_body ? req->body_len : 0;
+	if (x->body_kind == HOIST_HTTP_BODY_GROWING) {
+		x->grow = req->growing;
+		x->grow->x = x;
+		x->body_len = 0;
+	}
 	if (req->sink) {
 		x->sink = *req->sink;
 		x->has_sink = 1;
@@ -461,7 +455,9 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 			SETOPT(CURLOPT_POSTFIELDS, "");
 	} else if (has_body || is_put || is_patch) {
 		SETOPT(CURLOPT_UPLOAD, 1L);
-		SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->body_len);
+		/* -1: unknown, so chunked on HTTP/1.1 */
+		SETOPT(CURLOPT_INFILESIZE_LARGE,
+		       x->grow ? (curl_off_t)-1 : (curl_off_t)x->body_len);
 		if (!is_put)
 			SETOPT(CURLOPT_CUSTOMREQUEST, x->method);
 	} else if (is_get) {
@@ -475,7 +471,7 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 		SETOPT(CURLOPT_READDATA, x);
 		SETOPT(CURLOPT_SEEKFUNCTION, on_seek);
 		SETOPT(CURLOPT_SEEKDATA, x);
-		if (x->body_len > 64 * 1024)
+		if (x->body_len > 64 * 1024 || x->grow)
 			SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, (long)HTTP_SEND_BUF);
 	}
 
@@ -484,7 +480,7 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 			goto nomem;
 	/* libcurl labels POST bodies as form data; registries answer 500
 	 * to that, so send no Content-Type unless the caller chose one. */
-	if (is_post && !has_header(req, "Content-Type") &&
+	if (is_post && !hoist_http_request_has_header(req, "Content-Type") &&
 	    add_header(x, "Content-Type:") < 0)
 		goto nomem;
 	if (x->hdrs)
@@ -642,7 +638,7 @@ out:
 
 void hoist_http_free(struct hoist_http *h)
 {
-	struct http_timer *t;
+	struct hoist_http_timer *t;
 
 	if (!h)
 		return;
@@ -694,25 +690,49 @@ int hoist_http_submit(struct hoist_http *h,
 	return 0;
 }
 
+/* Unpause g's transfer if it waits for bytes. */
+static void growing_wake(struct hoist_http *h, struct hoist_http_growing *g)
+{
+	struct http_xfer *x = g->x;
+
+	if (!x || !x->paused)
+		return;
+	x->paused = 0;
+	curl_easy_pause(x->easy, CURLPAUSE_CONT);
+	/* a poll already under way returns at once */
+	curl_multi_wakeup(x->in_do ? h->do_multi : h->multi);
+}
+
+void hoist_http_body_more(struct hoist_http *h, struct hoist_http_growing *g,
+			  uint64_t end, int eof)
+{
+	if (end > g->end)
+		g->end = end;
+	if (eof)
+		g->eof = 1;
+	growing_wake(h, g);
+}
+
+void hoist_http_body_abort(struct hoist_http *h, struct hoist_http_growing *g,
+			   const struct hoist_err *e)
+{
+	if (g->aborted)
+		return;
+	g->aborted = 1;
+	if (e && e->code)
+		g->err = *e;
+	else
+		hoist_err_set(&g->err, HOIST_EINTR, "request body abandoned");
+	growing_wake(h, g);
+}
+
 int hoist_http_timer(struct hoist_http *h, long delay_ms, void (*fn)(void *ctx),
 		     void *ctx, struct hoist_err *err)
 {
-	struct http_timer *t, **pp;
-
 	if (!fn)
 		return hoist_err_set(err, HOIST_EINVAL,
 				     "timer without callback");
-	t = hoist_xcalloc(1, sizeof(*t));
-	t->due_ms = (uint64_t)hoist_clock_ms() +
-		    (uint64_t)(delay_ms > 0 ? delay_ms : 0);
-	t->fn = fn;
-	t->ctx = ctx;
-	/* after every timer due at the same time: ties fire in order */
-	for (pp = &h->timers; *pp && (*pp)->due_ms <= t->due_ms;
-	     pp = &(*pp)->next)
-		;
-	t->next = *pp;
-	*pp = t;
+	hoist_http_timer_add(&h->timers, delay_ms, fn, ctx);
 	return 0;
 }
 
@@ -735,7 +755,7 @@ void hoist_http_stop(struct hoist_http *h)
 static void fire_timers(struct hoist_http *h)
 {
 	uint64_t now = (uint64_t)hoist_clock_ms();
-	struct http_timer *t;
+	struct hoist_http_timer *t;
 
 	while (!h->stop && (t = h->timers) && t->due_ms <= now) {
 		h->timers = t->next;
@@ -771,32 +791,19 @@ static void complete_done(struct hoist_http *h)
 /* The deadline passed in the loop: name what was in flight. */
 static int deadline_in_flight(struct hoist_http *h, struct hoist_err *err)
 {
-	struct hoist_buf b;
-	char qurl[HOIST_QUOTE_BUF];
+	char names[3][HOIST_QUOTE_BUF + 16], qurl[HOIST_QUOTE_BUF];
+	const char *p[3];
 	size_t n = 0;
-	int rc;
 
-	hoist_buf_init(&b, 512);
 	for (struct http_xfer *x = h->xfers; x; x = x->next, n++) {
 		if (n >= 3)
 			continue;
 		hoist_http_url_for_msg(qurl, sizeof(qurl), x->url);
-		hoist_buf_printf(&b, NULL, "%s%s '%s'", n ? ", " : "",
-				 x->method, qurl);
+		snprintf(names[n], sizeof(names[n]), "%s '%s'", x->method,
+			 qurl);
+		p[n] = names[n];
 	}
-	if (n > 3)
-		hoist_buf_printf(&b, NULL, " and %zu more", n - 3);
-	if (n) {
-		char *doing =
-			hoist_xasprintf("with %zu request%s in flight: %s", n,
-					n == 1 ? "" : "s", b.data);
-		rc = hoist_http_deadline_error(err, doing);
-		free(doing);
-	} else {
-		rc = hoist_http_deadline_error(err, "while waiting to retry");
-	}
-	hoist_buf_release(&b);
-	return rc;
+	return hoist_http_deadline_in_flight(err, p, n);
 }
 
 int hoist_http_run(struct hoist_http *h, struct hoist_err *err)
@@ -836,8 +843,8 @@ int hoist_http_run(struct hoist_http *h, struct hoist_err *err)
 				timeout = (int)(due - now);
 		}
 		/* curl shortens the wait further for its own timeouts */
-		mc = curl_multi_poll(h->multi, NULL, 0, poll_wait(timeout),
-				     NULL);
+		mc = curl_multi_poll(h->multi, NULL, 0,
+				     hoist_http_poll_wait(timeout), NULL);
 		if (mc != CURLM_OK)
 			return hoist_err_set(err, HOIST_EIO, "http loop: %s",
 					     curl_multi_strerror(mc));
@@ -883,8 +890,9 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_request *req,
 			}
 		}
 		if (!done)
-			mc = curl_multi_poll(h->do_multi, NULL, 0,
-					     poll_wait(HTTP_POLL_MAX_MS), NULL);
+			mc = curl_multi_poll(
+				h->do_multi, NULL, 0,
+				hoist_http_poll_wait(HTTP_POLL_MAX_MS), NULL);
 	}
 	curl_multi_remove_handle(h->do_multi, x->easy);
 	if (timed_out) {

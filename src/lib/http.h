@@ -26,7 +26,10 @@
  * Bodies:
  *  - Request bodies come from a buffer or from a byte range of a file
  *    descriptor (pread, so the range can be rewound when libcurl must
- *    resend it), or are streamed from a socket (POST only, chunked).
+ *    resend it), or are streamed from a socket (POST only, chunked), or
+ *    come from a file that is still being written (a growing body, PUT or
+ *    PATCH, chunked on HTTP/1.1): read as far as its owner says it is
+ *    written, paused when it catches up, unpaused by hoist_http_body_more.
  *    Content-Length is always sent for PUT/POST/PATCH, also 0.
  *    On HTTP/1.1 libcurl adds "Expect: 100-continue" to PUT/PATCH with a
  *    body and to POST bodies over 1 MiB, so a 401 or 413 can arrive before
@@ -108,6 +111,30 @@ enum hoist_http_body_kind {
 	/* read() from fd until end of file; length unknown, so HTTP/1.1
 	 * sends it chunked; cannot be resent (POST only) */
 	HOIST_HTTP_BODY_STREAM,
+	/*
+	 * [fd_offset, growing->end) of fd, where end grows (PUT or PATCH):
+	 * a file still being written. Its length is unknown, so HTTP/1.1
+	 * sends it chunked (HTTP/2 without a length). When libcurl has sent
+	 * every byte up to end, the transfer pauses until the owner calls
+	 * hoist_http_body_more; once that says eof and every byte is sent,
+	 * the body ends. libcurl may rewind it (a dead reused connection):
+	 * its bytes stay in the file.
+	 */
+	HOIST_HTTP_BODY_GROWING,
+};
+
+/*
+ * The owner's handle on a growing body (HOIST_HTTP_BODY_GROWING): it must
+ * outlive the request. Set end (and eof if the file is already whole)
+ * before submitting; later changes go through hoist_http_body_more or
+ * hoist_http_body_abort only. x is http.c's (the transfer reading it).
+ */
+struct hoist_http_growing {
+	uint64_t end;         /* bytes of the file that can be read (from 0) */
+	int eof;              /* end is the end of the body */
+	int aborted;          /* the owner gave up: the request fails */
+	struct hoist_err err; /* why, for the completion */
+	void *x;
 };
 
 /* Default cap for collected response bodies (error and token bodies). */
@@ -121,7 +148,7 @@ struct hoist_http_request {
 	enum hoist_http_body_kind body_kind;
 	const void *body; /* BUF: borrowed until completion */
 	uint64_t body_len;
-	int body_fd; /* FD: borrowed until completion */
+	int body_fd; /* FD, STREAM, GROWING: borrowed until completion */
 	uint64_t body_offset;
 	size_t max_body; /* cap for a collected body; 0: HOIST_HTTP_MAX_BODY */
 	const struct hoist_sink *sink;    /* if set, stream a 2xx body here */
@@ -133,6 +160,7 @@ struct hoist_http_request {
 	/* called with the running byte counts while the body goes out */
 	void (*progress)(void *ctx, uint64_t sent, uint64_t received);
 	void *progress_ctx;
+	struct hoist_http_growing *growing; /* GROWING: its handle */
 };
 
 struct hoist_http;
@@ -164,6 +192,23 @@ int hoist_http_submit(struct hoist_http *h,
 		      const struct hoist_http_request *req,
 		      hoist_http_done_fn done, void *ctx,
 		      struct hoist_err *err);
+
+/*
+ * A growing body has more bytes: the file holds end bytes now (end never
+ * goes back), and eof says they are all. A transfer paused for want of
+ * bytes goes on. Call from the loop's thread (a completion callback or a
+ * timer), like everything here; a body whose request is over is left
+ * alone.
+ */
+void hoist_http_body_more(struct hoist_http *h, struct hoist_http_growing *g,
+			  uint64_t end, int eof);
+/*
+ * Give up on a growing body: its request fails (at once if it is paused,
+ * else at libcurl's next read) and its completion gets code and e's
+ * message prefixed with the request, as for a failed read.
+ */
+void hoist_http_body_abort(struct hoist_http *h, struct hoist_http_growing *g,
+			   const struct hoist_err *e);
 
 /* Call fn(ctx) from the loop after delay_ms (for backoff). */
 int hoist_http_timer(struct hoist_http *h, long delay_ms, void (*fn)(void *ctx),

@@ -1395,6 +1395,152 @@ static void test_stop_from_signal(void **state)
 	free(stall);
 }
 
+/*
+ * A growing body: a file written 64 KiB at a time by a timer while the
+ * PATCH is under way. The transfer pauses whenever it has sent what is
+ * written and goes on when hoist_http_body_more says more is there; it
+ * goes chunked (no Content-Length), the registry gets every byte once
+ * (Range, then the digest at the closing PUT), and an abandoned body
+ * fails its request with the owner's error.
+ */
+struct grower {
+	struct hoist_http *h;
+	struct hoist_http_growing g;
+	int fd;
+	const unsigned char *data;
+	size_t len, written, step;
+	int more_calls;
+	int abort_at; /* abort after this many writes (0: never) */
+};
+
+static void grow_tick(void *ctx)
+{
+	struct grower *w = ctx;
+	struct hoist_err err;
+	size_t n =
+		w->len - w->written < w->step ? w->len - w->written : w->step;
+
+	assert_int_equal(write(w->fd, w->data + w->written, n), (ssize_t)n);
+	w->written += n;
+	w->more_calls++;
+	if (w->abort_at && w->more_calls == w->abort_at) {
+		hoist_err_set(&err, HOIST_EIO, "the producer failed");
+		hoist_http_body_abort(w->h, &w->g, &err);
+		return;
+	}
+	hoist_http_body_more(w->h, &w->g, w->written, w->written == w->len);
+	if (w->written < w->len)
+		assert_int_equal(hoist_http_timer(w->h, 5, grow_tick, w, &err),
+				 0);
+}
+
+static void grow_patch(struct grower *w, const char *url, struct one *o)
+{
+	struct hoist_http_request req = {0};
+	const char *ctype = "Content-Type: application/octet-stream";
+	struct hoist_err err;
+	char *path = hoist_xasprintf("%s/grow-XXXXXX", E.dir);
+
+	w->fd = mkstemp(path);
+	assert_true(w->fd >= 0);
+	unlink(path);
+	free(path);
+	w->written = 0;
+	w->more_calls = 0;
+	memset(&w->g, 0, sizeof(w->g));
+	req.method = "PATCH";
+	req.url = url;
+	req.headers = &ctype;
+	req.nheaders = 1;
+	req.version = HOIST_HTTP_V1;
+	req.body_kind = HOIST_HTTP_BODY_GROWING;
+	req.body_fd = w->fd;
+	req.growing = &w->g;
+	memset(o, 0, sizeof(*o));
+	assert_int_equal(hoist_http_submit(w->h, &req, one_done, o, &err), 0);
+	assert_int_equal(hoist_http_timer(w->h, 5, grow_tick, w, &err), 0);
+	assert_int_equal(hoist_http_run(w->h, &err), 0);
+	assert_int_equal(o->called, 1);
+	assert_null(w->g.x); /* the transfer let go of the handle */
+	close(w->fd);
+}
+
+static void test_growing_body(void **state)
+{
+	size_t len = 40 * 65536 + 123;
+	unsigned char *data = hoist_xmalloc(len);
+	char hex[HOIST_SHA256_HEXLEN + 1], want[32];
+	char *loc, *loc2 = NULL, *dq, *put, *echo;
+	struct hoist_http_request req = {0};
+	struct grower w = {0};
+	struct hoist_err err;
+	struct one o;
+
+	(void)state;
+	NEED_SERVERS();
+	w.h = client(NULL, 0);
+	w.data = data;
+	w.len = len;
+	w.step = 65536;
+	fill_random(data, len, 11);
+	hoist_sha256_hex(data, len, hex);
+
+	/* the sink sees one chunked PATCH with every byte */
+	echo = hoist_xasprintf("%s/echo", E.sink_url);
+	grow_patch(&w, echo, &o);
+	assert_int_equal(o.rc, 0);
+	assert_string_equal(hoist_http_header_get(&o.resp, "X-Method"),
+			    "PATCH");
+	assert_string_equal(
+		hoist_http_header_get(&o.resp, "X-Transfer-Encoding"),
+		"chunked");
+	assert_string_equal(hoist_http_header_get(&o.resp, "X-Body-Sha256"),
+			    hex);
+	/* libcurl counts the chunk framing too */
+	assert_true(o.resp.sent >= len);
+	assert_int_equal(w.more_calls, 41);
+	hoist_http_response_release(&o.resp);
+
+	/* the registry takes it as a stream upload */
+	loc = start_upload(w.h, E.reg_url, "test/growing", NULL,
+			   HOIST_HTTP_AUTO);
+	grow_patch(&w, loc, &o);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.resp.status, 202);
+	snprintf(want, sizeof(want), "0-%zu", len - 1);
+	assert_string_equal(hoist_http_header_get(&o.resp, "Range"), want);
+	assert_int_equal(hoist_http_resolve_url(
+				 &loc2, loc,
+				 hoist_http_header_get(&o.resp, "Location"),
+				 &err),
+			 0);
+	hoist_http_response_release(&o.resp);
+	dq = hoist_xasprintf("digest=sha256:%s", hex);
+	put = add_query(loc2, dq);
+	req.method = "PUT";
+	req.url = put;
+	run_one(w.h, &req, &o);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(o.resp.status, 201);
+	hoist_http_response_release(&o.resp);
+
+	/* abandoned after 3 writes: the request fails with the reason */
+	w.abort_at = 3;
+	grow_patch(&w, echo, &o);
+	assert_int_equal(o.rc, HOIST_EIO);
+	assert_non_null(strstr(o.err.msg, "the producer failed"));
+	assert_non_null(strstr(o.err.msg, "PATCH '"));
+	hoist_http_response_release(&o.resp);
+
+	free(put);
+	free(dq);
+	free(loc2);
+	free(loc);
+	free(echo);
+	free(data);
+	hoist_http_free(w.h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1414,6 +1560,7 @@ int main(void)
 		cmocka_unit_test(test_request_shape),
 		cmocka_unit_test(test_header_caps),
 		cmocka_unit_test(test_rewind),
+		cmocka_unit_test(test_growing_body),
 		cmocka_unit_test(test_transport_errors),
 		cmocka_unit_test(test_stop_from_callback),
 		cmocka_unit_test(test_stop_from_signal),
