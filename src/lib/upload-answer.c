@@ -418,6 +418,16 @@ static void feed_body(struct hoist_upload *u, const struct hoist_upload_resp *r)
 			finish(u, r);
 			return;
 		}
+		if (u->s_grow && u->growing) {
+			/* a streamed body ends only after the seal */
+			u->mismatch = 1;
+			u->mismatch_expected = UINT64_MAX;
+			hoist_upload_why(u, "registry answered the streamed "
+					    "PATCH before its end: asking "
+					    "for the upload status");
+			hoist_upload_go(u, ST_STATUS);
+			return;
+		}
 		got = expected;
 		if (r->range && *r->range &&
 		    (range_offset(r->range, expected, &got, &zero) ||
@@ -441,7 +451,7 @@ static void feed_body(struct hoist_upload *u, const struct hoist_upload_resp *r)
 			hoist_upload_body_step(u);
 		return;
 	}
-	if (((!u->s_body || u->s_len == 0) &&
+	if (((!u->s_body || (u->s_len == 0 && !u->s_grow)) &&
 	     hoist_retry_is_transient(r->status)) ||
 	    (r->status == 0 && !r->body_started)) {
 		/* nothing of the blob went out: the same request again */
@@ -452,7 +462,16 @@ static void feed_body(struct hoist_upload *u, const struct hoist_upload_resp *r)
 		}
 		return;
 	}
-	if (r->status == 413 && u->s_len > 0) {
+	if (r->status == 413 && u->s_grow) {
+		/* too big to stream: chunks of what is written */
+		u->mode = HOIST_UPLOAD_CHUNKED;
+		u->keep_stream = 0;
+		u->learned = 1;
+		hoist_upload_why(u,
+				 "HTTP 413 on a streamed body: chunks of %llu",
+				 (unsigned long long)u->chunk);
+		hoist_upload_body_step(u);
+	} else if (r->status == 413 && u->s_len > 0) {
 		if (shrink(u, u->s_len)) {
 			fail_resp(u, r);
 			return;
@@ -473,7 +492,8 @@ static void feed_body(struct hoist_upload *u, const struct hoist_upload_resp *r)
 	} else if (session_gone(r)) {
 		lost(u, r, 1);
 	} else if (hoist_retry_is_transient(r->status)) {
-		if (r->status == 0 && u->mode != HOIST_UPLOAD_CHUNKED) {
+		if (r->status == 0 && u->mode != HOIST_UPLOAD_CHUNKED &&
+		    !u->keep_stream) {
 			/* a cut whole-blob body: smaller requests from now */
 			u->mode = HOIST_UPLOAD_CHUNKED;
 			u->learned = 1;
@@ -487,6 +507,28 @@ static void feed_body(struct hoist_upload *u, const struct hoist_upload_resp *r)
 	} else {
 		fail_resp(u, r);
 	}
+}
+
+/*
+ * A 416 at the right offset on a chunk of the smallest size, at offset 0
+ * and at 1 alike: the registry takes no chunks at all. A new session (the
+ * old one may hold a byte) with one streamed PATCH, in stream mode for
+ * good.
+ */
+static void refuses_chunks(struct hoist_upload *u)
+{
+	u->mode = HOIST_UPLOAD_STREAM;
+	u->keep_stream = 1;
+	u->learned = 1;
+	free(u->loc);
+	u->loc = NULL;
+	u->off = 0;
+	hoist_upload_why(u,
+			 "the registry refuses chunks (HTTP 416 on %llu "
+			 "bytes at its offset): a new session with one "
+			 "streamed PATCH",
+			 (unsigned long long)u->r416_len);
+	hoist_upload_go(u, ST_POST);
 }
 
 static void feed_status(struct hoist_upload *u,
@@ -521,6 +563,10 @@ static void feed_status(struct hoist_upload *u,
 				hoist_upload_why(u,
 						 "HTTP 416 after 'Range: 0-0': "
 						 "continuing at 1");
+			} else if (zero && u->r416_off <= 1 && u->best <= 1 &&
+				   u->mode == HOIST_UPLOAD_CHUNKED) {
+				refuses_chunks(u);
+				return;
 			} else {
 				u->err = u->err416;
 				fail(u);
@@ -537,7 +583,7 @@ static void feed_status(struct hoist_upload *u,
 		}
 		confirmed(u, got);
 		if (got > 0 && u->mode != HOIST_UPLOAD_CHUNKED &&
-		    got < u->size) {
+		    got < u->size && !u->keep_stream) {
 			u->mode = HOIST_UPLOAD_CHUNKED;
 			u->learned = 1;
 		}

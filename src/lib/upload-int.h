@@ -42,6 +42,8 @@ struct hoist_upload {
 	enum hoist_upload_mode mode;  /* MONOLITHIC, STREAM or CHUNKED */
 	int growing; /* size and digest still unknown (size UINT64_MAX) */
 	int learned; /* mode or chunk changed by the registry */
+	/* STREAM for good: a growing blob streamed, or chunks refused */
+	int keep_stream;
 	uint64_t chunk, min_len;
 	struct hoist_retry_policy pol;
 	int max_retries;
@@ -59,6 +61,7 @@ struct hoist_upload {
 	char why[256];
 	uint64_t s_off, s_len;
 	int s_body;
+	int s_grow; /* a streamed PATCH of a growing blob */
 
 	/* the next request's retry data */
 	long next_delay;

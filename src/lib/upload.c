@@ -13,8 +13,9 @@
  *
  * State table (st = the request outstanding; "body" = the next body request
  * chosen by hoist_upload_body_step(): PUT_CLOSE at the end of the blob,
- * PUT_LAST or PATCH_CHUNK in chunked mode or past offset 0, else PUT_MONO
- * or PATCH_STREAM):
+ * PATCH_STREAM in stream mode at offset 0 or when the upload keeps to
+ * stream mode (a growing blob, or chunks refused), PUT_LAST or PATCH_CHUNK
+ * in chunked mode or past offset 0, else PUT_MONO):
  *
  *  state        request                        answer -> next state
  *  HEAD         HEAD blob                      2xx -> DONE (skipped)
@@ -26,12 +27,16 @@
  *  POST         POST uploads/                  2xx + Location -> body
  *                                              transient -> POST (backoff)
  *  PUT_MONO     PUT loc&digest, whole blob     2xx -> DONE (digest check)
- *  PATCH_STREAM PATCH loc, whole blob          2xx, Range ok -> PUT_CLOSE
+ *  PATCH_STREAM PATCH loc, the rest of the blob 2xx, Range ok -> PUT_CLOSE
+ *    (growing: its body grows until sealed;     2xx before the seal
+ *    it stays in stream mode after a cut)         -> STATUS
  *  PATCH_CHUNK  PATCH loc, Content-Range a-b   2xx, Range ok -> body
  *  PUT_LAST     PUT loc&digest, Content-Range  2xx -> DONE (digest check)
  *    (the four above)                          2xx, Range off -> STATUS
  *                                              413 -> chunked, halved; body
- *                                              416 -> STATUS (resync)
+ *                                              416 -> STATUS (resync; a
+ *                                                chunk refused at every
+ *                                                size -> POST, stream)
  *                                              cut mid-body, 5xx, 429
  *                                                -> STATUS (backoff)
  *                                              cut before the body -> same
@@ -137,7 +142,7 @@ void hoist_upload_go(struct hoist_upload *u, enum state st)
 	memset(q, 0, sizeof(*q));
 	u->st = st;
 	u->s_off = u->s_len = 0;
-	u->s_body = 0;
+	u->s_body = u->s_grow = 0;
 
 	switch (st) {
 	case ST_HEAD:
@@ -162,13 +167,19 @@ void hoist_upload_go(struct hoist_upload *u, enum state st)
 		u->url = hoist_xstrdup(u->loc);
 		break;
 	case ST_PUT_MONO:
-	case ST_PATCH_STREAM:
-		q->method = st == ST_PUT_MONO ? "PUT" : "PATCH";
-		u->url = st == ST_PUT_MONO ? digest_url(u)
-					   : hoist_xstrdup(u->loc);
+		q->method = "PUT";
+		u->url = digest_url(u);
 		u->s_body = 1;
-		u->s_off = 0;
 		u->s_len = u->size;
+		break;
+	case ST_PATCH_STREAM:
+		/* from the confirmed offset: 0 unless kept to stream mode */
+		q->method = "PATCH";
+		u->url = hoist_xstrdup(u->loc);
+		u->s_body = 1;
+		u->s_off = u->off;
+		u->s_grow = q->growing = u->growing;
+		u->s_len = u->growing ? 0 : u->size - u->off;
 		break;
 	case ST_PATCH_CHUNK:
 	case ST_PUT_LAST:
@@ -219,12 +230,13 @@ void hoist_upload_body_step(struct hoist_upload *u)
 			(unsigned long long)u->best);
 	if (u->off >= u->size)
 		hoist_upload_go(u, ST_PUT_CLOSE);
+	else if (u->mode == HOIST_UPLOAD_STREAM &&
+		 (u->off == 0 || u->keep_stream))
+		hoist_upload_go(u, ST_PATCH_STREAM);
 	else if (u->mode == HOIST_UPLOAD_CHUNKED || u->off > 0)
 		hoist_upload_go(u, u->size - u->off <= u->chunk
 					   ? ST_PUT_LAST
 					   : ST_PATCH_CHUNK);
-	else if (u->mode == HOIST_UPLOAD_STREAM)
-		hoist_upload_go(u, ST_PATCH_STREAM);
 	else
 		hoist_upload_go(u, ST_PUT_MONO);
 }
@@ -283,10 +295,13 @@ int hoist_upload_new(struct hoist_upload **out,
 		break;
 	}
 	if (p->growing) {
-		/* chunks as the bytes come; the end is not known yet */
+		/* chunks as the bytes come, or one streamed PATCH of them;
+		 * the end is not known yet */
 		u->growing = 1;
 		u->size = UINT64_MAX;
-		u->mode = HOIST_UPLOAD_CHUNKED;
+		u->keep_stream = p->mode == HOIST_UPLOAD_STREAM;
+		u->mode = u->keep_stream ? HOIST_UPLOAD_STREAM
+					 : HOIST_UPLOAD_CHUNKED;
 		hoist_upload_go(u, ST_POST);
 		*out = u;
 		return 0;
@@ -356,6 +371,12 @@ int hoist_upload_seal(struct hoist_upload *u, const char *digest, uint64_t size,
 		u->sent -= u->s_len;
 		hoist_upload_body_step(u);
 		u->req.delay_ms = delay;
+	} else if (u->st == ST_PATCH_STREAM && u->s_grow) {
+		/* the streamed body (sent or not) now has its end */
+		u->s_len = size - u->s_off;
+		u->sent += u->s_len;
+		u->req.body_len = u->s_len;
+		u->req.growing = 0;
 	}
 	return 0;
 }

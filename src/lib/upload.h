@@ -18,6 +18,11 @@
  *               until hoist_upload_seal() gives the end: the rest (or
  *               nothing) goes in the closing PUT loc&digest=D. A lost
  *               session starts a new one (no HEAD: no digest yet).
+ *               In STREAM mode: POST, then ONE PATCH loc without
+ *               Content-Range whose body is the blob as it is written
+ *               (req.growing: the caller sends the bytes as they come and
+ *               ends the body once sealed), then after the seal and the
+ *               PATCH's answer the closing PUT loc&digest=D.
  *
  * Wire rules: bare "Content-Range: a-b" (inclusive); Content-Length always
  * (the caller sets it from body_len, 0 included); Content-Type
@@ -31,6 +36,12 @@
  * Strategy: AUTO starts monolithic up to chunk_threshold and chunked
  * above. A 413, or a connection broken while a body was going out, switches
  * to chunked mode, halving the chunk (not below min 1 MiB) on each 413.
+ * A registry that refuses chunks (416 at the right offset on every chunk
+ * size down to the floor, even at offset 1: Google Artifact Registry
+ * documents that it takes no chunks) gets a new session in STREAM mode.
+ * An upload that streams a growing blob (or learned that chunks are
+ * refused) stays in STREAM mode: after a cut it goes on at the registry's
+ * offset with another streamed PATCH, never with chunks.
  * learned() reports the mode and chunk that worked so the caller can
  * remember them per registry.
  *
@@ -105,7 +116,8 @@ struct hoist_upload_params {
 	int max_retries; /* failures in all; 0: 4 * retry.max_attempts */
 	/*
 	 * The blob is still being written: digest must be NULL, size,
-	 * resume_location and mount_from are not used; always chunked.
+	 * resume_location and mount_from are not used; chunked, or one
+	 * streamed PATCH of the growing blob when mode is STREAM.
 	 */
 	int growing;
 };
@@ -134,6 +146,13 @@ struct hoist_upload_req {
 	int attempt;               /* > 0 on retries (for progress) */
 	int wait;                  /* > 0: resent after that many 429s */
 	const char *why;           /* why this request ("retry after 503") */
+	/*
+	 * A growing blob's streamed PATCH: the body is [body_offset, the
+	 * blob's end), body_len 0 while the end is unknown; send the bytes as
+	 * they are written and end the body once the upload is sealed (seal
+	 * sets body_len and clears this for a request not sent yet).
+	 */
+	int growing;
 };
 
 struct hoist_upload_resp {
@@ -183,7 +202,8 @@ int hoist_upload_checkpoint(const struct hoist_upload *u, const char **location,
 /*
  * The mode and chunk size that worked (for the per-registry memory): the
  * mode of the params unless the registry forced a change (413, a cut
- * body, a 416 on a big chunk: then CHUNKED), and the chunk size in use
+ * body, a 416 on a big chunk: then CHUNKED; chunks refused: STREAM), and
+ * the chunk size in use
  * (OCI-Chunk-Min-Length and halving included).
  */
 void hoist_upload_learned(const struct hoist_upload *u,

@@ -719,6 +719,233 @@ static void test_bad_params(void **state)
 	hoist_upload_free(NULL);
 }
 
+/* --- a growing blob streamed: one PATCH without Content-Range --- */
+
+/* A growing blob in stream mode; s up to a streamed PATCH, then the seal
+ * at size, then t. Returns the engine's bytes sent. */
+static uint64_t stream_and_seal(const struct step *s, size_t n, uint64_t size,
+				const struct step *t, size_t nt)
+{
+	struct hoist_upload_params p = growing();
+	struct hoist_upload *u;
+	struct hoist_upload_req q;
+	struct hoist_err err;
+	enum hoist_upload_mode mode;
+	uint64_t total, chunk;
+
+	p.mode = HOIST_UPLOAD_STREAM;
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	total = play(u, s, n);
+	/* the streamed PATCH goes out before the end is known */
+	hoist_upload_next(u, &q, &err);
+	assert_int_equal(q.kind, HOIST_UPLOAD_SEND);
+	assert_string_equal(q.method, "PATCH");
+	assert_true(q.growing);
+	assert_int_equal(q.body_len, 0);
+	assert_null(q.content_range);
+	/* sealed while it is under way: the same request, now with its end */
+	assert_int_equal(hoist_upload_seal(u, D, size, &err), 0);
+	hoist_upload_next(u, &q, &err);
+	assert_string_equal(q.method, "PATCH");
+	assert_false(q.growing);
+	assert_int_equal(q.body_offset + q.body_len, size);
+	total += play(u, t, nt);
+	hoist_upload_next(u, &q, &err);
+	if (q.kind != HOIST_UPLOAD_DONE)
+		fail_msg("not done: %s", err.msg);
+	assert_int_equal(hoist_upload_bytes_sent(u), total);
+	hoist_upload_learned(u, &mode, &chunk);
+	assert_int_equal(mode, HOIST_UPLOAD_STREAM);
+	hoist_upload_free(u);
+	return total;
+}
+
+static void test_growing_stream(void **state)
+{
+	const struct step s[] = {POST(1)};
+	/* the PATCH's answer comes after the seal, then the closing PUT */
+	const struct step t[] = {
+		{.m = "PATCH",
+		 .url = L(1),
+		 .body = 1,
+		 .len = 10 * MiB,
+		 .st = 202,
+		 .loc = L(2),
+		 .range = rng(10 * MiB)},
+		{.m = "PUT", .url = LD(2), .st = 201, .dcd = D},
+	};
+	/* cut mid-body: the registry's offset, and a streamed PATCH from
+	 * there (never chunks: the registry's mode is stream) */
+	const struct step cut[] = {
+		POST(1),
+		{GPATCH(1, 0), .cut = 1},
+		{STATUS(1, 2, rng(2 * MiB)), .delay = 250, .attempt = 1},
+	};
+	const struct step cut_t[] = {
+		{.m = "PATCH",
+		 .url = L(2),
+		 .body = 1,
+		 .off = 2 * MiB,
+		 .len = 4 * MiB,
+		 .why = "registry holds 2097152 bytes",
+		 .st = 202,
+		 .loc = L(3),
+		 .range = rng(6 * MiB)},
+		{.m = "PUT", .url = LD(3), .st = 201, .dcd = D},
+	};
+	/* a 2xx before the end cannot be right: ask, go on from there */
+	const struct step early[] = {
+		POST(1),
+		{GPATCH(1, 0), .st = 202, .loc = L(2), .range = rng(MiB)},
+		{STATUS(2, 3, rng(MiB)), .why = "before its end"},
+	};
+	const struct step early_t[] = {
+		{.m = "PATCH",
+		 .url = L(3),
+		 .body = 1,
+		 .off = MiB,
+		 .len = MiB,
+		 .why = "registry holds 1048576 bytes",
+		 .st = 202,
+		 .loc = L(4),
+		 .range = rng(2 * MiB)},
+		{.m = "PUT", .url = LD(4), .st = 201, .dcd = D},
+	};
+
+	(void)state;
+	assert_int_equal(stream_and_seal(s, HOIST_ARRAY_SIZE(s), 10 * MiB, t,
+					 HOIST_ARRAY_SIZE(t)),
+			 10 * MiB);
+	/* the cut body's bytes were never counted: its end was unknown */
+	assert_int_equal(stream_and_seal(cut, HOIST_ARRAY_SIZE(cut), 6 * MiB,
+					 cut_t, HOIST_ARRAY_SIZE(cut_t)),
+			 4 * MiB);
+	assert_int_equal(stream_and_seal(early, HOIST_ARRAY_SIZE(early),
+					 2 * MiB, early_t,
+					 HOIST_ARRAY_SIZE(early_t)),
+			 MiB);
+}
+
+/* Sealed before the streamed PATCH went out: it goes as a plain body. */
+static void test_growing_stream_413(void **state)
+{
+	struct hoist_upload_params p = growing();
+	struct hoist_upload *u;
+	struct hoist_upload_req q;
+	struct hoist_err err;
+	/* too big to stream (a proxy's cap): chunks of what is written */
+	const struct step s[] = {
+		POST(1),
+		{GPATCH(1, 0), .st = 413, .code = "SIZE_INVALID"},
+		{.m = "PATCH",
+		 .url = L(1),
+		 .body = 1,
+		 .len = 4 * MiB,
+		 .cr = 1,
+		 .why = "HTTP 413 on a streamed body",
+		 .st = 202,
+		 .loc = L(2),
+		 .range = rng(4 * MiB)},
+	};
+
+	(void)state;
+	p.mode = HOIST_UPLOAD_STREAM;
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	play(u, s, HOIST_ARRAY_SIZE(s));
+	hoist_upload_free(u);
+
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	play(u, s, 1);
+	assert_int_equal(hoist_upload_seal(u, D, 3 * MiB, &err), 0);
+	hoist_upload_next(u, &q, &err);
+	assert_false(q.growing);
+	assert_int_equal(q.body_len, 3 * MiB);
+	assert_int_equal(hoist_upload_bytes_sent(u), 3 * MiB);
+	hoist_upload_free(u);
+}
+
+/*
+ * A registry that refuses every chunk with 416 (at offset 0, and at 1 in
+ * case "0-0" meant a byte) takes no chunks at all: a new session with one
+ * streamed PATCH, and stream mode is what it taught.
+ */
+static void test_refuses_chunks(void **state)
+{
+	struct hoist_upload_params p = params(3 * MiB);
+#define REFUSED(n, o)                                                          \
+	{                                                                      \
+		.m = "PATCH", .url = L(n), .body = 1, .off = (o), .len = MiB,  \
+		.cr = 1, .st = 416, .code = "RANGE_INVALID"                    \
+	}
+	const struct step s[] = {
+		POST(1),
+		REFUSED(1, 0),
+		{STATUS(1, 2, "0-0"), .attempt = 1},
+		REFUSED(2, 1),
+		{STATUS(2, 3, "0-0"), .attempt = 1},
+		{.m = "POST",
+		 .url = UPLOADS,
+		 .attempt = 1,
+		 .why = "refuses chunks",
+		 .st = 202,
+		 .loc = L(5),
+		 .range = "0-0"},
+		{.m = "PATCH",
+		 .url = L(5),
+		 .body = 1,
+		 .len = 3 * MiB,
+		 .st = 202,
+		 .loc = L(6),
+		 .range = rng(3 * MiB)},
+		{.m = "PUT", .url = LD(6), .st = 201, .dcd = D},
+	};
+	/* a growing blob learns it too, and streams what is being written */
+	const struct step g[] = {
+		POST(1),
+		REFUSED(1, 0),
+		{STATUS(1, 2, "0-0"), .attempt = 1},
+		REFUSED(2, 1),
+		{STATUS(2, 3, "0-0"), .attempt = 1},
+		{.m = "POST",
+		 .url = UPLOADS,
+		 .attempt = 1,
+		 .why = "refuses chunks",
+		 .st = 202,
+		 .loc = L(5),
+		 .range = "0-0"},
+	};
+#undef REFUSED
+	struct hoist_upload *u;
+	struct hoist_upload_req q;
+	struct hoist_err err;
+	enum hoist_upload_mode mode;
+	uint64_t chunk;
+	struct outcome o;
+
+	(void)state;
+	p.mode = HOIST_UPLOAD_CHUNKED;
+	p.chunk_size = MiB;
+	p.skip_head = 1;
+	RUN(p, s, o);
+	expect_done(&o, 5 * MiB, 0);
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	play(u, s, HOIST_ARRAY_SIZE(s) - 2);
+	hoist_upload_learned(u, &mode, &chunk);
+	assert_int_equal(mode, HOIST_UPLOAD_STREAM);
+	hoist_upload_free(u);
+
+	p = growing();
+	p.chunk_size = MiB;
+	assert_int_equal(hoist_upload_new(&u, &p, &err), 0);
+	play(u, g, HOIST_ARRAY_SIZE(g));
+	hoist_upload_next(u, &q, &err);
+	assert_string_equal(q.method, "PATCH");
+	assert_string_equal(q.url, L(5));
+	assert_true(q.growing);
+	assert_null(q.content_range);
+	hoist_upload_free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +960,9 @@ int main(void)
 		cmocka_unit_test(test_growing),
 		cmocka_unit_test(test_growing_lost),
 		cmocka_unit_test(test_growing_bad),
+		cmocka_unit_test(test_growing_stream),
+		cmocka_unit_test(test_growing_stream_413),
+		cmocka_unit_test(test_refuses_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

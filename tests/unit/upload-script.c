@@ -75,6 +75,9 @@ uint64_t play(struct hoist_upload *u, const struct step *s, size_t n)
 			fail_msg("step %zu: unexpected Content-Range '%s'", i,
 				 q.content_range);
 		}
+		if (q.growing != t->grow)
+			fail_msg("step %zu (%s): growing %d, expected %d", i,
+				 t->m, q.growing, t->grow);
 		if (t->body)
 			assert_string_equal(q.content_type,
 					    "application/octet-stream");

@@ -38,6 +38,7 @@ struct step {
 	int body;          /* has_body expected */
 	uint64_t off, len; /* body range */
 	int cr;            /* Content-Range "off-(off+len-1)" expected */
+	int grow;          /* req.growing expected (a streamed growing body) */
 	long delay;
 	int attempt;
 	int wait;        /* req.wait: resent after that many 429s */
@@ -68,6 +69,9 @@ struct step {
  * the session goes on at L(next). Designators: more may follow. */
 #define STATUS(n, next, held)                                                  \
 	.m = "GET", .url = L(n), .st = 204, .loc = L(next), .range = (held)
+/* The streamed PATCH of a growing blob from o to session n (its length
+ * unknown yet). Designators: the answer follows. */
+#define GPATCH(n, o) .m = "PATCH", .url = L(n), .body = 1, .off = (o), .grow = 1
 /* A PATCH of [o, o + l) to session n whose connection is cut. */
 #define CUT_PATCH(n, o, l)                                                     \
 	.m = "PATCH", .url = L(n), .body = 1, .off = (o), .len = (l), .cr = 1, \
