@@ -291,6 +291,20 @@ static char *start_upload(struct hoist_http *h, const char *base,
 	return loc;
 }
 
+/* The Location of an upload step's answer r, resolved against loc. */
+static char *answered_location(const char *loc,
+			       const struct hoist_http_response *r)
+{
+	struct hoist_err err;
+	char *out = NULL;
+
+	assert_int_equal(
+		hoist_http_resolve_url(
+			&out, loc, hoist_http_header_get(r, "Location"), &err),
+		0);
+	return out;
+}
+
 /* ---- URL helpers ---- */
 
 static void test_resolve_url(void **state)
@@ -564,7 +578,6 @@ static void test_registry_patch_put(void **state)
 	unsigned char body[70000];
 	char hex[HOIST_SHA256_HEXLEN + 1];
 	char *loc, *loc2 = NULL, *dq, *put;
-	struct hoist_err err;
 	struct one o;
 
 	(void)state;
@@ -584,11 +597,7 @@ static void test_registry_patch_put(void **state)
 	assert_int_equal(o.rc, 0);
 	assert_int_equal(o.resp.status, 202);
 	assert_string_equal(hoist_http_header_get(&o.resp, "Range"), "0-69999");
-	assert_int_equal(hoist_http_resolve_url(
-				 &loc2, loc,
-				 hoist_http_header_get(&o.resp, "Location"),
-				 &err),
-			 0);
+	loc2 = answered_location(loc, &o.resp);
 	hoist_http_response_release(&o.resp);
 
 	dq = hoist_xasprintf("digest=sha256:%s", hex);
@@ -1473,7 +1482,6 @@ static void test_growing_body(void **state)
 	char *loc, *loc2 = NULL, *dq, *put, *echo;
 	struct hoist_http_request req = {0};
 	struct grower w = {0};
-	struct hoist_err err;
 	struct one o;
 
 	(void)state;
@@ -1509,11 +1517,7 @@ static void test_growing_body(void **state)
 	assert_int_equal(o.resp.status, 202);
 	snprintf(want, sizeof(want), "0-%zu", len - 1);
 	assert_string_equal(hoist_http_header_get(&o.resp, "Range"), want);
-	assert_int_equal(hoist_http_resolve_url(
-				 &loc2, loc,
-				 hoist_http_header_get(&o.resp, "Location"),
-				 &err),
-			 0);
+	loc2 = answered_location(loc, &o.resp);
 	hoist_http_response_release(&o.resp);
 	dq = hoist_xasprintf("digest=sha256:%s", hex);
 	put = add_query(loc2, dq);
