@@ -42,7 +42,8 @@ struct hoist_upload {
 	enum hoist_upload_mode mode;  /* MONOLITHIC, STREAM or CHUNKED */
 	int growing; /* size and digest still unknown (size UINT64_MAX) */
 	int learned; /* mode or chunk changed by the registry */
-	/* STREAM for good: a growing blob streamed, or chunks refused */
+	/* STREAM for good (asked, or chunks refused): after a cut, another
+	 * streamed PATCH from the registry's offset, never chunks */
 	int keep_stream;
 	uint64_t chunk, min_len;
 	struct hoist_retry_policy pol;

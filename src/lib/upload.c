@@ -283,6 +283,8 @@ int hoist_upload_new(struct hoist_upload **out,
 	hoist_retry_normalize(&u->pol, &p->retry);
 	u->max_retries =
 		p->max_retries > 0 ? p->max_retries : 4 * u->pol.max_attempts;
+	/* stream mode is for registries that refuse chunks: for good */
+	u->keep_stream = p->mode == HOIST_UPLOAD_STREAM;
 	switch (p->mode) {
 	case HOIST_UPLOAD_AUTO:
 		u->mode = p->size <= (p->chunk_threshold ? p->chunk_threshold
@@ -299,9 +301,8 @@ int hoist_upload_new(struct hoist_upload **out,
 		 * the end is not known yet */
 		u->growing = 1;
 		u->size = UINT64_MAX;
-		u->keep_stream = p->mode == HOIST_UPLOAD_STREAM;
-		u->mode = u->keep_stream ? HOIST_UPLOAD_STREAM
-					 : HOIST_UPLOAD_CHUNKED;
+		if (u->mode != HOIST_UPLOAD_STREAM)
+			u->mode = HOIST_UPLOAD_CHUNKED;
 		hoist_upload_go(u, ST_POST);
 		*out = u;
 		return 0;

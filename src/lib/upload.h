@@ -39,9 +39,9 @@
  * A registry that refuses chunks (416 at the right offset on every chunk
  * size down to the floor, even at offset 1: Google Artifact Registry
  * documents that it takes no chunks) gets a new session in STREAM mode.
- * An upload that streams a growing blob (or learned that chunks are
- * refused) stays in STREAM mode: after a cut it goes on at the registry's
- * offset with another streamed PATCH, never with chunks.
+ * An upload in STREAM mode (asked, or chunks refused) stays in it: after
+ * a cut it goes on at the registry's offset with another streamed PATCH
+ * (no Content-Range), never with chunks.
  * learned() reports the mode and chunk that worked so the caller can
  * remember them per registry.
  *
