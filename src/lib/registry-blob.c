@@ -5,7 +5,10 @@
  * request to send; this file sends it, answers 401s with fresh
  * credentials, feeds the engine the answer, persists the upload session
  * for resume and remembers per registry which upload mode worked. Blobs
- * of a pipelined push come from the feed while they are being written.
+ * of a pipelined push come from the feed while they are being written: in
+ * chunks as their bytes come, or, in stream mode, as the body of one PATCH
+ * that a timer feeds (stream_poll: the bytes written so far go to
+ * hoist_http_body_more, the end once the feed has verified the blob).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +161,7 @@ static void save_strategy(struct reg *r, enum hoist_upload_mode mode,
 
 static void job_step(struct blob_job *j);
 static void job_send(void *ctx);
+static void job_cancel(struct blob_job *j, const struct hoist_err *e);
 
 /* The job ended (rc 0) or failed (rc and e): tell the pool. */
 static void job_end(struct blob_job *j, int rc, const struct hoist_err *e)
@@ -183,6 +187,13 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 	const char *code = NULL, *msg = NULL;
 	json_t *doc = NULL;
 
+	j->streaming = 0;
+	if (j->stream_abort) {
+		/* the build failed: the PATCH ended, the session goes */
+		j->stream_abort = 0;
+		job_cancel(j, &j->cancel_err);
+		return;
+	}
 	if (rc == 0 && resp->status == 401 &&
 	    j->auth_retries < HOIST_REG_AUTH_RETRIES &&
 	    hoist_regconn_on_401(&r->c, resp, j->hdr_auth)) {
@@ -235,7 +246,8 @@ static void job_done(void *ctx, int rc, struct hoist_http_response *resp,
 		 * that none arrived (it may resend on a reused connection it
 		 * found dead), and asking costs one GET.
 		 */
-		ur.body_started = j->req.has_body && j->req.body_len > 0;
+		ur.body_started = j->req.has_body &&
+				  (j->req.body_len > 0 || j->req.growing);
 		ur.error_message = hoist_err_msg(herr);
 	}
 	ur.now = (int64_t)time(NULL);
@@ -300,6 +312,9 @@ static int feed_ready(struct blob_job *j, struct hoist_err *err)
 			close(j->fd);
 		j->fd = fd;
 	}
+	j->avail = avail;
+	if (rc == 0 && j->req.growing) /* streamed: some bytes to start */
+		return j->fd >= 0 && avail > j->req.body_offset;
 	if (rc == 0)
 		return j->fd >= 0 && strcmp(j->req.method, "PUT") != 0 &&
 		       j->req.body_offset + j->req.body_len <= avail;
@@ -380,6 +395,94 @@ static void job_cancel(struct blob_job *j, const struct hoist_err *e)
 		job_fail(j, &j->cancel_err);
 }
 
+/* The streamed PATCH ends because its bytes will not come (e). */
+static void stream_abort(struct blob_job *j, const struct hoist_err *e)
+{
+	j->stream_abort = 1;
+	j->cancel_err = *e;
+	hoist_http_body_abort(j->r->c.http, &j->grow, e);
+}
+
+/*
+ * While a growing blob's streamed PATCH is under way: hand the bytes the
+ * build has written to the request, and once the feed has verified the
+ * blob, seal the upload (its digest and size) and end the body; the
+ * closing PUT comes with the PATCH's answer. A failed build ends the
+ * PATCH (then the session is cancelled).
+ */
+static void stream_poll(void *ctx)
+{
+	struct blob_job *j = ctx;
+	struct reg *r = j->r;
+	char digest[HOIST_DIGEST_MAX];
+	uint64_t avail = 0, size = 0;
+	struct hoist_err err;
+	int fd = -1, rc;
+
+	j->polling = 0;
+	if (!j->streaming || !j->growing || j->stream_abort ||
+	    hoist_xfer_stopped(&r->x))
+		return;
+	hoist_err_clear(&err);
+	rc = hoist_feed_state(r->opts->feed, j->key, &j->feed_gen, &fd, &avail,
+			      digest, &size, &err);
+	if (fd >= 0) {
+		/* a new file: the bytes streamed so far were the old one's */
+		close(fd);
+		if (rc == 0)
+			rc = hoist_err_set(&err, HOIST_EIO,
+					   "blob '%s': written again while it "
+					   "was streamed",
+					   j->key);
+	}
+	if (rc == 1) {
+		hoist_registry_job_known(j, digest, size);
+		if (hoist_upload_seal(j->u, digest, size, &err))
+			rc = err.code;
+	}
+	if (rc < 0) {
+		stream_abort(j, &err);
+		return;
+	}
+	if (rc == 0) {
+		hoist_http_body_more(r->c.http, &j->grow, avail, 0);
+		if (hoist_http_timer(r->c.http, FEED_POLL_MS, stream_poll, j,
+				     &err) == 0)
+			j->polling = 1;
+		else
+			stream_abort(j, &err);
+		return;
+	}
+	/* the same PATCH, now with its end */
+	j->growing = 0;
+	hoist_upload_next(j->u, &j->req, NULL);
+	hoist_registry_save_session(j);
+	hoist_http_body_more(r->c.http, &j->grow,
+			     j->req.body_offset + j->req.body_len, 1);
+}
+
+/* The streamed PATCH of a growing blob went out: feed it. */
+static void stream_started(struct blob_job *j)
+{
+	struct hoist_err err;
+
+	j->streaming = 1;
+	if (!j->said_stream) {
+		j->said_stream = 1;
+		hoist_log(HOIST_LOG_INFO,
+			  "%s: streaming it to the registry in one PATCH while "
+			  "it is being written",
+			  j->key);
+	}
+	if (j->polling)
+		return;
+	if (hoist_http_timer(j->r->c.http, FEED_POLL_MS, stream_poll, j,
+			     &err) == 0)
+		j->polling = 1;
+	else
+		stream_abort(j, &err);
+}
+
 static void job_send(void *ctx)
 {
 	struct blob_job *j = ctx;
@@ -448,7 +551,7 @@ static void job_send(void *ctx)
 	 */
 	req.version = r->opts->conn.http_version;
 	if (req.version == HOIST_HTTP_AUTO && j->req.has_body &&
-	    j->req.body_len)
+	    (j->req.body_len || j->req.growing))
 		req.version = HOIST_HTTP_V1;
 	if (j->req.has_body) {
 		req.body_kind = HOIST_HTTP_BODY_FD;
@@ -458,10 +561,17 @@ static void job_send(void *ctx)
 		req.progress = job_progress;
 		req.progress_ctx = j;
 	}
-	rc = hoist_http_submit(r->c.http, &req, job_done, j, &err);
-	if (rc) {
-		job_fail(j, &err);
+	if (j->req.growing) {
+		memset(&j->grow, 0, sizeof(j->grow));
+		j->grow.end = j->avail;
+		req.body_kind = HOIST_HTTP_BODY_GROWING;
+		req.growing = &j->grow;
 	}
+	rc = hoist_http_submit(r->c.http, &req, job_done, j, &err);
+	if (rc)
+		job_fail(j, &err);
+	else if (j->req.growing)
+		stream_started(j);
 }
 
 static void job_step(struct blob_job *j)
@@ -533,7 +643,8 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 	int rc;
 
 	if (!j->digest[0]) {
-		/* still being written: chunks as its bytes come */
+		/* still being written: chunks as its bytes come, or one
+		 * streamed PATCH of them (stream mode) */
 		memset(&p, 0, sizeof(p));
 		p.repo = r->c.repo;
 		p.mode = r->mode;
@@ -579,7 +690,8 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 
 /*
  * A blob of the feed whose upload waits until it is whole (the registry
- * takes no chunks): look again until it is, then upload it as usual.
+ * takes whole bodies only: monolithic mode): look again until it is, then
+ * upload it as usual.
  */
 static void job_wait_whole(void *ctx)
 {

@@ -64,6 +64,13 @@ struct blob_job {
 	int early;                   /* said its first bytes went early */
 	unsigned feed_gen;           /* the version of the feed's file in fd */
 	struct hoist_err cancel_err; /* why the session is being cancelled */
+	uint64_t avail;              /* bytes of the feed's file written */
+	/* a streamed PATCH of the growing blob (stream mode) */
+	struct hoist_http_growing grow; /* its body: fd up to what is written */
+	int streaming;    /* under way: the feed's bytes go to it */
+	int polling;      /* a stream_poll timer is armed */
+	int stream_abort; /* ended because the bytes will not come */
+	int said_stream;  /* said that it streams while being written */
 };
 
 /* How often a step waiting for fed bytes looks again. */

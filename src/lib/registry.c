@@ -433,9 +433,9 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 		hoist_log(HOIST_LOG_INFO, "pushing %zu blobs to %s/%s", r.njobs,
 			  r.c.host, r.c.repo);
 	} else {
-		/* a registry that takes only whole blobs gets them whole */
-		r.whole = r.mode == HOIST_UPLOAD_MONOLITHIC ||
-			  r.mode == HOIST_UPLOAD_STREAM;
+		/* a registry that takes only whole blobs gets them whole; in
+		 * stream mode one PATCH streams each blob as it is written */
+		r.whole = r.mode == HOIST_UPLOAD_MONOLITHIC;
 		hoist_log(HOIST_LOG_INFO,
 			  "pushing to %s/%s while the image is built%s",
 			  r.c.host, r.c.repo,

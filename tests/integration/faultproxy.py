@@ -41,13 +41,24 @@ flag names with '_' for '-'):
   stall_response_after N           relay N bytes of each answer (headers
                                    included), then one byte a second: a
                                    registry that trickles
+  refuse_chunks 416|400            answer a PATCH that carries Content-Range
+                                   with this status (416 RANGE_INVALID, or
+                                   400 SIZE_INVALID), as registries that take
+                                   no chunked uploads do (GHCR answers 416
+                                   to chunks it refuses, ACR 400 to a
+                                   Content-Range it cannot parse): only a
+                                   streamed PATCH (no Content-Range) passes
 
 GET /_faultproxy/stats returns counters (client connections accepted,
 requests, body bytes received and forwarded per method, faults, statuses,
-Authorization headers seen, and a log of the last requests); POST
-/_faultproxy/reset zeroes them. Every
+Authorization headers seen, a log of the last requests, and "inflight":
+the requests whose body is still coming, with the body bytes received so
+far); POST /_faultproxy/reset zeroes them. Every
 request is also appended to --log as a JSON line with the Authorization
-scheme and a short SHA-256 of the header value (never the value itself).
+scheme and a short SHA-256 of the header value (never the value itself),
+its Content-Range and Transfer-Encoding, the body bytes received, and
+"t0" (its headers arrived), "t_body" (its first body byte) and "t" (its
+answer).
 """
 
 import argparse
@@ -86,6 +97,7 @@ DEFAULTS = {
     "bucket_rate": None, "bucket_burst": 1, "ratelimit_remaining": None,
     "ping_ok": False, "stall_response_after": None,
     "corrupt_response_after": None, "response_rate": None,
+    "refuse_chunks": None,
 }
 
 
@@ -110,7 +122,7 @@ class State:
             "stalled": 0, "connections": 0,
             "requests": {}, "body_received": {}, "body_forwarded": {},
             "response_bytes": {}, "statuses": {}, "auth": {}, "faults": {},
-            "log": [],
+            "log": [], "inflight": {},
         }
 
     def add(self, key, sub, v=1):
@@ -251,9 +263,21 @@ class Handler(BaseHTTPRequestHandler):
     def _got(self, b):
         if self._control:
             return b
+        now = round(time.time(), 3)
         with self.st.lock:
             self.st.received += len(b)
+            self._body_n += len(b)
+            if self._t_body is None:
+                self._t_body = now
+            self.st.stats["inflight"][self._rid] = {
+                "method": self.command, "path": self.path,
+                "content_range": self.headers.get("Content-Range"),
+                "t_body": self._t_body, "received": self._body_n}
         return b
+
+    def _body_over(self):
+        with self.st.lock:
+            self.st.stats["inflight"].pop(self._rid, None)
 
     def _body_chunks(self):
         """Yield the client's request body in pieces, de-chunked."""
@@ -301,6 +325,12 @@ class Handler(BaseHTTPRequestHandler):
             "t": round(time.time(), 3), "method": self.command,
             "path": self.path, "host": self.headers.get("Host"),
             "status": status, "fault": fault,
+            "content_range": self.headers.get("Content-Range"),
+            "transfer_encoding": self.headers.get("Transfer-Encoding"),
+            "content_length": self.headers.get("Content-Length"),
+            "body": getattr(self, "_body_n", 0),
+            "t0": getattr(self, "_t0", None),
+            "t_body": getattr(self, "_t_body", None),
             "auth": auth.split(" ", 1)[0] if auth else None,
             "auth_sha256": (hashlib.sha256(auth.encode()).hexdigest()[:16]
                             if auth else None),
@@ -361,6 +391,10 @@ class Handler(BaseHTTPRequestHandler):
     def proxy(self):
         self.st = st = self.server.state
         self._control = self.path.startswith("/_faultproxy/")
+        self._t0 = round(time.time(), 3)
+        self._t_body = None
+        self._body_n = 0
+        self._rid = "%d-%s" % (id(self), self._t0)
         try:
             if self._control:
                 return self.control()
@@ -369,6 +403,9 @@ class Handler(BaseHTTPRequestHandler):
             pass
         except (ConnectionError, socket.timeout, ssl.SSLError, OSError):
             self.close_connection = True
+        finally:
+            if not self._control:
+                self._body_over()
 
     def _proxy(self):
         st = self.st
@@ -426,6 +463,26 @@ class Handler(BaseHTTPRequestHandler):
             self._record(status, "error")
             if expect and has_body:
                 self._lingering_close(1 << 20)
+            return
+
+        # a registry that takes no chunks: a PATCH with Content-Range is
+        # refused before its body is read
+        rc = cfg["refuse_chunks"]
+        if rc and m == "PATCH" and self.headers.get("Content-Range"):
+            rc = int(rc)
+            st.fault("refuse_chunks")
+            code = "RANGE_INVALID" if rc == 416 else "SIZE_INVALID"
+            body = json.dumps({"errors": [{
+                "code": code, "message": "chunked uploads are not supported",
+                "detail": "injected by faultproxy"}]}).encode()
+            expect = getattr(self, "_expect", False)
+            if has_body and not expect:
+                self._drain()
+            self._send_simple(rc, [("Content-Type", "application/json")],
+                              body, close=expect and has_body)
+            self._record(rc, "refuse_chunks")
+            if expect and has_body:
+                self._lingering_close(int(clen or 0) or (64 << 20))
             return
 
         # too large: refuse before reading the body
@@ -770,6 +827,7 @@ def main():
     p.add_argument("--stall-response-after", type=int)
     p.add_argument("--corrupt-response-after", type=int)
     p.add_argument("--response-rate", type=int)
+    p.add_argument("--refuse-chunks", type=int, choices=(400, 416))
     p.add_argument("--spool-dir", help="where buffered bodies spill")
     a = p.parse_args()
 
