@@ -78,6 +78,9 @@ void hoist_export_log_push(const char *name, const struct hoist_push_stats *st)
 {
 	char a[32];
 
+	/* BuildKit's last status of a push (the root went to the tag) */
+	hoist_status_begin("pushing manifest for %s@%s", name, st->digest);
+	hoist_status_end();
 	snprintf(a, sizeof(a), "%.1f MiB", (double)st->bytes_sent / (1 << 20));
 	hoist_log(HOIST_LOG_INFO,
 		  "pushed %s@%s: %llu blobs, %llu already there, "

@@ -43,8 +43,14 @@ P=$P_ADDR
 raw() { $SK inspect --tls-verify=false --raw "docker://$1"; }
 
 # --push sets push=true on the image output (buildx), no "tag is needed"
-check "--push -o type=image,name=R/x:1 pushes" \
-	$H build --rootfs "$S/tree" --push --insecure -o "type=image,name=$P/bx/x:1"
+check "--push -o type=image,name=R/x:1 pushes" sh -c "
+	$H build --rootfs '$S/tree' --push --insecure -o 'type=image,name=$P/bx/x:1' \
+		--progress plain 2>'$S/push-plain'"
+check "its exporting step has BuildKit's push statuses and a DONE time" sh -c "
+	n=\$(sed -n 's/^#\([0-9]*\) exporting to image\$/\1/p' '$S/push-plain' | head -1) &&
+	grep -Eq \"^#\$n pushing layers( [0-9.]+s)? done\$\" '$S/push-plain' &&
+	grep -Eq \"^#\$n pushing manifest for $P/bx/x:1@sha256:[0-9a-f]{64} done\$\" '$S/push-plain' &&
+	grep -Eq \"^#\$n DONE [0-9]+\\.[0-9]s\$\" '$S/push-plain'"
 check "R/x:1 is in the registry" sh -c "$SK inspect --tls-verify=false docker://$P/bx/x:1 >/dev/null"
 
 # --platform accumulates, repeated or comma-separated
