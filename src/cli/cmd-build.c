@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <errno.h>
 
 #include "cli/build-attest.h"
@@ -515,6 +516,12 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		goto out;
 	}
 
+	/* buildx: no stale image ID is left behind by a failed build */
+	if (iidfile && unlink(iidfile) < 0 && errno != ENOENT) {
+		hoist_err_sys(&err, errno, "removing image ID file '%s'",
+			      iidfile);
+		goto fail;
+	}
 	if (read_epoch(&epoch, &build_args, &err))
 		goto fail;
 	for (i = 0; i < env.n; i++)
@@ -796,13 +803,15 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	if (metadata && hoist_cli_write_json(metadata, meta, &err))
 		goto fail;
 	if (iidfile) {
-		/* buildx: the config digest, else the root's; no newline */
+		/* buildx: the config digest, else the root's (empty without
+		 * an image); no newline */
 		const char *d =
 			hoist_json_str(meta, "containerimage.config.digest");
 		if (!d)
 			d = hoist_json_str(meta, "containerimage.digest");
-		if (d &&
-		    hoist_fs_write_atomic(iidfile, d, strlen(d), 0644, &err))
+		if (!d)
+			d = "";
+		if (hoist_fs_write_atomic(iidfile, d, strlen(d), 0644, &err))
 			goto fail;
 	}
 	/* not after a tarball written to standard output */

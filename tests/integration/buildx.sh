@@ -151,6 +151,14 @@ check "two platforms: buildx.build.provenance/OS/ARCH metadata keys" sh -c "
 		[\"buildx.build.provenance/linux/amd64\", \"buildx.build.provenance/linux/arm64\"] and
 		.[\"buildx.build.provenance/linux/arm64\"].invocation.environment.platform == \"linux/arm64\"' '$S/pm2.json'"
 
+check "a failed build leaves no stale --iidfile, as buildx" sh -c "
+	echo stale >'$S/stale.iid' &&
+	! $H build --rootfs '$S/no-such-dir' --iidfile '$S/stale.iid' -o type=cacheonly &&
+	test ! -e '$S/stale.iid'"
+check "a build without an image writes an empty --iidfile" sh -c "
+	$H build --rootfs '$S/tree' --iidfile '$S/empty.iid' -o 'type=local,dest=$S/iidloc' &&
+	test -f '$S/empty.iid' && test ! -s '$S/empty.iid'"
+
 # --sbom=true: the packages of the rootfs's dpkg database
 check "--sbom=true push" \
 	$H build --rootfs "$S/deb" --platform linux/amd64 --sbom=true \
