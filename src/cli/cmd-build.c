@@ -367,7 +367,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	char *platform = NULL;
 	struct hoist_attest_req areq;
 	struct hoist_build_attest ba;
-	const char *context_arg = NULL;
+	const char *context_arg = NULL, *progress_arg = NULL;
 	int push_used = 0;
 	json_t **bases = NULL;
 	size_t *inherited = NULL;
@@ -482,8 +482,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 		default:
 			/* buildx: --progress=quiet prints the image ID as -q
 			 * does (none prints nothing) */
-			if (c == HOIST_OPT_PROGRESS)
+			if (c == HOIST_OPT_PROGRESS) {
 				print_id = strcmp(optarg, "quiet") == 0;
+				progress_arg = optarg;
+			}
 			if (hoist_cli_opt(&cl, c, optarg)) {
 				ret = cl.status;
 				goto out;
@@ -511,6 +513,17 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 				      "exclude each other");
 		goto out;
 	}
+	/* buildx: -q goes with --progress auto or quiet only */
+	if (cl.quiet && progress_arg && strcmp(progress_arg, "auto") &&
+	    strcmp(progress_arg, "quiet")) {
+		ret = hoist_msg_usage("build",
+				      "progress=%s and quiet cannot be used "
+				      "together",
+				      progress_arg);
+		goto out;
+	}
+	if (cl.quiet)
+		cl.progress = HOIST_PROGRESS_QUIET;
 	if (hoist_msg_init(cl.progress)) {
 		ret = HOIST_EXIT_FAIL;
 		goto out;

@@ -117,6 +117,9 @@ check "quiet prints no progress" sh -c "
 check "quiet prints the image ID on stdout, as buildx" sh -c "
 	test \"\$(cat '$S/q.out')\" = \"\$(cat '$S/q.iid')\" &&
 	grep -Eqx 'sha256:[0-9a-f]{64}' '$S/q.out'"
+check "-q with --progress plain is refused, as buildx" sh -c "
+	! $H build -q --progress plain --rootfs '$S/tree' -o type=cacheonly 2>'$S/qp' &&
+	grep -q 'progress=plain and quiet cannot be used together' '$S/qp'"
 check "none prints nothing" sh -c "
 	$H build --progress none --rootfs '$S/tree' -o 'type=oci,dest=$S/p6.tar' \
 		>'$S/n.out' 2>&1 && test ! -s '$S/n.out'"
