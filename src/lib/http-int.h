@@ -47,6 +47,22 @@ int hoist_http_poll_wait(int timeout);
 int hoist_http_deadline_in_flight(struct hoist_err *err,
 				  const char *const *names, size_t n);
 
+/*
+ * The stall limit of a transfer whose body pauses (a growing file):
+ * libcurl 7.88 counts paused time against CURLOPT_LOW_SPEED_*, so such a
+ * transfer keeps its own, fed from the progress callback with the bytes
+ * moved both ways. Time while the body waits for its file does not count.
+ */
+struct hoist_http_stall {
+	uint64_t since_ms; /* start of the window, 0 before the first call */
+	uint64_t moved;    /* bytes moved at its start */
+};
+
+/* 1 when, outside pauses, less than low_bytes a second moved over the
+ * last low_s seconds. */
+int hoist_http_stalled(struct hoist_http_stall *s, uint64_t now_ms,
+		       uint64_t moved, int paused, long low_bytes, long low_s);
+
 /* A timer of the loop: fn(ctx) once the monotonic clock says due_ms. */
 struct hoist_http_timer {
 	uint64_t due_ms;

@@ -346,3 +346,16 @@ void hoist_http_timer_add(struct hoist_http_timer **list, long delay_ms,
 	t->next = *pp;
 	*pp = t;
 }
+
+int hoist_http_stalled(struct hoist_http_stall *s, uint64_t now_ms,
+		       uint64_t moved, int paused, long low_bytes, long low_s)
+{
+	if (paused || !s->since_ms ||
+	    moved - s->moved >= (uint64_t)low_bytes * (uint64_t)low_s) {
+		/* a new window: after a pause, or enough bytes moved */
+		s->since_ms = now_ms;
+		s->moved = moved;
+		return 0;
+	}
+	return now_ms - s->since_ms >= (uint64_t)low_s * 1000;
+}

@@ -22,9 +22,8 @@
  * read the same way up to the end its owner has announced; at that end the
  * read callback pauses the transfer (CURL_READFUNC_PAUSE) and
  * hoist_http_body_more, called on the loop's thread between libcurl calls,
- * unpauses it. libcurl 7.88 still applies the stall limit to a transfer
- * whose sending is paused, so a file that grows by less than
- * low_speed_bytes a second for low_speed_s fails its request as too slow.
+ * unpauses it. libcurl 7.88 applies its stall limit to paused time too,
+ * so such a transfer has libcurl's off and hoist_http_stalled instead.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -69,6 +68,7 @@ struct http_xfer {
 	uint64_t pos;
 	struct hoist_http_growing *grow; /* GROWING: the owner's handle */
 	int paused;                      /* GROWING: waiting for bytes */
+	struct hoist_http_stall stall;   /* GROWING: its stall limit */
 	struct hoist_sink sink;
 	int has_sink;
 	void (*progress)(void *ctx, uint64_t sent, uint64_t received);
@@ -171,10 +171,7 @@ static uint64_t growing_left(struct http_xfer *x, size_t *ret)
 
 	*ret = 0;
 	if (g->aborted) {
-		if (!x->failed) {
-			x->failed = 1;
-			x->err = g->err;
-		}
+		fail_xfer(x, g->err.code, "%s", g->err.msg);
 		*ret = CURL_READFUNC_ABORT;
 		return 0;
 	}
@@ -284,6 +281,16 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
 	 * request has nobody to come back for it, so it ends here. */
 	if (x->in_do && x->h->stop)
 		return 1;
+	if (x->grow &&
+	    hoist_http_stalled(&x->stall, (uint64_t)hoist_clock_ms(),
+			       (uint64_t)(ulnow + dlnow), x->paused,
+			       x->h->low_speed_bytes, x->h->low_speed_s)) {
+		fail_xfer(x, HOIST_ENET,
+			  "operation too slow: less than %ld "
+			  "bytes a second for %ld seconds",
+			  x->h->low_speed_bytes, x->h->low_speed_s);
+		return 1;
+	}
 	if (x->progress && ((uint64_t)ulnow != x->last_sent ||
 			    (uint64_t)dlnow != x->last_recv)) {
 		x->last_sent = (uint64_t)ulnow;
@@ -395,7 +402,7 @@ static int xfer_new(struct http_xfer **out, struct hoist_http *h,
 	SETOPT(CURLOPT_USERAGENT, h->user_agent);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	SETOPT(CURLOPT_LOW_SPEED_LIMIT, h->low_speed_bytes);
-	SETOPT(CURLOPT_LOW_SPEED_TIME, h->low_speed_s);
+	SETOPT(CURLOPT_LOW_SPEED_TIME, x->grow ? 0L : h->low_speed_s);
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
@@ -719,10 +726,7 @@ void hoist_http_body_abort(struct hoist_http *h, struct hoist_http_growing *g,
 	if (g->aborted)
 		return;
 	g->aborted = 1;
-	if (e && e->code)
-		g->err = *e;
-	else
-		hoist_err_set(&g->err, HOIST_EINTR, "request body abandoned");
+	g->err = *e;
 	growing_wake(h, g);
 }
 

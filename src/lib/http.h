@@ -30,6 +30,7 @@
  *    come from a file that is still being written (a growing body, PUT or
  *    PATCH, chunked on HTTP/1.1): read as far as its owner says it is
  *    written, paused when it catches up, unpaused by hoist_http_body_more.
+ *    Its stall limit (below) leaves out the time it waits for the file.
  *    Content-Length is always sent for PUT/POST/PATCH, also 0.
  *    On HTTP/1.1 libcurl adds "Expect: 100-continue" to PUT/PATCH with a
  *    body and to POST bodies over 1 MiB, so a 401 or 413 can arrive before
@@ -204,8 +205,8 @@ void hoist_http_body_more(struct hoist_http *h, struct hoist_http_growing *g,
 			  uint64_t end, int eof);
 /*
  * Give up on a growing body: its request fails (at once if it is paused,
- * else at libcurl's next read) and its completion gets code and e's
- * message prefixed with the request, as for a failed read.
+ * else at libcurl's next read) and its completion gets e's code (it must
+ * have one) and message prefixed with the request, as for a failed read.
  */
 void hoist_http_body_abort(struct hoist_http *h, struct hoist_http_growing *g,
 			   const struct hoist_err *e);

@@ -1419,7 +1419,8 @@ struct grower {
 	const unsigned char *data;
 	size_t len, written, step;
 	int more_calls;
-	int abort_at; /* abort after this many writes (0: never) */
+	int abort_at;  /* abort after this many writes (0: never) */
+	long delay_ms; /* between writes; 0: 5 ms */
 };
 
 static void grow_tick(void *ctx)
@@ -1439,7 +1440,9 @@ static void grow_tick(void *ctx)
 	}
 	hoist_http_body_more(w->h, &w->g, w->written, w->written == w->len);
 	if (w->written < w->len)
-		assert_int_equal(hoist_http_timer(w->h, 5, grow_tick, w, &err),
+		assert_int_equal(hoist_http_timer(w->h,
+						  w->delay_ms ? w->delay_ms : 5,
+						  grow_tick, w, &err),
 				 0);
 }
 
@@ -1482,6 +1485,7 @@ static void test_growing_body(void **state)
 	char *loc, *loc2 = NULL, *dq, *put, *echo;
 	struct hoist_http_request req = {0};
 	struct grower w = {0};
+	struct hoist_err err;
 	struct one o;
 
 	(void)state;
@@ -1528,7 +1532,40 @@ static void test_growing_body(void **state)
 	assert_int_equal(o.resp.status, 201);
 	hoist_http_response_release(&o.resp);
 
+	/* the stall limit leaves out the time the body waits for its
+	 * file (4 s between writes with a 1 s limit: libcurl's own limit
+	 * would end it), not the wait for an answer that never comes */
+	hoist_http_free(w.h);
+	{
+		struct hoist_http_opts so = {0};
+		uint64_t t0;
+
+		so.low_speed_s = 1;
+		so.low_speed_bytes = 1000;
+		assert_int_equal(hoist_http_new(&w.h, &so, &err), 0);
+		w.len = 200; /* a trickle: 100 bytes, 4 s, 100 bytes */
+		w.step = 100;
+		w.delay_ms = 4000;
+		hoist_sha256_hex(data, w.len, hex);
+		grow_patch(&w, echo, &o);
+		assert_int_equal(o.rc, 0);
+		assert_string_equal(
+			hoist_http_header_get(&o.resp, "X-Body-Sha256"), hex);
+		hoist_http_response_release(&o.resp);
+		w.delay_ms = 5;
+		w.step = 65536;
+		free(put);
+		put = hoist_xasprintf("%s/stall", E.sink_url);
+		t0 = tl_mono_ms();
+		grow_patch(&w, put, &o);
+		assert_int_equal(o.rc, HOIST_ENET);
+		assert_non_null(strstr(o.err.msg, "too slow"));
+		assert_true(tl_mono_ms() - t0 < 5000);
+		hoist_http_response_release(&o.resp);
+	}
+
 	/* abandoned after 3 writes: the request fails with the reason */
+	w.len = len;
 	w.abort_at = 3;
 	grow_patch(&w, echo, &o);
 	assert_int_equal(o.rc, HOIST_EIO);
