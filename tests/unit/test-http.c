@@ -1421,6 +1421,8 @@ struct grower {
 	int more_calls;
 	int abort_at;  /* abort after this many writes (0: never) */
 	long delay_ms; /* between writes; 0: 5 ms */
+	const struct hoist_http_tls *tls;
+	enum hoist_http_version v; /* AUTO: HTTP/1.1 */
 };
 
 static void grow_tick(void *ctx)
@@ -1464,7 +1466,8 @@ static void grow_patch(struct grower *w, const char *url, struct one *o)
 	req.url = url;
 	req.headers = &ctype;
 	req.nheaders = 1;
-	req.version = HOIST_HTTP_V1;
+	req.version = w->v ? w->v : HOIST_HTTP_V1;
+	req.tls = w->tls;
 	req.body_kind = HOIST_HTTP_BODY_GROWING;
 	req.body_fd = w->fd;
 	req.growing = &w->g;
@@ -1531,6 +1534,28 @@ static void test_growing_body(void **state)
 	assert_int_equal(o.rc, 0);
 	assert_int_equal(o.resp.status, 201);
 	hoist_http_response_release(&o.resp);
+
+	/* over HTTP/2 (TLS, ALPN) it goes without a length, paused alike */
+	{
+		struct hoist_http_tls ca = {0};
+		char *tloc;
+
+		ca.ca_file = E.ca_file;
+		tloc = start_upload(w.h, E.tls_url, "test/growing-h2", &ca,
+				    HOIST_HTTP_V2);
+		w.tls = &ca;
+		w.v = HOIST_HTTP_V2;
+		grow_patch(&w, tloc, &o);
+		w.tls = NULL;
+		w.v = HOIST_HTTP_AUTO;
+		assert_int_equal(o.rc, 0);
+		assert_int_equal(o.resp.version, 2);
+		assert_int_equal(o.resp.status, 202);
+		assert_string_equal(hoist_http_header_get(&o.resp, "Range"),
+				    want);
+		hoist_http_response_release(&o.resp);
+		free(tloc);
+	}
 
 	/* the stall limit leaves out the time the body waits for its
 	 * file (4 s between writes with a 1 s limit: libcurl's own limit
