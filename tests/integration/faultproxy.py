@@ -41,13 +41,12 @@ flag names with '_' for '-'):
   stall_response_after N           relay N bytes of each answer (headers
                                    included), then one byte a second: a
                                    registry that trickles
-  refuse_chunks 416|400            answer a PATCH that carries Content-Range
-                                   with this status (416 RANGE_INVALID, or
-                                   400 SIZE_INVALID), as registries that take
-                                   no chunked uploads do (GHCR answers 416
-                                   to chunks it refuses, ACR 400 to a
-                                   Content-Range it cannot parse): only a
-                                   streamed PATCH (no Content-Range) passes
+  refuse_chunks STATUS             answer a PATCH that carries Content-Range
+                                   with STATUS before reading its body (416:
+                                   RANGE_INVALID, as GHCR answers chunks it
+                                   refuses; others: UNSUPPORTED), as a
+                                   registry taking no chunked uploads: only
+                                   a streamed PATCH (no Content-Range) passes
 
 GET /_faultproxy/stats returns counters (client connections accepted,
 requests, body bytes received and forwarded per method, faults, statuses,
@@ -471,7 +470,7 @@ class Handler(BaseHTTPRequestHandler):
         if rc and m == "PATCH" and self.headers.get("Content-Range"):
             rc = int(rc)
             st.fault("refuse_chunks")
-            code = "RANGE_INVALID" if rc == 416 else "SIZE_INVALID"
+            code = "RANGE_INVALID" if rc == 416 else "UNSUPPORTED"
             body = json.dumps({"errors": [{
                 "code": code, "message": "chunked uploads are not supported",
                 "detail": "injected by faultproxy"}]}).encode()
@@ -827,7 +826,7 @@ def main():
     p.add_argument("--stall-response-after", type=int)
     p.add_argument("--corrupt-response-after", type=int)
     p.add_argument("--response-rate", type=int)
-    p.add_argument("--refuse-chunks", type=int, choices=(400, 416))
+    p.add_argument("--refuse-chunks", type=int)
     p.add_argument("--spool-dir", help="where buffered bodies spill")
     a = p.parse_args()
 
