@@ -94,7 +94,7 @@ static const char build_usage[] =
 	"-o type=docker\n"
 	"      --provenance VAL     SLSA provenance: true, false, "
 	"mode=min|max\n"
-	"                           [,version=v1][,builder-id=ID]\n"
+	"                           [,version=v1|v0.2][,builder-id=ID]\n"
 	"      --sbom VAL           SPDX SBOM of the final rootfs: true or "
 	"false\n"
 	"      --attest SPEC        type=provenance|sbom[,ATTR=V...] "

@@ -712,6 +712,7 @@ void hoist_attest_req_init(struct hoist_attest_req *r)
 	r->provenance = -1;
 	r->sbom = -1;
 	r->mode = HOIST_PROV_MIN;
+	r->v1 = 1; /* BuildKit's default since v0.29 */
 }
 
 void hoist_attest_req_release(struct hoist_attest_req *r)

@@ -5,7 +5,7 @@
  *  - in-toto statements (`_type` https://in-toto.io/Statement/v1, as
  *    BuildKit >= v0.31 writes them) around a predicate, with image
  *    subjects as package URLs (pkg:docker/NS/NAME@TAG?platform=OS%2FARCH);
- *  - a SLSA provenance v0.2 predicate describing hoist's real inputs
+ *  - a SLSA provenance v1 (or v0.2) predicate describing hoist's real inputs
  *    (input trees and base images by digest, build options, hoist's
  *    version), in BuildKit's mode=min / mode=max shapes;
  *  - the attestation manifest of one platform: one layer per statement

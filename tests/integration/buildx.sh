@@ -69,7 +69,7 @@ check "no attestation without --provenance" sh -c "
 
 # --provenance=mode=max: an attestation manifest with an in-toto layer
 check "--provenance=mode=max push" \
-	$H build --rootfs "$S/deb" --platform linux/amd64 --provenance=mode=max \
+	$H build --rootfs "$S/deb" --platform linux/amd64 --provenance=mode=max,version=v0.2 \
 	--insecure --metadata-file "$S/prov.json" --iidfile "$S/iid" \
 	-o "type=registry,name=$P/bx/prov:1"
 raw "$P/bx/prov:1" >"$S/prov-index.json" 2>/dev/null
@@ -116,7 +116,7 @@ stmt_of() {
 for mode in min max; do
 	check "Dockerfile build with --provenance=mode=$mode" \
 		$H build --platform linux/amd64 --build-arg T=1 --insecure \
-		--provenance=mode=$mode -o "type=oci,tar=false,dest=$S/dp-$mode" "$S/pctx"
+		--provenance=mode=$mode,version=v0.2 -o "type=oci,tar=false,dest=$S/dp-$mode" "$S/pctx"
 	stmt_of "$S/dp-$mode" >"$S/dp-$mode.json" 2>/dev/null
 done
 AMD=$(jq -r '.manifests[0].digest' "$S/multi.json")
@@ -130,8 +130,8 @@ check "build args only with mode=max" sh -c "
 	jq -e '(.predicate.invocation.parameters | has(\"build-arg:T\") | not) and
 		.predicate.metadata.completeness.parameters == false' '$S/dp-min.json'"
 
-check "--provenance=mode=max,version=v1 gives BuildKit's SLSA v1 layout" sh -c "
-	$H build --platform linux/amd64 --insecure --provenance=mode=max,version=v1 \
+check "--provenance=mode=max gives SLSA v1 (the default) in BuildKit's layout" sh -c "
+	$H build --platform linux/amd64 --insecure --provenance=mode=max \
 		-o 'type=oci,tar=false,dest=$S/dp-v1' '$S/pctx' &&
 	b='$S/dp-v1/blobs/sha256' &&
 	i=\$(jq -r '.manifests[0].digest' '$S/dp-v1/index.json' | cut -d: -f2) &&
@@ -145,7 +145,7 @@ check "--provenance=mode=max,version=v1 gives BuildKit's SLSA v1 layout" sh -c "
 
 check "two platforms: buildx.build.provenance/OS/ARCH metadata keys" sh -c "
 	$H build --rootfs '$S/tree' --platform linux/amd64,linux/arm64 \
-		--provenance=mode=min --metadata-file '$S/pm2.json' \
+		--provenance=mode=min,version=v0.2 --metadata-file '$S/pm2.json' \
 		-o 'type=oci,dest=$S/pm2.tar' &&
 	jq -e '(keys | map(select(startswith(\"buildx.build.provenance\")))) ==
 		[\"buildx.build.provenance/linux/amd64\", \"buildx.build.provenance/linux/arm64\"] and

@@ -791,7 +791,16 @@ static void req_flags(void **state)
 		hoist_attest_req_parse(&r, "provenance", "version=v2", &err),
 		HOIST_EUNSUPPORTED);
 	assert_int_equal(hoist_attest_req_parse(&r, "provenance",
+						"mode=max,version=v0.2", &err),
+			 0);
+	assert_int_equal(r.v1, 0);
+	assert_int_equal(hoist_attest_req_parse(&r, "provenance",
 						"mode=max,version=v1", &err),
+			 0);
+	assert_int_equal(r.v1, 1);
+	hoist_attest_req_release(&r);
+	/* SLSA v1 unless asked otherwise (BuildKit >= v0.29) */
+	assert_int_equal(hoist_attest_req_parse(&r, "provenance", "true", &err),
 			 0);
 	assert_int_equal(r.v1, 1);
 	hoist_attest_req_release(&r);
