@@ -8,6 +8,7 @@
 #define HOIST_LIB_CACHE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/cache.h"
 #include "util/err.h"
@@ -16,6 +17,14 @@
 /* Hash n, then the n bytes at p, into h: fields so hashed one after
  * another cannot run into each other. */
 void hoist_cache_put_bytes(struct hoist_sha256 *h, const void *p, size_t n);
+
+/*
+ * The SHA-256 (hex) of the next size bytes of fd; what names it in errors
+ * (a read error, or fewer bytes than size). 0 or a negative HOIST_E*.
+ */
+int hoist_cache_hash_fd(int fd, uint64_t size,
+			char hex[HOIST_SHA256_HEXLEN + 1], const char *what,
+			struct hoist_err *err);
 
 /*
  * Walk path (a directory, or any other file: one record) into out; with

@@ -86,36 +86,46 @@ static void ts_max(struct timespec *m, const struct timespec *t)
 		*m = *t;
 }
 
-/* Hash the bytes of the regular file name in dirfd (its size) into sc. */
-static int scan_bytes(struct scan *sc, int dirfd, const char *name,
-		      uint64_t size, struct hoist_err *err)
+int hoist_cache_hash_fd(int fd, uint64_t size,
+			char hex[HOIST_SHA256_HEXLEN + 1], const char *what,
+			struct hoist_err *err)
 {
-	char hex[HOIST_SHA256_HEXLEN + 1], buf[65536];
+	char buf[65536];
 	struct hoist_sha256 h;
 	uint64_t left = size;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc = 0;
 
-	if (fd < 0)
-		return hoist_err_sys(err, errno, "open '%s'", sc->rel.data);
 	hoist_sha256_init(&h);
 	while (left) {
 		ssize_t got =
 			read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got <= 0) {
-			rc = hoist_err_sys(err, got < 0 ? errno : EIO,
-					   "read '%s' (changed while reading?)",
-					   sc->rel.data);
-			break;
+			hoist_sha256_release(&h);
+			return hoist_err_sys(
+				err, got < 0 ? errno : EIO,
+				"read '%s' (changed while reading?)", what);
 		}
 		hoist_sha256_update(&h, buf, (size_t)got);
 		left -= (uint64_t)got;
 	}
-	close(fd);
-	if (rc) {
-		hoist_sha256_release(&h);
-		return rc;
-	}
 	hoist_sha256_final_hex(&h, hex);
+	return 0;
+}
+
+/* Hash the bytes of the regular file name in dirfd (its size) into sc. */
+static int scan_bytes(struct scan *sc, int dirfd, const char *name,
+		      uint64_t size, struct hoist_err *err)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1];
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return hoist_err_sys(err, errno, "open '%s'", sc->rel.data);
+	rc = hoist_cache_hash_fd(fd, size, hex, sc->rel.data, err);
+	close(fd);
+	if (rc)
+		return rc;
 	hoist_cache_put_bytes(&sc->sha, hex, strlen(hex));
 	return 0;
 }

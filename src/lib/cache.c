@@ -179,6 +179,17 @@ static int save_locked(const struct hoist_cache *c, const char *path,
 	return rc;
 }
 
+/* Save j when do_it: a record whose blob files blob_ok stamped anew. */
+static void restamp_save(const struct hoist_cache *c, const char *path,
+			 const json_t *j, int do_it)
+{
+	struct hoist_err err;
+
+	if (do_it && save_locked(c, path, j, &err))
+		hoist_log(HOIST_LOG_WARN, "build cache: %s",
+			  hoist_err_msg(&err));
+}
+
 static uint64_t u64_of(const json_t *j, const char *key)
 {
 	json_int_t v = json_integer_value(json_object_get(j, key));
@@ -187,11 +198,11 @@ static uint64_t u64_of(const json_t *j, const char *key)
 }
 
 /*
- * 1 if the blob record b is in the store with its size; its digest goes
- * to dg.
+ * 1 if the blob record b is in the store with its size (prune's test: it
+ * reads no blob); its digest goes to dg.
  */
-static int blob_ok(const struct hoist_cache *c, const json_t *b,
-		   struct hoist_digest *dg, uint64_t *size)
+static int blob_present(const struct hoist_cache *c, const json_t *b,
+			struct hoist_digest *dg, uint64_t *size)
 {
 	const char *d = hoist_json_str(b, "digest");
 	uint64_t want = u64_of(b, "size"), have;
@@ -201,6 +212,86 @@ static int blob_ok(const struct hoist_cache *c, const json_t *b,
 		return 0;
 	*size = have;
 	return 1;
+}
+
+#define STAMP_MAX 96
+
+/*
+ * The stamp of an open blob file into out: its device, inode, mtime and
+ * ctime, which any write to it, chmod or replacement changes. -1 (no
+ * stamp) when its ctime is not older than the clock's current tick: a
+ * write later in that tick would leave the stamp as it is (racy-git).
+ */
+static int blob_stamp(const struct hoist_cache *c, int fd, char *out)
+{
+	struct timespec now;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || fs_clock(c, &now, NULL) ||
+	    st.st_ctim.tv_sec > now.tv_sec ||
+	    (st.st_ctim.tv_sec == now.tv_sec &&
+	     st.st_ctim.tv_nsec >= now.tv_nsec))
+		return -1;
+	snprintf(out, STAMP_MAX, "%ju:%ju:%lld.%09ld:%lld.%09ld",
+		 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+	return 0;
+}
+
+/* Open the blob file of d (never through a symlink): the fd, or -1. */
+static int blob_open(const struct hoist_cache *c, const char *d)
+{
+	char *path = hoist_store_blob_path(c->store, d);
+	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+
+	free(path);
+	return fd;
+}
+
+/*
+ * 1 if the blob record b is in the store with its size and its digest;
+ * its digest goes to dg. The file is trusted without reading it while it
+ * keeps the stamp recorded with it ("file"); otherwise it is hashed, and
+ * one that fails its digest is never used (the layer is built again and
+ * its verified bytes replace the damaged file). A file that passes gets
+ * its new stamp in b and *restamp set, for the caller to save.
+ */
+static int blob_ok(const struct hoist_cache *c, json_t *b,
+		   struct hoist_digest *dg, uint64_t *size, int *restamp)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1], before[STAMP_MAX] = "";
+	char after[STAMP_MAX];
+	const char *rec = hoist_json_str(b, "file");
+	struct stat st;
+	int fd, ok = 0;
+
+	if (!blob_present(c, b, dg, size) || (fd = blob_open(c, dg->str)) < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != *size)
+		goto out;
+	if (blob_stamp(c, fd, before) == 0 && rec && strcmp(rec, before) == 0) {
+		ok = 1;
+		goto out;
+	}
+	if (hoist_cache_hash_fd(fd, *size, hex, dg->str, NULL) ||
+	    strcmp(hex, hoist_digest_hex(dg->str)) != 0) {
+		hoist_log(HOIST_LOG_WARN,
+			  "build cache: blob '%s' in the store does not match "
+			  "its digest; building it again",
+			  dg->str);
+		goto out;
+	}
+	ok = 1;
+	if (before[0] && blob_stamp(c, fd, after) == 0 &&
+	    strcmp(before, after) == 0) {
+		json_object_set_new(b, "file", json_string(after));
+		*restamp = 1;
+	}
+out:
+	close(fd);
+	return ok;
 }
 
 static int blob_matches(const json_t *b, const char *mt, int level)
@@ -224,11 +315,12 @@ static int start_of(const json_t *j, struct timespec *ts)
 
 /*
  * The layer j records (diffID, tarSize and the blob for opts' compression
- * and level, present in the store with its size) into out: 1, else 0.
+ * and level, present in the store with its digest: blob_ok) into out: 1,
+ * else 0.
  */
-static int layer_of_record(const struct hoist_cache *c, const json_t *j,
+static int layer_of_record(const struct hoist_cache *c, json_t *j,
 			   const struct hoist_layer_opts *opts,
-			   struct hoist_layer *out)
+			   struct hoist_layer *out, int *restamp)
 {
 	const char *mt = hoist_image_layer_mt(opts->compression, 1), *s;
 	json_t *b;
@@ -247,7 +339,7 @@ static int layer_of_record(const struct hoist_cache *c, const json_t *j,
 	{
 		if (!blob_matches(b, mt, opts->level))
 			continue;
-		if (!blob_ok(c, b, &out->digest, &out->size))
+		if (!blob_ok(c, b, &out->digest, &out->size, restamp))
 			return 0;
 		/* Uncompressed, the blob is the tar. */
 		if (opts->compression == HOIST_COMP_NONE &&
@@ -269,7 +361,7 @@ static int layer_lookup(const struct hoist_cache *c, const char *path,
 	struct timespec start;
 	json_t *j = load(path);
 	const char *s;
-	int hit = 0;
+	int hit = 0, restamp = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!j)
@@ -277,18 +369,33 @@ static int layer_lookup(const struct hoist_cache *c, const char *path,
 	s = hoist_json_str(j, "stat");
 	if (s && strcmp(s, scan->stat.str) == 0 && !start_of(j, &start) &&
 	    !hoist_cache_scan_racy(scan, &start))
-		hit = layer_of_record(c, j, opts, out);
+		hit = layer_of_record(c, j, opts, out, &restamp);
+	restamp_save(c, path, j, hit && restamp);
 	json_decref(j);
 	if (!hit)
 		memset(out, 0, sizeof(*out));
 	return hit;
 }
 
-static json_t *blob_record(const char *mt, int level,
-			   const struct hoist_digest *d, uint64_t size)
+/*
+ * The record of a blob just written to the store (its bytes verified as
+ * they went in), with the stamp of its file when it has one (blob_ok).
+ */
+static json_t *blob_record(const struct hoist_cache *c, const char *mt,
+			   int level, const struct hoist_digest *d,
+			   uint64_t size)
 {
-	return json_pack("{s:s, s:i, s:s, s:I}", "mediaType", mt, "level",
-			 level, "digest", d->str, "size", (json_int_t)size);
+	json_t *j =
+		json_pack("{s:s, s:i, s:s, s:I}", "mediaType", mt, "level",
+			  level, "digest", d->str, "size", (json_int_t)size);
+	char stamp[STAMP_MAX];
+	int fd = blob_open(c, d->str);
+
+	if (fd >= 0 && blob_stamp(c, fd, stamp) == 0)
+		json_object_set_new(j, "file", json_string(stamp));
+	if (fd >= 0)
+		close(fd);
+	return j;
 }
 
 /* Record the layer built for scan, keeping blobs of other levels. */
@@ -324,7 +431,7 @@ static int layer_record(const struct hoist_cache *c, const char *path,
 				json_array_append(blobs, b);
 		}
 	json_array_append_new(
-		blobs, blob_record(mt, opts->level, &l->digest, l->size));
+		blobs, blob_record(c, mt, opts->level, &l->digest, l->size));
 	j = json_pack("{s:i, s:s, s:s, s:I, s:[I,I], s:s, s:I, s:s, s:I, "
 		      "s:o}",
 		      "version", CACHE_VERSION, "tree", tree, "prefix",
@@ -468,7 +575,7 @@ int hoist_cache_step_get(struct hoist_cache *c, const struct hoist_digest *key,
 	char *path;
 	json_t *j;
 	const char *k;
-	int hit = 0;
+	int hit = 0, restamp = 0;
 
 	*empty = 0;
 	memset(out, 0, sizeof(*out));
@@ -481,8 +588,9 @@ int hoist_cache_step_get(struct hoist_cache *c, const struct hoist_digest *key,
 		if (json_is_true(json_object_get(j, "empty")))
 			hit = *empty = 1;
 		else
-			hit = layer_of_record(c, j, opts, out);
+			hit = layer_of_record(c, j, opts, out, &restamp);
 	}
+	restamp_save(c, path, j, hit && restamp);
 	json_decref(j);
 	free(path);
 	return hit;
@@ -511,7 +619,8 @@ int hoist_cache_step_put(struct hoist_cache *c, const struct hoist_digest *key,
 		json_object_set_new(
 			j, "blobs",
 			json_pack("[o]",
-				  blob_record(hoist_image_layer_mt(
+				  blob_record(c,
+					      hoist_image_layer_mt(
 						      opts->compression, 1),
 					      opts->level, &l->digest,
 					      l->size)));
@@ -561,7 +670,7 @@ int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 	char *path;
 	json_t *j;
 	const char *f;
-	int hit = 0;
+	int hit = 0, restamp = 0;
 
 	if (!c)
 		return 0;
@@ -571,7 +680,8 @@ int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 	if (f && strcmp(f, from) == 0 &&
 	    blob_matches(j, hoist_image_layer_mt(compression, 1), level) &&
 	    (compression != HOIST_COMP_ESTARGZ || esgz_of(j, esgz) == 0))
-		hit = blob_ok(c, j, digest, size);
+		hit = blob_ok(c, j, digest, size, &restamp);
+	restamp_save(c, path, j, hit && restamp);
 	json_decref(j);
 	free(path);
 	return hit;
@@ -590,7 +700,7 @@ int hoist_cache_recomp_put(struct hoist_cache *c, const char *from,
 	if (!c)
 		return 0;
 	path = recomp_path(c, from, compression, level);
-	j = blob_record(hoist_image_layer_mt(compression, 1), level, digest,
+	j = blob_record(c, hoist_image_layer_mt(compression, 1), level, digest,
 			size);
 	json_object_set_new(j, "version", json_integer(CACHE_VERSION));
 	json_object_set_new(j, "from", json_string(from));
@@ -627,7 +737,7 @@ static int prune_one(struct hoist_cache *c, int dfd, const char *name,
 	size_t i, n;
 	int rc = 0;
 
-	if (j && has_prefix(name, "recomp-") && blob_ok(c, j, &d, &size))
+	if (j && has_prefix(name, "recomp-") && blob_present(c, j, &d, &size))
 		goto out;
 	/* a content digest lives as long as its tree, an empty step always */
 	if (j && has_prefix(name, "content-") && hoist_json_str(j, "tree") &&
@@ -641,7 +751,7 @@ static int prune_one(struct hoist_cache *c, int dfd, const char *name,
 		n = json_array_size(json_object_get(j, "blobs"));
 		json_array_foreach(json_object_get(j, "blobs"), i, b)
 		{
-			if (blob_ok(c, b, &d, &size))
+			if (blob_present(c, b, &d, &size))
 				json_array_append(kept, b);
 		}
 		st->blobs_dropped += n - json_array_size(kept);

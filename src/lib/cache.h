@@ -31,8 +31,12 @@
  * are compared in whole seconds.
  *
  * A cached blob is used only if the store holds it under its digest with
- * the recorded size; otherwise the layer is built again. The store names a
- * blob only after checking its content against the digest.
+ * the recorded size and its content still hashes to the digest: the record
+ * keeps the stamp of the blob file (device, inode, mtime and ctime in ns)
+ * the store wrote after checking its content, and a file whose stamp
+ * differs is read and hashed again (then restamped when sound). A blob
+ * that fails is a miss: the layer is built again, and the store's commit
+ * replaces the damaged file with the verified bytes.
  *
  * Concurrency: index files are replaced atomically (temp + fsync +
  * rename), and every read-modify-write holds an exclusive flock on
@@ -98,7 +102,7 @@ int hoist_cache_layer_from_dir(struct hoist_layer *out, int *hit,
  * to (compression, level) gave digest/size, and for estargz esgz (its
  * TOC digest, diff_id and uncompressed size; NULL or ignored for the
  * other kinds). _get returns 1 and fills digest, size and esgz only if
- * the store holds that blob with that size, else 0. _put records it (0,
+ * the store holds that blob, sound (see above), else 0. _put records it (0,
  * or an error that callers may ignore).
  */
 int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
@@ -144,7 +148,7 @@ int hoist_cache_content_digest(struct hoist_digest *out, int *read,
  * .json records, for a step key the caller computed, that the step
  * changed nothing (*empty 1) or made layer l (its diff_id, tar size and
  * the blob for opts' compression and level). _get returns 1 on a hit
- * (for a layer: only if the store holds its blob with the recorded size),
+ * (for a layer: only if the store holds its blob, sound: see above),
  * else 0; c NULL is a miss. _put records (0, or an error that callers
  * may ignore; c NULL records nothing).
  */

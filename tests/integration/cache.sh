@@ -3,9 +3,9 @@
 # "cached", gives the same digests (and, with SOURCE_DATE_EPOCH, the same
 # OCI tarball) and opens no file of the tree (strace -y: every open that
 # names a path in the tree is a directory; the cold build is the control
-# that shows the check can fail). A change, --no-cache, prune and
-# prune --all each build again; a force-compression recompression of a
-# base layer is cached the same way.
+# that shows the check can fail). A change, --no-cache, a damaged cached
+# blob (which the build repairs), prune and prune --all each build again;
+# a force-compression recompression of a base layer is cached the same way.
 . "$(dirname "$0")/lib.sh"
 need jq strace
 
@@ -61,6 +61,23 @@ check "a changed file builds again, to another digest" sh -c "
 	$B --rootfs '$S/tree' -t c:4 -o type=image 2>'$S/e6' &&
 	grep -q 'built layer 1' '$S/e6' &&
 	test \"\$('$HOIST' inspect c:4 | jq -r '.images[0].manifest.layers[-1].digest')\" != '$d1'"
+
+# A cached blob damaged in the store (same size, mtime put back) is never
+# reused: the build notices, builds the layer again and its bytes replace
+# the damaged file, so nothing pushes or exports the damage.
+check "a damaged cached blob is built again and repaired" sh -c "
+	$B --rootfs '$S/tree' -t c:7 -o type=image 2>/dev/null &&
+	$B --rootfs '$S/tree' -t c:7 -o type=image 2>'$S/e10' &&
+	grep -q 'cached layer 1' '$S/e10' &&
+	d=\$('$HOIST' inspect c:7 | jq -r '.images[0].manifest.layers[-1].digest') &&
+	b='$HOIST_ROOT/blobs/sha256/'\${d#sha256:} && m=\$(stat -c %y \"\$b\") &&
+	chmod u+w \"\$b\" && printf x | dd of=\"\$b\" bs=1 seek=20 conv=notrunc 2>/dev/null &&
+	touch -d \"\$m\" \"\$b\" && ! sha256sum < \"\$b\" | grep -q \${d#sha256:} &&
+	$B --rootfs '$S/tree' -o type=oci,dest='$S/c8.tar' -o type=image,name=c:8 2>'$S/e11' &&
+	grep -q 'built layer 1' '$S/e11' && grep -q 'does not match its digest' '$S/e11' &&
+	sha256sum < \"\$b\" | grep -q \${d#sha256:} &&
+	test \"\$('$HOIST' inspect c:8 | jq -r '.images[0].manifest.layers[-1].digest')\" = \"\$d\" &&
+	'$HOIST' fsck && '$HOIST' rm c:7 && '$HOIST' rm c:8"
 
 # prune: entries whose blobs gc removed go; --all empties the cache
 check "prune drops cache entries whose blobs are gone" sh -c "
