@@ -22,7 +22,7 @@ done
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/hoist-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-PKGS="libdeflate zlib libzstd"
+PKGS="libdeflate zlib libzstd libcrypto" # libcrypto: util/hash.c (SHA-256)
 # shellcheck disable=SC2046
 cc -O2 -I"$SRC/src" -I"$BUILD" -o "$W/drv" "$SRC/bench/compress-drv.c" \
 	"$BUILD/libhoist.a" $(pkg-config --cflags --libs $PKGS) -pthread

@@ -29,7 +29,7 @@ trap 'rm -rf "$W"' EXIT
 
 # shellcheck disable=SC2046
 cc -O2 -I"$SRC/src" -I"$BUILD" -o "$W/drv" "$SRC/bench/compress-drv.c" \
-	"$BUILD/libhoist.a" $(pkg-config --cflags --libs libdeflate zlib libzstd) \
+	"$BUILD/libhoist.a" $(pkg-config --cflags --libs libdeflate zlib libzstd libcrypto) \
 	-pthread
 
 if [ -n "${CORPUS:-}" ]; then
