@@ -12,7 +12,10 @@
  *            warnings) with Go's field names and order;
  *   quiet    nothing but warnings and errors.
  *
- * Events may come from several threads: one mutex serialises them.
+ * Events may come from several threads: one mutex serialises them. What a
+ * placeholder step (hoist_step_later) reports is held until a step takes
+ * it: then it is shown there, in the order it came (plain, rawjson) with
+ * the times it came (rawjson).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -52,8 +55,22 @@ struct st {
 	char *id;
 	char *action; /* transfers: "pushing", ... */
 	double t0, t1, last;
-	char started[40];
+	char started[40], completed[40];
 	unsigned long long cur, total;
+	int pending; /* plain: begun, its first line not printed yet */
+};
+
+/* A message of a placeholder step, held until a step takes it. */
+struct held {
+	int step;
+	char *msg;
+	double t;
+	char when[40];
+};
+
+/* A placeholder step (negative) and the step that took it. */
+struct later {
+	int ph, n;
 };
 
 static struct {
@@ -63,6 +80,10 @@ static struct {
 	size_t nv;
 	struct st *s;
 	size_t ns;
+	struct held *h;
+	size_t nh;
+	struct later *l;
+	size_t nl;
 	int lastv;      /* plain: the step whose lines came last (-1 none) */
 	int lastv_open; /* plain: and it is not finished */
 	int drawn;      /* tty: lines of the live area on screen */
@@ -70,6 +91,10 @@ static struct {
 	int finished;
 } P = {PTHREAD_MUTEX_INITIALIZER,
        HOIST_PROGRESS_QUIET,
+       NULL,
+       0,
+       NULL,
+       0,
        NULL,
        0,
        NULL,
@@ -129,6 +154,22 @@ static struct vtx *vtx_of(int n)
 		if (P.v[i].n == n)
 			return &P.v[i];
 	return NULL;
+}
+
+/* The step a placeholder stands for once taken; other steps are themselves. */
+static int resolve(int step)
+{
+	for (size_t i = 0; step < 0 && i < P.nl; i++)
+		if (P.l[i].ph == step)
+			return P.l[i].n;
+	return step;
+}
+
+/* The end of a status or transfer: its time, for plain and rawjson. */
+static void st_end(struct st *s, double t)
+{
+	s->t1 = t;
+	stamp(s->completed, sizeof(s->completed));
 }
 
 static struct st *st_of(int step, const char *id, int create)
@@ -202,19 +243,24 @@ static void raw_status(const struct st *s)
 	json_object_set_new(x, "timestamp", json_string(now));
 	json_object_set_new(x, "started", json_string(s->started));
 	if (s->t1)
-		json_object_set_new(x, "completed", json_string(now));
+		json_object_set_new(x, "completed", json_string(s->completed));
 	json_array_append_new(a, x);
 	json_object_set_new(o, "statuses", a);
 	json_line(o);
 }
 
-static void raw_log(int step, const char *key, const char *msg)
+/* A log line or warning; when: the time it came (NULL: now). */
+static void raw_log(int step, const char *key, const char *msg,
+		    const char *when)
 {
 	json_t *o = json_object(), *a = json_array(), *x = json_object();
 	const struct vtx *v = vtx_of(step);
 	char now[40], *line = hoist_xasprintf("%s\n", msg), *b64;
 
-	stamp(now, sizeof(now));
+	if (when)
+		snprintf(now, sizeof(now), "%s", when);
+	else
+		stamp(now, sizeof(now));
 	b64 = hoist_base64_encode(line, strlen(line));
 	if (v)
 		json_object_set_new(x, "vertex", json_string(v->digest));
@@ -253,12 +299,12 @@ static void plain_switch(int n)
 	P.lastv_open = v && !v->t1;
 }
 
-static void plain_status(const struct st *s, double now)
+/* One line of a status or transfer, as it stands. */
+static void plain_print(const struct st *s, double now)
 {
 	char cur[32] = "", tot[32] = "", tm[32] = "";
 	double dt = (s->t1 ? s->t1 : now) - s->t0;
 
-	plain_switch(s->step);
 	if (s->cur) {
 		cur[0] = ' ';
 		human(cur + 1, sizeof(cur) - 1, s->cur);
@@ -273,6 +319,34 @@ static void plain_status(const struct st *s, double now)
 	fprintf(stderr, "#%d %s%s%s%s%s%s%s\n", s->step,
 		s->action ? s->action : "", s->action ? " " : "", s->id, cur,
 		tot, tm, s->t1 ? " done" : "");
+}
+
+/*
+ * A line of step n comes: its statuses begun since the last one and still
+ * running (but except) print their first line before it, as BuildKit's
+ * "#8 pushing layers" before the transfers it covers. A status that ends
+ * with nothing printed in between prints only its "done" line.
+ */
+static void plain_prep(int n, struct st *except)
+{
+	double now = mono();
+
+	plain_switch(n);
+	for (size_t i = 0; i < P.ns; i++) {
+		struct st *s = &P.s[i];
+		if (s->step != n || !s->pending || s == except)
+			continue;
+		s->pending = 0;
+		if (!s->t1)
+			plain_print(s, now);
+	}
+}
+
+static void plain_status(struct st *s, double now)
+{
+	plain_prep(s->step, s);
+	s->pending = 0;
+	plain_print(s, now);
 }
 
 /* ---- tty ---- */
@@ -405,13 +479,114 @@ static void rearm(void)
 	P.finished = 0;
 }
 
+/* tty: a log line of step n, among its latest (or on its own line). */
+static void tty_log(int n, const char *msg)
+{
+	struct vtx *v = vtx_of(n);
+
+	if (!v) {
+		tty_clear();
+		fprintf(stderr, "%s\n", msg);
+		tty_draw(0);
+		return;
+	}
+	if (v->nlogs == TTY_LOG_LINES) {
+		free(v->logs[0]);
+		memmove(v->logs, v->logs + 1,
+			sizeof(v->logs[0]) * (TTY_LOG_LINES - 1));
+		v->nlogs--;
+	}
+	v->logs[v->nlogs++] = hoist_xstrdup(msg);
+	tty_maybe_draw();
+}
+
+/* An INFO message of step n (with the time it came: when, NULL now). */
+static void show_log(int n, const char *msg, const char *when)
+{
+	if (P.mode == HOIST_PROGRESS_RAWJSON) {
+		raw_log(n, "logs", msg, when);
+	} else if (P.mode == HOIST_PROGRESS_PLAIN) {
+		plain_prep(n, NULL);
+		fprintf(stderr, "#%d %s\n", n, msg);
+	} else if (P.mode == HOIST_PROGRESS_TTY) {
+		tty_log(n, msg);
+	}
+}
+
+/* What placeholder ph held, in the order it came. */
+struct replay {
+	double t;
+	int what; /* 0 a status begins, 1 it ends, 2 a message */
+	size_t i; /* in P.s or P.h */
+};
+
+static int replay_cmp(const void *a, const void *b)
+{
+	const struct replay *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->what - y->what;
+}
+
+/* Step n takes placeholder ph: show what it held, as if it came now. */
+static void take(int n, int ph)
+{
+	struct replay *r = NULL;
+	size_t nr = 0, i;
+
+	P.l = hoist_xreallocarray(P.l, P.nl + 1, sizeof(*P.l));
+	P.l[P.nl].ph = ph;
+	P.l[P.nl++].n = n;
+	r = hoist_xreallocarray(r, 2 * P.ns + P.nh + 1, sizeof(*r));
+	for (i = 0; i < P.ns; i++) {
+		struct st *s = &P.s[i];
+		if (s->step != ph)
+			continue;
+		s->step = n;
+		r[nr++] = (struct replay){s->t0, 0, i};
+		if (s->t1)
+			r[nr++] = (struct replay){s->t1, 1, i};
+	}
+	for (i = 0; i < P.nh; i++)
+		if (P.h[i].step == ph)
+			r[nr++] = (struct replay){P.h[i].t, 2, i};
+	qsort(r, nr, sizeof(*r), replay_cmp);
+	for (i = 0; i < nr; i++) {
+		struct st *s = r[i].what < 2 ? &P.s[r[i].i] : NULL;
+		if (!s)
+			show_log(n, P.h[r[i].i].msg, P.h[r[i].i].when);
+		else if (r[i].what == 0 && P.mode == HOIST_PROGRESS_PLAIN)
+			s->pending = 1;
+		else if (r[i].what == 1 && P.mode == HOIST_PROGRESS_PLAIN)
+			plain_status(s, s->t1);
+		else if (P.mode == HOIST_PROGRESS_RAWJSON &&
+			 (r[i].what == 1 || !s->t1))
+			raw_status(s);
+	}
+	free(r);
+	/* the messages shown are held no longer */
+	for (i = 0; i < P.nh;) {
+		if (P.h[i].step != ph) {
+			i++;
+			continue;
+		}
+		free(P.h[i].msg);
+		P.h[i] = P.h[--P.nh];
+	}
+	if (P.mode == HOIST_PROGRESS_TTY)
+		tty_draw(0);
+}
+
 static void step_cb(const struct hoist_step_event *ev, void *ctx)
 {
+	int step;
 	struct vtx *v;
 	struct st *s;
 	(void)ctx;
 
 	pthread_mutex_lock(&P.lock);
+	step = resolve(ev->step);
 	rearm();
 	switch (ev->kind) {
 	case HOIST_STEP_BEGIN: {
@@ -464,17 +639,23 @@ static void step_cb(const struct hoist_step_event *ev, void *ctx)
 		}
 		break;
 	case HOIST_STATUS_BEGIN:
-		s = st_of(ev->step, ev->name, 1);
+		s = st_of(step, ev->name, 1);
+		if (step < 0) /* held */
+			break;
 		if (P.mode == HOIST_PROGRESS_RAWJSON)
 			raw_status(s);
+		else if (P.mode == HOIST_PROGRESS_PLAIN)
+			s->pending = 1;
 		else if (P.mode == HOIST_PROGRESS_TTY)
 			tty_maybe_draw();
 		break;
 	case HOIST_STATUS_END:
-		s = st_of(ev->step, ev->name, 0);
+		s = st_of(step, ev->name, 0);
 		if (!s || s->t1)
 			break;
-		s->t1 = mono();
+		st_end(s, mono());
+		if (step < 0)
+			break;
 		if (P.mode == HOIST_PROGRESS_RAWJSON)
 			raw_status(s);
 		else if (P.mode == HOIST_PROGRESS_PLAIN)
@@ -482,13 +663,17 @@ static void step_cb(const struct hoist_step_event *ev, void *ctx)
 		else if (P.mode == HOIST_PROGRESS_TTY)
 			tty_maybe_draw();
 		break;
+	case HOIST_STEP_TAKE:
+		if (step > 0 && resolve(ev->later) == ev->later)
+			take(step, ev->later);
+		break;
 	}
 	pthread_mutex_unlock(&P.lock);
 }
 
 static void progress_cb(const struct hoist_progress *p, void *ctx)
 {
-	int step = hoist_step_current();
+	int step;
 	double now = mono();
 	struct st *s;
 	(void)ctx;
@@ -496,6 +681,7 @@ static void progress_cb(const struct hoist_progress *p, void *ctx)
 	if (P.mode == HOIST_PROGRESS_QUIET)
 		return;
 	pthread_mutex_lock(&P.lock);
+	step = resolve(hoist_step_current());
 	rearm();
 	s = st_of(step, p->id, 1);
 	free(s->action);
@@ -503,8 +689,10 @@ static void progress_cb(const struct hoist_progress *p, void *ctx)
 	s->cur = p->cur;
 	s->total = p->total;
 	if (p->done)
-		s->t1 = now;
-	if (P.mode == HOIST_PROGRESS_TTY) {
+		st_end(s, now);
+	if (step < 0) {
+		/* held */
+	} else if (P.mode == HOIST_PROGRESS_TTY) {
 		tty_maybe_draw();
 	} else if (p->done ||
 		   now - s->last >=
@@ -520,16 +708,16 @@ static void progress_cb(const struct hoist_progress *p, void *ctx)
 
 static void log_cb(enum hoist_log_level level, const char *msg, void *ctx)
 {
-	int step = hoist_step_current();
-	struct vtx *v;
+	int step;
 	(void)ctx;
 
 	if (level == HOIST_LOG_DEBUG)
 		return;
 	pthread_mutex_lock(&P.lock);
+	step = resolve(hoist_step_current());
 	if (level == HOIST_LOG_WARN) {
 		if (P.mode == HOIST_PROGRESS_RAWJSON) {
-			raw_log(step, "warnings", msg);
+			raw_log(step, "warnings", msg, NULL);
 		} else {
 			if (P.mode == HOIST_PROGRESS_TTY)
 				tty_clear();
@@ -537,28 +725,16 @@ static void log_cb(enum hoist_log_level level, const char *msg, void *ctx)
 			if (P.mode == HOIST_PROGRESS_TTY)
 				tty_draw(0);
 		}
-	} else if (P.mode == HOIST_PROGRESS_RAWJSON) {
-		raw_log(step, "logs", msg);
-	} else if (P.mode == HOIST_PROGRESS_PLAIN) {
-		plain_switch(step);
-		fprintf(stderr, "#%d %s\n", step, msg);
-	} else if (P.mode == HOIST_PROGRESS_TTY) {
-		v = vtx_of(step);
-		if (v) {
-			if (v->nlogs == TTY_LOG_LINES) {
-				free(v->logs[0]);
-				memmove(v->logs, v->logs + 1,
-					sizeof(v->logs[0]) *
-						(TTY_LOG_LINES - 1));
-				v->nlogs--;
-			}
-			v->logs[v->nlogs++] = hoist_xstrdup(msg);
-			tty_maybe_draw();
-		} else {
-			tty_clear();
-			fprintf(stderr, "%s\n", msg);
-			tty_draw(0);
-		}
+	} else if (step < 0) {
+		struct held *h;
+		P.h = hoist_xreallocarray(P.h, P.nh + 1, sizeof(*P.h));
+		h = &P.h[P.nh++];
+		h->step = step;
+		h->msg = hoist_xstrdup(msg);
+		h->t = mono();
+		stamp(h->when, sizeof(h->when));
+	} else {
+		show_log(step, msg, NULL);
 	}
 	pthread_mutex_unlock(&P.lock);
 }
@@ -587,11 +763,17 @@ static void free_all(void)
 		free(P.s[i].id);
 		free(P.s[i].action);
 	}
+	for (size_t i = 0; i < P.nh; i++)
+		free(P.h[i].msg);
 	free(P.v);
 	free(P.s);
+	free(P.h);
+	free(P.l);
 	P.v = NULL;
 	P.s = NULL;
-	P.nv = P.ns = 0;
+	P.h = NULL;
+	P.l = NULL;
+	P.nv = P.ns = P.nh = P.nl = 0;
 }
 
 enum hoist_progress_mode hoist_progress_ui_mode(void)

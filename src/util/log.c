@@ -3,7 +3,9 @@
  * progress calls are serialised, so such a callback never runs twice at
  * once (a copy pulls on one thread while it pushes on another). Open
  * steps and statuses are kept per thread (the images of a sync are copied
- * by several threads, each its own step); step numbers are global.
+ * by several threads, each its own step); step numbers are global, and so
+ * are the placeholders of steps to come (negative; the callback holds what
+ * they report until a step takes them).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -67,6 +69,7 @@ static hoist_step_fn step_fn;
 static void *step_ctx;
 static pthread_mutex_t step_lock = PTHREAD_MUTEX_INITIALIZER; /* step_count */
 static int step_count;
+static int later_count; /* placeholders handed out (hoist_step_later) */
 /*
  * Each thread has its own stack of open steps and statuses: the images a
  * sync copies at once are steps of their own threads. A helper thread
@@ -100,7 +103,7 @@ void hoist_step_adopt(int step)
 static void emit(enum hoist_step_kind kind, int step, const char *name,
 		 int cached, const char *error)
 {
-	struct hoist_step_event ev = {kind, step, name, cached, error};
+	struct hoist_step_event ev = {kind, step, name, cached, error, 0};
 	if (step_fn)
 		step_fn(&ev, step_ctx);
 }
@@ -171,4 +174,23 @@ void hoist_status_end(void)
 	n = status_stack[status_depth].step;
 	memcpy(name, status_stack[status_depth].name, sizeof(name));
 	emit(HOIST_STATUS_END, n, name, 0, NULL);
+}
+
+int hoist_step_later(void)
+{
+	int n;
+
+	pthread_mutex_lock(&step_lock);
+	n = -++later_count;
+	pthread_mutex_unlock(&step_lock);
+	return n;
+}
+
+void hoist_step_take(int later)
+{
+	struct hoist_step_event ev = {
+		HOIST_STEP_TAKE, hoist_step_current(), "", 0, NULL, later};
+
+	if (step_fn && later < 0)
+		step_fn(&ev, step_ctx);
 }

@@ -54,6 +54,7 @@ enum hoist_step_kind {
 	HOIST_STEP_END,
 	HOIST_STATUS_BEGIN,
 	HOIST_STATUS_END,
+	HOIST_STEP_TAKE,
 };
 
 struct hoist_step_event {
@@ -62,6 +63,7 @@ struct hoist_step_event {
 	const char *name;  /* step name, or status id */
 	int cached;        /* HOIST_STEP_END */
 	const char *error; /* HOIST_STEP_END: NULL on success */
+	int later;         /* HOIST_STEP_TAKE: the placeholder step taken */
 };
 
 typedef void (*hoist_step_fn)(const struct hoist_step_event *ev, void *ctx);
@@ -84,5 +86,17 @@ void hoist_status_end(void);
  */
 int hoist_step_current(void);
 void hoist_step_adopt(int step);
+/*
+ * Work that starts before the step it belongs to (a push that uploads
+ * layers while the build's steps run belongs to "exporting to image"):
+ * hoist_step_later() returns a placeholder, a negative step number, for a
+ * helper thread to hoist_step_adopt(). What that thread reports meanwhile
+ * (messages, transfers, statuses) is held, not shown. hoist_step_take()
+ * hands what was held, in the order it came, to the calling thread's
+ * current step (HOIST_STEP_TAKE), which gets all the helper reports from
+ * then on. What a placeholder never taken held is never shown.
+ */
+int hoist_step_later(void);
+void hoist_step_take(int later);
 
 #endif
