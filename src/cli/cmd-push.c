@@ -114,15 +114,14 @@ int hoist_cmd_push(int argc, char **argv, const struct hoist_global *g)
 	if (hoist_cli_open_store(&s, g, &err) ||
 	    hoist_store_resolve(s, name, &desc, &err))
 		goto fail;
-	/* a step as buildx's push: "pushing layers", DONE, or CACHED when
-	 * the registry held the image already */
+	/* a step as buildx's push: "pushing layers", "pushing manifest
+	 * for", DONE, or CACHED when the registry held the image already */
 	if (strcmp(name, target) == 0)
 		hoist_step_begin("pushing %s", target);
 	else
 		hoist_step_begin("pushing %s to %s", name, target);
-	hoist_status_begin("pushing layers");
+	ro.statuses = 1;
 	rc = hoist_registry_push(s, desc, target, by_digest, &ro, &st, &err);
-	hoist_status_end();
 	hoist_step_end(!rc && st.present, rc ? hoist_err_msg(&err) : NULL);
 	if (rc)
 		goto fail;

@@ -1,7 +1,10 @@
 /*
  * export-image.c: the image exporter (type=image) and its push form
  * (type=registry, or push=true): name the image in the store, optionally
- * under NAME@DIGEST and a dangling-name prefix, and push it.
+ * under NAME@DIGEST and a dangling-name prefix, and push it: the first
+ * name while the image is built (the pipelined push, export-int.h), the
+ * others after it is named, as BuildKit reports a push ("naming to",
+ * "pushing layers", "pushing manifest for").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,13 +77,11 @@ static int image_plan(struct hoist_export_plan *p, const struct hoist_output *o,
 	return 0;
 }
 
-void hoist_export_log_push(const char *name, const struct hoist_push_stats *st)
+/* Log a finished push of name: "pushed NAME@DIGEST: N blobs, ...". */
+static void log_push(const char *name, const struct hoist_push_stats *st)
 {
 	char a[32];
 
-	/* BuildKit's last status of a push (the root went to the tag) */
-	hoist_status_begin("pushing manifest for %s@%s", name, st->digest);
-	hoist_status_end();
 	snprintf(a, sizeof(a), "%.1f MiB", (double)st->bytes_sent / (1 << 20));
 	hoist_log(HOIST_LOG_INFO,
 		  "pushed %s@%s: %llu blobs, %llu already there, "
@@ -91,10 +92,88 @@ void hoist_export_log_push(const char *name, const struct hoist_push_stats *st)
 		  (unsigned long long)st->retries);
 }
 
+struct hoist_export_pipe {
+	struct hoist_registry_bg *bg; /* NULL once waited for */
+	int later;                    /* its progress, held for the step */
+};
+
+int hoist_export_pipe_start(struct hoist_export_plan *q, struct hoist_store *s,
+			    struct hoist_err *err)
+{
+	struct hoist_export_pipe *pp;
+	int rc;
+
+	if (q->type != HOIST_EXPORT_IMAGE || !q->push || !q->nnames)
+		return 0;
+	q->reg.feed = hoist_feed_new(s, NULL, NULL);
+	q->spec.feed = q->reg.feed;
+	q->reg.statuses = 1;
+	pp = hoist_xcalloc(1, sizeof(*pp));
+	pp->later = hoist_step_later();
+	rc = hoist_registry_push_start(&pp->bg, s, q->names[0],
+				       q->push_by_digest, &q->reg, pp->later,
+				       err);
+	if (rc) {
+		free(pp);
+		return rc;
+	}
+	q->pipe = pp;
+	return 0;
+}
+
+void hoist_export_pipe_root(struct hoist_export_plan *q, const json_t *root)
+{
+	if (!q->pipe)
+		return;
+	hoist_feed_set_root(q->reg.feed, root);
+	hoist_feed_finish(q->reg.feed, 0, NULL);
+}
+
+/* The export step takes the pipelined push's progress and waits for it. */
+static int pipe_wait(struct hoist_export_pipe *pp, const char *name,
+		     struct hoist_err *err)
+{
+	struct hoist_push_stats st;
+	int rc;
+
+	hoist_step_take(pp->later);
+	rc = hoist_registry_push_wait(pp->bg, &st, err);
+	pp->bg = NULL;
+	if (!rc)
+		log_push(name, &st);
+	return rc;
+}
+
+int hoist_export_pipe_end(struct hoist_export_plan *q, int rc,
+			  struct hoist_err *err)
+{
+	struct hoist_export_pipe *pp = q->pipe;
+	struct hoist_push_stats st;
+	struct hoist_err perr;
+	int prc;
+
+	if (!pp)
+		return rc;
+	if (pp->bg) {
+		/* the build or the export failed: the push learns it */
+		hoist_feed_finish(q->reg.feed, rc, err);
+		prc = hoist_registry_push_wait(pp->bg, &st, &perr);
+		if (!rc && prc) {
+			*err = perr;
+			rc = prc;
+		}
+	}
+	free(pp);
+	q->pipe = NULL;
+	return rc;
+}
+
 static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 		       const json_t *root, json_t **desc, struct hoist_err *err)
 {
 	const char *digest = hoist_json_str(root, "digest");
+	struct hoist_registry_opts ro = p->reg;
+	size_t first = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < p->nnames && !rc; i++) {
@@ -121,15 +200,19 @@ static int image_write(const struct hoist_export_plan *p, struct hoist_store *s,
 			free(c);
 		}
 	}
-	for (size_t i = p->pushed; i < p->nnames && !rc && p->push; i++) {
+	/* named first, then pushed, as BuildKit */
+	if (!rc && p->pipe) {
+		rc = pipe_wait(p->pipe, p->names[0], err);
+		first = 1;
+	}
+	ro.statuses = 1;
+	for (size_t i = first; i < p->nnames && !rc && p->push; i++) {
 		struct hoist_push_stats st;
-		hoist_status_begin("pushing layers");
 		rc = hoist_registry_push(s, root, p->names[i],
-					 p->push_by_digest, &p->reg, &st, err);
-		hoist_status_end();
+					 p->push_by_digest, &ro, &st, err);
 		if (rc)
 			return rc;
-		hoist_export_log_push(p->names[i], &st);
+		log_push(p->names[i], &st);
 	}
 	if (!rc && p->dangling_prefix &&
 	    (!p->dangling_empty_only || !p->nnames)) {

@@ -48,8 +48,25 @@ extern const struct hoist_exporter hoist_exporter_cacheonly;
 
 /* ---- export-image.c ---- */
 
-/* Log a finished push of name: "pushed NAME@DIGEST: N blobs, ...". */
-void hoist_export_log_push(const char *name, const struct hoist_push_stats *st);
+/*
+ * The pipelined push: an image export with push=true pushes its first
+ * name while the image is built, each layer as it is compressed.
+ * hoist_export_pipe_start starts it on its own thread (for other exports
+ * it does nothing and returns 0) and sets q->pipe; what it reports is held
+ * for the export's step (util/log.h: hoist_step_later), which takes it
+ * when the image is named, so the step reads as BuildKit's: naming, then
+ * pushing layers, then pushing manifest. hoist_export_pipe_root hands it
+ * the built image's root. The image exporter's write waits for it;
+ * hoist_export_pipe_end (always called) ends one still running (rc: the
+ * export's failure, which the push's own failure replaces only when rc is
+ * 0), frees it and returns rc.
+ */
+struct hoist_export_pipe;
+int hoist_export_pipe_start(struct hoist_export_plan *q, struct hoist_store *s,
+			    struct hoist_err *err);
+void hoist_export_pipe_root(struct hoist_export_plan *q, const json_t *root);
+int hoist_export_pipe_end(struct hoist_export_plan *q, int rc,
+			  struct hoist_err *err);
 
 /* ---- export-dest.c: destinations ---- */
 

@@ -507,55 +507,11 @@ static int export_step(const struct hoist_export_plan *p, struct hoist_store *s,
 	return 1;
 }
 
-/*
- * A push export pushes its first name while the image is built (each
- * layer uploaded as it is compressed): start that push on its thread.
- */
-static int pipe_start(struct hoist_export_plan *q, struct hoist_store *s,
-		      struct hoist_registry_bg **bg, struct hoist_err *err)
-{
-	*bg = NULL;
-	if (q->type != HOIST_EXPORT_IMAGE || !q->push || !q->nnames)
-		return 0;
-	q->reg.feed = hoist_feed_new(s, NULL, NULL);
-	q->spec.feed = q->reg.feed;
-	return hoist_registry_push_start(bg, s, q->names[0], q->push_by_digest,
-					 &q->reg, err);
-}
-
-/* The build ended (rc; root when 0): the pipelined push's end. */
-static int pipe_end(struct hoist_export_plan *q, struct hoist_registry_bg *bg,
-		    const json_t *root, int rc, struct hoist_err *err)
-{
-	struct hoist_push_stats st;
-	struct hoist_err perr;
-	int prc;
-
-	if (!bg)
-		return rc;
-	if (!rc)
-		hoist_feed_set_root(q->reg.feed, root);
-	hoist_feed_finish(q->reg.feed, rc, err);
-	hoist_status_begin("pushing layers");
-	prc = hoist_registry_push_wait(bg, &st, &perr);
-	hoist_status_end();
-	if (!rc && prc) {
-		*err = perr;
-		rc = prc;
-	}
-	if (!rc) {
-		hoist_export_log_push(q->names[0], &st);
-		q->pushed = 1;
-	}
-	return rc;
-}
-
 int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		     struct hoist_build *b, json_t *meta, struct hoist_err *err)
 {
 	json_t *root = NULL, *desc = NULL;
 	struct hoist_export_plan q = *p;
-	struct hoist_registry_bg *bg = NULL;
 	struct hoist_digest cfg;
 	int rc, step = 0, attach;
 
@@ -572,7 +528,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 				  : "it writes no image");
 	rc = hoist_export_guard(p, hoist_store_root(s), NULL, 0, err);
 	if (!rc)
-		rc = pipe_start(&q, s, &bg, err);
+		rc = hoist_export_pipe_start(&q, s, err);
 	if (!rc)
 		rc = hoist_build_image(b, &q.spec, &root, &cfg, err);
 	if (rc)
@@ -602,8 +558,6 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		json_decref(prov);
 	}
 	rc = check_digests(p, hoist_json_str(root, "digest"), err);
-	rc = pipe_end(&q, bg, root, rc, err);
-	bg = NULL;
 	if (!rc) {
 		const char *st =
 			p->type == HOIST_EXPORT_LOCAL ? "copying files"
@@ -611,6 +565,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 					p->type == HOIST_EXPORT_CACHEONLY
 				? NULL
 				: "sending tarball";
+		hoist_export_pipe_root(&q, root);
 		if (st)
 			hoist_status_begin("%s", st);
 		rc = exporter_of(p->type)->write(&q, s, root, &desc, err);
@@ -641,7 +596,7 @@ int hoist_export_run(const struct hoist_export_plan *p, struct hoist_store *s,
 		hoist_buf_release(&all);
 	}
 out:
-	rc = pipe_end(&q, bg, NULL, rc, err);
+	rc = hoist_export_pipe_end(&q, rc, err);
 	if (q.reg.feed != p->reg.feed)
 		hoist_feed_free(q.reg.feed);
 	if (step)

@@ -64,9 +64,9 @@ struct hoist_export_plan {
 	/* image with push: how to reach the registry. insecure comes from
 	 * registry.insecure; the CLI fills the rest (--ca-cert, ...). */
 	struct hoist_registry_opts reg;
-	/* image with push: the first names already pushed (the build
-	 * pushed the first name while it built: hoist_export_run) */
-	size_t pushed;
+	/* image with push: the push of the first name that runs while the
+	 * image is built (hoist_export_run), or NULL */
+	struct hoist_export_pipe *pipe;
 	/* oci/docker layouts written by copy: the index entry gets only
 	 * org.opencontainers.image.ref.name=layout_ref (skopeo's oci:DIR:REF)
 	 */

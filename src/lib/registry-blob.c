@@ -591,7 +591,10 @@ static void job_step(struct blob_job *j)
 				  j->digest);
 		} else {
 			r->stats->bytes_total += j->size;
-			hoist_log(HOIST_LOG_INFO, "pushed %.19s", j->digest);
+			/* with statuses, the transfer's "done" says it */
+			hoist_log(r->opts->statuses ? HOIST_LOG_DEBUG
+						    : HOIST_LOG_INFO,
+				  "pushed %.19s", j->digest);
 		}
 		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
 		{

@@ -83,9 +83,10 @@ static int put_manifest(struct reg *r, const json_t *desc, const char *ref,
 	}
 	ctype = hoist_xasprintf("Content-Type: %s", mt);
 	hdrs[0] = ctype;
-	hoist_log(HOIST_LOG_INFO, "pushing manifest for %s/%s%s%s", r->c.host,
-		  r->c.repo, ref[0] == 's' && strchr(ref, ':') ? "@" : ":",
-		  ref);
+	/* with statuses, "pushing manifest for" covers them all */
+	hoist_log(r->opts->statuses ? HOIST_LOG_DEBUG : HOIST_LOG_INFO,
+		  "pushing manifest for %s/%s%s%s", r->c.host, r->c.repo,
+		  ref[0] == 's' && strchr(ref, ':') ? "@" : ":", ref);
 	rc = hoist_regconn_request(&r->c, "PUT", url, hdrs, 1, data, len, 0,
 				   &resp, err);
 	if (rc)
@@ -351,7 +352,7 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 	const char *root_digest = NULL, *put_ref;
 	const char **digests = NULL;
 	size_t i, ndigests = 0;
-	int rc, pipe = !root;
+	int rc, pipe = !root, status = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&w, 0, sizeof(w));
@@ -409,6 +410,10 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 		goto out;
 	hoist_registry_load_strategy(&r);
 	put_ref = (!by_digest && pr.tag) ? pr.tag : NULL;
+	if (opts->statuses) {
+		hoist_status_begin("pushing layers");
+		status = 1;
+	}
 
 	if (!pipe) {
 		int have = 0;
@@ -464,6 +469,13 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 			  r.c.repo, stats->digest);
 		goto remember;
 	}
+	if (status) {
+		/* BuildKit's ref: the name as given, at the root's digest */
+		hoist_status_end();
+		hoist_status_begin("pushing manifest for %s%s%s", ref,
+				   strchr(ref, '@') ? "" : "@",
+				   strchr(ref, '@') ? "" : stats->digest);
+	}
 	rc = push_manifests(&r, pipe ? r.root : root,
 			    put_ref ? put_ref : stats->digest, err);
 	if (rc)
@@ -472,6 +484,8 @@ remember:
 	digests = job_digests(&r, &ndigests);
 	hoist_blobsrc_add(s, pr.domain, pr.path, digests, ndigests);
 out:
+	if (status)
+		hoist_status_end();
 	stats->retries += r.c.retries;
 	stats->waits += r.c.waits;
 	json_decref(blobs);
@@ -488,7 +502,7 @@ out:
 
 struct hoist_registry_bg {
 	pthread_t th;
-	int step; /* the starter's progress step (util/log.h) */
+	int step; /* its progress step (util/log.h) */
 	struct hoist_store *s;
 	const char *ref;
 	int by_digest;
@@ -504,20 +518,17 @@ static void *push_thread(void *ctx)
 
 	hoist_err_clear(&bg->err);
 	hoist_step_adopt(bg->step);
-	/* beside the build's steps, as BuildKit shows parallel vertexes */
-	hoist_step_begin("pushing %s while building", bg->ref);
 	bg->rc = hoist_registry_push(bg->s, NULL, bg->ref, bg->by_digest,
 				     bg->opts, &bg->stats, &bg->err);
 	if (bg->rc && bg->opts->feed) /* stop the build feeding it */
 		hoist_feed_abort(bg->opts->feed, bg->rc, &bg->err);
-	hoist_step_end(0, bg->rc ? hoist_err_msg(&bg->err) : NULL);
 	return NULL;
 }
 
 int hoist_registry_push_start(struct hoist_registry_bg **out,
 			      struct hoist_store *s, const char *ref,
 			      int by_digest,
-			      const struct hoist_registry_opts *opts,
+			      const struct hoist_registry_opts *opts, int step,
 			      struct hoist_err *err)
 {
 	struct hoist_registry_bg *bg = hoist_xcalloc(1, sizeof(*bg));
@@ -527,7 +538,7 @@ int hoist_registry_push_start(struct hoist_registry_bg **out,
 	bg->ref = ref;
 	bg->by_digest = by_digest;
 	bg->opts = opts;
-	bg->step = hoist_step_current();
+	bg->step = step;
 	e = pthread_create(&bg->th, NULL, push_thread, bg);
 	if (e) {
 		free(bg);

@@ -50,6 +50,13 @@ struct hoist_registry_opts {
 	 * PUT, which names the digest, waits until the blob is verified.
 	 */
 	struct hoist_feed *feed;
+	/*
+	 * 1: report the push as BuildKit's image exporter does, with the
+	 * statuses (util/log.h) "pushing layers" while the blobs go up and
+	 * "pushing manifest for REF@DIGEST" while the manifests do, in place
+	 * of a log line per manifest and per blob pushed.
+	 */
+	int statuses;
 };
 
 struct hoist_push_stats {
@@ -95,15 +102,16 @@ int hoist_registry_push(struct hoist_store *s, const json_t *root,
 /*
  * The same push on a thread of its own (a pipelined build pushes while it
  * compresses): start it (0, or HOIST_ENOMEM/HOIST_EIO when no thread
- * could start), then wait for its result. ref and opts (and the feed) must
- * outlive the wait; the feed's producer must finish (a root, or
- * hoist_feed_finish) or the wait never returns.
+ * could start), then wait for its result. Its progress belongs to step
+ * (util/log.h: a step number, or a hoist_step_later() placeholder). ref
+ * and opts (and the feed) must outlive the wait; the feed's producer must
+ * finish (a root, or hoist_feed_finish) or the wait never returns.
  */
 struct hoist_registry_bg;
 int hoist_registry_push_start(struct hoist_registry_bg **out,
 			      struct hoist_store *s, const char *ref,
 			      int by_digest,
-			      const struct hoist_registry_opts *opts,
+			      const struct hoist_registry_opts *opts, int step,
 			      struct hoist_err *err);
 /* The push's result and stats, as hoist_registry_push; frees bg. */
 int hoist_registry_push_wait(struct hoist_registry_bg *bg,

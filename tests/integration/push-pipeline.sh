@@ -2,8 +2,10 @@
 # push-pipeline.sh: a build that pushes (-o type=registry) uploads each
 # layer while it compresses it. Checked for gzip and zstd: the registry
 # confirms the first chunk of the layer before the build has the layer
-# whole (hoist's log, one stream written in order by both threads; 1 MiB
-# chunks, so the first is in while 63 more MiB are still to write), the
+# whole (the times of hoist's --progress rawjson log lines: the push's
+# lines are shown in the export step, after the build's, with the times
+# they were written; 1 MiB chunks, so the first is in while 63 more MiB
+# are still to write), the
 # proxy in front of the registry saw PATCHes of that upload session and
 # then the closing PUT naming the layer's digest, and skopeo reads the
 # image back (hashing every blob) with the digest the build reported.
@@ -28,6 +30,32 @@ check "plain registry starts" reg_start_plain P
 check "faultproxy starts" proxy_start X "$P_ADDR"
 XLOG=$(_get X LOG)
 
+# logged_before FILE A B: in a --progress rawjson log, the first log line
+# matching A was written before the first matching B (their timestamps)
+logged_before() {
+	python3 - "$@" <<'PY'
+import base64, json, re, sys
+from datetime import datetime, timezone
+f, a, b = sys.argv[1:4]
+first = {}
+for line in open(f):
+    try:
+        logs = json.loads(line).get("logs", [])
+    except (ValueError, AttributeError):
+        continue
+    for lg in logs:
+        text = base64.b64decode(lg["data"]).decode()
+        m = re.match(r"^(.+T\d\d:\d\d:\d\d)(\.\d+)?Z$", lg["timestamp"])
+        t = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
+            tzinfo=timezone.utc).timestamp() + float(m.group(2) or 0)
+        for k in (a, b):
+            if k not in first and re.search(k, text):
+                first[k] = t
+print("# first written: %r" % first)
+sys.exit(0 if a in first and b in first and first[a] < first[b] else 1)
+PY
+}
+
 # chunked_session REPO LAYER: in the proxy's log, the upload session
 # whose closing PUT named LAYER got at least two PATCHes before that PUT
 chunked_session() {
@@ -51,12 +79,12 @@ for comp in gzip zstd,compression-level=16; do
 	lab=${comp%%,*}
 	n=app-$lab
 	check "$lab: build -o type=registry pushes while it builds" sh -c "
-		$H build --progress plain --chunk-size 1MiB --rootfs '$S/tree' \
+		$H build --progress rawjson --chunk-size 1MiB --rootfs '$S/tree' \
 		--metadata-file '$S/m-$n.json' \
 		-o 'type=registry,name=$X_ADDR/p/$n:1,compression=$comp' \
 		>'$S/$n.log' 2>&1"
 	check "$lab: the registry held the layer's first chunk before the layer was whole" \
-		before "$S/$n.log" \
+		logged_before "$S/$n.log" \
 		"layer 1: the registry holds its first [0-9]* bytes while it is being written" \
 		"built layer 1 from"
 	D=$(jq -r '."containerimage.digest"' "$S/m-$n.json")
@@ -99,11 +127,11 @@ check "each layer has the digest it has when built alone" \
 # bodies over 10 MiB: the pipeline still works
 check "nginx starts in front of the registry" nginx_start N "$P_ADDR" 10m
 check "build through nginx (no cache: the layer is compressed again)" sh -c "
-	$H build --progress plain --no-cache --chunk-size 4MiB \
+	$H build --progress rawjson --no-cache --chunk-size 4MiB \
 	--rootfs '$S/tree' --metadata-file '$S/m-ngx.json' \
 	-o 'type=registry,name=$N_ADDR/p/ngx:1' >'$S/ngx.log' 2>&1"
 check "through nginx too, the first chunk was in before the layer was whole" \
-	before "$S/ngx.log" \
+	logged_before "$S/ngx.log" \
 	"layer 1: the registry holds its first [0-9]* bytes while it is being written" \
 	"built layer 1 from"
 check "skopeo reads the nginx push back" readback_ok \
