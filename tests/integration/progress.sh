@@ -2,9 +2,14 @@
 # progress.sh: --progress as buildx prints it: plain "#N" steps with DONE
 # times and CACHED, rawjson lines that are BuildKit SolveStatus JSON, tty
 # redrawn in place under a real pseudo-terminal (script) and refused on a
-# non-terminal, quiet silent, and every mode listed by --help.
+# non-terminal, quiet silent, and every mode listed by --help. A --push
+# build reads as BuildKit's: the whole push (the layers that went up while
+# the image was built too) in "exporting to image", every status that
+# begins ends "done", naming before pushing (steps.py --statuses).
 . "$(dirname "$0")/lib.sh"
-need jq python3 script
+need jq python3 script docker-registry
+. "$(dirname "$0")/registry.sh"
+push_env
 
 S=$T_TMP
 mktree "$S/tree" --no-special
@@ -129,6 +134,80 @@ check "quiet does not write the ID into a tarball on stdout" sh -c "
 check "--help lists every mode" sh -c "
 	$H build --help | grep -A1 -- '--progress' | tr -d '\\n' |
 		grep -q 'auto, plain, tty, rawjson, quiet.*or none'"
+
+# --push: BuildKit's image exporter prints the push in its step:
+#   #8 exporting to image / exporting layers / exporting manifest ... /
+#   naming to NAME / pushing layers / pushing layers 1.2s done /
+#   pushing manifest for NAME@DIGEST 0.1s done / #8 DONE 2.1s
+STEPS="python3 $HOIST_SRCDIR/tests/integration/steps.py"
+check "registry P starts" reg_start_plain P
+P=$P_ADDR
+head -c 3000000 /dev/urandom >"$S/dctx/big"
+printf 'FROM scratch\nCOPY big /big\nCOPY f /f\n' >"$S/dctx/Dockerfile.push"
+# push_steps FILE NAME...: FILE (plain) follows the rules above for NAMEs
+push_steps() {
+	f=$1
+	shift
+	$STEPS plain "$f" --statuses --order '^#[0-9]* exporting layers' \
+		--order '^#[0-9]* naming to ' --order '^#[0-9]* pushing layers' \
+		>"$f.steps" || return 1
+	cat "$f.steps"
+	# the push is no step of its own: the last step exports and pushes
+	tail -n 1 "$f.steps" | grep -qx 'STEP DONE exporting to image' || return 1
+	! grep -q 'pushing' "$f.steps" || return 1
+	n=$(sed -n 's/^#\([0-9]*\) exporting to image$/\1/p' "$f")
+	! grep -E '^#[0-9]+ (pushing|pushed) ' "$f" | grep -v "^#$n " || return 1
+	before "$f" "^#$n pushing layers" "^#$n pushing manifest for " || return 1
+	test "$(grep -Ec "^#$n pushing layers( [0-9.]+s)? done\$" "$f")" = $# ||
+		return 1
+	for name in "$@"; do
+		test "$(grep -Ec "^#$n pushing manifest for $name@sha256:[0-9a-f]{64}( [0-9.]+s)? done\$" "$f")" = 1 ||
+			{ echo "# no 'pushing manifest for $name@' done"; return 1; }
+	done
+}
+check "plain: a Dockerfile --push build, two -t, two platforms" sh -c "
+	$H build --progress plain --push --insecure --platform linux/amd64,linux/arm64 \
+		-t $P/df/a:1 -t $P/df/b:1 -f '$S/dctx/Dockerfile.push' '$S/dctx' 2>'$S/push-df'"
+check "plain: its push is BuildKit's, in 'exporting to image'" \
+	push_steps "$S/push-df" "$P/df/a:1" "$P/df/b:1"
+check "plain: a --rootfs --push build, two -t, two platforms" sh -c "
+	$H build --progress plain --push --insecure --platform linux/amd64,linux/arm64 \
+		--rootfs '$S/dctx' -t $P/fl/a:1 -t $P/fl/b:1 2>'$S/push-fl'"
+check "plain: its push is BuildKit's, in 'exporting to image'" \
+	push_steps "$S/push-fl" "$P/fl/a:1" "$P/fl/b:1"
+check "rawjson: a --push build" sh -c "
+	$H build --progress rawjson --push --insecure --no-cache --rootfs '$S/dctx' \
+		-t $P/raw/a:1 -t $P/raw/b:1 2>'$S/push-raw'"
+check "rawjson: SolveStatus lines, every status completed with its vertex" sh -c "
+	$STEPS rawjson '$S/push-raw' --statuses >'$S/push-raw.steps' &&
+	tail -n 1 '$S/push-raw.steps' | grep -qx 'STEP DONE exporting to image' &&
+	! grep -q pushing '$S/push-raw.steps'"
+# raw_push FILE: the push's statuses are those of "exporting to image",
+# and a pushing manifest status completes for each of the two names
+raw_push() {
+	v=$(jq -r '.vertexes[]? | select(.name == "exporting to image") |
+		.digest' "$1" | sort -u)
+	pv=$(jq -r '.statuses[]? | select(.id | test("^pushing (layers|manifest for )")) |
+		.vertex' "$1" | sort -u)
+	echo "# exporting to image: $v; the push's statuses: $pv"
+	[ -n "$v" ] && [ "$pv" = "$v" ] || return 1
+	n=$(jq -r --arg p "pushing manifest for $P/raw/" '.statuses[]? |
+		select(.completed and (.id | startswith($p))) | .id' "$1" |
+		sort -u | wc -l)
+	[ "$n" = 2 ]
+}
+check "rawjson: the push's statuses belong to 'exporting to image'" \
+	raw_push "$S/push-raw"
+check "push --progress plain: pushing layers, then pushing manifest, both done" sh -c "
+	$H push --progress plain --insecure $P/fl/a:1 $P/pushed/x:1 2>'$S/push-cli' &&
+	$STEPS plain '$S/push-cli' --statuses --summary '^pushed ' \
+		--order '^#1 pushing layers' --order '^#1 pushing manifest for ' &&
+	grep -Eq '^#1 pushing manifest for $P/pushed/x:1@sha256:[0-9a-f]{64}( [0-9.]+s)? done\$' '$S/push-cli'"
+check "tty: a --push build draws the push under 'exporting to image'" sh -c "
+	TERM=xterm script -qec \"$H build --progress tty --push --insecure --no-cache \
+		--rootfs '$S/dctx' -t $P/tty/a:1\" /dev/null >'$S/push-tty' 2>&1 &&
+	grep -aq ' => => pushing manifest for $P/tty/a:1@sha256:' '$S/push-tty' &&
+	! grep -aq 'while building' '$S/push-tty'"
 
 # bash completion and the man page offer the same modes and values
 comp() { # LINE: what bash completion offers at its end
