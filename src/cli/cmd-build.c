@@ -687,8 +687,10 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 	}
 	hoist_step_end(0, NULL);
 	if (hoist_cli_open_store(&store, g, &err) ||
-	    (!no_cache && hoist_cache_open(&cache, store, &err)))
+	    hoist_cache_open(&cache, store, &err))
 		goto fail;
+	if (no_cache)
+		hoist_cache_write_only(cache);
 	for (i = 0; i < nplans; i++) {
 		const char **dirs = hoist_xcalloc(layers.n + 1, sizeof(*dirs));
 		int bad;
@@ -736,7 +738,7 @@ int hoist_cmd_build(int argc, char **argv, const struct hoist_global *g)
 			if (plans[i].spec.rewrite_timestamp)
 				dfo.file_epoch = plans[i].epoch;
 		dfo.ro = &ro;
-		dfo.cache = cache;
+		dfo.cache = no_cache ? NULL : cache; /* keys cost a walk */
 		/* the images it reads: provenance materials */
 		if (areq.provenance == 1)
 			dfo.images = json_array();

@@ -36,6 +36,7 @@ struct hoist_cache {
 	struct hoist_store *store;
 	char *dir;
 	char *lock;
+	int write_only; /* --no-cache: every lookup misses, records are kept */
 };
 
 int hoist_cache_open(struct hoist_cache **out, struct hoist_store *s,
@@ -53,6 +54,11 @@ int hoist_cache_open(struct hoist_cache **out, struct hoist_store *s,
 	c->lock = hoist_xasprintf("%s/lock", dir);
 	*out = c;
 	return 0;
+}
+
+void hoist_cache_write_only(struct hoist_cache *c)
+{
+	c->write_only = 1;
 }
 
 void hoist_cache_close(struct hoist_cache *c)
@@ -217,81 +223,92 @@ static int blob_present(const struct hoist_cache *c, const json_t *b,
 #define STAMP_MAX 96
 
 /*
- * The stamp of an open blob file into out: its device, inode, mtime and
- * ctime, which any write to it, chmod or replacement changes. -1 (no
- * stamp) when its ctime is not older than the clock's current tick: a
- * write later in that tick would leave the stamp as it is (racy-git).
+ * The stamp of a blob file (st, from lstat or fstat) into out: its device,
+ * inode, mtime and ctime, which any write to it, chmod or replacement
+ * changes. -1 (no stamp) when it is not a regular file, or its ctime is
+ * not older than the clock's current tick: a write later in that tick
+ * would leave the stamp as it is (racy-git).
  */
-static int blob_stamp(const struct hoist_cache *c, int fd, char *out)
+static int blob_stamp(const struct hoist_cache *c, const struct stat *st,
+		      char *out)
 {
 	struct timespec now;
-	struct stat st;
 
-	if (fstat(fd, &st) < 0 || fs_clock(c, &now, NULL) ||
-	    st.st_ctim.tv_sec > now.tv_sec ||
-	    (st.st_ctim.tv_sec == now.tv_sec &&
-	     st.st_ctim.tv_nsec >= now.tv_nsec))
+	if (!S_ISREG(st->st_mode) || fs_clock(c, &now, NULL) ||
+	    st->st_ctim.tv_sec > now.tv_sec ||
+	    (st->st_ctim.tv_sec == now.tv_sec &&
+	     st->st_ctim.tv_nsec >= now.tv_nsec))
 		return -1;
 	snprintf(out, STAMP_MAX, "%ju:%ju:%lld.%09ld:%lld.%09ld",
-		 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
-		 (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+		 (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+		 (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		 (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
 	return 0;
 }
 
-/* Open the blob file of d (never through a symlink): the fd, or -1. */
-static int blob_open(const struct hoist_cache *c, const char *d)
+/* lstat the blob file of d into st: 0, or -1. */
+static int blob_lstat(const struct hoist_cache *c, const char *d,
+		      struct stat *st)
 {
 	char *path = hoist_store_blob_path(c->store, d);
-	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	int rc = path ? lstat(path, st) : -1;
 
 	free(path);
-	return fd;
+	return rc;
+}
+
+/* The blob file of d hashes to d: 1 (st: its fstat before), else 0. */
+static int blob_sound(const struct hoist_cache *c, const char *d, uint64_t size,
+		      struct stat *st)
+{
+	char hex[HOIST_SHA256_HEXLEN + 1];
+	char *path = hoist_store_blob_path(c->store, d);
+	int fd = path ? open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	int ok = fd >= 0 && fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
+		 (uint64_t)st->st_size == size &&
+		 !hoist_cache_hash_fd(fd, size, hex, d, NULL) &&
+		 strcmp(hex, hoist_digest_hex(d)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return ok;
 }
 
 /*
  * 1 if the blob record b is in the store with its size and its digest;
- * its digest goes to dg. The file is trusted without reading it while it
+ * its digest goes to dg. The file is trusted without opening it while it
  * keeps the stamp recorded with it ("file"); otherwise it is hashed, and
  * one that fails its digest is never used (the layer is built again and
- * its verified bytes replace the damaged file). A file that passes gets
- * its new stamp in b and *restamp set, for the caller to save.
+ * its verified bytes replace the damaged file). A file that passes, and
+ * did not change while it was read, gets its new stamp in b and *restamp
+ * set, for the caller to save.
  */
 static int blob_ok(const struct hoist_cache *c, json_t *b,
 		   struct hoist_digest *dg, uint64_t *size, int *restamp)
 {
-	char hex[HOIST_SHA256_HEXLEN + 1], before[STAMP_MAX] = "";
-	char after[STAMP_MAX];
+	char before[STAMP_MAX], after[STAMP_MAX];
 	const char *rec = hoist_json_str(b, "file");
-	struct stat st;
-	int fd, ok = 0;
+	struct stat st, st2;
 
-	if (!blob_present(c, b, dg, size) || (fd = blob_open(c, dg->str)) < 0)
+	if (!blob_present(c, b, dg, size) || blob_lstat(c, dg->str, &st) < 0)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != *size)
-		goto out;
-	if (blob_stamp(c, fd, before) == 0 && rec && strcmp(rec, before) == 0) {
-		ok = 1;
-		goto out;
-	}
-	if (hoist_cache_hash_fd(fd, *size, hex, dg->str, NULL) ||
-	    strcmp(hex, hoist_digest_hex(dg->str)) != 0) {
+	if (rec && blob_stamp(c, &st, before) == 0 && strcmp(rec, before) == 0)
+		return 1;
+	if (!blob_sound(c, dg->str, *size, &st)) {
 		hoist_log(HOIST_LOG_WARN,
 			  "build cache: blob '%s' in the store does not match "
 			  "its digest; building it again",
 			  dg->str);
-		goto out;
+		return 0;
 	}
-	ok = 1;
-	if (before[0] && blob_stamp(c, fd, after) == 0 &&
-	    strcmp(before, after) == 0) {
+	if (blob_stamp(c, &st, before) == 0 &&
+	    blob_lstat(c, dg->str, &st2) == 0 &&
+	    blob_stamp(c, &st2, after) == 0 && strcmp(before, after) == 0) {
 		json_object_set_new(b, "file", json_string(after));
 		*restamp = 1;
 	}
-out:
-	close(fd);
-	return ok;
+	return 1;
 }
 
 static int blob_matches(const json_t *b, const char *mt, int level)
@@ -389,12 +406,21 @@ static json_t *blob_record(const struct hoist_cache *c, const char *mt,
 		json_pack("{s:s, s:i, s:s, s:I}", "mediaType", mt, "level",
 			  level, "digest", d->str, "size", (json_int_t)size);
 	char stamp[STAMP_MAX];
-	int fd = blob_open(c, d->str);
+	struct stat st;
 
-	if (fd >= 0 && blob_stamp(c, fd, stamp) == 0)
-		json_object_set_new(j, "file", json_string(stamp));
-	if (fd >= 0)
-		close(fd);
+	/*
+	 * The file was just written: wait out the clock's tick (a few ms
+	 * at most) for a stamp, unless the file system keeps whole seconds.
+	 */
+	for (int i = 0; i < 20 && blob_lstat(c, d->str, &st) == 0; i++) {
+		if (blob_stamp(c, &st, stamp) == 0) {
+			json_object_set_new(j, "file", json_string(stamp));
+			break;
+		}
+		if (st.st_ctim.tv_nsec == 0)
+			break;
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
 	return j;
 }
 
@@ -482,7 +508,7 @@ int hoist_cache_layer_from_dir(struct hoist_layer *out, int *hit,
 	parts[3] = "estargz";
 	path = entry_path(c, "layer", parts,
 			  opts->compression == HOIST_COMP_ESTARGZ ? 4 : 3);
-	if (layer_lookup(c, path, &scan, opts, out)) {
+	if (!c->write_only && layer_lookup(c, path, &scan, opts, out)) {
 		*hit = 1;
 		rc = 0;
 		goto out;
@@ -524,7 +550,7 @@ int hoist_cache_content_digest(struct hoist_digest *out, int *read,
 	parts[1] = filter ? filter->id : "";
 	file = entry_path(c, "content", parts, 2);
 	j = load(file);
-	s = j ? hoist_json_str(j, "stat") : NULL;
+	s = j && !c->write_only ? hoist_json_str(j, "stat") : NULL;
 	if (s && strcmp(s, scan.stat.str) == 0 && !start_of(j, &start) &&
 	    !hoist_cache_scan_racy(&scan, &start) &&
 	    (s = hoist_json_str(j, "content")) &&
@@ -579,7 +605,7 @@ int hoist_cache_step_get(struct hoist_cache *c, const struct hoist_digest *key,
 
 	*empty = 0;
 	memset(out, 0, sizeof(*out));
-	if (!c)
+	if (!c || c->write_only)
 		return 0;
 	path = step_path(c, key);
 	j = load(path);
@@ -672,7 +698,7 @@ int hoist_cache_recomp_get(struct hoist_cache *c, const char *from,
 	const char *f;
 	int hit = 0, restamp = 0;
 
-	if (!c)
+	if (!c || c->write_only)
 		return 0;
 	path = recomp_path(c, from, compression, level);
 	j = load(path);

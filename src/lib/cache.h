@@ -60,6 +60,12 @@ struct hoist_cache;
 /* Open the cache of store s (its directory is created if needed). */
 int hoist_cache_open(struct hoist_cache **out, struct hoist_store *s,
 		     struct hoist_err *err);
+/*
+ * Make c write-only (build --no-cache): every lookup misses and every
+ * build records what it made, as docker build --no-cache does, so the
+ * next build finds the blobs it wrote with their stamps (no re-hash).
+ */
+void hoist_cache_write_only(struct hoist_cache *c);
 /* NULL is a no-op. */
 void hoist_cache_close(struct hoist_cache *c);
 

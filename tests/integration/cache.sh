@@ -51,6 +51,14 @@ check "--no-cache builds again, to the same digest" sh -c "
 	$B --no-cache --rootfs '$S/tree' -t c:3 -o type=image 2>'$S/e3' &&
 	grep -q 'built layer 1' '$S/e3' &&
 	test \"\$('$HOIST' inspect c:3 | jq -r '.images[0].manifest.layers[-1].digest')\" = '$d1'"
+# --no-cache replaced the layer's blob file (a new inode): it recorded it,
+# so the next build trusts the blob's stamp and reads neither the tree nor
+# the blob.
+check "after --no-cache, a rebuild is cached and opens no blob" sh -c "
+	ASAN_OPTIONS=\${ASAN_OPTIONS:-}:detect_leaks=0 strace -f -y -qq -e trace=open,openat,openat2 -o '$S/nc.trace' \
+		'$HOIST' build --progress plain --rootfs '$S/tree' -t c:3 -o type=image 2>'$S/e3b' &&
+	grep -q 'cached layer 1' '$S/e3b' &&
+	! grep -F '$HOIST_ROOT/blobs/sha256/${d1#sha256:}' '$S/nc.trace'"
 check "another compression is a separate cache entry" sh -c "
 	$B --rootfs '$S/tree' -o type=image,name=z:1,compression=zstd 2>'$S/e4' &&
 	grep -q 'built layer 1' '$S/e4' &&
