@@ -177,7 +177,8 @@ int hoist_regconn_on_401(struct hoist_regconn *c,
 		return 1;
 	www = hoist_http_header_join(resp, "WWW-Authenticate");
 	again = hoist_auth_on_401(c->auth, www, c->scopes, c->nscopes, NULL);
-	free(www);
+	free(c->challenge);
+	c->challenge = www; /* what a ping learned, for the next endpoint */
 	return again > 0;
 }
 
@@ -556,6 +557,130 @@ out:
 	return rc;
 }
 
+/*
+ * What a ping learned, kept per registry for the whole process: the base
+ * URL that answered (https, or http after the fallback) and the
+ * challenge auth needs (NULL: the registry asked for none). Keyed by the
+ * host and the TLS settings the ping depended on. A later endpoint on the
+ * same registry takes it without a request, so a sync re-run costs one
+ * manifest HEAD per image, not a ping too; should the registry change its
+ * challenge, the request's 401 goes through hoist_regconn_on_401 as
+ * ever. Pings take turns (ping_lock, held across the ping), so images
+ * opened at once ping a registry once. Only successful pings are kept: a
+ * failing one is tried (and reported) again by the next endpoint.
+ */
+#define PINGS_MAX 64
+
+static pthread_mutex_t ping_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t pings_once = PTHREAD_ONCE_INIT;
+static struct {
+	char *key;
+	char *base;
+	char *challenge;
+} pings[PINGS_MAX];
+static size_t npings;
+
+static void pings_drain(void)
+{
+	pthread_mutex_lock(&ping_lock);
+	while (npings) {
+		npings--;
+		free(pings[npings].key);
+		free(pings[npings].base);
+		free(pings[npings].challenge);
+	}
+	pthread_mutex_unlock(&ping_lock);
+}
+
+static void pings_init(void)
+{
+	atexit(pings_drain);
+}
+
+static char *ping_key(const struct hoist_regconn *c)
+{
+	return hoist_xasprintf("%s\n%d\n%s\n%s\n%s", c->host, c->opts->insecure,
+			       c->ca_file ? c->ca_file : "",
+			       c->cert_file ? c->cert_file : "",
+			       c->key_file ? c->key_file : "");
+}
+
+/* Index of key's entry (ping_lock held), npings if none. */
+static size_t ping_find(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < npings; i++)
+		if (strcmp(pings[i].key, key) == 0)
+			break;
+	return i;
+}
+
+/* Keep c's ping under key (ping_lock held; the oldest goes when full). */
+static void ping_keep(const char *key, const struct hoist_regconn *c)
+{
+	if (npings == PINGS_MAX) {
+		free(pings[0].key);
+		free(pings[0].base);
+		free(pings[0].challenge);
+		memmove(&pings[0], &pings[1], (npings - 1) * sizeof(pings[0]));
+		npings--;
+	}
+	pings[npings].key = hoist_xstrdup(key);
+	pings[npings].base = hoist_xstrdup(c->base);
+	pings[npings].challenge =
+		c->challenge ? hoist_xstrdup(c->challenge) : NULL;
+	npings++;
+}
+
+/* Ping c's registry, the https to http fallback re-creating auth. */
+static int ping_fresh(struct hoist_regconn *c, struct hoist_err *err)
+{
+	int rc = 0;
+
+	for (int tries = 0; tries < 2; tries++) {
+		rc = make_auth(c, err);
+		if (rc)
+			return rc;
+		rc = ping(c, err);
+		if (rc != 1)
+			break;
+	}
+	return rc;
+}
+
+/* Auth for c from the process's ping of its registry, else a ping. */
+static int ping_shared(struct hoist_regconn *c, struct hoist_err *err)
+{
+	char *key = ping_key(c), *chal = NULL;
+	size_t i;
+	int rc;
+
+	pthread_once(&pings_once, pings_init);
+	pthread_mutex_lock(&ping_lock);
+	i = ping_find(key);
+	if (i == npings) {
+		rc = ping_fresh(c, err);
+		if (!rc)
+			ping_keep(key, c);
+		pthread_mutex_unlock(&ping_lock);
+		free(key);
+		return rc;
+	}
+	free(c->base);
+	c->base = hoist_xstrdup(pings[i].base);
+	if (pings[i].challenge)
+		chal = hoist_xstrdup(pings[i].challenge);
+	pthread_mutex_unlock(&ping_lock);
+	free(key);
+	rc = make_auth(c, err);
+	/* as the ping's 401 would have: the first request fetches a token */
+	if (!rc && chal)
+		hoist_auth_on_401(c->auth, chal, c->scopes, c->nscopes, NULL);
+	free(chal);
+	return rc;
+}
+
 /* One endpoint: certificates, the client, credentials and the ping. */
 static int open_endpoint(struct hoist_regconn *c, const char *host,
 			 const char *repo, const char *actions,
@@ -589,15 +714,7 @@ static int open_endpoint(struct hoist_regconn *c, const char *host,
 		if (rc)
 			return rc;
 	}
-	for (int tries = 0; tries < 2; tries++) {
-		rc = make_auth(c, err);
-		if (rc)
-			return rc;
-		rc = ping(c, err);
-		if (rc != 1)
-			break;
-	}
-	return rc;
+	return ping_shared(c, err);
 }
 
 int hoist_regconn_open(struct hoist_regconn *c, const char *host,
@@ -711,5 +828,6 @@ void hoist_regconn_close(struct hoist_regconn *c)
 	free(c->base);
 	free(c->repo);
 	free(c->scope);
+	free(c->challenge);
 	memset(c, 0, sizeof(*c));
 }

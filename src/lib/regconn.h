@@ -51,6 +51,7 @@ struct hoist_regconn {
 	char *repo;
 	char *scope;
 	const char *scopes[2];
+	char *challenge; /* the last WWW-Authenticate handed to auth */
 	size_t nscopes;
 	uint64_t retries;        /* retries done by hoist_regconn_request */
 	uint64_t waits;          /* its resends after a 429 */

@@ -73,8 +73,14 @@ check "a re-run: every image CACHED" sh -c "
 tokens=$(($(grep -c . "$K_TOKEN_LOG") - t0))
 conns=$(($(proxy_stats KX .connections) - 1))
 heads=$(proxy_stats KX '[.log[] | select(.method == "HEAD" and (.path | test("/mirror/app/manifests/")))] | length')
-echo "# re-run: $tokens token requests, $conns TCP connections, $heads manifest HEADs at the destination"
+pings=$(proxy_stats KX '[.log[] | select(.method == "GET" and .path == "/v2/" and .status == 200)] | length')
+gets=$(proxy_stats KX '[.log[] | select(.method == "GET" and .path == "/v2/")] | length')
+echo "# re-run: $tokens token requests, $conns TCP connections, $heads manifest HEADs at the destination, $pings pings"
 if [ "$tokens" -lt "$NTAGS" ] && [ "$conns" -lt "$NTAGS" ]; then ok "the re-run too shares tokens and connections"; else not_ok "the re-run: $tokens tokens, $conns connections for $NTAGS images"; fi
 if [ "$heads" -eq "$NTAGS" ]; then ok "one manifest HEAD per image at the destination"; else not_ok "$heads manifest HEADs for $NTAGS images"; fi
+# source and destination are one registry: one ping for the run (its
+# 401, then GET /v2/ with the token), its challenge shared by every
+# image's endpoints (before: a ping per endpoint)
+if [ "$pings" -eq 1 ] && [ "$gets" -le 2 ]; then ok "one /v2/ ping for the whole re-run (jobs 2)"; else not_ok "$pings /v2/ pings ($gets GETs) for $NTAGS images"; proxy_stats KX '.log[] | [.method, .path, .status] | @tsv' | sed 's/^/# /'; fi
 
 done_testing
