@@ -597,6 +597,9 @@ static void job_step(struct blob_job *j)
 				  "pushed %.19s", j->digest);
 		}
 		r->stats->bytes_sent += hoist_upload_bytes_sent(j->u);
+		/* resumed: the registry still held part of the saved session */
+		if (hoist_upload_resumed(j->u))
+			r->stats->blobs_resumed++;
 		{
 			char id[24];
 			snprintf(id, sizeof(id), "%.19s", j->digest);
@@ -681,7 +684,6 @@ static int job_begin(struct blob_job *j, struct hoist_err *err)
 		p.resume_location = loc;
 		p.resume_offset = off;
 		j->resumed = 1;
-		r->stats->blobs_resumed++;
 		hoist_log(HOIST_LOG_INFO, "resume %.19s at %llu", j->digest,
 			  (unsigned long long)off);
 	}

@@ -300,6 +300,7 @@ static void lost(struct hoist_upload *u, const struct hoist_upload_resp *r,
 	u->off = 0;
 	u->after_416 = u->mismatch = 0;
 	u->recovering = 1;
+	u->resuming = 0; /* a saved session that is gone resumes nothing */
 	if (u->growing) {
 		/* no digest to look for yet: a new session */
 		hoist_upload_why(u,
@@ -582,6 +583,8 @@ static void feed_status(struct hoist_upload *u,
 				(unsigned long long)got);
 		}
 		confirmed(u, got);
+		u->resumed |= u->resuming && got > 0;
+		u->resuming = 0;
 		if (got > 0 && u->mode != HOIST_UPLOAD_CHUNKED &&
 		    got < u->size && !u->keep_stream) {
 			u->mode = HOIST_UPLOAD_CHUNKED;

@@ -82,6 +82,8 @@ struct hoist_upload {
 
 	uint64_t sent;
 	int skipped;
+	int resuming; /* the saved session's first status is awaited */
+	int resumed;  /* that status confirmed a non-zero offset */
 	struct hoist_err err;
 };
 

@@ -311,6 +311,7 @@ int hoist_upload_new(struct hoist_upload **out,
 	if (p->resume_location) {
 		u->loc = hoist_xstrdup(p->resume_location);
 		u->off = u->best = p->resume_offset;
+		u->resuming = 1;
 		hoist_upload_why(u, "resuming a saved upload session");
 		hoist_upload_go(u, ST_STATUS);
 	} else if (!p->skip_head) {
@@ -415,4 +416,9 @@ uint64_t hoist_upload_bytes_sent(const struct hoist_upload *u)
 int hoist_upload_skipped(const struct hoist_upload *u)
 {
 	return u->skipped;
+}
+
+int hoist_upload_resumed(const struct hoist_upload *u)
+{
+	return u->resumed;
 }

@@ -217,5 +217,11 @@ uint64_t hoist_upload_bytes_sent(const struct hoist_upload *u);
  * HEAD 200 after a lost session when no body bytes had been sent).
  */
 int hoist_upload_skipped(const struct hoist_upload *u);
+/*
+ * 1 if the saved session (resume_location) went on: its status GET
+ * confirmed a non-zero offset. A session the registry forgot, or that
+ * held nothing, is a new upload.
+ */
+int hoist_upload_resumed(const struct hoist_upload *u);
 
 #endif

@@ -3,7 +3,8 @@
 # in 8 MiB chunks, run it again, and check that it continued the upload
 # instead of starting over: the proxy must receive fewer bytes in the
 # second run than the blob holds, and over several kills the registry must
-# be sent the blob about once in all.
+# be sent the blob about once in all. The summary counts the layer
+# resumed, but not when the registry forgot the session (wiped).
 #
 # docker-registry 2.8 keeps the partial bytes of a PATCH whose client died
 # and then refuses the session (testbed.md 3), so no client can resume
@@ -64,8 +65,11 @@ push_killed() {
 # about once in all the runs (FWD_TOTAL, at most one chunk more)
 push_finish() {
 	proxy_config F '{"stall_body_after": null, "reset_stats": true}' >/dev/null
-	check "$1: the push run again finishes" timeout 300 "$HOIST" push \
-		--insecure --chunk-size 8MiB big:1 "$F_ADDR/$1:1"
+	check "$1: the push run again finishes" sh -c "timeout 300 '$HOIST' \
+		push --insecure --chunk-size 8MiB big:1 '$F_ADDR/$1:1' \
+		2>'$S/finish.err'"
+	check "$1: its summary counts the layer resumed" \
+		grep -q ', 1 resumed, ' "$S/finish.err"
 	RECV=$(proxy_body_bytes F received)
 	FWD_TOTAL=$((FWD_TOTAL + $(proxy_body_bytes F forwarded)))
 	d=$(remote_digest "$P_ADDR/$1:1" --tls-verify=false)
@@ -105,5 +109,19 @@ for i in 1 2 3; do
 done
 echo "# kill points (bytes into each run):$points"
 push_finish r/loop
+
+# 3. a session the registry forgot (wiped between the runs): its status
+# GET is a 404, the layer goes again in full, and nothing is "resumed"
+reg_wipe P
+push_killed r/lost "$(rand $((16 * MIB)) $((48 * MIB)))"
+reg_wipe P
+proxy_config F '{"stall_body_after": null, "reset_stats": true}' >/dev/null
+check "r/lost: the push after the registry forgot the session finishes" \
+	sh -c "timeout 300 '$HOIST' push --insecure --chunk-size 8MiB big:1 \
+		'$F_ADDR/r/lost:1' 2>'$S/lost.err'"
+RECV=$(proxy_body_bytes F received)
+if [ "$RECV" -ge "$BIG" ]; then ok "r/lost: the layer went again in full ($RECV bytes)"; else not_ok "r/lost: $RECV bytes sent for the $BIG-byte layer"; fi
+check "r/lost: its summary counts nothing resumed" \
+	grep -q ', 0 resumed, ' "$S/lost.err"
 
 done_testing

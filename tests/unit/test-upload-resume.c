@@ -488,14 +488,19 @@ static void test_resume(void **state)
 	(void)state;
 	p.resume_location = L(5);
 	p.resume_offset = 16 * MiB;
+	/* resumed: only where the status confirmed the saved bytes */
 	RUN(p, alive, o);
 	expect_done(&o, 24 * MiB, 0);
+	assert_true(o.resumed);
 	RUN(p, dead, o);
 	expect_done(&o, 40 * MiB, 0);
+	assert_false(o.resumed);
 	RUN(p, finished, o);
 	expect_done(&o, 0, 1);
+	assert_false(o.resumed);
 	RUN(p, full, o);
 	expect_done(&o, 0, 0);
+	assert_true(o.resumed);
 
 	/* the saved session is a checkpoint before anything is sent */
 	assert_int_equal(hoist_upload_new(&u, &p, NULL), 0);

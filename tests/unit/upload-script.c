@@ -137,6 +137,7 @@ void run(const struct hoist_upload_params *p, const struct step *s, size_t n,
 	o->kind = q.kind;
 	o->sent = hoist_upload_bytes_sent(u);
 	o->skipped = hoist_upload_skipped(u);
+	o->resumed = hoist_upload_resumed(u);
 	assert_int_equal(o->sent, total);
 	/* nothing to save once it is over */
 	assert_int_equal(hoist_upload_checkpoint(u, &loc, &off), 0);

@@ -96,6 +96,7 @@ struct outcome {
 	struct hoist_err err;
 	uint64_t sent;
 	int skipped;
+	int resumed; /* hoist_upload_resumed */
 };
 
 /* Play a whole scenario; the engine must stop right after the script. */
