@@ -58,8 +58,14 @@ run_suite() { # NAME CONFIGURE-ARGS...
 	s=$(sed -n 's/^# SKIP: *//p' "$log" | head -n 1)
 	echo "== $name: ${p:-0} passed, ${f:-0} failed, ${e:-0} errors, ${s:-0} skipped"
 	if [ "${f:-0}" -ne 0 ] || [ "${e:-0}" -ne 0 ]; then
-		# show the failing tests' logs
-		sed -n '/^FAIL\|^ERROR/,/^$/p' "$log" | head -n 80
+		# show the failing tests' logs: their failed checks and the
+		# diagnostics ("# " lines) they printed
+		sed -n 's/^\(FAIL\|ERROR\): \([^ ]*\).*/\2/p' "$dir/check.out" |
+			sort -u | head -n 5 | while read -r t; do
+				echo "--- $t.log"
+				grep -E '^(not ok|# )' "$dir/$t.log" 2>/dev/null |
+					head -n 60
+			done
 	fi
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))

@@ -82,6 +82,9 @@ check "sync: plain steps, summary last" sh -c "
 	$STEPS plain '$S/sync1' --summary '^sync: [0-9]+ copied' \
 		--tail '^sync: failed: ' >'$S/sync1.steps'"
 sed 's/^/# /' "$S/sync1.steps"
+# the first sync's error lines, kept in the log: one image other than
+# missing/app:1 failed here twice in ~50 runs (not reproduced since)
+grep -E 'error|ERROR' "$S/sync1" | sed 's/^/# /'
 check "sync: each image is its own step (4 DONE, 1 ERROR) after the tag list" sh -c "
 	[ \$(grep -c '^STEP DONE copying ' '$S/sync1.steps') -eq 4 ] &&
 	grep -qx 'STEP ERROR copying docker://$P/missing/app:1 to docker://$Q/missing/app:1' '$S/sync1.steps' &&
