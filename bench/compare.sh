@@ -59,6 +59,7 @@ SRCCFG=$(HOIST_ROOT="$W/prep" "$HOIST" inspect bench/c:1 |
 	jq -r '.images[0].manifest.config.digest')
 
 # run ID CMD: one timed run; appends "ID seconds maxrss-KiB" to W/times
+# and prints it as a comment line
 run() {
 	if ! /usr/bin/time -f '%e %M' -o "$W/time.out" sh -c "$2" \
 		>"$W/last.log" 2>&1; then
@@ -66,6 +67,7 @@ run() {
 		die "failed: $2"
 	fi
 	echo "$1 $(tail -n 1 "$W/time.out")" >>"$W/times"
+	echo "# $1 $(tail -n 1 "$W/time.out") (s, KiB)" # each run, for the spread
 }
 
 # pushed REF DIGEST: the manifest at REF hashes to DIGEST
